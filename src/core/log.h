@@ -1,0 +1,32 @@
+// Logging: levels, a replaceable sink, and stderr by default.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "core/error.h"
+
+namespace wan {
+
+enum class LogLevel { Debug = 0, Info = 1, Warn = 2, Error = 3, Off = 4 };
+
+// The sink receives every message at or above the threshold. Thread-safe: calls are serialised.
+using LogSink = std::function<void(LogLevel, const std::string&)>;
+
+void set_log_sink(LogSink sink);  // nullptr restores the default (stderr)
+void set_log_level(LogLevel level);
+LogLevel log_level();
+void log_message(LogLevel level, const std::string& message);
+const char* log_level_name(LogLevel level);
+
+template <typename... Args>
+void log_at(LogLevel level, Args&&... args) {
+  if (level >= log_level()) log_message(level, str(std::forward<Args>(args)...));
+}
+
+}  // namespace wan
+
+#define WAN_LOG_DEBUG(...) ::wan::log_at(::wan::LogLevel::Debug, __VA_ARGS__)
+#define WAN_LOG_INFO(...) ::wan::log_at(::wan::LogLevel::Info, __VA_ARGS__)
+#define WAN_LOG_WARN(...) ::wan::log_at(::wan::LogLevel::Warn, __VA_ARGS__)
+#define WAN_LOG_ERROR(...) ::wan::log_at(::wan::LogLevel::Error, __VA_ARGS__)

@@ -1,0 +1,112 @@
+#include "io/checkpoint.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace fs = std::filesystem;
+
+namespace wan {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A shard name from an index must stay inside the checkpoint folder.
+void check_shard_name(const std::string& index_path, const std::string& shard) {
+  const fs::path p(shard);
+  bool escapes = shard.empty() || p.is_absolute();
+  for (const auto& part : p)
+    if (part == "..") escapes = true;
+  WAN_CHECK(!escapes, index_path, ": shard name '", shard, "' is not a file name inside the checkpoint folder");
+}
+
+}  // namespace
+
+TensorStore TensorStore::open(const std::string& path, const std::string& base) {
+  std::error_code ec;
+  WAN_CHECK(fs::exists(path, ec), path, ": no such file or folder");
+  std::string file = path;
+  if (fs::is_directory(path, ec)) {
+    const fs::path index = fs::path(path) / (base + ".safetensors.index.json");
+    const fs::path single = fs::path(path) / (base + ".safetensors");
+    if (fs::exists(index, ec)) {
+      file = index.string();
+    } else if (fs::exists(single, ec)) {
+      file = single.string();
+    } else {
+      fail(path, ": no weights found: expected ", single.filename().string(), " or ",
+           index.filename().string(), " in this folder");
+    }
+  }
+
+  TensorStore store;
+  store.path_ = path;
+  if (!ends_with(file, ".index.json")) {
+    auto st = SafetensorsFile::open(file);
+    for (const auto& e : st->entries()) store.index_[e.name] = {st.get(), &e};
+    store.files_.push_back(std::move(st));
+    return store;
+  }
+
+  // Sharded: read the index, open each shard once, and check that each tensor is where it says.
+  std::ifstream in(file);
+  WAN_CHECK(in, file, ": cannot open");
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json index;
+  try {
+    index = nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::exception& e) {
+    fail(file, ": not valid JSON: ", e.what());
+  }
+  WAN_CHECK(index.is_object() && index.contains("weight_map") && index["weight_map"].is_object(), file,
+            ": no \"weight_map\" object (not a safetensors index?)");
+  const fs::path folder = fs::path(file).parent_path();
+  std::map<std::string, std::shared_ptr<SafetensorsFile>> shards;
+  for (auto it = index["weight_map"].begin(); it != index["weight_map"].end(); ++it) {
+    WAN_CHECK(it.value().is_string(), file, ": weight_map entry '", it.key(), "' is not a file name");
+    const std::string shard = it.value().get<std::string>();
+    check_shard_name(file, shard);
+    auto& st = shards[shard];
+    if (!st) {
+      const fs::path shard_path = folder / shard;
+      WAN_CHECK(fs::exists(shard_path, ec), file, ": names shard '", shard, "', which is missing from ",
+                folder.string(), " (incomplete download?)");
+      st = SafetensorsFile::open(shard_path.string());
+      store.files_.push_back(st);
+    }
+    const SafetensorsEntry* e = st->find(it.key());
+    WAN_CHECK(e, file, ": says tensor '", it.key(), "' is in ", shard, ", but that shard has no such tensor");
+    store.index_[it.key()] = {st.get(), e};
+  }
+  return store;
+}
+
+const TensorStore::Location& TensorStore::locate(const std::string& name) const {
+  auto it = index_.find(name);
+  WAN_CHECK(it != index_.end(), path_, ": checkpoint has no tensor '", name, "'");
+  return it->second;
+}
+
+const SafetensorsEntry& TensorStore::entry(const std::string& name) const { return *locate(name).entry; }
+
+Tensor TensorStore::get(const std::string& name) const {
+  const Location& loc = locate(name);
+  return loc.file->tensor(*loc.entry);
+}
+
+const std::string& TensorStore::file_of(const std::string& name) const { return locate(name).file->path(); }
+
+std::vector<std::string> TensorStore::names() const {
+  std::vector<std::string> out;
+  out.reserve(index_.size());
+  for (const auto& [name, loc] : index_) out.push_back(name);
+  return out;
+}
+
+}  // namespace wan

@@ -1,0 +1,73 @@
+// The Wan DiT's weights under their official state-dict names (wan/modules/model.py WanModel).
+//
+// Each member is one tensor of the official checkpoint; wan_dit_weight_slots() lists them with
+// their names and expected shapes in one table, used for loading, for checks and (later) for
+// writing converted or random checkpoints.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "io/checkpoint.h"
+#include "models/wan_dit_config.h"
+
+namespace wan {
+
+struct WanAttentionWeights {  // WanSelfAttention / WanCrossAttention
+  Tensor q_weight, q_bias;    // [D, D], [D]
+  Tensor k_weight, k_bias;
+  Tensor v_weight, v_bias;
+  Tensor o_weight, o_bias;
+  Tensor norm_q_weight;       // [D] (qk_norm)
+  Tensor norm_k_weight;       // [D]
+};
+
+struct WanBlockWeights {  // WanAttentionBlock
+  Tensor modulation;      // [1, 6, D]
+  WanAttentionWeights self_attn;
+  Tensor norm3_weight, norm3_bias;  // [D] (cross_attn_norm: affine LayerNorm before cross-attention)
+  WanAttentionWeights cross_attn;
+  Tensor ffn_0_weight, ffn_0_bias;  // [F, D], [F]
+  Tensor ffn_2_weight, ffn_2_bias;  // [D, F], [D]
+};
+
+struct WanDiTWeights {
+  Tensor patch_embedding_weight;    // [D, in_dim, pt, ph, pw]
+  Tensor patch_embedding_bias;      // [D]
+  Tensor text_embedding_0_weight;   // [D, text_dim]
+  Tensor text_embedding_0_bias;     // [D]
+  Tensor text_embedding_2_weight;   // [D, D]
+  Tensor text_embedding_2_bias;     // [D]
+  Tensor time_embedding_0_weight;   // [D, freq_dim]
+  Tensor time_embedding_0_bias;     // [D]
+  Tensor time_embedding_2_weight;   // [D, D]
+  Tensor time_embedding_2_bias;     // [D]
+  Tensor time_projection_1_weight;  // [6D, D]
+  Tensor time_projection_1_bias;    // [6D]
+  std::vector<WanBlockWeights> blocks;
+  Tensor head_modulation;           // [1, 2, D]
+  Tensor head_head_weight;          // [prod(patch)·out_dim, D]
+  Tensor head_head_bias;            // [prod(patch)·out_dim]
+};
+
+struct WeightSlot {
+  std::string name;  // official state-dict name
+  Tensor* tensor;    // where the bound tensor goes
+  Shape shape;       // the shape the config requires
+};
+
+// Every tensor of the config's model, in state-dict order. `weights.blocks` is resized to num_layers.
+std::vector<WeightSlot> wan_dit_weight_slots(WanDiTWeights& weights, const WanDiTConfig& config);
+
+// Checks, without reading any weight, that the store holds exactly the config's tensors with the
+// right shapes and floating dtypes; the error names the checkpoint file and the tensor.
+void check_wan_dit_checkpoint(const TensorStore& store, const WanDiTConfig& config);
+
+// Binds every slot from the store, converted to `dtype`, and fails with a message naming the
+// checkpoint and tensor on a missing tensor, a wrong shape, a non-float dtype or an unused leftover.
+WanDiTWeights load_wan_dit_weights(const TensorStore& store, const WanDiTConfig& config, DType dtype);
+
+int64_t wan_dit_parameter_count(const WanDiTConfig& config);
+
+}  // namespace wan

@@ -1,0 +1,31 @@
+#include "ops/attention.h"
+
+#include "ops/check.h"
+#include "ops/cpu/kernels.h"
+
+namespace wan::ops {
+
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens,
+                 double scale) {
+  for (auto [t, name] : {std::pair{&q, "q"}, std::pair{&k, "k"}, std::pair{&v, "v"}}) {
+    check_cpu_f32(*t, "attention", name);
+    check_dim(*t, 4, "attention", name);
+  }
+  WAN_CHECK(k.size(0) == q.size(0) && v.size(0) == q.size(0), "attention: batch sizes differ: q ", q.describe(),
+            ", k ", k.describe(), ", v ", v.describe());
+  WAN_CHECK(k.size(2) == q.size(2) && v.size(2) == q.size(2), "attention: head counts differ: q ", q.describe(),
+            ", k ", k.describe(), ", v ", v.describe());
+  WAN_CHECK(k.size(3) == q.size(3), "attention: q ", q.describe(), " and k ", k.describe(), " head dims differ");
+  WAN_CHECK(v.size(1) == k.size(1), "attention: k ", k.describe(), " and v ", v.describe(), " lengths differ");
+  if (!k_lens.empty()) {
+    WAN_CHECK(int64_t(k_lens.size()) == q.size(0), "attention: ", k_lens.size(), " key lengths for batch ",
+              q.size(0));
+    for (int64_t len : k_lens)
+      WAN_CHECK(len >= 0 && len <= k.size(1), "attention: key length ", len, " outside [0, ", k.size(1), "]");
+  }
+  Tensor out = Tensor::empty({q.size(0), q.size(1), q.size(2), v.size(3)}, DType::F32);
+  cpu::attention(q.contiguous(), k.contiguous(), v.contiguous(), k_lens, scale, out);
+  return out;
+}
+
+}  // namespace wan::ops

@@ -1,0 +1,19 @@
+// attention: softmax(q·kᵀ · scale) · v per head, non-causal, with an optional key length per sample.
+//
+//   q [B, Lq, H, Dh], k [B, Lk, H, Dh], v [B, Lk, H, Dv] f32 -> [B, Lq, H, Dv] f32
+//   k_lens: empty (all Lk keys) or B lengths in [0, Lk]; keys at positions >= k_lens[b] are masked,
+//   as flash_attn_varlen_func does with cu_seqlens_k (wan/modules/attention.py flash_attention).
+//   Every query row is computed, padding rows included; a sample with no keys gives zeros.
+//   scale: 1/√Dh for the DiT (flash-attn's default); the T5 encoder passes 1.
+#pragma once
+
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace wan::ops {
+
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens,
+                 double scale);
+
+}  // namespace wan::ops

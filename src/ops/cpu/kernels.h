@@ -1,0 +1,30 @@
+// The CPU reference kernels. Called by the op front ends (src/ops/*.cpp) after they validated the
+// arguments against the contracts in src/ops/*.h; inputs are CPU f32 with a contiguous last dim.
+#pragma once
+
+#include <vector>
+
+#include "ops/attention.h"
+#include "ops/linear.h"
+#include "ops/patch.h"
+#include "ops/rope.h"
+
+namespace wan::ops::cpu {
+
+void linear(const Tensor& x2d, const Tensor& weight, const Tensor& bias, Activation act, Tensor& y2d);
+void layer_norm(const Tensor& x2d, double eps, const Tensor& weight, const Tensor& bias, Tensor& y2d);
+void rms_norm(const Tensor& x2d, const Tensor& weight, double eps, Tensor& y2d);
+void gelu_tanh(const Tensor& x, Tensor& y);
+void silu(const Tensor& x, Tensor& y);
+void add(const Tensor& a, const Tensor& b, Tensor& out);  // b broadcast over a's leading dims
+void add_(Tensor& a, const Tensor& b);
+void modulate(const Tensor& x, const Tensor& shift, const Tensor& scale, Tensor& y);
+void gated_residual_(Tensor& x, const Tensor& y, const Tensor& gate);
+void sinusoidal_embedding(const Tensor& t, int64_t dim, Tensor& out);
+void rope_apply_3d(const Tensor& x, const std::vector<Grid3>& grids, const RopeTable& table, Tensor& y);
+void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens,
+               double scale, Tensor& out);
+void patch_embed(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& tokens);
+void unpatchify(const Tensor& tokens, const Grid3& grid, const Patch3& patch, int64_t channels, Tensor& out);
+
+}  // namespace wan::ops::cpu

@@ -1,0 +1,20 @@
+// linear: y = act(x · Wᵀ + b), PyTorch's nn.Linear followed by an optional activation.
+//
+//   x      [..., in]   f32 (CPU reference)
+//   weight [out, in]   f32
+//   bias   [out]       f32, or an undefined Tensor for none
+//   y      [..., out]  f32
+// The activation is the epilogue the CUDA path fuses into the matrix product (cuBLASLt epilogues);
+// on the CPU it is applied after the bias. Accumulation is in double, so the reference is at least
+// as exact as the official fp32 matmul.
+#pragma once
+
+#include "core/tensor.h"
+
+namespace wan::ops {
+
+enum class Activation { None, GeluTanh, SiLU };
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act = Activation::None);
+
+}  // namespace wan::ops

@@ -1,0 +1,64 @@
+#include "test_util.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/rng.h"
+
+namespace fs = std::filesystem;
+
+namespace wan::test {
+
+std::string golden_dir() {
+  if (const char* env = std::getenv("WAN_GOLDEN_DIR"); env && *env) return env;
+  return std::string(WAN_SOURCE_DIR) + "/tests/data/golden";
+}
+
+std::vector<std::string> golden_files(const std::string& prefix, const std::string& suffix) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(golden_dir(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() >= prefix.size() + suffix.size() && name.rfind(prefix, 0) == 0 &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      out.push_back(entry.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TempDir::TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "wan-test-XXXXXX").string();
+  WAN_CHECK(::mkdtemp(tmpl.data()) != nullptr, "cannot create a temporary folder");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+Tensor random_tensor(const Shape& shape, uint64_t seed, double stddev) {
+  Tensor t = Tensor::empty(shape, DType::F32);
+  Rng rng(seed);
+  rng.fill_normal(t, 0.0, stddev);
+  return t;
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), std::streamsize(bytes.size()));
+  WAN_CHECK(out.good(), "cannot write ", path);
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace wan::test

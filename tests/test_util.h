@@ -1,0 +1,32 @@
+// Helpers shared by the tests: golden-data discovery, temporary folders, random tensors.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace wan::test {
+
+// $WAN_GOLDEN_DIR, else tests/data/golden of the source tree.
+std::string golden_dir();
+// Files in the golden folder whose names start with `prefix` and end with `suffix`, sorted.
+std::vector<std::string> golden_files(const std::string& prefix, const std::string& suffix);
+
+// A fresh empty folder under the system's temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+Tensor random_tensor(const Shape& shape, uint64_t seed, double stddev = 1.0);
+void write_bytes(const std::string& path, const std::string& bytes);
+std::string read_bytes(const std::string& path);
+
+}  // namespace wan::test

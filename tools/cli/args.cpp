@@ -1,0 +1,80 @@
+#include "args.h"
+
+#include <cstdlib>
+
+#include "core/error.h"
+
+namespace wan::cli {
+
+Args::Args(const std::vector<std::string>& argv, const std::vector<OptionSpec>& specs, const std::string& command)
+    : command_(command) {
+  auto find = [&](const std::string& name) -> const OptionSpec* {
+    for (const auto& s : specs) {
+      if (s.name == name) return &s;
+      for (const auto& a : s.aliases)
+        if (a == name) return &s;
+    }
+    return nullptr;
+  };
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a.size() < 2 || a[0] != '-' || a == "-") {
+      positionals_.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(a[1] == '-' ? 2 : 1);
+    std::optional<std::string> value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    const OptionSpec* spec = find(name);
+    WAN_CHECK(spec, "unknown option '", a, "' for 'wan ", command_, "'; see 'wan ", command_, " --help'");
+    if (spec->takes_value && !value) {
+      WAN_CHECK(i + 1 < argv.size(), "option --", spec->name, " needs a value");
+      value = argv[++i];
+    }
+    WAN_CHECK(spec->takes_value || !value, "option --", spec->name, " takes no value");
+    values_[spec->name] = value.value_or("");
+  }
+}
+
+std::optional<std::string> Args::get(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Args::get_or(const std::string& name, const std::string& fallback) const {
+  return get(name).value_or(fallback);
+}
+
+int64_t Args::get_int(const std::string& name, int64_t fallback) const {
+  auto v = get(name);
+  if (!v) return fallback;
+  char* end = nullptr;
+  const long long n = std::strtoll(v->c_str(), &end, 10);
+  WAN_CHECK(!v->empty() && *end == '\0', "option --", name, " needs an integer, got '", *v, "'");
+  return n;
+}
+
+double Args::get_double(const std::string& name, double fallback) const {
+  auto v = get(name);
+  if (!v) return fallback;
+  char* end = nullptr;
+  const double d = std::strtod(v->c_str(), &end);
+  WAN_CHECK(!v->empty() && *end == '\0', "option --", name, " needs a number, got '", *v, "'");
+  return d;
+}
+
+std::string options_help(const std::vector<OptionSpec>& specs) {
+  std::string out;
+  for (const auto& s : specs) {
+    std::string left = "  --" + s.name + (s.takes_value ? " VALUE" : "");
+    if (left.size() < 26) left.resize(26, ' ');
+    out += left + " " + s.help + "\n";
+  }
+  return out;
+}
+
+}  // namespace wan::cli

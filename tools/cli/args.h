@@ -1,0 +1,39 @@
+// A small command-line parser: `--name value`, `--name=value`, `--flag`, and positionals.
+// Unknown options are errors that name the option and the command's help.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace wan::cli {
+
+struct OptionSpec {
+  std::string name;  // without dashes
+  bool takes_value;
+  std::string help;
+  std::vector<std::string> aliases;  // other spellings (e.g. the official generate.py names)
+};
+
+class Args {
+ public:
+  // Throws wan::Error with a clear message for unknown options or missing values.
+  Args(const std::vector<std::string>& argv, const std::vector<OptionSpec>& specs, const std::string& command);
+
+  bool has(const std::string& name) const { return values_.count(name) != 0; }
+  std::optional<std::string> get(const std::string& name) const;
+  std::string get_or(const std::string& name, const std::string& fallback) const;
+  int64_t get_int(const std::string& name, int64_t fallback) const;
+  double get_double(const std::string& name, double fallback) const;
+  const std::vector<std::string>& positionals() const { return positionals_; }
+
+ private:
+  std::string command_;
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> positionals_;
+};
+
+std::string options_help(const std::vector<OptionSpec>& specs);
+
+}  // namespace wan::cli

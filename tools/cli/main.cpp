@@ -1,0 +1,57 @@
+// wan: the command-line tool of the Wan 2.2 engine.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "core/error.h"
+#include "wan/wan.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: wan <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  dit       run the diffusion transformer once (built-in demo checkpoint unless --checkpoint)\n"
+    "  info      describe a checkpoint folder or a .safetensors file\n"
+    "  version   print the version\n"
+    "\n"
+    "'wan <command> --help' describes a command's options.\n";
+
+}  // namespace
+
+std::string wan::cli::demo_dir() {
+  if (const char* env = std::getenv("WAN_DEMO_DIR")) return env;
+  return WAN_DEMO_DIR;
+}
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  try {
+    if (command == "version" || command == "--version") {
+      std::printf("wan %s\n", wan_version());
+      return 0;
+    }
+    if (command == "info") return wan::cli::cmd_info(args);
+    if (command == "dit") return wan::cli::cmd_dit(args);
+    std::fprintf(stderr, "wan: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+    return 2;
+  } catch (const wan::Error& e) {
+    std::fprintf(stderr, "wan %s: error: %s\n", command.c_str(), e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "wan %s: error: out of host memory\n", command.c_str());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "wan %s: internal error: %s\n", command.c_str(), e.what());
+    return 3;
+  }
+}
