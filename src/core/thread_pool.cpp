@@ -122,8 +122,8 @@ void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, in
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
   const int threads = t_inside_pool_task ? 1 : num_threads();
-  const int64_t chunks = std::min<int64_t>(threads * 4, (n + grain - 1) / grain);
-  if (chunks <= 1) {
+  const int64_t chunks = std::min<int64_t>(int64_t(threads) * 4, (n + grain - 1) / grain);
+  if (threads <= 1 || chunks <= 1) {
     fn(0, n);
     return;
   }

@@ -1,1 +1,100 @@
+// Checkpoints: one file, or shards listed by diffusion_pytorch_model.safetensors.index.json.
 #include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/stats.h"
+#include "io/checkpoint.h"
+#include "test_util.h"
+
+namespace wan {
+namespace {
+
+using test::TempDir;
+
+void expect_error(const std::function<void()>& fn, const std::vector<std::string>& parts) {
+  try {
+    fn();
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
+  }
+}
+
+struct ShardedFixture {
+  TempDir dir;
+  Tensor a = test::random_tensor({4, 3}, 1), b = test::random_tensor({5}, 2), c = test::random_tensor({2, 2}, 3);
+  ShardedFixture() {
+    save_safetensors(dir.file("m-00001-of-00002.safetensors"), {{"a", a}, {"b", b}});
+    save_safetensors(dir.file("m-00002-of-00002.safetensors"), {{"c", c}});
+  }
+  void write_index(const std::string& weight_map) {
+    test::write_bytes(dir.file("m.safetensors.index.json"),
+                      R"({"metadata": {"total_size": 84}, "weight_map": )" + weight_map + "}");
+  }
+};
+
+TEST(Checkpoint, OpensShardsThroughTheIndex) {
+  ShardedFixture f;
+  f.write_index(R"({"a": "m-00001-of-00002.safetensors", "b": "m-00001-of-00002.safetensors",
+                    "c": "m-00002-of-00002.safetensors"})");
+  const TensorStore store = TensorStore::open(f.dir.path(), "m");
+  EXPECT_EQ(store.names(), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(rel_l2(store.get("a"), f.a), 0.0);
+  EXPECT_EQ(rel_l2(store.get("c"), f.c), 0.0);
+  EXPECT_NE(store.file_of("c").find("00002"), std::string::npos);
+  expect_error([&] { store.get("d"); }, {"no tensor 'd'", f.dir.path()});
+}
+
+TEST(Checkpoint, OpensTheGoldenShardedExpert) {
+  const TensorStore store = TensorStore::open(test::golden_dir() + "/pipeline_tiny/low_noise_model");
+  EXPECT_TRUE(store.contains("head.head.weight"));
+  EXPECT_TRUE(store.contains("blocks.1.ffn.2.bias"));
+}
+
+TEST(Checkpoint, IndexNamingAMissingShard) {
+  ShardedFixture f;
+  f.write_index(R"({"a": "m-00001-of-00002.safetensors", "c": "m-00003-of-00003.safetensors"})");
+  expect_error([&] { TensorStore::open(f.dir.path(), "m"); }, {"m-00003-of-00003.safetensors", "missing"});
+}
+
+TEST(Checkpoint, IndexNamingATensorTheShardLacks) {
+  ShardedFixture f;
+  f.write_index(R"({"a": "m-00002-of-00002.safetensors"})");
+  expect_error([&] { TensorStore::open(f.dir.path(), "m"); }, {"'a'", "no such tensor"});
+}
+
+TEST(Checkpoint, IndexThatEscapesTheFolder) {
+  ShardedFixture f;
+  f.write_index(R"({"a": "../m-00001-of-00002.safetensors"})");
+  expect_error([&] { TensorStore::open(f.dir.path(), "m"); }, {"not a file name inside"});
+  f.write_index(R"({"a": "/etc/passwd"})");
+  expect_error([&] { TensorStore::open(f.dir.path(), "m"); }, {"not a file name inside"});
+}
+
+TEST(Checkpoint, MalformedIndex) {
+  ShardedFixture f;
+  test::write_bytes(f.dir.file("m.safetensors.index.json"), "{not json");
+  expect_error([&] { TensorStore::open(f.dir.path(), "m"); }, {"index.json", "not valid JSON"});
+  test::write_bytes(f.dir.file("m.safetensors.index.json"), R"({"metadata": {}})");
+  expect_error([&] { TensorStore::open(f.dir.path(), "m"); }, {"weight_map"});
+  f.write_index(R"({"a": 3})");
+  expect_error([&] { TensorStore::open(f.dir.path(), "m"); }, {"not a file name"});
+}
+
+TEST(Checkpoint, FolderWithoutWeights) {
+  TempDir dir;
+  expect_error([&] { TensorStore::open(dir.path()); },
+               {"no weights found", "diffusion_pytorch_model.safetensors"});
+  expect_error([&] { TensorStore::open(dir.file("nothing-here")); }, {"no such file"});
+}
+
+TEST(Checkpoint, MalformedShardNamesTheShard) {
+  ShardedFixture f;
+  test::write_bytes(f.dir.file("m-00002-of-00002.safetensors"), "garbage");
+  f.write_index(R"({"c": "m-00002-of-00002.safetensors"})");
+  expect_error([&] { TensorStore::open(f.dir.path(), "m"); }, {"m-00002-of-00002.safetensors", "too small"});
+}
+
+}  // namespace
+}  // namespace wan
