@@ -206,6 +206,31 @@ Tensor Tensor::from_storage(std::shared_ptr<Storage> storage, size_t byte_offset
   return t;
 }
 
+Tensor Tensor::from_storage_strided(std::shared_ptr<Storage> storage, size_t byte_offset, const Shape& shape,
+                                    const Shape& strides, DType dtype) {
+  WAN_CHECK(storage != nullptr, "from_storage_strided: null storage");
+  WAN_CHECK(shape.size() == strides.size(), "from_storage_strided: shape ", shape_str(shape), " and strides ",
+            shape_str(strides), " differ in length");
+  uint64_t span = 0;  // elements from the first to one past the last
+  if (shape_numel(shape) > 0) {
+    span = 1;
+    for (size_t d = 0; d < shape.size(); ++d) {
+      WAN_CHECK(strides[d] >= 0, "from_storage_strided: negative stride");
+      span += uint64_t(shape[d] - 1) * uint64_t(strides[d]);
+    }
+  }
+  const uint64_t bytes = span * dtype_size(dtype);
+  WAN_CHECK(byte_offset <= storage->nbytes() && bytes <= storage->nbytes() - byte_offset, "from_storage_strided: ",
+            bytes, " bytes at offset ", byte_offset, " exceed the storage of ", storage->nbytes(), " bytes");
+  Tensor t;
+  t.storage_ = std::move(storage);
+  t.offset_ = byte_offset;
+  t.shape_ = shape;
+  t.strides_ = strides;
+  t.dtype_ = dtype;
+  return t;
+}
+
 Device Tensor::device() const { return storage_ ? storage_->device() : Device::CPU; }
 
 int64_t Tensor::numel() const { return shape_numel(shape_); }

@@ -57,6 +57,9 @@ class Tensor {
   // A contiguous tensor over `storage` starting at `byte_offset`; checks that it fits.
   static Tensor from_storage(std::shared_ptr<Storage> storage, size_t byte_offset, const Shape& shape,
                              DType dtype);
+  // A strided view (element strides, non-negative) over `storage`; checks that every element fits.
+  static Tensor from_storage_strided(std::shared_ptr<Storage> storage, size_t byte_offset, const Shape& shape,
+                                     const Shape& strides, DType dtype);
   template <typename T>
   static Tensor from_vector(const std::vector<T>& values, const Shape& shape);
 

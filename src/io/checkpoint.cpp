@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/safetensors.h"
+#include "io/torch_checkpoint.h"
 
 namespace fs = std::filesystem;
 
@@ -25,7 +27,30 @@ void check_shard_name(const std::string& index_path, const std::string& shard) {
   WAN_CHECK(!escapes, index_path, ": shard name '", shard, "' is not a file name inside the checkpoint folder");
 }
 
+bool is_torch_file(const std::string& file) {
+  if (ends_with(file, ".pth") || ends_with(file, ".pt") || ends_with(file, ".ckpt")) return true;
+  std::ifstream in(file, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, 4);
+  return in && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
+}
+
 }  // namespace
+
+void TensorStore::add_safetensors(const std::string& file, const std::vector<std::string>* only) {
+  auto st = SafetensorsFile::open(file);
+  files_.push_back(file);
+  if (!only) {
+    for (const auto& e : st->entries()) index_[e.name] = {st->tensor(e), files_.size() - 1};
+    return;
+  }
+  for (const std::string& name : *only) {
+    const SafetensorsEntry* e = st->find(name);
+    WAN_CHECK(e, path_, ": the index says tensor '", name, "' is in ", fs::path(file).filename().string(),
+              ", but that shard has no such tensor");
+    index_[name] = {st->tensor(*e), files_.size() - 1};
+  }
+}
 
 TensorStore TensorStore::open(const std::string& path, const std::string& base) {
   std::error_code ec;
@@ -47,9 +72,12 @@ TensorStore TensorStore::open(const std::string& path, const std::string& base) 
   TensorStore store;
   store.path_ = path;
   if (!ends_with(file, ".index.json")) {
-    auto st = SafetensorsFile::open(file);
-    for (const auto& e : st->entries()) store.index_[e.name] = {st.get(), &e};
-    store.files_.push_back(std::move(st));
+    if (is_torch_file(file)) {
+      store.files_.push_back(file);
+      for (auto& [name, t] : load_torch_checkpoint(file)) store.index_[name] = {std::move(t), 0};
+    } else {
+      store.add_safetensors(file, nullptr);
+    }
     return store;
   }
 
@@ -66,46 +94,38 @@ TensorStore TensorStore::open(const std::string& path, const std::string& base) 
   }
   WAN_CHECK(index.is_object() && index.contains("weight_map") && index["weight_map"].is_object(), file,
             ": no \"weight_map\" object (not a safetensors index?)");
+  store.path_ = file;
   const fs::path folder = fs::path(file).parent_path();
-  std::map<std::string, std::shared_ptr<SafetensorsFile>> shards;
+  std::map<std::string, std::vector<std::string>> by_shard;
   for (auto it = index["weight_map"].begin(); it != index["weight_map"].end(); ++it) {
     WAN_CHECK(it.value().is_string(), file, ": weight_map entry '", it.key(), "' is not a file name");
     const std::string shard = it.value().get<std::string>();
     check_shard_name(file, shard);
-    auto& st = shards[shard];
-    if (!st) {
-      const fs::path shard_path = folder / shard;
-      WAN_CHECK(fs::exists(shard_path, ec), file, ": names shard '", shard, "', which is missing from ",
-                folder.string(), " (incomplete download?)");
-      st = SafetensorsFile::open(shard_path.string());
-      store.files_.push_back(st);
-    }
-    const SafetensorsEntry* e = st->find(it.key());
-    WAN_CHECK(e, file, ": says tensor '", it.key(), "' is in ", shard, ", but that shard has no such tensor");
-    store.index_[it.key()] = {st.get(), e};
+    by_shard[shard].push_back(it.key());
+  }
+  for (const auto& [shard, names] : by_shard) {
+    const fs::path shard_path = folder / shard;
+    WAN_CHECK(fs::exists(shard_path, ec), file, ": names shard '", shard, "', which is missing from ",
+              folder.string(), " (incomplete download?)");
+    store.add_safetensors(shard_path.string(), &names);
   }
   return store;
 }
 
-const TensorStore::Location& TensorStore::locate(const std::string& name) const {
+const TensorStore::Item& TensorStore::locate(const std::string& name) const {
   auto it = index_.find(name);
   WAN_CHECK(it != index_.end(), path_, ": checkpoint has no tensor '", name, "'");
   return it->second;
 }
 
-const SafetensorsEntry& TensorStore::entry(const std::string& name) const { return *locate(name).entry; }
+const Tensor& TensorStore::get(const std::string& name) const { return locate(name).tensor; }
 
-Tensor TensorStore::get(const std::string& name) const {
-  const Location& loc = locate(name);
-  return loc.file->tensor(*loc.entry);
-}
-
-const std::string& TensorStore::file_of(const std::string& name) const { return locate(name).file->path(); }
+const std::string& TensorStore::file_of(const std::string& name) const { return files_[locate(name).file]; }
 
 std::vector<std::string> TensorStore::names() const {
   std::vector<std::string> out;
   out.reserve(index_.size());
-  for (const auto& [name, loc] : index_) out.push_back(name);
+  for (const auto& [name, item] : index_) out.push_back(name);
   return out;
 }
 

@@ -1,8 +1,10 @@
-// Named tensors of a checkpoint: one safetensors file, or shards listed by an index.json.
+// Named tensors of a checkpoint: a safetensors file, shards listed by an index.json, or a PyTorch
+// .pth state dict.
 //
 // The official DiT folders hold `diffusion_pytorch_model.safetensors`, or shards
 // `diffusion_pytorch_model-0000k-of-0000n.safetensors` with `diffusion_pytorch_model.safetensors.index.json`
-// ({"metadata": {...}, "weight_map": {tensor name: shard file}}). Every shard is mapped, not read.
+// ({"metadata": {...}, "weight_map": {tensor name: shard file}}); the T5 encoder and the VAEs are
+// .pth files. Every file is mapped, not read: the store's tensors are views of the mappings.
 #pragma once
 
 #include <map>
@@ -10,35 +12,35 @@
 #include <string>
 #include <vector>
 
-#include "io/safetensors.h"
+#include "core/tensor.h"
 
 namespace wan {
 
 class TensorStore {
  public:
-  // `path` is a .safetensors file, an .index.json, or a folder holding `<base>.safetensors.index.json`
-  // or `<base>.safetensors` (base "diffusion_pytorch_model" for the official DiT folders).
+  // `path` is a .safetensors file, an .index.json, a .pth/.pt file (a torch.save zip), or a folder
+  // holding `<base>.safetensors.index.json` or `<base>.safetensors`.
   static TensorStore open(const std::string& path, const std::string& base = "diffusion_pytorch_model");
 
   const std::string& path() const { return path_; }  // what was opened, for messages
   bool contains(const std::string& name) const { return index_.count(name) != 0; }
-  // Throws an error naming the checkpoint and the tensor when it is missing.
-  const SafetensorsEntry& entry(const std::string& name) const;
-  Tensor get(const std::string& name) const;
+  // The tensor (a view of the mapped file); throws an error naming the checkpoint when missing.
+  const Tensor& get(const std::string& name) const;
   std::vector<std::string> names() const;  // sorted
   size_t size() const { return index_.size(); }
-  const std::string& file_of(const std::string& name) const;
+  const std::string& file_of(const std::string& name) const;  // the file the tensor is in
 
  private:
-  struct Location {
-    const SafetensorsFile* file;
-    const SafetensorsEntry* entry;
+  struct Item {
+    Tensor tensor;
+    size_t file;  // index into files_
   };
-  const Location& locate(const std::string& name) const;
+  const Item& locate(const std::string& name) const;
+  void add_safetensors(const std::string& file, const std::vector<std::string>* only);
 
   std::string path_;
-  std::vector<std::shared_ptr<SafetensorsFile>> files_;
-  std::map<std::string, Location> index_;
+  std::vector<std::string> files_;
+  std::map<std::string, Item> index_;
 };
 
 }  // namespace wan

@@ -70,11 +70,11 @@ void check_wan_dit_checkpoint(const TensorStore& store, const WanDiTConfig& conf
   for (const WeightSlot& slot : wan_dit_weight_slots(scratch, config)) {
     WAN_CHECK(store.contains(slot.name), store.path(), ": missing tensor '", slot.name, "' (expected shape ",
               shape_str(slot.shape), " for ", config.summary(), "); is the checkpoint complete?");
-    const SafetensorsEntry& e = store.entry(slot.name);
-    WAN_CHECK(e.shape == slot.shape, store.file_of(slot.name), ": tensor '", slot.name, "' has shape ",
-              shape_str(e.shape), ", but the config (", config.summary(), ") needs ", shape_str(slot.shape));
-    WAN_CHECK(dtype_is_floating(e.dtype), store.file_of(slot.name), ": tensor '", slot.name, "' has dtype ",
-              dtype_name(e.dtype), "; DiT weights must be floating point");
+    const Tensor& t = store.get(slot.name);
+    WAN_CHECK(t.shape() == slot.shape, store.file_of(slot.name), ": tensor '", slot.name, "' has shape ",
+              shape_str(t.shape()), ", but the config (", config.summary(), ") needs ", shape_str(slot.shape));
+    WAN_CHECK(dtype_is_floating(t.dtype()), store.file_of(slot.name), ": tensor '", slot.name, "' has dtype ",
+              dtype_name(t.dtype()), "; DiT weights must be floating point");
     expected.insert(slot.name);
   }
   std::vector<std::string> leftovers;

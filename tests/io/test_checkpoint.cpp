@@ -5,6 +5,7 @@
 
 #include "core/stats.h"
 #include "io/checkpoint.h"
+#include "io/safetensors.h"
 #include "test_util.h"
 
 namespace wan {

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "io/checkpoint.h"
+#include "io/safetensors.h"
 #include "models/wan_dit.h"
 #include "test_util.h"
 

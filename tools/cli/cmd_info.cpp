@@ -21,12 +21,12 @@ void print_tensors(const TensorStore& store, bool all) {
   int64_t total = 0;
   size_t shown = 0;
   for (const std::string& name : store.names()) {
-    const SafetensorsEntry& e = store.entry(name);
-    const int64_t bytes = int64_t(e.end - e.begin);
-    bytes_by_dtype[dtype_name(e.dtype)] += bytes;
+    const Tensor& t = store.get(name);
+    const int64_t bytes = int64_t(t.nbytes());
+    bytes_by_dtype[dtype_name(t.dtype())] += bytes;
     total += bytes;
     if (all || shown < 20) {
-      std::printf("  %-48s %-8s %s\n", name.c_str(), dtype_name(e.dtype), shape_str(e.shape).c_str());
+      std::printf("  %-48s %-8s %s\n", name.c_str(), dtype_name(t.dtype()), shape_str(t.shape()).c_str());
       ++shown;
     }
   }
@@ -42,7 +42,7 @@ int cmd_info(const std::vector<std::string>& argv) {
   Args args(argv, kOptions, "info");
   if (args.has("help")) {
     std::printf("usage: wan info PATH [--all]\n\nPATH is a DiT folder (config.json + safetensors), a .safetensors "
-                "file or an .index.json.\n\n%s",
+                "file, an .index.json or a PyTorch .pth file.\n\n%s",
                 options_help(kOptions).c_str());
     return 0;
   }
