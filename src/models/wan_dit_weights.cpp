@@ -1,7 +1,5 @@
 #include "models/wan_dit_weights.h"
 
-#include <set>
-
 #include "core/error.h"
 
 namespace wan {
@@ -66,41 +64,18 @@ std::vector<WeightSlot> wan_dit_weight_slots(WanDiTWeights& w, const WanDiTConfi
 
 void check_wan_dit_checkpoint(const TensorStore& store, const WanDiTConfig& config) {
   WanDiTWeights scratch;
-  std::set<std::string> expected;
-  for (const WeightSlot& slot : wan_dit_weight_slots(scratch, config)) {
-    WAN_CHECK(store.contains(slot.name), store.path(), ": missing tensor '", slot.name, "' (expected shape ",
-              shape_str(slot.shape), " for ", config.summary(), "); is the checkpoint complete?");
-    const Tensor& t = store.get(slot.name);
-    WAN_CHECK(t.shape() == slot.shape, store.file_of(slot.name), ": tensor '", slot.name, "' has shape ",
-              shape_str(t.shape()), ", but the config (", config.summary(), ") needs ", shape_str(slot.shape));
-    WAN_CHECK(dtype_is_floating(t.dtype()), store.file_of(slot.name), ": tensor '", slot.name, "' has dtype ",
-              dtype_name(t.dtype()), "; DiT weights must be floating point");
-    expected.insert(slot.name);
-  }
-  std::vector<std::string> leftovers;
-  for (const std::string& name : store.names())
-    if (!expected.count(name)) leftovers.push_back(name);
-  if (!leftovers.empty()) {
-    std::string list;
-    for (size_t i = 0; i < leftovers.size() && i < 5; ++i) list += (i ? ", " : "") + leftovers[i];
-    if (leftovers.size() > 5) list += str(", ... (", leftovers.size(), " in all)");
-    fail(store.path(), ": tensors this model does not use: ", list, "; the config (", config.summary(),
-         ") does not describe this checkpoint");
-  }
+  check_weights(store, wan_dit_weight_slots(scratch, config), config.summary());
 }
 
 WanDiTWeights load_wan_dit_weights(const TensorStore& store, const WanDiTConfig& config, DType dtype) {
-  check_wan_dit_checkpoint(store, config);
   WanDiTWeights weights;
-  for (const WeightSlot& slot : wan_dit_weight_slots(weights, config)) *slot.tensor = store.get(slot.name).to(dtype);
+  bind_weights(store, wan_dit_weight_slots(weights, config), config.summary(), dtype);
   return weights;
 }
 
 int64_t wan_dit_parameter_count(const WanDiTConfig& config) {
   WanDiTWeights scratch;
-  int64_t n = 0;
-  for (const WeightSlot& slot : wan_dit_weight_slots(scratch, config)) n += shape_numel(slot.shape);
-  return n;
+  return parameter_count(wan_dit_weight_slots(scratch, config));
 }
 
 }  // namespace wan

@@ -11,6 +11,7 @@
 #include "core/tensor.h"
 #include "io/checkpoint.h"
 #include "models/wan_dit_config.h"
+#include "models/weight_binding.h"
 
 namespace wan {
 
@@ -51,11 +52,6 @@ struct WanDiTWeights {
   Tensor head_head_bias;            // [prod(patch)·out_dim]
 };
 
-struct WeightSlot {
-  std::string name;  // official state-dict name
-  Tensor* tensor;    // where the bound tensor goes
-  Shape shape;       // the shape the config requires
-};
 
 // Every tensor of the config's model, in state-dict order. `weights.blocks` is resized to num_layers.
 std::vector<WeightSlot> wan_dit_weight_slots(WanDiTWeights& weights, const WanDiTConfig& config);

@@ -6,7 +6,7 @@
 namespace wan::ops {
 
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens,
-                 double scale) {
+                 double scale, const Tensor& bias) {
   for (auto [t, name] : {std::pair{&q, "q"}, std::pair{&k, "k"}, std::pair{&v, "v"}}) {
     check_cpu_f32(*t, "attention", name);
     check_dim(*t, 4, "attention", name);
@@ -23,8 +23,14 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::v
     for (int64_t len : k_lens)
       WAN_CHECK(len >= 0 && len <= k.size(1), "attention: key length ", len, " outside [0, ", k.size(1), "]");
   }
+  if (bias.defined()) {
+    check_cpu_f32(bias, "attention", "bias");
+    WAN_CHECK(bias.dim() == 3 && bias.size(0) == q.size(2) && bias.size(1) == q.size(1) && bias.size(2) == k.size(1),
+              "attention: bias ", bias.describe(), " is not [H, Lq, Lk] = [", q.size(2), ", ", q.size(1), ", ",
+              k.size(1), "]");
+  }
   Tensor out = Tensor::empty({q.size(0), q.size(1), q.size(2), v.size(3)}, DType::F32);
-  cpu::attention(q.contiguous(), k.contiguous(), v.contiguous(), k_lens, scale, out);
+  cpu::attention(q.contiguous(), k.contiguous(), v.contiguous(), k_lens, scale, bias.defined() ? bias.contiguous() : bias, out);
   return out;
 }
 

@@ -5,6 +5,8 @@
 //   as flash_attn_varlen_func does with cu_seqlens_k (wan/modules/attention.py flash_attention).
 //   Every query row is computed, padding rows included; a sample with no keys gives zeros.
 //   scale: 1/√Dh for the DiT (flash-attn's default); the T5 encoder passes 1.
+//   bias: optional [H, Lq, Lk] f32 added to the scaled logits of every sample (the T5 encoder's
+//   relative position bias); an undefined Tensor for none.
 #pragma once
 
 #include <vector>
@@ -14,6 +16,6 @@
 namespace wan::ops {
 
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens,
-                 double scale);
+                 double scale, const Tensor& bias = {});
 
 }  // namespace wan::ops

@@ -36,6 +36,15 @@ void add_(Tensor& a, const Tensor& b) {
   cpu::add_(a, b.contiguous());
 }
 
+Tensor mul(const Tensor& a, const Tensor& b) {
+  check_cpu_f32(a, "mul", "a");
+  check_cpu_f32(b, "mul", "b");
+  WAN_CHECK(a.shape() == b.shape(), "mul: shapes ", a.describe(), " and ", b.describe(), " differ");
+  Tensor out = Tensor::empty(a.shape(), DType::F32);
+  cpu::mul(a.contiguous(), b.contiguous(), out);
+  return out;
+}
+
 Tensor modulate(const Tensor& x, const Tensor& shift, const Tensor& scale) {
   check_cpu_f32(x, "modulate", "x");
   check_dim(x, 3, "modulate", "x");

@@ -1,6 +1,7 @@
 // Elementwise arithmetic of the DiT's fp32 regions (wan/modules/model.py WanAttentionBlock.forward).
 //
 // add:            a [..., *S] + b [*S]  (b broadcast over a's leading dims): `modulation + e0`.
+// mul:            a · b, same shapes: the gated FFN `fc1(x) · gelu(gate(x))`.
 // add_:           a += b, same shapes: the cross-attention residual `x = x + cross_attn(...)`.
 // modulate:       x [B, L, D] · (1 + scale) + shift, with shift/scale [B, Lm, D], Lm = 1 (one
 //                 vector per sample, broadcast over tokens) or Lm = L (per token). Evaluated in
@@ -15,6 +16,7 @@ namespace wan::ops {
 
 Tensor add(const Tensor& a, const Tensor& b);
 void add_(Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
 Tensor modulate(const Tensor& x, const Tensor& shift, const Tensor& scale);
 void gated_residual_(Tensor& x, const Tensor& y, const Tensor& gate);
 

@@ -14,4 +14,22 @@ Tensor sinusoidal_embedding(const Tensor& t, int64_t dim) {
   return out;
 }
 
+Tensor embedding_lookup(const Tensor& ids, const Tensor& table) {
+  check_cpu_f32(table, "embedding_lookup", "table");
+  check_dim(table, 2, "embedding_lookup", "table");
+  WAN_CHECK(ids.defined() && !dtype_is_floating(ids.dtype()), "embedding_lookup: ids must be integers, got ",
+            ids.describe());
+  const Tensor idx = ids.to(DType::I64).contiguous();
+  const int64_t V = table.size(0);
+  for (int64_t i = 0; i < idx.numel(); ++i) {
+    const int64_t id = idx.data<int64_t>()[i];
+    WAN_CHECK(id >= 0 && id < V, "embedding_lookup: token id ", id, " is outside the vocabulary of ", V);
+  }
+  Shape shape = ids.shape();
+  shape.push_back(table.size(1));
+  Tensor out = Tensor::empty(shape, DType::F32);
+  cpu::embedding_lookup(idx, table.contiguous(), out);
+  return out;
+}
+
 }  // namespace wan::ops

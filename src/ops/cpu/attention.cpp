@@ -10,13 +10,14 @@
 namespace wan::ops::cpu {
 
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens,
-               double scale, Tensor& out) {
+               double scale, const Tensor& bias, Tensor& out) {
   const int64_t B = q.size(0), Lq = q.size(1), H = q.size(2), Dh = q.size(3);
   const int64_t Lk = k.size(1), Dv = v.size(3);
   const float* qp = q.data<float>();
   const float* kp = k.data<float>();
   const float* vp = v.data<float>();
   float* op = out.data<float>();
+  const float* bp = bias.defined() ? bias.data<float>() : nullptr;
   parallel_for(B * H * Lq, [&](int64_t r0, int64_t r1) {
     std::vector<double> scores(static_cast<size_t>(Lk));
     std::vector<double> acc(static_cast<size_t>(Dv));
@@ -34,7 +35,7 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vec
         const float* kr = kp + ((b * Lk + j) * H + h) * Dh;
         double dot = 0.0;
         for (int64_t d = 0; d < Dh; ++d) dot += double(qr[d]) * kr[d];
-        scores[size_t(j)] = dot * scale;
+        scores[size_t(j)] = dot * scale + (bp ? bp[(h * Lq + i) * Lk + j] : 0.0f);
         max_score = std::max(max_score, scores[size_t(j)]);
       }
       double denom = 0.0;

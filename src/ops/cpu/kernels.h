@@ -20,10 +20,12 @@ void add(const Tensor& a, const Tensor& b, Tensor& out);  // b broadcast over a'
 void add_(Tensor& a, const Tensor& b);
 void modulate(const Tensor& x, const Tensor& shift, const Tensor& scale, Tensor& y);
 void gated_residual_(Tensor& x, const Tensor& y, const Tensor& gate);
+void embedding_lookup(const Tensor& ids, const Tensor& table, Tensor& out);
+void mul(const Tensor& a, const Tensor& b, Tensor& out);
 void sinusoidal_embedding(const Tensor& t, int64_t dim, Tensor& out);
 void rope_apply_3d(const Tensor& x, const std::vector<Grid3>& grids, const RopeTable& table, Tensor& y);
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens,
-               double scale, Tensor& out);
+               double scale, const Tensor& bias, Tensor& out);
 void patch_embed(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& tokens);
 void unpatchify(const Tensor& tokens, const Grid3& grid, const Patch3& patch, int64_t channels, Tensor& out);
 

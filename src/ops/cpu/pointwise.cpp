@@ -46,6 +46,15 @@ void add_(Tensor& a, const Tensor& b) {
   for (int64_t i = 0, n = a.numel(); i < n; ++i) ap[i] += bp[i];
 }
 
+void mul(const Tensor& a, const Tensor& b, Tensor& out) {
+  const float* ap = a.data<float>();
+  const float* bp = b.data<float>();
+  float* op = out.data<float>();
+  parallel_for(a.numel(), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) op[i] = ap[i] * bp[i];
+  }, kGrain);
+}
+
 void modulate(const Tensor& x, const Tensor& shift, const Tensor& scale, Tensor& y) {
   const int64_t B = x.size(0), L = x.size(1), D = x.size(2);
   parallel_for(B * L, [&](int64_t r0, int64_t r1) {

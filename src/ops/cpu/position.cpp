@@ -1,4 +1,4 @@
-// CPU reference for ops/embedding.h and ops/rope.h: the float64 position encodings.
+// CPU reference for ops/embedding.h and ops/rope.h: lookups and the float64 position encodings.
 #include <cmath>
 
 #include "core/thread_pool.h"
@@ -19,6 +19,15 @@ void sinusoidal_embedding(const Tensor& t, int64_t dim, Tensor& out) {
       op[r * dim + half + j] = float(std::sin(angle));
     }
   }
+}
+
+void embedding_lookup(const Tensor& ids, const Tensor& table, Tensor& out) {
+  const int64_t n = ids.numel(), D = table.size(1);
+  const int64_t* ip = ids.data<int64_t>();
+  const float* tp = table.data<float>();
+  float* op = out.data<float>();
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t d = 0; d < D; ++d) op[i * D + d] = tp[ip[i] * D + d];
 }
 
 void rope_apply_3d(const Tensor& x, const std::vector<Grid3>& grids, const RopeTable& table, Tensor& y) {

@@ -1,0 +1,63 @@
+// The UMT5 text encoder (wan/modules/t5.py T5Encoder), forward on the CPU reference.
+//
+// forward(ids [B, L] int, mask [B, L] int) -> [B, L, dim] f32:
+//   x = token_embedding(ids); per block: x += o(attn(RMS1(x))) with the block's relative position
+//   bias, x += fc2(fc1(RMS2(x)) · gelu_tanh(gate(RMS2(x)))); out = RMS_final(x).
+//   Attention has no 1/√d scaling; keys where mask == 0 are excluded (the official code adds
+//   finfo.min to their logits); the mask must be ones followed by zeros, as a tokenizer gives it.
+// encode(...) returns, per sample, out[b, :mask[b].sum()]: what the pipeline hands the DiT.
+// Precision: the reference computes in f32 (double accumulation), as the golden data does.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "io/checkpoint.h"
+#include "models/t5_config.h"
+#include "models/weight_binding.h"
+
+namespace wan {
+
+struct T5BlockWeights {               // T5SelfAttention
+  Tensor norm1_weight;                // [dim]
+  Tensor attn_q_weight, attn_k_weight, attn_v_weight;  // [dim_attn, dim], no biases
+  Tensor attn_o_weight;               // [dim, dim_attn]
+  Tensor norm2_weight;                // [dim]
+  Tensor ffn_gate_0_weight;           // [dim_ffn, dim] (followed by GELU-tanh)
+  Tensor ffn_fc1_weight;              // [dim_ffn, dim]
+  Tensor ffn_fc2_weight;              // [dim, dim_ffn]
+  Tensor pos_embedding_weight;        // [num_buckets, num_heads] (unless shared_pos)
+};
+
+struct T5Weights {
+  Tensor token_embedding_weight;      // [vocab, dim]
+  Tensor pos_embedding_weight;        // [num_buckets, num_heads] (shared_pos only)
+  std::vector<T5BlockWeights> blocks;
+  Tensor norm_weight;                 // [dim]
+};
+
+std::vector<WeightSlot> t5_weight_slots(T5Weights& weights, const T5Config& config);
+
+// The bidirectional relative-position bucket of rel = key − query (T5RelativeEmbedding._relative_position_bucket).
+int64_t t5_relative_bucket(int64_t rel, int64_t num_buckets, int64_t max_dist);
+
+class T5Encoder {
+ public:
+  T5Encoder(T5Config config, T5Weights weights);
+  // Loads a .pth (or safetensors) state dict; the config comes from config_for(path) unless given.
+  static T5Encoder load(const std::string& path);
+  static T5Encoder load(const std::string& path, const T5Config& config);
+
+  const T5Config& config() const { return config_; }
+  Tensor forward(const Tensor& ids, const Tensor& mask) const;
+  std::vector<Tensor> encode(const Tensor& ids, const Tensor& mask) const;
+
+ private:
+  Tensor position_bias(const Tensor& embedding, int64_t length) const;  // [H, L, L]
+
+  T5Config config_;
+  T5Weights weights_;
+};
+
+}  // namespace wan
