@@ -80,3 +80,35 @@ TEST(Attention, RejectsMismatches) {
 
 }  // namespace
 }  // namespace wan::ops
+
+namespace wan::ops {
+namespace {
+
+TEST(Attention, BiasIsAddedToTheLogits) {
+  Tensor q = test::random_tensor({2, 3, 2, 4}, 11), k = test::random_tensor({2, 5, 2, 4}, 12);
+  Tensor v = test::random_tensor({2, 5, 2, 4}, 13), bias = test::random_tensor({2, 3, 5}, 14);
+  Tensor out = attention(q, k, v, {5, 2}, 1.0, bias);
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t i = 0; i < 3; ++i) {
+        const int64_t len = b == 0 ? 5 : 2;
+        std::vector<double> w(static_cast<size_t>(len));
+        double sum = 0;
+        for (int64_t j = 0; j < len; ++j) {
+          double s = bias.data<float>()[(h * 3 + i) * 5 + j];
+          for (int64_t d = 0; d < 4; ++d)
+            s += double(q.data<float>()[((b * 3 + i) * 2 + h) * 4 + d]) * k.data<float>()[((b * 5 + j) * 2 + h) * 4 + d];
+          w[size_t(j)] = std::exp(s);
+          sum += w[size_t(j)];
+        }
+        for (int64_t d = 0; d < 4; ++d) {
+          double o = 0;
+          for (int64_t j = 0; j < len; ++j) o += w[size_t(j)] / sum * v.data<float>()[((b * 5 + j) * 2 + h) * 4 + d];
+          EXPECT_NEAR(out.data<float>()[((b * 3 + i) * 2 + h) * 4 + d], o, 1e-5);
+        }
+      }
+  EXPECT_THROW(attention(q, k, v, {}, 1.0, test::random_tensor({2, 5, 3}, 15)), Error);
+}
+
+}  // namespace
+}  // namespace wan::ops

@@ -1,0 +1,64 @@
+#include <gtest/gtest.h>
+
+#include "models/t5_encoder.h"
+#include "test_util.h"
+
+namespace wan {
+namespace {
+
+TEST(T5, RelativeBucketsMatchTheOfficialThresholds) {
+  // wan22-reference.md §5.3: exact below 8, then n 8–11→8, 12–15→9, 16–22→10, 23–31→11, 32–45→12,
+  // 46–63→13, 64–90→14, ≥91→15; +16 when the key is after the query.
+  const std::vector<std::pair<int64_t, int64_t>> ranges = {{8, 11}, {12, 15}, {16, 22}, {23, 31},
+                                                           {32, 45}, {46, 63}, {64, 90}, {91, 600}};
+  for (int64_t n = 0; n < 8; ++n) {
+    EXPECT_EQ(t5_relative_bucket(-n, 32, 128), n);
+    if (n > 0) EXPECT_EQ(t5_relative_bucket(n, 32, 128), 16 + n);
+  }
+  for (size_t b = 0; b < ranges.size(); ++b)
+    for (int64_t n = ranges[b].first; n <= ranges[b].second; ++n) {
+      EXPECT_EQ(t5_relative_bucket(-n, 32, 128), int64_t(8 + b)) << "rel " << -n;
+      EXPECT_EQ(t5_relative_bucket(n, 32, 128), int64_t(24 + b)) << "rel " << n;
+    }
+}
+
+TEST(T5, DefaultIsUmt5Xxl) {
+  const T5Config c = T5Config::umt5_xxl();
+  EXPECT_EQ(c.vocab, 256384);
+  EXPECT_EQ(c.dim, 4096);
+  EXPECT_EQ(c.head_dim(), 64);
+  EXPECT_EQ(c.num_layers, 24);
+  EXPECT_FALSE(c.shared_pos);
+  T5Weights w;
+  // ≈ 5.7 B parameters: the 11.4 GB bf16 encoder file.
+  EXPECT_NEAR(double(parameter_count(t5_weight_slots(w, c))) * 2 / 1e9, 11.36, 0.05);
+}
+
+TEST(T5, ConfigBesideTheCheckpoint) {
+  test::TempDir dir;
+  test::write_bytes(dir.file("enc.json"), R"({"vocab": 10, "dim": 8, "dim_attn": 8, "dim_ffn": 16,
+    "num_heads": 2, "num_layers": 1, "num_buckets": 8, "shared_pos": true})");
+  const T5Config c = T5Config::for_checkpoint(dir.file("enc.pth"));
+  EXPECT_EQ(c.vocab, 10);
+  EXPECT_TRUE(c.shared_pos);
+  EXPECT_EQ(T5Config::for_checkpoint(dir.file("other.pth")).dim, 4096);
+  EXPECT_THROW(T5Config::from_json(R"({"dim_attn": 10, "num_heads": 3})", "x"), Error);
+}
+
+TEST(T5, RejectsBadInputs) {
+  const std::string dir = test::golden_dir();
+  const T5Encoder enc = T5Encoder::load(dir + "/t5_tiny.pth",
+                                        T5Config::from_json(R"({"vocab": 384, "dim": 64, "dim_attn": 64,
+      "dim_ffn": 160, "num_heads": 4, "num_layers": 2, "num_buckets": 32, "shared_pos": false})", "cfg"));
+  const Tensor ids = Tensor::from_vector<int64_t>({5, 7, 1, 0}, {1, 4});
+  EXPECT_THROW(enc.forward(ids, Tensor::from_vector<int64_t>({1, 0, 1, 0}, {1, 4})), Error);  // not a prefix
+  EXPECT_THROW(enc.forward(Tensor::from_vector<int64_t>({5, 999, 1, 0}, {1, 4}),
+                           Tensor::from_vector<int64_t>({1, 1, 1, 0}, {1, 4})), Error);  // id past the vocab
+  const auto ctx = enc.encode(ids, Tensor::from_vector<int64_t>({1, 1, 1, 0}, {1, 4}));
+  EXPECT_EQ(ctx[0].shape(), (Shape{3, 64}));
+  // The default (XXL) config does not describe the tiny checkpoint: a clear shape error.
+  EXPECT_THROW(T5Encoder::load(dir + "/t5_tiny.pth", T5Config::umt5_xxl()), Error);
+}
+
+}  // namespace
+}  // namespace wan
