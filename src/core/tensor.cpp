@@ -7,6 +7,7 @@
 #include <new>
 #include <type_traits>
 
+#include "core/memory.h"
 #include "core/thread_pool.h"
 
 namespace wan {
@@ -47,7 +48,10 @@ Storage::Storage(void* data, size_t nbytes, Device device, std::shared_ptr<const
     : data_(data), nbytes_(nbytes), device_(device), owner_(std::move(owner)) {}
 
 Storage::~Storage() {
-  if (owns_allocation_) std::free(data_);
+  if (owns_allocation_) {
+    std::free(data_);
+    note_host_free(int64_t(nbytes_));
+  }
 }
 
 std::shared_ptr<Storage> Storage::allocate_cpu(size_t nbytes) {
@@ -59,6 +63,7 @@ std::shared_ptr<Storage> Storage::allocate_cpu(size_t nbytes) {
          " MiB); free memory or use a smaller size");
   auto storage = std::make_shared<Storage>(p, nbytes, Device::CPU, nullptr);
   storage->owns_allocation_ = true;
+  note_host_alloc(int64_t(nbytes));
   return storage;
 }
 

@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include <array>
+
 #include "ops/attention.h"
 #include "ops/linear.h"
 #include "ops/patch.h"
@@ -26,6 +28,10 @@ void sinusoidal_embedding(const Tensor& t, int64_t dim, Tensor& out);
 void rope_apply_3d(const Tensor& x, const std::vector<Grid3>& grids, const RopeTable& table, Tensor& y);
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens,
                double scale, const Tensor& bias, Tensor& out);
+void conv3d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::array<int64_t, 3> stride,
+            std::array<int64_t, 4> pad, Tensor& out);
+void rms_norm_channels(const Tensor& x, const Tensor& gamma, Tensor& y);
+void upsample_nearest_2x(const Tensor& x, Tensor& y);
 void patch_embed(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& tokens);
 void unpatchify(const Tensor& tokens, const Grid3& grid, const Patch3& patch, int64_t channels, Tensor& out);
 

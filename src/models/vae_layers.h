@@ -1,0 +1,181 @@
+// Building blocks of the Wan 2.1 and 2.2 video VAEs (wan/modules/vae2_1.py, vae2_2.py), evaluated
+// one temporal chunk at a time with the official causal caches.
+//
+// Every layer takes a chunk x [C, t, H, W] f32 and returns the chunk's output; layers with
+// temporal context keep their own cache (the official code keeps the same state in a shared
+// feat_cache list, indexed in traversal order). reset() clears it before and after a video.
+// Cache semantics (wan22-reference.md §6.1):
+//  - CausalConv3d with kernel_t 3: an ordinary causal convolution over the whole sequence with
+//    two zero frames in front; the cache is the last two input frames seen.
+//  - Resample upsample3d: the first chunk skips time_conv; later chunks run the causal time_conv
+//    (on the frames from chunk 1 on) and interleave its two channel halves into two frames each.
+//  - Resample downsample3d: the first chunk passes; later chunks prepend the previous chunk's
+//    last frame and run the stride-2 time_conv.
+//  - DupUp3D (2.2) drops its first factor_t − 1 frames on the first chunk.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "models/weight_binding.h"
+
+namespace wan::vae {
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  virtual Tensor forward(const Tensor& x, bool first_chunk) = 0;
+  virtual void reset() {}
+  // Adds the layer's weights, named under `prefix` ("decoder.upsamples.3."), to `slots`.
+  virtual void slots(const std::string& prefix, std::vector<WeightSlot>& slots) = 0;
+};
+
+using LayerPtr = std::unique_ptr<Layer>;
+
+// CausalConv3d (vae2_1.py L17–36): Conv3d with spatial zero padding and, for kernel_t > 1, causal
+// temporal padding from its cache.
+class CausalConv3d : public Layer {
+ public:
+  CausalConv3d(int64_t in, int64_t out, std::array<int64_t, 3> kernel, std::array<int64_t, 3> padding,
+               int64_t stride_t = 1);
+  Tensor forward(const Tensor& x, bool first_chunk) override;
+  void reset() override { history_ = Tensor(); }
+  void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;
+  // The convolution of an explicitly padded input, without the cache (downsample3d's time_conv).
+  Tensor apply(const Tensor& x_padded) const;
+  int64_t out_channels() const { return out_; }
+
+ private:
+  int64_t in_, out_, stride_t_;
+  std::array<int64_t, 3> kernel_, padding_;
+  Tensor weight_, bias_;
+  Tensor history_;  // the last (up to) kernel_t − 1 input frames
+};
+
+// RMS_norm (vae2_1.py L39–54), gamma [C,1,1,1] (video) or [C,1,1] (images=True).
+class RmsNorm : public Layer {
+ public:
+  RmsNorm(int64_t dim, bool images) : dim_(dim), images_(images) {}
+  Tensor forward(const Tensor& x, bool) override;
+  void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;
+
+ private:
+  int64_t dim_;
+  bool images_;
+  Tensor gamma_;
+};
+
+class SiLU : public Layer {
+ public:
+  Tensor forward(const Tensor& x, bool) override;
+  void slots(const std::string&, std::vector<WeightSlot>&) override {}
+};
+
+// Layers in order, with their official indices (`name.0.`, `name.1.`, ...); parameter-free
+// layers still take an index, as nn.Sequential numbers them.
+class Sequential : public Layer {
+ public:
+  Sequential& add(LayerPtr layer) {
+    layers_.push_back(std::move(layer));
+    return *this;
+  }
+  Tensor forward(const Tensor& x, bool first_chunk) override;
+  void reset() override;
+  void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;
+  size_t size() const { return layers_.size(); }
+
+ private:
+  std::vector<LayerPtr> layers_;
+};
+
+// ResidualBlock (vae2_1.py L186–220): [RMS, SiLU, Conv3, RMS, SiLU, Dropout, Conv3] + shortcut.
+class ResidualBlock : public Layer {
+ public:
+  ResidualBlock(int64_t in, int64_t out);
+  Tensor forward(const Tensor& x, bool first_chunk) override;
+  void reset() override;
+  void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;
+
+ private:
+  Sequential residual_;
+  std::unique_ptr<CausalConv3d> shortcut_;  // 1x1x1 when in != out
+};
+
+// AttentionBlock (vae2_1.py L223–262): per frame, one head over H·W positions.
+class AttentionBlock : public Layer {
+ public:
+  explicit AttentionBlock(int64_t dim);
+  Tensor forward(const Tensor& x, bool first_chunk) override;
+  void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;
+
+ private:
+  int64_t dim_;
+  RmsNorm norm_;
+  Tensor qkv_weight_, qkv_bias_, proj_weight_, proj_bias_;
+};
+
+enum class ResampleMode { Upsample2d, Upsample3d, Downsample2d, Downsample3d };
+
+// Resample (vae2_1.py L66–160). `up_out` is the spatial conv's output channels of the upsample
+// modes: dim/2 in Wan 2.1, dim in Wan 2.2.
+class Resample : public Layer {
+ public:
+  Resample(int64_t dim, ResampleMode mode, int64_t up_out);
+  Tensor forward(const Tensor& x, bool first_chunk) override;
+  void reset() override;
+  void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;
+
+ private:
+  int64_t dim_;
+  ResampleMode mode_;
+  int64_t conv_out_;
+  Tensor conv_weight_, conv_bias_;          // resample.1 (Conv2d 3x3)
+  std::unique_ptr<CausalConv3d> time_conv_;  // 3-D modes
+  bool seen_first_ = false;                 // upsample3d: the official 'Rep' marker
+  Tensor last_frame_;                       // downsample3d: previous chunk's last frame
+};
+
+// AvgDown3D (vae2_2.py L316–367): the shortcut of a Down_ResidualBlock.
+class AvgDown3D : public Layer {
+ public:
+  AvgDown3D(int64_t in, int64_t out, int64_t factor_t, int64_t factor_s);
+  Tensor forward(const Tensor& x, bool first_chunk) override;
+  void slots(const std::string&, std::vector<WeightSlot>&) override {}
+
+ private:
+  int64_t in_, out_, ft_, fs_;
+};
+
+// DupUp3D (vae2_2.py L370–412): the shortcut of an Up_ResidualBlock.
+class DupUp3D : public Layer {
+ public:
+  DupUp3D(int64_t in, int64_t out, int64_t factor_t, int64_t factor_s);
+  Tensor forward(const Tensor& x, bool first_chunk) override;
+  void slots(const std::string&, std::vector<WeightSlot>&) override {}
+
+ private:
+  int64_t in_, out_, ft_, fs_;
+};
+
+// Down_ResidualBlock / Up_ResidualBlock (vae2_2.py L415–497): a main Sequential (`downsamples.` or
+// `upsamples.`) plus a parameter-free shortcut (AvgDown3D / DupUp3D, or none).
+class ShortcutBlock : public Layer {
+ public:
+  ShortcutBlock(std::string main_name, std::unique_ptr<Sequential> main, LayerPtr shortcut)
+      : main_name_(std::move(main_name)), main_(std::move(main)), shortcut_(std::move(shortcut)) {}
+  Tensor forward(const Tensor& x, bool first_chunk) override;
+  void reset() override { main_->reset(); }
+  void slots(const std::string& prefix, std::vector<WeightSlot>& s) override {
+    main_->slots(prefix + main_name_ + ".", s);
+  }
+
+ private:
+  std::string main_name_;
+  std::unique_ptr<Sequential> main_;
+  LayerPtr shortcut_;
+};
+
+}  // namespace wan::vae

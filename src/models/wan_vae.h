@@ -1,0 +1,76 @@
+// The Wan video VAEs: Wan 2.1 (wan/modules/vae2_1.py, T2V-A14B: 16 latent channels, stride
+// 4x8x8) and Wan 2.2 (vae2_2.py, TI2V-5B: 48 channels, 2x2 patchify, stride 4x16x16), decode and
+// encode on the CPU reference, chunk by chunk as the official code does.
+//
+// decode(z [z_dim, T, h, w]): z / (1/std) + mean per channel, conv2 (1x1x1) on the whole latent,
+//   then one latent frame at a time through the decoder with the causal caches (latent frame 0 →
+//   1 frame, each later one → 4), (2.2: unpatchify), clamp to [−1, 1]. Each chunk goes to the sink
+//   as soon as it is decoded, so memory holds one chunk, not the video.
+// encode(video [3, F, H, W], F = 1 + 4k): (2.2: patchify) frames 0, 1–4, 5–8, ... through the
+//   encoder with the caches, conv1, the first z_dim channels (mu), (mu − mean) · (1/std).
+// The object holds the caches: one encode or decode at a time.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "models/vae_layers.h"
+
+namespace wan {
+
+struct WanVAEConfig {
+  int version = 21;  // 21: Wan2.1_VAE.pth; 22: Wan2.2_VAE.pth
+  int64_t dim = 96;
+  int64_t dec_dim = 96;  // decoder width (2.2: 256)
+  int64_t z_dim = 16;
+  std::vector<int64_t> dim_mult{1, 2, 4, 4};
+  int64_t num_res_blocks = 2;
+  std::vector<double> attn_scales{};
+  std::vector<bool> temperal_downsample{false, true, true};
+  std::vector<float> latent_mean, latent_std;  // z_dim each: the real model's constants
+
+  static WanVAEConfig wan21();
+  static WanVAEConfig wan22();
+  // The JSON of vae2_x.py's constructor arguments (dim, z_dim, dim_mult, num_res_blocks,
+  // attn_scales, temperal_downsample, dec_dim); the latent constants stay the real model's.
+  static WanVAEConfig from_json(const std::string& text, const std::string& origin, int version);
+  void validate(const std::string& origin = "VAE config") const;
+
+  int64_t image_channels() const { return version == 22 ? 12 : 3; }  // after patchify
+  int64_t spatial_stride() const;   // 8 (2.1) or 16 (2.2) for the real configs
+  int64_t temporal_stride() const;  // 4
+  std::string summary() const;
+};
+
+class WanVAE {
+ public:
+  explicit WanVAE(WanVAEConfig config);
+  ~WanVAE();
+  WanVAE(WanVAE&&) noexcept;
+
+  // Loads a .pth; the version is detected from the tensor names; the config is `<stem>.json`
+  // beside the file when it exists, else the real model's.
+  static WanVAE load(const std::string& path);
+  static WanVAE load(const std::string& path, const WanVAEConfig& config);
+  static int detect_version(const std::string& path);
+
+  const WanVAEConfig& config() const { return config_; }
+
+  using FrameSink = std::function<void(const Tensor& frames)>;  // [3, t, H, W], clamped
+  void decode(const Tensor& z, const FrameSink& sink);
+  Tensor decode(const Tensor& z);  // all frames, [3, F, H, W]
+  Tensor encode(const Tensor& video);
+
+ private:
+  struct Net;
+  std::vector<WeightSlot> slots();
+  void reset();
+
+  WanVAEConfig config_;
+  std::unique_ptr<Net> net_;
+};
+
+}  // namespace wan
