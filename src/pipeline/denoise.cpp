@@ -1,0 +1,41 @@
+#include "pipeline/denoise.h"
+
+#include "pipeline/task_config.h"
+
+namespace wan {
+
+Tensor classifier_free_guidance(const Tensor& cond, const Tensor& uncond, double guide) {
+  WAN_CHECK(cond.shape() == uncond.shape(), "CFG: shapes ", cond.describe(), " and ", uncond.describe(), " differ");
+  const Tensor c = cond.to(DType::F32).contiguous(), u = uncond.to(DType::F32).contiguous();
+  Tensor out = Tensor::empty(c.shape(), DType::F32);
+  const float g = float(guide);
+  for (int64_t i = 0; i < c.numel(); ++i) out.data<float>()[i] = u.data<float>()[i] + g * (c.data<float>()[i] - u.data<float>()[i]);
+  return out;
+}
+
+Tensor denoise(const DenoiseInputs& in, const StepCallback& on_step) {
+  WAN_CHECK(in.low_noise, "denoise: no model");
+  WAN_CHECK(in.noise.dim() == 4, "denoise: noise must be [C, T, h, w], got ", in.noise.describe());
+  const WanDiTConfig& cfg = in.low_noise->config();
+  const auto& p = cfg.patch_size;
+  const int64_t seq_len = (in.noise.size(1) / p[0]) * (in.noise.size(2) / p[1]) * (in.noise.size(3) / p[2]);
+  const FlowSchedule schedule = flow_schedule(in.solver, in.steps, in.shift, kNumTrainTimesteps);
+  auto solver = make_solver(in.solver, schedule);
+  const double boundary_t = in.boundary * double(kNumTrainTimesteps);
+
+  Tensor x = in.noise.to(DType::F32).clone();
+  for (int64_t i = 0; i < in.steps; ++i) {
+    const int64_t t = schedule.timesteps[size_t(i)];
+    const bool high = in.high_noise && double(t) >= boundary_t;
+    const WanDiT& model = high ? *in.high_noise : *in.low_noise;
+    const double guide = high ? in.guide_high : in.guide_low;
+    const Tensor timestep = Tensor::from_vector<float>({float(t)}, {1});
+    const Tensor cond = model.forward({x}, timestep, {in.context}, seq_len)[0];
+    const Tensor uncond = model.forward({x}, timestep, {in.context_null}, seq_len)[0];
+    x = solver->step(classifier_free_guidance(cond, uncond, guide), x);
+    if (on_step && !on_step(i, in.steps, t, high)) throw Cancelled();
+  }
+  return x;
+}
+
+}  // namespace wan
