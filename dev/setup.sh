@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-release}"
 
-packages=(g++ cmake ninja-build nlohmann-json3-dev libgtest-dev libsentencepiece-dev)
+packages=(g++ cmake ninja-build nlohmann-json3-dev libgtest-dev libsentencepiece-dev
+          pkg-config libavcodec-dev libavformat-dev libswscale-dev libavutil-dev ffmpeg)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

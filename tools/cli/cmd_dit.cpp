@@ -76,9 +76,9 @@ int cmd_dit(const std::vector<std::string>& argv) {
   std::string checkpoint = args.get_or("checkpoint", "");
   std::string case_path = args.get_or("case", "");
   if (demo) {
-    checkpoint = (std::filesystem::path(demo_dir()) / "dit_tiny").string();
+    checkpoint = (std::filesystem::path(data_dir()) / "golden" / "dit_tiny").string();
     if (case_path.empty() && !args.has("frames") && !args.has("height") && !args.has("width"))
-      case_path = (std::filesystem::path(demo_dir()) / "dit_tiny.single.io.safetensors").string();
+      case_path = (std::filesystem::path(data_dir()) / "golden" / "dit_tiny.single.io.safetensors").string();
     std::printf("no --checkpoint: using the built-in demo checkpoint %s\n", checkpoint.c_str());
   }
 

@@ -9,8 +9,11 @@ namespace wan::cli {
 
 int cmd_info(const std::vector<std::string>& args);
 int cmd_dit(const std::vector<std::string>& args);
+int cmd_generate(const std::vector<std::string>& args);
 
-// The folder of the built-in demo data (the golden tiny checkpoints).
-std::string demo_dir();
+// The demo data: tests/data of the source tree (WAN_DATA_DIR overrides), and the folder where the
+// demo checkpoint is assembled (WAN_DEMO_CHECKPOINT overrides).
+std::string data_dir();
+std::string demo_checkpoint_dir();
 
 }  // namespace wan::cli

@@ -14,6 +14,7 @@ const char* kUsage =
     "usage: wan <command> [options]\n"
     "\n"
     "commands:\n"
+    "  generate  text to video, written as mp4 (built-in demo checkpoint unless --ckpt-dir)\n"
     "  dit       run the diffusion transformer once (built-in demo checkpoint unless --checkpoint)\n"
     "  info      describe a checkpoint folder or a .safetensors file\n"
     "  version   print the version\n"
@@ -22,9 +23,14 @@ const char* kUsage =
 
 }  // namespace
 
-std::string wan::cli::demo_dir() {
-  if (const char* env = std::getenv("WAN_DEMO_DIR")) return env;
-  return WAN_DEMO_DIR;
+std::string wan::cli::data_dir() {
+  if (const char* env = std::getenv("WAN_DATA_DIR"); env && *env) return env;
+  return WAN_DATA_DIR;
+}
+
+std::string wan::cli::demo_checkpoint_dir() {
+  if (const char* env = std::getenv("WAN_DEMO_CHECKPOINT"); env && *env) return env;
+  return WAN_DEMO_CHECKPOINT;
 }
 
 int main(int argc, char** argv) {
@@ -42,6 +48,7 @@ int main(int argc, char** argv) {
     }
     if (command == "info") return wan::cli::cmd_info(args);
     if (command == "dit") return wan::cli::cmd_dit(args);
+    if (command == "generate") return wan::cli::cmd_generate(args);
     std::fprintf(stderr, "wan: unknown command '%s'\n\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const wan::Error& e) {

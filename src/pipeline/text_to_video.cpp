@@ -1,0 +1,173 @@
+#include "pipeline/text_to_video.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/log.h"
+#include "core/rng.h"
+#include "models/t5_encoder.h"
+#include "models/t5_tokenizer.h"
+#include "models/wan_dit.h"
+#include "models/wan_vae.h"
+#include "pipeline/denoise.h"
+
+namespace fs = std::filesystem;
+
+namespace wan {
+namespace {
+
+bool has_dit(const fs::path& dir) {
+  std::error_code ec;
+  return fs::exists(dir / "config.json", ec) && (fs::exists(dir / "diffusion_pytorch_model.safetensors", ec) ||
+                                                 fs::exists(dir / "diffusion_pytorch_model.safetensors.index.json", ec));
+}
+
+}  // namespace
+
+std::string detect_task(const std::string& folder) {
+  std::error_code ec;
+  WAN_CHECK(fs::is_directory(folder, ec), folder, ": no such checkpoint folder");
+  const fs::path dir(folder);
+  if (fs::exists(dir / "high_noise_model", ec) || fs::exists(dir / "low_noise_model", ec)) return "t2v-A14B";
+  if (fs::exists(dir / "config.json", ec)) {
+    std::ifstream in(dir / "config.json");
+    const auto j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_object() && j.value("model_type", "") == "ti2v") return "ti2v-5B";
+    fail(folder, ": config.json has model_type ", j.is_object() ? j.value("model_type", "?") : "?",
+         "; only text-to-video checkpoints (T2V-A14B, TI2V-5B) are supported; pass --task to choose");
+  }
+  fail(folder, ": not a Wan 2.2 checkpoint folder: expected high_noise_model/ and low_noise_model/ (T2V-A14B) or "
+       "config.json with diffusion_pytorch_model*.safetensors (TI2V-5B)");
+}
+
+void check_checkpoint_folder(const std::string& folder, const TaskConfig& task) {
+  const fs::path dir(folder);
+  std::error_code ec;
+  WAN_CHECK(fs::is_directory(dir, ec), folder, ": no such checkpoint folder");
+  std::vector<std::string> missing;
+  if (!fs::exists(dir / kT5Checkpoint, ec)) missing.push_back(kT5Checkpoint);
+  if (!fs::exists(dir / kT5Tokenizer / "spiece.model", ec)) missing.push_back(std::string(kT5Tokenizer) + "/spiece.model");
+  if (!fs::exists(dir / task.vae_file, ec)) missing.push_back(task.vae_file);
+  if (task.two_experts) {
+    for (const char* sub : {"high_noise_model", "low_noise_model"})
+      if (!has_dit(dir / sub)) missing.push_back(std::string(sub) + "/ (config.json and diffusion_pytorch_model*.safetensors)");
+  } else if (!has_dit(dir)) {
+    missing.push_back("config.json and diffusion_pytorch_model*.safetensors");
+  }
+  if (missing.empty()) return;
+  std::string list;
+  for (const auto& m : missing) list += "\n  " + m;
+  fail(folder, ": incomplete ", task.name, " checkpoint; missing:", list);
+}
+
+GenerateParams resolve_params(const TaskConfig& task, GenerateParams p) {
+  if (p.width == 0 && p.height == 0) std::tie(p.width, p.height) = task.default_size;
+  if (p.frames == 0) p.frames = task.frame_num;
+  if (p.steps == 0) p.steps = task.steps;
+  if (p.shift == 0) p.shift = task.shift;
+  if (p.guide_low == 0 && p.guide_high == 0) {
+    p.guide_low = task.guide_low;
+    p.guide_high = task.guide_high;
+  }
+  const int64_t grid = task.vae_stride[1] * task.patch[1];
+  WAN_CHECK(p.width > 0 && p.height > 0, "size ", p.width, "*", p.height, " must be positive");
+  WAN_CHECK(p.width % grid == 0 && p.height % grid == 0, "size ", p.width, "*", p.height, " is not a multiple of ",
+            grid, " (", task.name, " works on ", grid, "-pixel blocks); the official sizes are ",
+            task.sizes[0].first, "*", task.sizes[0].second, " and similar");
+  bool official = false;
+  for (const auto& s : task.sizes) official = official || (s.first == p.width && s.second == p.height);
+  if (!official)
+    WAN_LOG_WARN("size ", p.width, "*", p.height, " is not one of ", task.name,
+                 "'s official sizes; the model was trained on those and may do worse here");
+  WAN_CHECK(p.frames >= 1 && (p.frames - 1) % task.vae_stride[0] == 0, "frame count ", p.frames, " must be 4n+1 (",
+            task.name, " default ", task.frame_num, ")");
+  WAN_CHECK(p.steps >= 1 && p.steps <= 1000, "sample steps ", p.steps, " must be in [1, 1000]");
+  WAN_CHECK(p.shift > 0, "sample shift ", p.shift, " must be positive");
+  WAN_CHECK(p.guide_low >= 0 && p.guide_high >= 0, "guide scales must not be negative");
+  if (p.negative_prompt.empty()) p.negative_prompt = kDefaultNegativePrompt;
+  return p;
+}
+
+Tensor seeded_noise(const Shape& shape, uint64_t seed) {
+  Tensor t = Tensor::empty(shape, DType::F32);
+  Rng rng(seed);
+  rng.fill_normal(t);
+  return t;
+}
+
+struct TextToVideo::Impl {
+  std::string folder;
+  const TaskConfig* task;
+  std::unique_ptr<T5Tokenizer> tokenizer;
+  std::unique_ptr<T5Encoder> t5;
+  std::unique_ptr<WanDiT> high, low;
+  std::unique_ptr<WanVAE> vae;
+};
+
+TextToVideo::TextToVideo(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TextToVideo::~TextToVideo() = default;
+TextToVideo::TextToVideo(TextToVideo&&) noexcept = default;
+const TaskConfig& TextToVideo::task() const { return *impl_->task; }
+
+TextToVideo TextToVideo::load(const std::string& folder, const std::string& task_name) {
+  auto impl = std::make_unique<Impl>();
+  impl->folder = folder;
+  impl->task = &task_config(task_name.empty() ? detect_task(folder) : task_name);
+  check_checkpoint_folder(folder, *impl->task);
+  const fs::path dir(folder);
+  impl->tokenizer = std::make_unique<T5Tokenizer>(T5Tokenizer::load((dir / kT5Tokenizer).string()));
+  impl->t5 = std::make_unique<T5Encoder>(T5Encoder::load((dir / kT5Checkpoint).string()));
+  if (impl->task->two_experts) {
+    impl->high = std::make_unique<WanDiT>(WanDiT::load((dir / "high_noise_model").string()));
+    impl->low = std::make_unique<WanDiT>(WanDiT::load((dir / "low_noise_model").string()));
+  } else {
+    impl->low = std::make_unique<WanDiT>(WanDiT::load(folder));
+  }
+  impl->vae = std::make_unique<WanVAE>(WanVAE::load((dir / impl->task->vae_file).string()));
+  const WanDiTConfig& dit = impl->low->config();
+  WAN_CHECK(dit.in_dim == impl->task->z_dim && impl->vae->config().z_dim == impl->task->z_dim, folder,
+            ": the DiT takes ", dit.in_dim, " latent channels and the VAE has ", impl->vae->config().z_dim, "; ",
+            impl->task->name, " needs ", impl->task->z_dim);
+  WAN_CHECK(dit.text_dim == impl->t5->config().dim, folder, ": the DiT's text_dim ", dit.text_dim,
+            " does not match the text encoder's width ", impl->t5->config().dim);
+  return TextToVideo(std::move(impl));
+}
+
+void TextToVideo::generate(const GenerateParams& params, const GenerateCallbacks& cb) {
+  Impl& d = *impl_;
+  const TaskConfig& task = *d.task;
+  auto stage = [&](const char* s) {
+    if (cb.on_stage) cb.on_stage(s);
+  };
+  // Text (text2video.py L267–277): prompt and negative prompt encoded separately.
+  stage("text encoder");
+  const TokenizedBatch tokens = d.tokenizer->encode({params.prompt, params.negative_prompt}, kTextLen);
+  const std::vector<Tensor> contexts = d.t5->encode(tokens.ids, tokens.mask);
+
+  // Noise [z_dim, (F − 1)/4 + 1, H/8, W/8] (L252–255, L279–288).
+  const Shape shape{task.z_dim, (params.frames - 1) / task.vae_stride[0] + 1, params.height / task.vae_stride[1],
+                    params.width / task.vae_stride[2]};
+  DenoiseInputs in;
+  in.noise = seeded_noise(shape, params.seed);
+  in.context = contexts[0];
+  in.context_null = contexts[1];
+  in.high_noise = d.high.get();
+  in.low_noise = d.low.get();
+  in.boundary = task.boundary;
+  in.guide_low = params.guide_low;
+  in.guide_high = params.guide_high;
+  in.solver = params.solver;
+  in.steps = params.steps;
+  in.shift = params.shift;
+  stage("denoising");
+  const Tensor latent = denoise(in, cb.on_step);
+
+  stage("decoding");
+  d.vae->decode(latent, [&](const Tensor& frames) {
+    if (cb.on_frames) cb.on_frames(frames);
+    if (cb.should_stop && cb.should_stop()) throw Cancelled();
+  });
+}
+
+}  // namespace wan

@@ -1,0 +1,236 @@
+// wan generate: text to video, with the official generate.py flags (readable names, the official
+// spellings as aliases) and the official per-task defaults.
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <random>
+
+#include "args.h"
+#include "commands.h"
+#include "core/log.h"
+#include "core/thread_pool.h"
+#include "demo_checkpoint.h"
+#include "io/video_writer.h"
+#include "pipeline/denoise.h"
+#include "pipeline/text_to_video.h"
+
+namespace fs = std::filesystem;
+
+namespace wan::cli {
+namespace {
+
+const std::vector<OptionSpec> kOptions = {
+    {"ckpt-dir", true, "checkpoint folder in the official layout (default: the built-in demo checkpoint)", {"ckpt_dir"}},
+    {"task", true, "t2v-A14B or ti2v-5B (default: detected from the folder)", {}},
+    {"size", true, "W*H or WxH, e.g. 1280*720 (default per task)", {}},
+    {"frames", true, "frame count, 4n+1 (default per task: 81, 121)", {"frame_num"}},
+    {"steps", true, "sampling steps (default per task: 40, 50)", {"sample_steps"}},
+    {"shift", true, "noise schedule shift (default per task: 12, 5)", {"sample_shift"}},
+    {"solver", true, "unipc, dpm++ or euler (default unipc)", {"sample_solver"}},
+    {"guide-scale", true, "CFG scale: one value, or LOW,HIGH for the two A14B experts (default 3,4 / 5)",
+     {"sample_guide_scale"}},
+    {"seed", true, "random seed; negative or absent: a random one, printed (default -1)", {"base_seed"}},
+    {"prompt", true, "the text prompt", {}},
+    {"negative-prompt", true, "the negative prompt (default: the official one)", {"n_prompt", "negative_prompt"}},
+    {"output", true, "the .mp4 to write (default: the official file name pattern)", {"save_file"}},
+    {"frames-dir", true, "also write every frame as PNG into this folder", {}},
+    {"device", true, "cpu or cuda (default cpu; this build has only the CPU backend)", {}},
+    {"offload", true, "true/false: keep inactive models in host memory (official --offload_model)", {"offload_model"}},
+    {"t5-cpu", false, "run the text encoder on the CPU (official --t5_cpu)", {"t5_cpu"}},
+    {"threads", true, "CPU threads (default: all cores)", {}},
+    {"help", false, "show this help", {"h"}},
+};
+
+const char* kExamplePrompt =
+    "Two anthropomorphic cats in comfy boxing gear and bright gloves fight intensely on a spotlighted stage.";
+
+volatile std::sig_atomic_t g_stop = 0;
+
+void on_sigint(int) {
+  g_stop = 1;
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+std::pair<int64_t, int64_t> parse_size(const std::string& s) {
+  const size_t sep = s.find_first_of("*xX");
+  WAN_CHECK(sep != std::string::npos, "--size '", s, "' must be W*H or WxH, e.g. 1280*720");
+  try {
+    size_t a = 0, b = 0;
+    const int64_t w = std::stoll(s.substr(0, sep), &a), h = std::stoll(s.substr(sep + 1), &b);
+    WAN_CHECK(a == sep && b == s.size() - sep - 1 && w > 0 && h > 0, "");
+    return {w, h};
+  } catch (...) {
+    fail("--size '", s, "' must be W*H or WxH with positive integers, e.g. 1280*720");
+  }
+}
+
+std::pair<double, double> parse_guide(const std::string& s) {
+  const size_t sep = s.find(',');
+  char* end = nullptr;
+  if (sep == std::string::npos) {
+    const double g = std::strtod(s.c_str(), &end);
+    WAN_CHECK(!s.empty() && *end == '\0', "--guide-scale '", s, "' must be a number or LOW,HIGH");
+    return {g, g};
+  }
+  const std::string lo = s.substr(0, sep), hi = s.substr(sep + 1);
+  const double a = std::strtod(lo.c_str(), &end);
+  WAN_CHECK(!lo.empty() && *end == '\0', "--guide-scale '", s, "' must be a number or LOW,HIGH");
+  const double b = std::strtod(hi.c_str(), &end);
+  WAN_CHECK(!hi.empty() && *end == '\0', "--guide-scale '", s, "' must be a number or LOW,HIGH");
+  return {a, b};
+}
+
+// generate.py's default name: {task}_{W*H}_{ulysses}_{prompt[:50], ' ' and '/' → '_'}_{date}.mp4
+std::string default_output(const std::string& task, const GenerateParams& p) {
+  std::string prompt = p.prompt.substr(0, 50);
+  for (char& c : prompt)
+    if (c == ' ' || c == '/') c = '_';
+  char date[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y%m%d_%H%M%S", std::localtime(&now));
+  return str(task, "_", p.width, "*", p.height, "_1_", prompt, "_", date, ".mp4");
+}
+
+std::string format_seconds(double s) {
+  if (s < 60) return str(int(s + 0.5), "s");
+  return str(int(s) / 60, "m", (int(s) % 60 < 10 ? "0" : ""), int(s) % 60, "s");
+}
+
+}  // namespace
+
+int cmd_generate(const std::vector<std::string>& argv) {
+  Args args(argv, kOptions, "generate");
+  if (args.has("help")) {
+    std::printf("usage: wan generate [options]\n\nText to video with Wan 2.2 (T2V-A14B or TI2V-5B). Without --ckpt-dir the "
+                "built-in demo checkpoint runs:\ntiny random weights, so its video is noise, made in seconds.\n\n%s",
+                options_help(kOptions).c_str());
+    return 0;
+  }
+  WAN_CHECK(args.positionals().empty(), "wan generate takes no positional arguments (the prompt goes after --prompt)");
+  if (args.has("threads")) set_num_threads(int(args.get_int("threads", 0)));
+  const std::string device = args.get_or("device", "cpu");
+  WAN_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
+  WAN_CHECK(device == "cpu", "--device cuda: this build has no CUDA backend yet; use --device cpu");
+  if (args.has("offload")) {
+    const std::string v = *args.get("offload");
+    WAN_CHECK(v == "true" || v == "false" || v == "True" || v == "False", "--offload takes true or false");
+  }
+
+  // Parse and validate everything before loading anything.
+  GenerateParams p;
+  if (args.has("size")) std::tie(p.width, p.height) = parse_size(*args.get("size"));
+  p.frames = args.get_int("frames", 0);
+  WAN_CHECK(!args.has("frames") || p.frames > 0, "--frames must be positive");
+  p.steps = args.get_int("steps", 0);
+  WAN_CHECK(!args.has("steps") || p.steps > 0, "--steps must be positive");
+  p.shift = args.get_double("shift", 0);
+  WAN_CHECK(!args.has("shift") || p.shift > 0, "--shift must be positive");
+  p.solver = solver_from_name(args.get_or("solver", "unipc"));
+  if (args.has("guide-scale")) std::tie(p.guide_low, p.guide_high) = parse_guide(*args.get("guide-scale"));
+  int64_t seed = args.get_int("seed", -1);
+  if (seed < 0) seed = int64_t(std::random_device{}() & 0x7fffffff);
+  p.seed = uint64_t(seed);
+  p.prompt = args.get_or("prompt", kExamplePrompt);
+  p.negative_prompt = args.get_or("negative-prompt", "");
+
+  const bool demo = !args.has("ckpt-dir");
+  std::string folder = args.get_or("ckpt-dir", "");
+  std::string task_name = args.get_or("task", "");
+  if (demo) {
+    folder = ensure_demo_checkpoint(demo_checkpoint_dir(), data_dir());
+    WAN_CHECK(task_name.empty() || task_config(task_name).name == "t2v-A14B", "the demo checkpoint is a t2v-A14B folder");
+    // Small defaults: the demo's tiny models make noise either way.
+    if (p.width == 0 && p.height == 0) std::tie(p.width, p.height) = std::pair<int64_t, int64_t>{96, 64};
+    if (p.frames == 0) p.frames = 17;
+    if (p.steps == 0) p.steps = 10;
+    std::fprintf(stderr, "no --ckpt-dir: using the demo checkpoint %s (tiny random weights: the video is noise)\n",
+                 folder.c_str());
+  }
+  const TaskConfig& task = task_config(task_name.empty() ? detect_task(folder) : task_name);
+  check_checkpoint_folder(folder, task);
+  if (demo) set_log_level(LogLevel::Error);  // the demo's size is not an official one; no warning for that
+  p = resolve_params(task, p);
+  set_log_level(LogLevel::Info);
+
+  const std::string output = args.get_or("output", default_output(task.name, p));
+  WAN_CHECK(output.size() > 4 && output.substr(output.size() - 4) == ".mp4", "--output '", output, "' must end in .mp4");
+  const fs::path out_dir = fs::path(output).parent_path().empty() ? fs::path(".") : fs::path(output).parent_path();
+  std::error_code ec;
+  WAN_CHECK(fs::is_directory(out_dir, ec), "--output: the folder ", out_dir.string(), " does not exist");
+  const std::string frames_dir = args.get_or("frames-dir", "");
+  if (!frames_dir.empty()) {
+    fs::create_directories(frames_dir, ec);
+    WAN_CHECK(fs::is_directory(frames_dir, ec), "--frames-dir ", frames_dir, ": cannot create the folder");
+  }
+
+  std::printf("task %s, %lldx%lld, %lld frames, %lld steps (%s, shift %g, guide %g/%g), seed %lld\n",
+              task.name.c_str(), (long long)p.width, (long long)p.height, (long long)p.frames, (long long)p.steps,
+              solver_name(p.solver), p.shift, p.guide_low, p.guide_high, (long long)p.seed);
+  std::printf("repeat with --seed %lld\n", (long long)p.seed);
+  std::fflush(stdout);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  TextToVideo pipeline = TextToVideo::load(folder, task.name);
+  std::fprintf(stderr, "loaded %s in %.1f s\n", folder.c_str(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+
+  g_stop = 0;
+  std::signal(SIGINT, on_sigint);
+  const bool tty = ::isatty(STDERR_FILENO);
+  auto step_start = std::chrono::steady_clock::now();
+  const auto loop_start = step_start;
+  VideoWriter writer(output, p.width, p.height, task.fps);
+  int64_t png_index = 0;
+  GenerateCallbacks cb;
+  cb.on_stage = [&](const std::string& stage) {
+    std::fprintf(stderr, "%s...\n", stage.c_str());
+    if (stage == "denoising") step_start = std::chrono::steady_clock::now();
+  };
+  cb.on_step = [&](int64_t i, int64_t n, int64_t t, bool high) {
+    const auto now = std::chrono::steady_clock::now();
+    const double step_s = std::chrono::duration<double>(now - step_start).count();
+    const double per_step = std::chrono::duration<double>(now - loop_start).count() / double(i + 1);
+    step_start = now;
+    const double eta = per_step * double(n - i - 1);
+    const char* expert = task.two_experts ? (high ? " high-noise" : " low-noise") : "";
+    if (tty) {
+      const int width = 30, filled = int(width * (i + 1) / n);
+      std::fprintf(stderr, "\r[%s%s] %lld/%lld t=%lld%s %.2f s/step ETA %s   ", std::string(size_t(filled), '#').c_str(),
+                   std::string(size_t(width - filled), '.').c_str(), (long long)(i + 1), (long long)n, (long long)t,
+                   expert, step_s, format_seconds(eta).c_str());
+      if (i + 1 == n) std::fprintf(stderr, "\n");
+    } else {
+      std::fprintf(stderr, "step %lld/%lld t=%lld%s %.2f s ETA %s\n", (long long)(i + 1), (long long)n, (long long)t,
+                   expert, step_s, format_seconds(eta).c_str());
+    }
+    return g_stop == 0;
+  };
+  cb.on_frames = [&](const Tensor& frames) {
+    writer.write(frames);
+    if (!frames_dir.empty()) {
+      write_png_frames(frames_dir, frames, png_index);
+      png_index += frames.size(1);
+    }
+  };
+  cb.should_stop = [&] { return g_stop != 0; };
+  try {
+    pipeline.generate(p, cb);
+    writer.finish();
+  } catch (const Cancelled&) {
+    std::signal(SIGINT, SIG_DFL);
+    std::fprintf(stderr, "\nstopped by Ctrl-C; no video written\n");
+    return 130;
+  }
+  std::signal(SIGINT, SIG_DFL);
+  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("wrote %s: %lld frames, %lldx%lld, %lld fps (%.1f s)\n", output.c_str(), (long long)writer.frames_written(),
+              (long long)p.width, (long long)p.height, (long long)task.fps, total);
+  if (!frames_dir.empty()) std::printf("wrote %lld PNG frames to %s\n", (long long)png_index, frames_dir.c_str());
+  return 0;
+}
+
+}  // namespace wan::cli
