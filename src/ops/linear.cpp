@@ -2,20 +2,51 @@
 
 #include "ops/check.h"
 #include "ops/cpu/kernels.h"
+#ifdef WAN_HAVE_CUDA
+#include "backend/cuda/cuda_context.h"
+#include "ops/cuda/cuda_ops.h"
+#endif
 
 namespace wan::ops {
+namespace {
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act) {
-  check_cpu_f32(x, "linear", "x");
-  check_cpu_f32(weight, "linear", "weight");
-  check_dim(weight, 2, "linear", "weight");
+void check_shapes(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  WAN_CHECK(weight.dim() == 2, "linear: weight must be [out, in], got ", weight.describe());
   WAN_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: x ", x.describe(), " does not match weight ",
             weight.describe(), " (in features ", weight.size(1), ")");
-  if (bias.defined()) {
-    check_cpu_f32(bias, "linear", "bias");
+  if (bias.defined())
     WAN_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "linear: bias ", bias.describe(),
               " does not match weight ", weight.describe());
-  }
+}
+
+Tensor linear_cuda(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act) {
+#ifdef WAN_HAVE_CUDA
+  for (auto [t, name] : {std::pair{&x, "x"}, std::pair{&weight, "weight"}})
+    WAN_CHECK(t->device() == Device::CUDA && t->dtype() == DType::BF16 && t->is_contiguous(), "linear on CUDA: ",
+              name, " must be a contiguous bf16 GPU tensor, got ", t->describe(), " on ", device_name(t->device()));
+  if (bias.defined())
+    WAN_CHECK(bias.device() == Device::CUDA && bias.dtype() == DType::BF16 && bias.is_contiguous(),
+              "linear on CUDA: bias must be a contiguous bf16 GPU tensor, got ", bias.describe());
+  Shape out_shape = x.shape();
+  out_shape.back() = weight.size(0);
+  Tensor y = wan::cuda::empty(out_shape, DType::BF16);
+  Tensor y2d = y.view({-1, weight.size(0)});
+  cuda::linear(x.view({-1, weight.size(1)}), weight, bias, act, y2d);
+  return y;
+#else
+  fail("linear: tensor on ", device_name(x.device()), ", but this build has no CUDA backend");
+#endif
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act) {
+  WAN_CHECK(x.defined() && weight.defined(), "linear: x and weight must be defined");
+  check_shapes(x, weight, bias);
+  if (x.device() == Device::CUDA) return linear_cuda(x, weight, bias, act);
+  check_cpu_f32(x, "linear", "x");
+  check_cpu_f32(weight, "linear", "weight");
+  if (bias.defined()) check_cpu_f32(bias, "linear", "bias");
   const Tensor x2d = x.contiguous().view({-1, weight.size(1)});
   Shape out_shape = x.shape();
   out_shape.back() = weight.size(0);

@@ -7,6 +7,8 @@
 // The activation is the epilogue the CUDA path fuses into the matrix product (cuBLASLt epilogues);
 // on the CPU it is applied after the bias. Accumulation is in double, so the reference is at least
 // as exact as the official fp32 matmul.
+// On CUDA: x, weight and bias contiguous bf16 GPU tensors, y bf16, fp32 accumulation (the official
+// code's autocast bf16 linears); activations None and GeluTanh.
 #pragma once
 
 #include "core/tensor.h"

@@ -1,0 +1,53 @@
+"""Same-machine PyTorch baseline for tools/bench/bench_ops.cpp: the same shapes, bf16, random
+inputs, warm-up, median of 20 CUDA-event-timed runs. The official code runs these linears under
+autocast bf16, with GELU(tanh) as a separate kernel after ffn.0."""
+import json
+
+import torch
+import torch.nn.functional as F
+
+
+def median_ms(fn, warmup=5, reps=20):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b))
+    times.sort()
+    return times[len(times) // 2]
+
+
+def main():
+    torch.manual_seed(0)
+    print("device:", torch.cuda.get_device_name(), "torch", torch.__version__)
+    cases = [
+        ("qkv/o 720p", 75600, 5120, 5120, False),
+        ("ffn1+gelu 720p", 75600, 5120, 13824, True),
+        ("ffn2 720p", 75600, 13824, 5120, False),
+        ("qkv/o 480p", 32760, 5120, 5120, False),
+        ("ffn1+gelu 480p", 32760, 5120, 13824, True),
+        ("cross k/v 512", 512, 5120, 5120, False),
+    ]
+    print(f"{'torch linear':<16} {'M':>8} {'K':>6} {'N':>6} {'ms':>10} {'TFLOP/s':>9}")
+    for name, m, k, n, gelu in cases:
+        x = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
+        w = torch.randn(n, k, device="cuda", dtype=torch.bfloat16) * 0.02
+        b = torch.randn(n, device="cuda", dtype=torch.bfloat16) * 0.02
+        if gelu:
+            fn = lambda: F.gelu(F.linear(x, w, b), approximate="tanh")
+        else:
+            fn = lambda: F.linear(x, w, b)
+        ms = median_ms(fn)
+        tflops = 2 * m * k * n / (ms * 1e-3) / 1e12
+        print(f"{name:<16} {m:>8} {k:>6} {n:>6} {ms:>10.3f} {tflops:>9.1f}")
+        print("JSON", json.dumps({"op": "torch_linear", "name": name, "M": m, "K": k, "N": n, "ms": round(ms, 4),
+                                  "tflops": round(tflops, 1)}))
+
+
+if __name__ == "__main__":
+    main()

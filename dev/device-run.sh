@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# On the GPU machine (see DEVELOPERS.md): build with CUDA, run the GPU, unit and golden tests,
+# then the op benchmarks beside the same-machine PyTorch baseline. Results go under $OUT.
+# The machine has no nlohmann-json, GoogleTest or FFmpeg development files: dev/fetch-device-deps.sh
+# puts the first two under .deps/ (carried with the call); FFmpeg is optional for this build.
+#   run with: carry [".deps"], command "dev/device-run.sh"
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT="${OUT:-/tmp/wan-device-out}"
+mkdir -p "$OUT"
+deps="$PWD/.deps"
+[[ -d "$deps/prefix" && -d "$deps/googletest" ]] || { echo "missing .deps: run dev/fetch-device-deps.sh and carry .deps"; exit 1; }
+
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/gpu.txt"
+start=$(date +%s)
+if ! cmake -S . -B build/device -G Ninja -DCMAKE_BUILD_TYPE=Release -DWAN_CUDA=ON \
+     -DCMAKE_PREFIX_PATH="$deps/prefix" -DWAN_GTEST_SOURCE_DIR="$deps/googletest" >"$OUT/configure.log" 2>&1; then
+  tail -40 "$OUT/configure.log"; exit 1
+fi
+if ! cmake --build build/device -j "$(nproc)" >"$OUT/build.log" 2>&1; then
+  grep -E "error|Error" "$OUT/build.log" | head -40; exit 1
+fi
+echo "build: $(( $(date +%s) - start )) s"
+
+ctest --test-dir build/device -L "gpu|unit|golden" -j 8 --output-on-failure >"$OUT/ctest.log" 2>&1
+grep -E "tests passed|tests failed|Failed|\*\*\*" "$OUT/ctest.log" | tail -20
+build/device/tests/test_ops_cuda 2>&1 | tail -4
+
+echo "== bench_ops (this engine)"
+build/device/bench_ops 2>&1 | tee "$OUT/bench_ops.txt" | grep -v '^JSON'
+echo "== torch baseline (same machine, same call)"
+python3 dev/bench/torch_ops.py 2>&1 | tee "$OUT/torch_ops.txt" | grep -v '^JSON'

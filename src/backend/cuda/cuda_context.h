@@ -1,0 +1,34 @@
+// The CUDA backend's per-process state: the device, one stream, the cuBLASLt handle and its
+// workspace (32 MiB, NVIDIA's advice for Hopper), and device memory for tensors.
+#pragma once
+
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+
+#include <memory>
+#include <string>
+
+#include "core/tensor.h"
+
+namespace wan::cuda {
+
+struct Context {
+  int device = 0;
+  cudaDeviceProp props{};
+  cudaStream_t stream = nullptr;
+  cublasLtHandle_t lt = nullptr;
+  void* lt_workspace = nullptr;
+  size_t lt_workspace_bytes = 0;
+};
+
+bool available();            // a device is present and the runtime initialises
+std::string device_summary();
+Context& context();          // created on first use; throws when no GPU is usable
+
+std::shared_ptr<Storage> allocate(size_t bytes);  // cudaMalloc; freed with the storage
+Tensor empty(const Shape& shape, DType dtype);
+Tensor to_device(const Tensor& host);  // contiguous copy, completed before returning
+Tensor to_host(const Tensor& device);
+void synchronize();
+
+}  // namespace wan::cuda

@@ -1,0 +1,84 @@
+// bench_ops: GPU timings of the engine's ops at the Wan DiT's real shapes, for docs/performance.md.
+// Each shape: random bf16 inputs (never zeros), warm-up, then the median of 20 CUDA-event-timed
+// runs; prints a table and one JSON line per shape. Compare with dev/bench/torch_ops.py, run in
+// the same call on the same card.
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cuda_context.h"
+#include "core/rng.h"
+#include "ops/linear.h"
+
+using namespace wan;
+
+namespace {
+
+Tensor random_bf16(const Shape& shape, uint64_t seed, double stddev) {
+  Tensor t = Tensor::empty(shape, DType::F32);
+  Rng(seed).fill_normal(t, 0.0, stddev);
+  return to_device(t.to(DType::BF16), Device::CUDA);
+}
+
+template <typename F>
+double median_ms(F&& fn, int warmup = 5, int reps = 20) {
+  auto& ctx = cuda::context();
+  for (int i = 0; i < warmup; ++i) fn();
+  cudaEvent_t a, b;
+  WAN_CUDA_CHECK(cudaEventCreate(&a));
+  WAN_CUDA_CHECK(cudaEventCreate(&b));
+  std::vector<float> ms;
+  for (int i = 0; i < reps; ++i) {
+    WAN_CUDA_CHECK(cudaEventRecord(a, ctx.stream));
+    fn();
+    WAN_CUDA_CHECK(cudaEventRecord(b, ctx.stream));
+    WAN_CUDA_CHECK(cudaEventSynchronize(b));
+    float t = 0;
+    WAN_CUDA_CHECK(cudaEventElapsedTime(&t, a, b));
+    ms.push_back(t);
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+}  // namespace
+
+int main() {
+  if (!cuda_available()) {
+    std::printf("bench_ops: no GPU (%s)\n", cuda_device_summary().c_str());
+    return 1;
+  }
+  std::printf("device: %s\n", cuda_device_summary().c_str());
+  struct Case {
+    const char* name;
+    int64_t M, K, N;
+    ops::Activation act;
+  };
+  // The A14B block's matrix products at 1280x720x81 (75,600 tokens) and 832x480x81 (32,760).
+  const std::vector<Case> cases = {
+      {"qkv/o 720p", 75600, 5120, 5120, ops::Activation::None},
+      {"ffn1+gelu 720p", 75600, 5120, 13824, ops::Activation::GeluTanh},
+      {"ffn2 720p", 75600, 13824, 5120, ops::Activation::None},
+      {"qkv/o 480p", 32760, 5120, 5120, ops::Activation::None},
+      {"ffn1+gelu 480p", 32760, 5120, 13824, ops::Activation::GeluTanh},
+      {"cross k/v 512", 512, 5120, 5120, ops::Activation::None},
+  };
+  std::printf("%-16s %8s %6s %6s %10s %9s\n", "linear", "M", "K", "N", "ms", "TFLOP/s");
+  uint64_t seed = 1;
+  for (const Case& c : cases) {
+    const Tensor x = random_bf16({c.M, c.K}, seed++, 1.0);
+    const Tensor w = random_bf16({c.N, c.K}, seed++, 0.02);
+    const Tensor b = random_bf16({c.N}, seed++, 0.02);
+    const double ms = median_ms([&] { ops::linear(x, w, b, c.act); });
+    const double tflops = 2.0 * double(c.M) * double(c.K) * double(c.N) / (ms * 1e-3) / 1e12;
+    std::printf("%-16s %8lld %6lld %6lld %10.3f %9.1f\n", c.name, (long long)c.M, (long long)c.K, (long long)c.N, ms,
+                tflops);
+    std::printf("JSON {\"op\":\"linear\",\"name\":\"%s\",\"M\":%lld,\"K\":%lld,\"N\":%lld,\"ms\":%.4f,\"tflops\":%.1f}\n",
+                c.name, (long long)c.M, (long long)c.K, (long long)c.N, ms, tflops);
+  }
+  return 0;
+}
