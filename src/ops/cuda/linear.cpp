@@ -1,10 +1,14 @@
 // ops/linear.h on the GPU: one cuBLASLt matmul per call. PyTorch's row-major y = x·Wᵀ is the
 // column-major product yᵀ[N, M] = W[N, K]·xᵀ (A = W read transposed, B = x as stored), so the
 // bias runs along the rows of the column-major result, as cuBLASLt's BIAS epilogue expects.
-// Plans (descriptors + the heuristic's algorithm) are cached per shape, epilogue and alignment.
+// Plans (descriptors + an algorithm) are cached per shape, epilogue and alignment; the algorithm is
+// the fastest of cuBLASLt's top heuristic candidates, timed once on the first call's own operands
+// (the first candidate alone was up to 3x slower than PyTorch's choice on some Wan shapes).
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <vector>
+#include <algorithm>
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
@@ -20,10 +24,14 @@ int alignment_of(const void* p) {
   return align;
 }
 
+constexpr int kCandidates = 8;
+
 struct Plan {
   cublasLtMatmulDesc_t desc = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
   cublasLtMatmulAlgo_t algo{};
+  std::vector<cublasLtMatmulAlgo_t> candidates;
+  bool tuned = false;
 };
 
 using Key = std::tuple<int64_t, int64_t, int64_t, int, bool, int, int, int, int>;
@@ -53,21 +61,61 @@ Plan make_plan(int64_t M, int64_t N, int64_t K, Activation act, bool has_bias, i
   WAN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al[1], 4));
   WAN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al[2], 4));
   WAN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al[2], 4));
-  cublasLtMatmulHeuristicResult_t result{};
+  std::vector<cublasLtMatmulHeuristicResult_t> results(kCandidates);
   int found = 0;
-  const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(ctx.lt, p.desc, p.a, p.b, p.c, p.c, pref, 1, &result, &found);
+  const cublasStatus_t st =
+      cublasLtMatmulAlgoGetHeuristic(ctx.lt, p.desc, p.a, p.b, p.c, p.c, pref, kCandidates, results.data(), &found);
   cublasLtMatmulPreferenceDestroy(pref);
   WAN_CHECK(st == CUBLAS_STATUS_SUCCESS && found > 0, "cuBLASLt has no bf16 algorithm for linear M=", M, " N=", N,
             " K=", K, " (", cublasLtGetStatusString(st), ")");
-  p.algo = result.algo;
+  p.candidates.clear();
+  for (int i = 0; i < found; ++i)
+    if (results[size_t(i)].state == CUBLAS_STATUS_SUCCESS) p.candidates.push_back(results[size_t(i)].algo);
+  p.algo = p.candidates.front();
   return p;
+}
+
+void run(const Plan& p, const cublasLtMatmulAlgo_t& algo, const Tensor& x2d, const Tensor& weight, Tensor& y2d) {
+  auto& ctx = wan::cuda::context();
+  const float alpha = 1.0f, beta = 0.0f;
+  WAN_CUBLAS_CHECK(cublasLtMatmul(ctx.lt, p.desc, &alpha, weight.data_ptr(), p.a, x2d.data_ptr(), p.b, &beta,
+                                  y2d.data_ptr(), p.c, y2d.data_ptr(), p.c, &algo, ctx.lt_workspace,
+                                  ctx.lt_workspace_bytes, ctx.stream));
+}
+
+// Times each candidate (one warm-up, then the best of 3) and keeps the fastest in p.algo.
+void autotune(Plan& p, const Tensor& x2d, const Tensor& weight, Tensor& y2d) {
+  if (p.candidates.size() < 2) return;
+  auto& ctx = wan::cuda::context();
+  cudaEvent_t a, b;
+  WAN_CUDA_CHECK(cudaEventCreate(&a));
+  WAN_CUDA_CHECK(cudaEventCreate(&b));
+  float best = 1e30f;
+  for (const auto& algo : p.candidates) {
+    run(p, algo, x2d, weight, y2d);
+    float fastest = 1e30f;
+    for (int r = 0; r < 3; ++r) {
+      WAN_CUDA_CHECK(cudaEventRecord(a, ctx.stream));
+      run(p, algo, x2d, weight, y2d);
+      WAN_CUDA_CHECK(cudaEventRecord(b, ctx.stream));
+      WAN_CUDA_CHECK(cudaEventSynchronize(b));
+      float ms = 0;
+      WAN_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+      fastest = std::min(fastest, ms);
+    }
+    if (fastest < best) {
+      best = fastest;
+      p.algo = algo;
+    }
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
 }
 
 }  // namespace
 
 void linear(const Tensor& x2d, const Tensor& weight, const Tensor& bias, Activation act, Tensor& y2d) {
   WAN_CHECK(act != Activation::SiLU, "linear on CUDA: the SiLU epilogue is not implemented");
-  auto& ctx = wan::cuda::context();
   const int64_t M = x2d.size(0), K = x2d.size(1), N = weight.size(0);
   const bool has_bias = bias.defined();
   const Key key{M, N, K, int(act), has_bias, alignment_of(weight.data_ptr()), alignment_of(x2d.data_ptr()),
@@ -86,10 +134,11 @@ void linear(const Tensor& x2d, const Tensor& weight, const Tensor& bias, Activat
       const void* bp = bias.data_ptr();
       WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof bp));
     }
-    const float alpha = 1.0f, beta = 0.0f;
-    WAN_CUBLAS_CHECK(cublasLtMatmul(ctx.lt, plan->desc, &alpha, weight.data_ptr(), plan->a, x2d.data_ptr(), plan->b,
-                                    &beta, y2d.data_ptr(), plan->c, y2d.data_ptr(), plan->c, &plan->algo,
-                                    ctx.lt_workspace, ctx.lt_workspace_bytes, ctx.stream));
+    if (!plan->tuned) {
+      autotune(*plan, x2d, weight, y2d);
+      plan->tuned = true;
+    }
+    run(*plan, plan->algo, x2d, weight, y2d);
   }
 }
 
