@@ -49,5 +49,26 @@ def main():
                                   "tflops": round(tflops, 1)}))
 
 
+def attention():
+    cases = [
+        ("self 720p A14B", 75600, 75600, 40, 128),
+        ("self 480p A14B", 32760, 32760, 40, 128),
+        ("self 704p 5B", 27280, 27280, 24, 128),
+        ("cross 720p A14B", 75600, 512, 40, 128),
+    ]
+    print(f"\n{'torch attention':<16} {'Lq':>8} {'Lk':>8} {'H':>4} {'ms':>10} {'TFLOP/s':>9}")
+    for name, lq, lk, h, d in cases:
+        # [B, L, H, D] as the official code holds it, transposed to SDPA's [B, H, L, D] view.
+        q = torch.randn(1, lq, h, d, device="cuda", dtype=torch.bfloat16).transpose(1, 2)
+        k = torch.randn(1, lk, h, d, device="cuda", dtype=torch.bfloat16).transpose(1, 2)
+        v = torch.randn(1, lk, h, d, device="cuda", dtype=torch.bfloat16).transpose(1, 2)
+        ms = median_ms(lambda: F.scaled_dot_product_attention(q, k, v), warmup=3, reps=10)
+        tflops = 4 * lq * lk * d * h / (ms * 1e-3) / 1e12
+        print(f"{name:<16} {lq:>8} {lk:>8} {h:>4} {ms:>10.3f} {tflops:>9.1f}")
+        print("JSON", json.dumps({"op": "torch_sdpa", "name": name, "Lq": lq, "Lk": lk, "H": h, "ms": round(ms, 4),
+                                  "tflops": round(tflops, 1)}))
+
+
 if __name__ == "__main__":
     main()
+    attention()

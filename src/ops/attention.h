@@ -7,6 +7,8 @@
 //   scale: 1/√Dh for the DiT (flash-attn's default); the T5 encoder passes 1.
 //   bias: optional [H, Lq, Lk] f32 added to the scaled logits of every sample (the T5 encoder's
 //   relative position bias); an undefined Tensor for none.
+// On CUDA: bf16 q, k, v [B, L, H, D] with contiguous heads (strided views of a fused QKV
+// projection are fine), out bf16 contiguous; no bias; cuDNN's fused attention (fp32 softmax).
 #pragma once
 
 #include <vector>

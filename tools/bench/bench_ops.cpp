@@ -3,6 +3,7 @@
 // runs; prints a table and one JSON line per shape. Compare with dev/bench/torch_ops.py, run in
 // the same call on the same card.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
 #include "core/rng.h"
+#include "ops/attention.h"
 #include "ops/linear.h"
 
 using namespace wan;
@@ -79,6 +81,29 @@ int main() {
                 tflops);
     std::printf("JSON {\"op\":\"linear\",\"name\":\"%s\",\"M\":%lld,\"K\":%lld,\"N\":%lld,\"ms\":%.4f,\"tflops\":%.1f}\n",
                 c.name, (long long)c.M, (long long)c.K, (long long)c.N, ms, tflops);
+  }
+
+  // Self-attention of one block (A14B at 720p and 480p, 5B at 1280x704x121) and cross-attention.
+  struct Attn {
+    const char* name;
+    int64_t Lq, Lk, H, D;
+  };
+  const std::vector<Attn> attn = {{"self 720p A14B", 75600, 75600, 40, 128},
+                                  {"self 480p A14B", 32760, 32760, 40, 128},
+                                  {"self 704p 5B", 27280, 27280, 24, 128},
+                                  {"cross 720p A14B", 75600, 512, 40, 128}};
+  std::printf("\n%-16s %8s %8s %4s %10s %9s\n", "attention", "Lq", "Lk", "H", "ms", "TFLOP/s");
+  for (const Attn& a : attn) {
+    const Tensor q = random_bf16({1, a.Lq, a.H, a.D}, seed++, 1.0);
+    const Tensor k = random_bf16({1, a.Lk, a.H, a.D}, seed++, 1.0);
+    const Tensor v = random_bf16({1, a.Lk, a.H, a.D}, seed++, 1.0);
+    const double ms = median_ms([&] { ops::attention(q, k, v, {}, 1.0 / std::sqrt(double(a.D))); }, 3, 10);
+    const double tflops = 4.0 * double(a.Lq) * double(a.Lk) * double(a.D) * double(a.H) / (ms * 1e-3) / 1e12;
+    std::printf("%-16s %8lld %8lld %4lld %10.3f %9.1f\n", a.name, (long long)a.Lq, (long long)a.Lk, (long long)a.H, ms,
+                tflops);
+    std::printf("JSON {\"op\":\"attention\",\"name\":\"%s\",\"Lq\":%lld,\"Lk\":%lld,\"H\":%lld,\"ms\":%.4f,"
+                "\"tflops\":%.1f}\n",
+                a.name, (long long)a.Lq, (long long)a.Lk, (long long)a.H, ms, tflops);
   }
   return 0;
 }

@@ -2,6 +2,8 @@
 // validated the arguments; they run on the backend's stream and do not synchronise.
 #pragma once
 
+#include <vector>
+
 #include "core/tensor.h"
 #include "ops/linear.h"
 
@@ -10,5 +12,10 @@ namespace wan::ops::cuda {
 // y2d [M, N] = act(x2d [M, K] · weight [N, K]ᵀ + bias [N]): bf16 operands and output, fp32
 // accumulation, through cuBLASLt with the bias and GELU-tanh epilogues.
 void linear(const Tensor& x2d, const Tensor& weight, const Tensor& bias, Activation act, Tensor& y2d);
+
+// out [B, Lq, H, D] = softmax(q·kᵀ·scale)·v per head with keys past k_lens[b] masked: bf16 q, k, v
+// with a contiguous head dim and per-token strides as given, out contiguous; cuDNN fused SDPA.
+void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens, double scale,
+               Tensor& out);
 
 }  // namespace wan::ops::cuda
