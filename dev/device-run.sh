@@ -24,7 +24,8 @@ echo "build: $(( $(date +%s) - start )) s"
 
 ctest --test-dir build/device -L "gpu|unit|golden" -j 8 --output-on-failure >"$OUT/ctest.log" 2>&1
 grep -E "tests passed|tests failed|Failed|\*\*\*" "$OUT/ctest.log" | tail -20
-build/device/tests/test_ops_cuda 2>&1 | tail -4
+build/device/tests/test_ops_cuda 2>&1 | grep -E "OK|FAILED|Failure|Expected|Which|actual" | tail -25
+build/device/tests/test_models_cuda 2>&1 | grep -E "relative L2|OK|FAILED|Failure|what" | tail -20
 
 echo "== bench_ops (this engine)"
 build/device/bench_ops 2>&1 | tee "$OUT/bench_ops.txt" | grep -v '^JSON'

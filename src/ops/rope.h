@@ -25,6 +25,8 @@ struct RopeTable {
   std::array<int64_t, 3> slots{};  // complex slots per axis (22, 21, 21 for head_dim 128)
   Tensor cos;                      // [max_pos, head_dim / 2] f64, axis tables side by side
   Tensor sin;                      // [max_pos, head_dim / 2] f64
+  // f32 copies on the GPU, made on first CUDA use.
+  mutable Tensor device_cos, device_sin;
 };
 
 RopeTable rope_table_3d(int64_t head_dim, int64_t max_pos = 1024, double theta = 10000.0);

@@ -18,4 +18,12 @@ void linear(const Tensor& x2d, const Tensor& weight, const Tensor& bias, Activat
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens, double scale,
                Tensor& out);
 
+// ops/dit_fused.h: x/out contiguous [B, L, D]; parameters f32 [D] or [B, D]; grids [B, 3] i64 and
+// cos/sin [max_pos, head_dim/2] f32 on the GPU (undefined cos: no rotation).
+void layer_norm_modulate(const Tensor& x, double eps, const Tensor& w, const Tensor& b, const Tensor& shift,
+                         const Tensor& scale, Tensor& out);
+void rms_norm_rope(const Tensor& x, const Tensor& w, double eps, int64_t head_dim, const Tensor& grids,
+                   const Tensor& cos_t, const Tensor& sin_t, int64_t s0, int64_t s1, Tensor& out);
+void residual_add(Tensor& x, const Tensor& y, const Tensor& gate);
+
 }  // namespace wan::ops::cuda

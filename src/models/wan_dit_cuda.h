@@ -1,0 +1,37 @@
+// The Wan DiT forward on the GPU (bf16 weights and matrix products, f32 residual stream and
+// modulation, cuDNN attention): the precision map of wan22-reference.md §2.7. Same interface as
+// the CPU WanDiT, which is its oracle (tests compare both with the goldens).
+//
+// What runs where: the per-sample time embedding and modulation vectors ([B, 6, D] per block,
+// f32, exact) on the host; patch gathering and unpatchify (cheap rearrangements) on the host;
+// every per-token stage on the GPU. Not yet: per-token timesteps that differ within a sample
+// (TI2V image-to-video), a planned workspace and CUDA-graph capture, cached cross-attention K/V.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/wan_dit.h"
+
+namespace wan {
+
+class WanDiTCuda {
+ public:
+  // Loads `folder` (config.json + safetensors) with bf16 weights on the GPU.
+  static WanDiTCuda load(const std::string& folder);
+  ~WanDiTCuda();
+  WanDiTCuda(WanDiTCuda&&) noexcept;
+
+  const WanDiTConfig& config() const;
+  // Inputs and outputs on the host, as WanDiT::forward.
+  std::vector<Tensor> forward(const std::vector<Tensor>& x, const Tensor& t, const std::vector<Tensor>& context,
+                              int64_t seq_len) const;
+
+ private:
+  struct Impl;
+  explicit WanDiTCuda(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wan

@@ -1,0 +1,133 @@
+// CUDA kernels of ops/dit_fused.h: one thread block per token row, f32 arithmetic, bf16 in/out.
+// Simple by design (correct first); the fused, vectorised versions come with the performance work.
+#include <cuda_bf16.h>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cuda_context.h"
+#include "ops/cuda/cuda_ops.h"
+
+namespace wan::ops::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+__device__ float block_sum(float v) {
+  __shared__ float partial[kThreads / 32];
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  float total = 0.0f;
+  for (int w = 0; w < kThreads / 32; ++w) total += partial[w];
+  __syncthreads();
+  return total;
+}
+
+__global__ void layer_norm_modulate_kernel(const float* __restrict__ x, int64_t D, int64_t L, float eps,
+                                           const float* __restrict__ w, const float* __restrict__ b,
+                                           const float* __restrict__ shift, const float* __restrict__ scale,
+                                           __nv_bfloat16* __restrict__ out) {
+  const int64_t r = blockIdx.x;
+  const float* xr = x + r * D;
+  float s = 0.0f;
+  for (int64_t i = threadIdx.x; i < D; i += kThreads) s += xr[i];
+  const float mean = block_sum(s) / float(D);
+  float v = 0.0f;
+  for (int64_t i = threadIdx.x; i < D; i += kThreads) {
+    const float d = xr[i] - mean;
+    v += d * d;
+  }
+  const float rstd = rsqrtf(block_sum(v) / float(D) + eps);
+  const int64_t sample = r / L;
+  for (int64_t i = threadIdx.x; i < D; i += kThreads) {
+    float y = (xr[i] - mean) * rstd;
+    if (w) y = y * w[i] + b[i];
+    if (shift) y = y * (1.0f + scale[sample * D + i]) + shift[sample * D + i];
+    out[r * D + i] = __float2bfloat16(y);
+  }
+}
+
+__global__ void rms_norm_rope_kernel(const __nv_bfloat16* __restrict__ x, int64_t D, int64_t L, float eps,
+                                     const float* __restrict__ w, int64_t head_dim, const int64_t* __restrict__ grids,
+                                     const float* __restrict__ cos_t, const float* __restrict__ sin_t, int64_t s0,
+                                     int64_t s1, __nv_bfloat16* __restrict__ out) {
+  const int64_t r = blockIdx.x, sample = r / L, l = r % L;
+  const __nv_bfloat16* xr = x + r * D;
+  float ss = 0.0f;
+  for (int64_t i = threadIdx.x; i < D; i += kThreads) {
+    const float t = __bfloat162float(xr[i]);
+    ss += t * t;
+  }
+  const float rrms = rsqrtf(block_sum(ss) / float(D) + eps);
+  bool rotate = cos_t != nullptr;
+  int64_t pos[3] = {0, 0, 0};
+  if (rotate) {
+    const int64_t F = grids[sample * 3], Hg = grids[sample * 3 + 1], Wg = grids[sample * 3 + 2];
+    rotate = l < F * Hg * Wg;
+    pos[0] = l / (Hg * Wg);
+    pos[1] = (l / Wg) % Hg;
+    pos[2] = l % Wg;
+  }
+  const int64_t half = head_dim / 2;
+  for (int64_t p = threadIdx.x; p < D / 2; p += kThreads) {
+    // WanRMSNorm under autocast: (x·rrms) rounded to bf16, times the weight, rounded again.
+    const float n0 = __bfloat162float(__float2bfloat16(__bfloat162float(xr[2 * p]) * rrms));
+    const float n1 = __bfloat162float(__float2bfloat16(__bfloat162float(xr[2 * p + 1]) * rrms));
+    float y0 = __bfloat162float(__float2bfloat16(n0 * w[2 * p]));
+    float y1 = __bfloat162float(__float2bfloat16(n1 * w[2 * p + 1]));
+    if (rotate) {
+      const int64_t s = p % half;
+      const int64_t axis = s < s0 ? 0 : (s < s0 + s1 ? 1 : 2);
+      const float c = cos_t[pos[axis] * half + s], sn = sin_t[pos[axis] * half + s];
+      const float o0 = y0 * c - y1 * sn, o1 = y0 * sn + y1 * c;
+      y0 = o0;
+      y1 = o1;
+    }
+    out[r * D + 2 * p] = __float2bfloat16(y0);
+    out[r * D + 2 * p + 1] = __float2bfloat16(y1);
+  }
+}
+
+__global__ void residual_add_kernel(float* __restrict__ x, const __nv_bfloat16* __restrict__ y, int64_t D, int64_t L,
+                                    const float* __restrict__ gate) {
+  const int64_t r = blockIdx.x, sample = r / L;
+  for (int64_t i = threadIdx.x; i < D; i += kThreads) {
+    const float yv = __bfloat162float(y[r * D + i]);
+    x[r * D + i] += gate ? yv * gate[sample * D + i] : yv;
+  }
+}
+
+}  // namespace
+
+void layer_norm_modulate(const Tensor& x, double eps, const Tensor& w, const Tensor& b, const Tensor& shift,
+                         const Tensor& scale, Tensor& out) {
+  const int64_t B = x.size(0), L = x.size(1), D = x.size(2);
+  if (B * L == 0) return;
+  layer_norm_modulate_kernel<<<unsigned(B * L), kThreads, 0, wan::cuda::context().stream>>>(
+      x.data<float>(), D, L, float(eps), w.defined() ? w.data<float>() : nullptr, b.defined() ? b.data<float>() : nullptr,
+      shift.defined() ? shift.data<float>() : nullptr, scale.defined() ? scale.data<float>() : nullptr,
+      static_cast<__nv_bfloat16*>(out.data_ptr()));
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
+void rms_norm_rope(const Tensor& x, const Tensor& w, double eps, int64_t head_dim, const Tensor& grids,
+                   const Tensor& cos_t, const Tensor& sin_t, int64_t s0, int64_t s1, Tensor& out) {
+  const int64_t B = x.size(0), L = x.size(1), D = x.size(2);
+  if (B * L == 0) return;
+  rms_norm_rope_kernel<<<unsigned(B * L), kThreads, 0, wan::cuda::context().stream>>>(
+      static_cast<const __nv_bfloat16*>(x.data_ptr()), D, L, float(eps), w.data<float>(), head_dim,
+      grids.defined() ? grids.data<int64_t>() : nullptr, cos_t.defined() ? cos_t.data<float>() : nullptr,
+      sin_t.defined() ? sin_t.data<float>() : nullptr, s0, s1, static_cast<__nv_bfloat16*>(out.data_ptr()));
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
+void residual_add(Tensor& x, const Tensor& y, const Tensor& gate) {
+  const int64_t B = x.size(0), L = x.size(1), D = x.size(2);
+  if (B * L == 0) return;
+  residual_add_kernel<<<unsigned(B * L), kThreads, 0, wan::cuda::context().stream>>>(
+      x.data<float>(), static_cast<const __nv_bfloat16*>(y.data_ptr()), D, L,
+      gate.defined() ? gate.data<float>() : nullptr);
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace wan::ops::cuda

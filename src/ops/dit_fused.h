@@ -1,0 +1,28 @@
+// Fused memory-bound ops of the DiT block (wan/modules/model.py WanAttentionBlock.forward,
+// WanSelfAttention.forward), each one pass over the activations on the GPU. The CPU versions are
+// their references: the same arithmetic composed from the plain ops.
+//
+// layer_norm_modulate: x [B, L, D] f32 → bf16 [B, L, D]:
+//   y = LN(x) (eps, optional affine weight/bias [D]) · (1 + scale[b]) + shift[b]  when shift/scale
+//   ([B, D] f32) are given, else LN(x); the adaLN input of self-attention and FFN, and norm3.
+// rms_norm_rope: x [B, L, D] bf16 (a q or k projection) → bf16 [B, L, D]:
+//   y = bf16(bf16(x · rsqrt(mean(x²) + eps)) · weight) over the full D (WanRMSNorm, as autocast
+//   computes it), then, when `table` is given, the 3-D RoPE of head h's pairs at the token's grid
+//   position (tokens past the sample's grid unrotated), in f32; the result rounded to bf16.
+// residual_add_: x [B, L, D] f32 += y [B, L, D] bf16 · gate[b] (gate [B, D] f32, or 1 when undefined).
+#pragma once
+
+#include <vector>
+
+#include "core/tensor.h"
+#include "ops/rope.h"
+
+namespace wan::ops {
+
+Tensor layer_norm_modulate(const Tensor& x, double eps, const Tensor& weight, const Tensor& bias, const Tensor& shift,
+                           const Tensor& scale);
+Tensor rms_norm_rope(const Tensor& x, const Tensor& weight, double eps, int64_t num_heads,
+                     const std::vector<Grid3>& grids, const RopeTable* table);
+void residual_add_(Tensor& x, const Tensor& y, const Tensor& gate);
+
+}  // namespace wan::ops

@@ -1,0 +1,53 @@
+// The CUDA DiT (bf16) against every dit_*.io.safetensors golden: relative L2 <= 1e-2
+// (tests/data/golden/README.md, bf16 paths), and against the CPU reference on the same inputs.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "backend/backend.h"
+#include "core/stats.h"
+#include "models/wan_dit_case.h"
+#include "models/wan_dit_cuda.h"
+#include "test_util.h"
+
+namespace wan {
+namespace {
+
+std::vector<std::string> dit_cases() { return test::golden_files("dit_", ".io.safetensors"); }
+
+class WanDiTCudaGolden : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();
+  }
+};
+
+TEST_P(WanDiTCudaGolden, MatchesOfficialOutput) {
+  const WanDiTCase c = read_wan_dit_case(GetParam());
+  ASSERT_FALSE(c.out.empty());
+  const WanDiTCuda model = WanDiTCuda::load(wan_dit_case_checkpoint(GetParam()));
+  const std::vector<Tensor> out = model.forward(c.x, c.t, c.context, c.seq_len);
+  ASSERT_EQ(out.size(), c.out.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    ASSERT_EQ(out[i].shape(), c.out[i].shape());
+    EXPECT_EQ(tensor_stats(out[i]).non_finite, 0);
+    const double err = rel_l2(out[i], c.out[i]);
+    RecordProperty("rel_l2_out" + std::to_string(i), std::to_string(err));
+    std::printf("%s out.%zu: relative L2 %.3e\n", GetParam().c_str(), i, err);
+    EXPECT_LE(err, 1e-2) << "out." << i;
+  }
+}
+
+std::string case_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string n = std::filesystem::path(info.param).filename().string();
+  n = n.substr(0, n.size() - std::string(".io.safetensors").size());
+  for (char& ch : n)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Golden, WanDiTCudaGolden, ::testing::ValuesIn(dit_cases()), case_name);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(WanDiTCudaGolden);
+
+}  // namespace
+}  // namespace wan

@@ -1,0 +1,66 @@
+// The fused DiT ops on CUDA against their CPU references (tolerance: bf16 outputs 1e-2, the f32
+// residual 1e-5), on odd sizes: rows not a multiple of 32, widths not a multiple of 256, padding
+// tokens past the grid, several samples.
+#include <gtest/gtest.h>
+
+#include "backend/backend.h"
+#include "core/stats.h"
+#include "ops/dit_fused.h"
+#include "test_util.h"
+
+namespace wan::ops {
+namespace {
+
+Tensor gpu(const Tensor& t) { return to_device(t, Device::CUDA); }
+Tensor host(const Tensor& t) { return to_device(t, Device::CPU); }
+
+class DitFusedCuda : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();
+  }
+};
+
+TEST_F(DitFusedCuda, LayerNormModulate) {
+  for (auto [B, L, D] : {std::tuple{1, 7, 256}, {2, 33, 520}, {1, 1, 5120}}) {
+    const Tensor x = test::random_tensor({B, L, D}, 1, 3.0);
+    const Tensor w = test::random_tensor({D}, 2), b = test::random_tensor({D}, 3);
+    const Tensor shift = test::random_tensor({B, D}, 4), scale = test::random_tensor({B, D}, 5, 0.3);
+    EXPECT_LE(rel_l2(host(layer_norm_modulate(gpu(x), 1e-6, {}, {}, gpu(shift), gpu(scale))),
+                     layer_norm_modulate(x, 1e-6, {}, {}, shift, scale)), 1e-2) << B << "x" << L << "x" << D;
+    EXPECT_LE(rel_l2(host(layer_norm_modulate(gpu(x), 1e-6, gpu(w), gpu(b), {}, {})),
+                     layer_norm_modulate(x, 1e-6, w, b, {}, {})), 1e-2);
+  }
+}
+
+TEST_F(DitFusedCuda, RmsNormRope) {
+  const RopeTable table = rope_table_3d(24);
+  for (auto [B, L, H] : {std::tuple{1, 30, 3}, {2, 41, 2}}) {
+    const int64_t D = H * 24;
+    const Tensor x = test::random_tensor({B, L, D}, 6, 2.0).to(DType::BF16);
+    const Tensor w = test::random_tensor({D}, 7).to(DType::BF16).to(DType::F32);
+    std::vector<Grid3> grids = {{2, 3, 5}};
+    if (B == 2) grids = {{2, 4, 5}, {1, 5, 7}};  // 40 and 35 tokens of 41: padding rows
+    const Tensor ref = rms_norm_rope(x, w, 1e-6, H, grids, &table);
+    EXPECT_LE(rel_l2(host(rms_norm_rope(gpu(x), gpu(w), 1e-6, H, grids, &table)), ref), 1e-2) << B;
+    EXPECT_LE(rel_l2(host(rms_norm_rope(gpu(x), gpu(w), 1e-6, H, {}, nullptr)), rms_norm_rope(x, w, 1e-6, H, {}, nullptr)),
+              1e-2);
+  }
+}
+
+TEST_F(DitFusedCuda, ResidualAdd) {
+  const Tensor x = test::random_tensor({2, 37, 264}, 8);
+  const Tensor y = test::random_tensor({2, 37, 264}, 9).to(DType::BF16);
+  const Tensor gate = test::random_tensor({2, 264}, 10);
+  for (bool gated : {false, true}) {
+    Tensor ref = x.clone();
+    residual_add_(ref, y, gated ? gate : Tensor());
+    Tensor dev = gpu(x);
+    residual_add_(dev, gpu(y), gated ? gpu(gate) : Tensor());
+    EXPECT_LE(rel_l2(host(dev), ref), 1e-5) << gated;
+    EXPECT_GT(rel_l2(ref, x), 1e-2);  // the update is not vacuous
+  }
+}
+
+}  // namespace
+}  // namespace wan::ops
