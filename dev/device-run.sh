@@ -22,7 +22,7 @@ if ! cmake --build build/device -j "$(nproc)" >"$OUT/build.log" 2>&1; then
 fi
 echo "build: $(( $(date +%s) - start )) s"
 
-ctest --test-dir build/device -L "gpu|unit|golden" -j 8 --output-on-failure >"$OUT/ctest.log" 2>&1
+ctest --test-dir build/device -L "${TEST_LABELS:-gpu|unit|golden}" -j 8 --output-on-failure >"$OUT/ctest.log" 2>&1
 grep -E "tests passed|tests failed|Failed|\*\*\*" "$OUT/ctest.log" | tail -20
 build/device/tests/test_ops_cuda 2>&1 | grep -E "OK|FAILED|Failure|Expected|Which|actual" | tail -25
 build/device/tests/test_models_cuda 2>&1 | grep -E "relative L2|OK|FAILED|Failure|what" | tail -20
@@ -31,3 +31,14 @@ echo "== bench_ops (this engine)"
 build/device/bench_ops 2>&1 | tee "$OUT/bench_ops.txt" | grep -v '^JSON'
 echo "== torch baseline (same machine, same call)"
 python3 dev/bench/torch_ops.py 2>&1 | tee "$OUT/torch_ops.txt" | grep -v '^JSON'
+
+# The DiT forward at real sizes beside the PyTorch stand-in of the official DiT (BENCH_DIT=1).
+if [[ "${BENCH_DIT:-0}" == 1 ]]; then
+  for spec in "t2v-A14B 832*480 81" "t2v-A14B 1280*720 81" "ti2v-5B 1280*704 121"; do
+    set -- $spec
+    echo "== wan bench dit $1 $2 $3"
+    build/device/wan bench dit --task "$1" --size "$2" --frames "$3" --reps 2 2>&1 | tee -a "$OUT/bench_dit.txt" | grep -E "forward|random|error"
+    echo "== torch_wan_dit.py $1 $2 $3"
+    python3 dev/bench/torch_wan_dit.py --task "$1" --size "$2" --frames "$3" --reps 2 2>&1 | tee -a "$OUT/torch_dit.txt" | tail -2
+  done
+fi

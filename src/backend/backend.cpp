@@ -2,6 +2,7 @@
 
 #ifdef WAN_HAVE_CUDA
 #include "backend/cuda/cuda_context.h"
+#include "ops/cuda/cuda_ops.h"
 #endif
 
 namespace wan {
@@ -43,6 +44,73 @@ Tensor empty_on(const Shape& shape, DType dtype, Device device) {
 void device_synchronize() {
 #ifdef WAN_HAVE_CUDA
   if (cuda::available()) cuda::synchronize();
+#endif
+}
+
+}  // namespace wan
+
+namespace wan {
+
+DeviceMemoryStats device_memory_stats() {
+#ifdef WAN_HAVE_CUDA
+  if (cuda::available()) {
+    const auto m = cuda::memory_stats();
+    return {m.in_use, m.peak, m.reserved};
+  }
+#endif
+  return {};
+}
+
+void reset_device_peak_memory() {
+#ifdef WAN_HAVE_CUDA
+  if (cuda::available()) cuda::reset_peak_memory();
+#endif
+}
+
+void fill_zero_(Tensor& t) {
+  if (t.device() == Device::CPU) {
+    t.fill(0.0);
+    return;
+  }
+#ifdef WAN_HAVE_CUDA
+  cuda::fill_zero(t);
+#endif
+}
+
+void copy_into(Tensor& dst, const Tensor& src) {
+  if (dst.device() == Device::CPU && src.device() == Device::CPU) {
+    dst.copy_from(src);
+    return;
+  }
+#ifdef WAN_HAVE_CUDA
+  if (dst.device() == Device::CUDA && src.device() == Device::CUDA) {
+    cuda::copy(dst, src);
+    return;
+  }
+#endif
+  fail("copy_into: ", device_name(src.device()), " to ", device_name(dst.device()), " is not supported; use to_device");
+}
+
+Tensor convert_on_device(const Tensor& t, DType dtype) {
+  if (t.device() == Device::CPU) return t.to(dtype);
+#ifdef WAN_HAVE_CUDA
+  WAN_CHECK(t.dtype() == DType::BF16 && dtype == DType::F32 && t.is_contiguous(),
+            "convert_on_device: only contiguous bf16 -> f32 on the GPU, got ", t.describe(), " -> ", dtype_name(dtype));
+  Tensor out = cuda::empty(t.shape(), dtype);
+  ops::cuda::bf16_to_f32(t, out);
+  return out;
+#else
+  fail("convert_on_device: no CUDA backend");
+#endif
+}
+
+void fill_normal_on_device(Tensor& t, uint64_t seed, double mean, double stddev) {
+#ifdef WAN_HAVE_CUDA
+  WAN_CHECK(t.device() == Device::CUDA && t.is_contiguous() && (t.dtype() == DType::BF16 || t.dtype() == DType::F32),
+            "fill_normal_on_device: needs a contiguous bf16/f32 GPU tensor, got ", t.describe());
+  ops::cuda::fill_normal(t, seed, float(mean), float(stddev));
+#else
+  fail("fill_normal_on_device: no CUDA backend");
 #endif
 }
 

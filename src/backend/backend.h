@@ -18,4 +18,20 @@ Tensor empty_on(const Shape& shape, DType dtype, Device device);
 // Waits for all queued GPU work (no-op without CUDA).
 void device_synchronize();
 
+// GPU tensor memory: bytes held by tensors now and at most since the last reset, and reserved
+// from the driver (the caching pool). All zero without CUDA.
+struct DeviceMemoryStats {
+  int64_t in_use = 0, peak = 0, reserved = 0;
+};
+DeviceMemoryStats device_memory_stats();
+void reset_device_peak_memory();
+
+// On the tensor's device: zero it; copy src into dst (same dtype and size, contiguous);
+// a converted copy (CUDA: bf16 → f32).
+void fill_zero_(Tensor& t);
+void copy_into(Tensor& dst, const Tensor& src);
+Tensor convert_on_device(const Tensor& t, DType dtype);
+// Fills a GPU tensor (bf16 or f32) with normal random values from a counter-based generator.
+void fill_normal_on_device(Tensor& t, uint64_t seed, double mean, double stddev);
+
 }  // namespace wan

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "backend/backend.h"
+#include "core/rng.h"
 #include "ops/activation.h"
 #include "ops/attention.h"
 #include "ops/dit_fused.h"
@@ -41,9 +42,17 @@ struct BlockGpu {
 
 }  // namespace
 
+// The small weights the host needs: the time embedding, the modulation tables (f32).
+struct HostWeights {
+  Tensor time0_w, time0_b, time2_w, time2_b, proj_w, proj_b;  // time_embedding.0/.2, time_projection.1
+  std::vector<Tensor> modulation;                              // [1, 6, D] per block
+  Tensor head_modulation;                                      // [1, 2, D]
+};
+
 struct WanDiTCuda::Impl {
-  WanDiT host;  // config, f32 weights for the host-side embeddings, the RoPE table
-  Tensor patch_w, patch_b, text0_w, text0_b, text2_w, text2_b, head_w, head_b;
+  WanDiTConfig config;
+  HostWeights host;
+  Tensor patch_w, patch_b, text0_w, text0_b, text2_w, text2_b, head_w, head_b;  // bf16 on the GPU
   std::vector<BlockGpu> blocks;
   ops::RopeTable rope;
 };
@@ -51,13 +60,18 @@ struct WanDiTCuda::Impl {
 WanDiTCuda::WanDiTCuda(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WanDiTCuda::~WanDiTCuda() = default;
 WanDiTCuda::WanDiTCuda(WanDiTCuda&&) noexcept = default;
-const WanDiTConfig& WanDiTCuda::config() const { return impl_->host.config(); }
+const WanDiTConfig& WanDiTCuda::config() const { return impl_->config; }
 
 WanDiTCuda WanDiTCuda::load(const std::string& folder) {
   WAN_CHECK(cuda_available(), "the CUDA DiT needs a GPU: ", cuda_device_summary());
-  auto impl = std::make_unique<Impl>(Impl{WanDiT::load(folder), {}, {}, {}, {}, {}, {}, {}, {}, {}, {}});
-  const WanDiTConfig& c = impl->host.config();
-  const WanDiTWeights& w = impl->host.weights();
+  const WanDiT model = WanDiT::load(folder);
+  const WanDiTConfig& c = model.config();
+  const WanDiTWeights& w = model.weights();
+  auto impl = std::make_unique<Impl>();
+  impl->config = c;
+  impl->host = {w.time_embedding_0_weight, w.time_embedding_0_bias, w.time_embedding_2_weight, w.time_embedding_2_bias,
+                w.time_projection_1_weight, w.time_projection_1_bias, {}, w.head_modulation};
+  for (const WanBlockWeights& b : w.blocks) impl->host.modulation.push_back(b.modulation);
   const int64_t D = c.dim, K = c.in_dim * c.patch_volume();
   impl->patch_w = gpu_bf16(w.patch_embedding_weight.contiguous().view({D, K}));
   impl->patch_b = gpu_bf16(w.patch_embedding_bias);
@@ -80,11 +94,55 @@ WanDiTCuda WanDiTCuda::load(const std::string& folder) {
   return WanDiTCuda(std::move(impl));
 }
 
+WanDiTCuda WanDiTCuda::random(const WanDiTConfig& c, uint64_t seed) {
+  WAN_CHECK(cuda_available(), "the CUDA DiT needs a GPU: ", cuda_device_summary());
+  c.validate();
+  auto impl = std::make_unique<Impl>();
+  impl->config = c;
+  uint64_t stream = seed * 1000003;
+  auto host = [&](const Shape& s, double stddev) {
+    Tensor t = Tensor::empty(s, DType::F32);
+    Rng(stream++).fill_normal(t, 0.0, stddev);
+    return t;
+  };
+  auto dev = [&](const Shape& s, DType dtype, double mean, double stddev) {
+    Tensor t = empty_on(s, dtype, Device::CUDA);
+    fill_normal_on_device(t, stream++, mean, stddev);
+    return t;
+  };
+  const int64_t D = c.dim, F = c.ffn_dim;
+  impl->host = {host({D, c.freq_dim}, 0.02), host({D}, 0.02), host({D, D}, 0.02), host({D}, 0.02),
+                host({6 * D, D}, 0.02), host({6 * D}, 0.02), {}, host({1, 2, D}, 0.02)};
+  for (int64_t i = 0; i < c.num_layers; ++i) impl->host.modulation.push_back(host({1, 6, D}, 0.02));
+  impl->patch_w = dev({D, c.in_dim * c.patch_volume()}, DType::BF16, 0, 0.02);
+  impl->patch_b = dev({D}, DType::BF16, 0, 0.02);
+  impl->text0_w = dev({D, c.text_dim}, DType::BF16, 0, 0.02);
+  impl->text0_b = dev({D}, DType::BF16, 0, 0.02);
+  impl->text2_w = dev({D, D}, DType::BF16, 0, 0.02);
+  impl->text2_b = dev({D}, DType::BF16, 0, 0.02);
+  impl->head_w = dev({c.patch_volume() * c.out_dim, D}, DType::BF16, 0, 0.02);
+  impl->head_b = dev({c.patch_volume() * c.out_dim}, DType::BF16, 0, 0.02);
+  auto attention = [&] {
+    return AttentionGpu{dev({D, D}, DType::BF16, 0, 0.02), dev({D}, DType::BF16, 0, 0.02),
+                        dev({D, D}, DType::BF16, 0, 0.02), dev({D}, DType::BF16, 0, 0.02),
+                        dev({D, D}, DType::BF16, 0, 0.02), dev({D}, DType::BF16, 0, 0.02),
+                        dev({D, D}, DType::BF16, 0, 0.02), dev({D}, DType::BF16, 0, 0.02),
+                        dev({D}, DType::F32, 1, 0.02),     dev({D}, DType::F32, 1, 0.02)};
+  };
+  for (int64_t i = 0; i < c.num_layers; ++i)
+    impl->blocks.push_back(BlockGpu{attention(), attention(), dev({D}, DType::F32, 1, 0.02), dev({D}, DType::F32, 0, 0.02),
+                                    dev({F, D}, DType::BF16, 0, 0.02), dev({F}, DType::BF16, 0, 0.02),
+                                    dev({D, F}, DType::BF16, 0, 0.02), dev({D}, DType::BF16, 0, 0.02)});
+  impl->rope = ops::rope_table_3d(c.head_dim());
+  device_synchronize();
+  return WanDiTCuda(std::move(impl));
+}
+
 std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const Tensor& t_in,
                                         const std::vector<Tensor>& context, int64_t seq_len) const {
   const Impl& d = *impl_;
-  const WanDiTConfig& c = d.host.config();
-  const WanDiTWeights& w = d.host.weights();
+  const WanDiTConfig& c = d.config;
+  const HostWeights& w = d.host;
   const int64_t B = int64_t(x_in.size()), D = c.dim, H = c.num_heads, Dh = c.head_dim();
   const auto& p = c.patch_size;
   WAN_CHECK(B >= 1 && int64_t(context.size()) == B, "WanDiTCuda: ", B, " latents and ", context.size(), " contexts");
@@ -100,15 +158,21 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
   }
   WAN_CHECK(t.dim() == 1 && t.size(0) == B, "WanDiTCuda: timestep ", t_in.describe(), " is not [B] or [B, seq_len]");
   const Tensor sin_emb = ops::sinusoidal_embedding(t, c.freq_dim);
-  Tensor e = ops::linear(sin_emb, w.time_embedding_0_weight, w.time_embedding_0_bias, ops::Activation::SiLU);
-  e = ops::linear(e, w.time_embedding_2_weight, w.time_embedding_2_bias);                     // [B, D]
-  const Tensor e0 = ops::linear(ops::silu(e), w.time_projection_1_weight, w.time_projection_1_bias);  // [B, 6D]
+  Tensor e = ops::linear(sin_emb, w.time0_w, w.time0_b, ops::Activation::SiLU);
+  e = ops::linear(e, w.time2_w, w.time2_b);                                  // [B, D]
+  const Tensor e0 = ops::linear(ops::silu(e), w.proj_w, w.proj_b).view({B, 6, D});  // [B, 6, D]
+  // Every block's modulation, m[i][k] = modulation_i[k] + e0[:, k], in one upload: [layers, 6, B, D].
+  Tensor mods_host = Tensor::empty({c.num_layers, 6, B, D}, DType::F32);
+  for (int64_t i = 0; i < c.num_layers; ++i)
+    for (int64_t k = 0; k < 6; ++k)
+      mods_host.select(0, i).select(0, k).copy_from(ops::add(e0.select(1, k), w.modulation[size_t(i)].view({6, D}).select(0, k)));
+  const Tensor mods = to_device(mods_host, Device::CUDA);
 
   // Patch embedding: gather on the host, the product on the GPU; padding tokens are zeros.
-  Tensor zeros = Tensor::zeros({B, seq_len, D}, DType::F32);
+  Tensor x = empty_on({B, seq_len, D}, DType::F32, Device::CUDA);  // the f32 residual stream
+  fill_zero_(x);
   std::vector<ops::Grid3> grids;
   std::vector<int64_t> lens;
-  std::vector<Tensor> token_rows;
   for (int64_t b = 0; b < B; ++b) {
     const Tensor xb = x_in[size_t(b)].to(DType::F32).contiguous();
     WAN_CHECK(xb.dim() == 4 && xb.size(0) == c.in_dim, "WanDiTCuda: latent ", b, " is ", xb.describe());
@@ -121,11 +185,10 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     // [C, F, pt, H', ph, W', pw] -> [F, H', W', C, pt, ph, pw]: the Conv3d's receptive fields.
     const Tensor patches = xb.view({c.in_dim, grids.back()[0], p[0], grids.back()[1], p[1], grids.back()[2], p[2]})
                                .permute({1, 3, 5, 0, 2, 4, 6}).contiguous().view({n, c.in_dim * c.patch_volume()});
-    const Tensor emb = ops::linear(gpu_bf16(patches), d.patch_w, d.patch_b);  // [n, D] bf16 on the GPU
-    token_rows.push_back(to_device(emb, Device::CPU).to(DType::F32));
+    const Tensor emb = ops::linear(gpu_bf16(patches), d.patch_w, d.patch_b);  // [n, D] bf16
+    Tensor rows = x.select(0, b).narrow(0, 0, n);
+    copy_into(rows, convert_on_device(emb, DType::F32));
   }
-  for (int64_t b = 0; b < B; ++b) zeros.select(0, b).narrow(0, 0, lens[size_t(b)]).copy_from(token_rows[size_t(b)]);
-  Tensor x = to_device(zeros, Device::CUDA);  // [B, seq_len, D] f32 residual stream
 
   // Text: zero-padded to text_len, Linear–GELU–Linear on the GPU.
   Tensor padded = Tensor::zeros({B, c.text_len, c.text_dim}, DType::F32);
@@ -142,10 +205,8 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
   const double eps = c.eps, scale = 1.0 / std::sqrt(double(Dh));
   for (size_t i = 0; i < d.blocks.size(); ++i) {
     const BlockGpu& g = d.blocks[i];
-    // m_k = modulation[k] + e0[:, k] on the host, [B, D] f32 each, uploaded.
     Tensor m[6];
-    const Tensor mod = w.blocks[i].modulation.view({6, D});
-    for (int64_t k = 0; k < 6; ++k) m[k] = gpu_f32(ops::add(e0.view({B, 6, D}).select(1, k), mod.select(0, k)));
+    for (int64_t k = 0; k < 6; ++k) m[k] = mods.select(0, int64_t(i)).select(0, k);  // [B, D] f32 views
 
     // Self-attention.
     Tensor h = ops::layer_norm_modulate(x, eps, {}, {}, m[0], m[1]);               // [B, S, D] bf16
@@ -179,7 +240,7 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
   }
 
   // Head: modulation from e (no SiLU), then the output projection.
-  const Tensor head_mod = w.head_modulation.view({2, D});
+  const Tensor head_mod = w.head_modulation.view({2, D});  // shift, scale = head.modulation + e
   const Tensor h = ops::layer_norm_modulate(x, eps, {}, {}, gpu_f32(ops::add(e, head_mod.select(0, 0))),
                                             gpu_f32(ops::add(e, head_mod.select(0, 1))));
   const Tensor out = to_device(ops::linear(h, d.head_w, d.head_b), Device::CPU).to(DType::F32);  // [B, S, p·C]

@@ -20,6 +20,9 @@ class WanDiTCuda {
  public:
   // Loads `folder` (config.json + safetensors) with bf16 weights on the GPU.
   static WanDiTCuda load(const std::string& folder);
+  // Random weights of any config (N(0, 0.02) matrices, generated on the GPU): for benchmarks at
+  // the real sizes without a checkpoint. Speed does not depend on the weights' values.
+  static WanDiTCuda random(const WanDiTConfig& config, uint64_t seed);
   ~WanDiTCuda();
   WanDiTCuda(WanDiTCuda&&) noexcept;
 

@@ -16,6 +16,7 @@ const char* kUsage =
     "commands:\n"
     "  generate  text to video, written as mp4 (built-in demo checkpoint unless --ckpt-dir)\n"
     "  dit       run the diffusion transformer once (built-in demo checkpoint unless --checkpoint)\n"
+    "  bench     time the DiT on the GPU at a real size ('wan bench dit --help')\n"
     "  info      describe a checkpoint folder or a .safetensors file\n"
     "  version   print the version\n"
     "\n"
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
     if (command == "info") return wan::cli::cmd_info(args);
     if (command == "dit") return wan::cli::cmd_dit(args);
     if (command == "generate") return wan::cli::cmd_generate(args);
+    if (command == "bench") return wan::cli::cmd_bench(args);
     std::fprintf(stderr, "wan: unknown command '%s'\n\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const wan::Error& e) {

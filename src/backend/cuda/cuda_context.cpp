@@ -1,6 +1,9 @@
 #include "backend/cuda/cuda_context.h"
 
+#include <algorithm>
 #include <mutex>
+#include <unordered_map>
+#include <vector>
 
 #include "backend/cuda/cuda_check.h"
 
@@ -40,18 +43,84 @@ Context& context() {
   return ctx;
 }
 
+namespace {
+
+// A caching allocator: freed blocks wait, by exact (rounded) size, for the next request of that
+// size, so a forward that repeats the same shapes block after block stops calling cudaMalloc
+// (synchronous and slow) after its first block. Everything is freed only when memory runs out.
+struct Pool {
+  std::mutex mutex;
+  std::unordered_map<size_t, std::vector<void*>> free;
+  size_t in_use = 0, peak = 0, reserved = 0;
+
+  void release_cached() {  // with the mutex held
+    for (auto& [size, blocks] : free)
+      for (void* p : blocks) {
+        cudaFree(p);
+        reserved -= size;
+      }
+    free.clear();
+  }
+};
+
+Pool& pool() {
+  static Pool* p = new Pool();  // never destroyed: storages may outlive static destruction
+  return *p;
+}
+
+}  // namespace
+
+MemoryStats memory_stats() {
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  return {int64_t(p.in_use), int64_t(p.peak), int64_t(p.reserved)};
+}
+
+void reset_peak_memory() {
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  p.peak = p.in_use;
+}
+
 std::shared_ptr<Storage> allocate(size_t bytes) {
   context();
+  const size_t size = (std::max<size_t>(bytes, 1) + 511) / 512 * 512;
+  Pool& pl = pool();
   void* p = nullptr;
-  const cudaError_t err = cudaMalloc(&p, std::max<size_t>(bytes, 1));
-  if (err != cudaSuccess) {
-    cudaGetLastError();
-    size_t free_b = 0, total_b = 0;
-    cudaMemGetInfo(&free_b, &total_b);
-    fail("out of GPU memory: could not allocate ", bytes >> 20, " MiB (", free_b >> 20, " MiB free of ",
-         total_b >> 20, "); use a smaller size or frame count");
+  {
+    std::lock_guard<std::mutex> lock(pl.mutex);
+    auto it = pl.free.find(size);
+    if (it != pl.free.end() && !it->second.empty()) {
+      p = it->second.back();
+      it->second.pop_back();
+    } else {
+      cudaError_t err = cudaMalloc(&p, size);
+      if (err != cudaSuccess) {  // give the cached blocks back and try once more
+        cudaGetLastError();
+        WAN_CUDA_CHECK(cudaStreamSynchronize(context().stream));
+        pl.release_cached();
+        err = cudaMalloc(&p, size);
+      }
+      if (err != cudaSuccess) {
+        cudaGetLastError();
+        size_t free_b = 0, total_b = 0;
+        cudaMemGetInfo(&free_b, &total_b);
+        fail("out of GPU memory: could not allocate ", bytes >> 20, " MiB (", free_b >> 20, " MiB free of ",
+             total_b >> 20, " MiB); use a smaller size or frame count");
+      }
+      pl.reserved += size;
+    }
+    pl.in_use += size;
+    pl.peak = std::max(pl.peak, pl.in_use);
   }
-  std::shared_ptr<void> owner(p, [](void* q) { cudaFree(q); });
+  // Work queued on the stream may still use the block when it is returned; the stream orders any
+  // later use after it, since everything runs on the one stream.
+  std::shared_ptr<void> owner(p, [size](void* q) {
+    Pool& pl2 = pool();
+    std::lock_guard<std::mutex> lock(pl2.mutex);
+    pl2.free[size].push_back(q);
+    pl2.in_use -= size;
+  });
   return std::make_shared<Storage>(p, bytes, Device::CUDA, owner);
 }
 
@@ -78,5 +147,17 @@ Tensor to_host(const Tensor& dev) {
 }
 
 void synchronize() { WAN_CUDA_CHECK(cudaStreamSynchronize(context().stream)); }
+
+void fill_zero(Tensor& t) {
+  WAN_CHECK(t.device() == Device::CUDA && t.is_contiguous(), "fill_zero: needs a contiguous GPU tensor");
+  WAN_CUDA_CHECK(cudaMemsetAsync(t.data_ptr(), 0, t.nbytes(), context().stream));
+}
+
+void copy(Tensor& dst, const Tensor& src) {
+  WAN_CHECK(dst.device() == Device::CUDA && src.device() == Device::CUDA && dst.dtype() == src.dtype() &&
+                dst.numel() == src.numel() && dst.is_contiguous() && src.is_contiguous(),
+            "copy: needs contiguous GPU tensors of one dtype and size, got ", dst.describe(), " and ", src.describe());
+  WAN_CUDA_CHECK(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), src.nbytes(), cudaMemcpyDeviceToDevice, context().stream));
+}
 
 }  // namespace wan::cuda

@@ -25,7 +25,15 @@ bool available();            // a device is present and the runtime initialises
 std::string device_summary();
 Context& context();          // created on first use; throws when no GPU is usable
 
-std::shared_ptr<Storage> allocate(size_t bytes);  // cudaMalloc; freed with the storage
+std::shared_ptr<Storage> allocate(size_t bytes);  // from the caching pool; returned with the storage
+
+struct MemoryStats {
+  int64_t in_use, peak, reserved;  // bytes held by tensors now, at most since reset, and from cudaMalloc
+};
+MemoryStats memory_stats();
+void reset_peak_memory();
+void fill_zero(Tensor& t);
+void copy(Tensor& dst, const Tensor& src);  // device to device, same dtype and size
 Tensor empty(const Shape& shape, DType dtype);
 Tensor to_device(const Tensor& host);  // contiguous copy, completed before returning
 Tensor to_host(const Tensor& device);

@@ -25,5 +25,9 @@ void layer_norm_modulate(const Tensor& x, double eps, const Tensor& w, const Ten
 void rms_norm_rope(const Tensor& x, const Tensor& w, double eps, int64_t head_dim, const Tensor& grids,
                    const Tensor& cos_t, const Tensor& sin_t, int64_t s0, int64_t s1, Tensor& out);
 void residual_add(Tensor& x, const Tensor& y, const Tensor& gate);
+// out f32 = in bf16 (contiguous, same size).
+void bf16_to_f32(const Tensor& in, Tensor& out);
+// Normal random values (a counter hash and Box-Muller) into a contiguous bf16/f32 GPU tensor.
+void fill_normal(Tensor& t, uint64_t seed, float mean, float stddev);
 
 }  // namespace wan::ops::cuda

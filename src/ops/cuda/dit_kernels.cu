@@ -2,6 +2,8 @@
 // Simple by design (correct first); the fused, vectorised versions come with the performance work.
 #include <cuda_bf16.h>
 
+#include <algorithm>
+
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
 #include "ops/cuda/cuda_ops.h"
@@ -97,7 +99,50 @@ __global__ void residual_add_kernel(float* __restrict__ x, const __nv_bfloat16* 
   }
 }
 
+__global__ void bf16_to_f32_kernel(const __nv_bfloat16* __restrict__ in, float* __restrict__ out, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    out[i] = __bfloat162float(in[i]);
+}
+
+__device__ uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+template <typename T>
+__global__ void fill_normal_kernel(T* __restrict__ out, int64_t n, uint64_t seed, float mean, float stddev) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const uint64_t h = mix64(seed * 0x9e3779b97f4a7c15ull + uint64_t(i));
+    const float u1 = (float((h >> 40) & 0xffffff) + 0.5f) * (1.0f / 16777216.0f);
+    const float u2 = float((h >> 16) & 0xffffff) * (1.0f / 16777216.0f);
+    const float z = sqrtf(-2.0f * logf(u1)) * cospif(2.0f * u2);
+    if constexpr (sizeof(T) == 2) out[i] = __float2bfloat16(mean + stddev * z);
+    else out[i] = mean + stddev * z;
+  }
+}
+
 }  // namespace
+
+void bf16_to_f32(const Tensor& in, Tensor& out) {
+  const int64_t n = in.numel();
+  if (n == 0) return;
+  bf16_to_f32_kernel<<<unsigned(std::min<int64_t>((n + 255) / 256, 65535)), 256, 0, wan::cuda::context().stream>>>(
+      static_cast<const __nv_bfloat16*>(in.data_ptr()), out.data<float>(), n);
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
+void fill_normal(Tensor& t, uint64_t seed, float mean, float stddev) {
+  const int64_t n = t.numel();
+  if (n == 0) return;
+  const unsigned blocks = unsigned(std::min<int64_t>((n + 255) / 256, 65535));
+  if (t.dtype() == DType::BF16)
+    fill_normal_kernel<<<blocks, 256, 0, wan::cuda::context().stream>>>(static_cast<__nv_bfloat16*>(t.data_ptr()), n,
+                                                                         seed, mean, stddev);
+  else
+    fill_normal_kernel<<<blocks, 256, 0, wan::cuda::context().stream>>>(t.data<float>(), n, seed, mean, stddev);
+  WAN_CUDA_CHECK_LAUNCH();
+}
 
 void layer_norm_modulate(const Tensor& x, double eps, const Tensor& w, const Tensor& b, const Tensor& shift,
                          const Tensor& scale, Tensor& out) {

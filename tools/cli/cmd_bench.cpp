@@ -1,0 +1,114 @@
+// wan bench dit: the DiT forward on the GPU at a real config with random weights (no checkpoint
+// needed): median per-forward time after a warm-up, achieved TFLOP/s, peak GPU memory; a table on
+// the terminal and one JSON line for tools.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include "args.h"
+#include "backend/backend.h"
+#include "commands.h"
+#include "core/rng.h"
+#include "pipeline/task_config.h"
+#ifdef WAN_HAVE_CUDA
+#include "models/wan_dit_cuda.h"
+#endif
+
+namespace wan::cli {
+namespace {
+
+const std::vector<OptionSpec> kOptions = {
+    {"task", true, "t2v-A14B (one expert) or ti2v-5B (default t2v-A14B)", {}},
+    {"size", true, "W*H (default per task: 1280*720, 1280*704)", {}},
+    {"frames", true, "frame count, 4n+1 (default per task: 81, 121)", {"frame_num"}},
+    {"layers", true, "run only this many blocks (default: all)", {}},
+    {"reps", true, "timed forwards after one warm-up (default 3)", {}},
+    {"help", false, "show this help", {"h"}},
+};
+
+// FLOPs of one batch-1 forward (matrix products and attention; element-wise work not counted).
+double forward_flops(const WanDiTConfig& c, int64_t L) {
+  const double D = double(c.dim), F = double(c.ffn_dim), Lt = double(c.text_len), l = double(L);
+  const double per_block = 4 * 2 * l * D * D + 2 * 2 * l * D * D + 2 * 2 * Lt * D * D + 2 * 2 * l * D * F +
+                           4 * l * l * D + 4 * l * Lt * D;
+  const double outside = 2 * l * double(c.in_dim * c.patch_volume()) * D + 2 * Lt * (double(c.text_dim) * D + D * D) +
+                         2 * l * D * double(c.patch_volume() * c.out_dim);
+  return per_block * double(c.num_layers) + outside;
+}
+
+}  // namespace
+
+int cmd_bench(const std::vector<std::string>& argv) {
+  WAN_CHECK(!argv.empty() && (argv[0] == "dit" || argv[0] == "--help" || argv[0] == "-h"),
+            "usage: wan bench dit [options]; see 'wan bench dit --help'");
+  Args args(std::vector<std::string>(argv.begin() + 1, argv.end()), kOptions, "bench dit");
+  if (argv[0] != "dit" || args.has("help")) {
+    std::printf("usage: wan bench dit [options]\n\nTimes the DiT forward on the GPU at a real config with random "
+                "weights.\n\n%s", options_help(kOptions).c_str());
+    return 0;
+  }
+#ifndef WAN_HAVE_CUDA
+  fail("wan bench dit needs the CUDA backend; this build has none");
+#else
+  WAN_CHECK(cuda_available(), "wan bench dit needs a GPU: ", cuda_device_summary());
+  const TaskConfig& task = task_config(args.get_or("task", "t2v-A14B"));
+  WanDiTConfig config = task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b();
+  int64_t W = task.default_size.first, H = task.default_size.second;
+  if (args.has("size")) {
+    const std::string s = *args.get("size");
+    const size_t sep = s.find_first_of("*xX");
+    WAN_CHECK(sep != std::string::npos, "--size must be W*H");
+    W = std::stoll(s.substr(0, sep));
+    H = std::stoll(s.substr(sep + 1));
+  }
+  const int64_t frames = args.get_int("frames", task.frame_num);
+  WAN_CHECK(frames >= 1 && (frames - 1) % 4 == 0, "--frames must be 4n+1");
+  const int64_t grid = task.vae_stride[1] * task.patch[1];
+  WAN_CHECK(W % grid == 0 && H % grid == 0, "--size must be a multiple of ", grid);
+  if (args.has("layers")) config.num_layers = std::clamp<int64_t>(args.get_int("layers", 1), 1, config.num_layers);
+  const int64_t reps = std::max<int64_t>(1, args.get_int("reps", 3));
+  const int64_t T = (frames - 1) / 4 + 1, h = H / task.vae_stride[1], w = W / task.vae_stride[2];
+  const int64_t L = T * (h / 2) * (w / 2);
+
+  std::printf("device: %s\n", cuda_device_summary().c_str());
+  std::printf("%s, %lldx%lld, %lld frames: %lld tokens, %lld layers\n", task.name.c_str(), (long long)W, (long long)H,
+              (long long)frames, (long long)L, (long long)config.num_layers);
+  auto t0 = std::chrono::steady_clock::now();
+  const WanDiTCuda model = WanDiTCuda::random(config, 1);
+  std::printf("random weights on the GPU: %.1f s, %.2f GiB\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+              double(device_memory_stats().in_use) / double(1ull << 30));
+
+  Rng rng(7);
+  Tensor x = Tensor::empty({config.in_dim, T, h, w}, DType::F32);
+  rng.fill_normal(x);
+  Tensor ctx = Tensor::empty({128, config.text_dim}, DType::F32);
+  rng.fill_normal(ctx);
+  const Tensor t = Tensor::from_vector<float>({900.0f}, {1});
+
+  reset_device_peak_memory();
+  model.forward({x}, t, {ctx}, L);  // warm-up: plans, autotuning, the memory pool
+  std::vector<double> times;
+  for (int64_t r = 0; r < reps; ++r) {
+    const auto s = std::chrono::steady_clock::now();
+    model.forward({x}, t, {ctx}, L);  // returns host tensors: the GPU work is complete
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - s).count());
+  }
+  std::sort(times.begin(), times.end());
+  const double median = times[times.size() / 2];
+  const double tflops = forward_flops(config, L) / median / 1e12;
+  const DeviceMemoryStats mem = device_memory_stats();
+  std::printf("forward: median %.3f s of %lld (min %.3f, max %.3f), %.0f TFLOP/s, peak GPU memory %.2f GiB "
+              "(reserved %.2f GiB)\n",
+              median, (long long)reps, times.front(), times.back(), tflops, double(mem.peak) / double(1ull << 30),
+              double(mem.reserved) / double(1ull << 30));
+  std::printf("JSON {\"bench\":\"dit\",\"task\":\"%s\",\"width\":%lld,\"height\":%lld,\"frames\":%lld,\"tokens\":%lld,"
+              "\"layers\":%lld,\"forward_s\":%.4f,\"tflops\":%.1f,\"peak_gib\":%.3f}\n",
+              task.name.c_str(), (long long)W, (long long)H, (long long)frames, (long long)L,
+              (long long)config.num_layers, median, tflops, double(mem.peak) / double(1ull << 30));
+  return 0;
+#endif
+}
+
+}  // namespace wan::cli
