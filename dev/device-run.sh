@@ -27,10 +27,12 @@ grep -E "tests passed|tests failed|Failed|\*\*\*" "$OUT/ctest.log" | tail -20
 build/device/tests/test_ops_cuda 2>&1 | grep -E "OK|FAILED|Failure|Expected|Which|actual" | tail -25
 build/device/tests/test_models_cuda 2>&1 | grep -E "relative L2|OK|FAILED|Failure|what" | tail -20
 
-echo "== bench_ops (this engine)"
-build/device/bench_ops 2>&1 | tee "$OUT/bench_ops.txt" | grep -v '^JSON'
-echo "== torch baseline (same machine, same call)"
-python3 dev/bench/torch_ops.py 2>&1 | tee "$OUT/torch_ops.txt" | grep -v '^JSON'
+if [[ "${BENCH_OPS:-1}" == 1 ]]; then
+  echo "== bench_ops (this engine)"
+  build/device/bench_ops 2>&1 | tee "$OUT/bench_ops.txt" | grep -v '^JSON'
+  echo "== torch baseline (same machine, same call)"
+  python3 dev/bench/torch_ops.py 2>&1 | tee "$OUT/torch_ops.txt" | grep -v '^JSON'
+fi
 
 # The DiT forward at real sizes beside the PyTorch stand-in of the official DiT (BENCH_DIT=1).
 if [[ "${BENCH_DIT:-0}" == 1 ]]; then

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "models/dit_model.h"
 #include "models/wan_dit_config.h"
 #include "models/wan_dit_weights.h"
 #include "ops/rope.h"
@@ -25,7 +26,7 @@ namespace wan {
 // Called with (block index, x [B, seq_len, dim]) after each block; for tests and debugging.
 using WanBlockObserver = std::function<void(int64_t, const Tensor&)>;
 
-class WanDiT {
+class WanDiT : public DiTModel {
  public:
   WanDiT(WanDiTConfig config, WanDiTWeights weights);
 
@@ -33,11 +34,15 @@ class WanDiT {
   // converted to f32 for the CPU reference.
   static WanDiT load(const std::string& folder);
 
-  const WanDiTConfig& config() const { return config_; }
+  const WanDiTConfig& config() const override { return config_; }
   const WanDiTWeights& weights() const { return weights_; }
 
   std::vector<Tensor> forward(const std::vector<Tensor>& x, const Tensor& t, const std::vector<Tensor>& context,
                               int64_t seq_len, const WanBlockObserver& observer = {}) const;
+  std::vector<Tensor> predict(const std::vector<Tensor>& x, const Tensor& t, const std::vector<Tensor>& context,
+                              int64_t seq_len) const override {
+    return forward(x, t, context, seq_len);
+  }
 
  private:
   struct TimeEmbedding {

@@ -16,7 +16,7 @@
 
 namespace wan {
 
-class WanDiTCuda {
+class WanDiTCuda : public DiTModel {
  public:
   // Loads `folder` (config.json + safetensors) with bf16 weights on the GPU.
   static WanDiTCuda load(const std::string& folder);
@@ -26,10 +26,14 @@ class WanDiTCuda {
   ~WanDiTCuda();
   WanDiTCuda(WanDiTCuda&&) noexcept;
 
-  const WanDiTConfig& config() const;
+  const WanDiTConfig& config() const override;
   // Inputs and outputs on the host, as WanDiT::forward.
   std::vector<Tensor> forward(const std::vector<Tensor>& x, const Tensor& t, const std::vector<Tensor>& context,
                               int64_t seq_len) const;
+  std::vector<Tensor> predict(const std::vector<Tensor>& x, const Tensor& t, const std::vector<Tensor>& context,
+                              int64_t seq_len) const override {
+    return forward(x, t, context, seq_len);
+  }
 
  private:
   struct Impl;

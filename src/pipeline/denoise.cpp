@@ -27,11 +27,11 @@ Tensor denoise(const DenoiseInputs& in, const StepCallback& on_step) {
   for (int64_t i = 0; i < in.steps; ++i) {
     const int64_t t = schedule.timesteps[size_t(i)];
     const bool high = in.high_noise && double(t) >= boundary_t;
-    const WanDiT& model = high ? *in.high_noise : *in.low_noise;
+    const DiTModel& model = high ? *in.high_noise : *in.low_noise;
     const double guide = high ? in.guide_high : in.guide_low;
     const Tensor timestep = Tensor::from_vector<float>({float(t)}, {1});
-    const Tensor cond = model.forward({x}, timestep, {in.context}, seq_len)[0];
-    const Tensor uncond = model.forward({x}, timestep, {in.context_null}, seq_len)[0];
+    const Tensor cond = model.predict({x}, timestep, {in.context}, seq_len)[0];
+    const Tensor uncond = model.predict({x}, timestep, {in.context_null}, seq_len)[0];
     x = solver->step(classifier_free_guidance(cond, uncond, guide), x);
     if (on_step && !on_step(i, in.steps, t, high)) throw Cancelled();
   }

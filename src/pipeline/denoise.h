@@ -9,7 +9,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "models/wan_dit.h"
+#include "models/dit_model.h"
 #include "sampling/solvers.h"
 
 namespace wan {
@@ -24,8 +24,8 @@ struct DenoiseInputs {
   Tensor noise;         // [C, T, h, w] f32: the starting latent
   Tensor context;       // [L, text_dim]: the prompt's T5 output
   Tensor context_null;  // [L', text_dim]: the negative prompt's
-  const WanDiT* high_noise = nullptr;  // null for single-model tasks
-  const WanDiT* low_noise = nullptr;
+  const DiTModel* high_noise = nullptr;  // null for single-model tasks
+  const DiTModel* low_noise = nullptr;
   double boundary = 0.0;  // fraction of num_train_timesteps
   double guide_high = 5.0, guide_low = 5.0;
   Solver solver = Solver::UniPC;

@@ -9,6 +9,9 @@
 #include "models/t5_encoder.h"
 #include "models/t5_tokenizer.h"
 #include "models/wan_dit.h"
+#ifdef WAN_HAVE_CUDA
+#include "models/wan_dit_cuda.h"
+#endif
 #include "models/wan_vae.h"
 #include "pipeline/denoise.h"
 
@@ -101,7 +104,7 @@ struct TextToVideo::Impl {
   const TaskConfig* task;
   std::unique_ptr<T5Tokenizer> tokenizer;
   std::unique_ptr<T5Encoder> t5;
-  std::unique_ptr<WanDiT> high, low;
+  std::unique_ptr<DiTModel> high, low;
   std::unique_ptr<WanVAE> vae;
 };
 
@@ -110,7 +113,7 @@ TextToVideo::~TextToVideo() = default;
 TextToVideo::TextToVideo(TextToVideo&&) noexcept = default;
 const TaskConfig& TextToVideo::task() const { return *impl_->task; }
 
-TextToVideo TextToVideo::load(const std::string& folder, const std::string& task_name) {
+TextToVideo TextToVideo::load(const std::string& folder, const std::string& task_name, Device device) {
   auto impl = std::make_unique<Impl>();
   impl->folder = folder;
   impl->task = &task_config(task_name.empty() ? detect_task(folder) : task_name);
@@ -118,11 +121,19 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
   const fs::path dir(folder);
   impl->tokenizer = std::make_unique<T5Tokenizer>(T5Tokenizer::load((dir / kT5Tokenizer).string()));
   impl->t5 = std::make_unique<T5Encoder>(T5Encoder::load((dir / kT5Checkpoint).string()));
+  auto load_dit = [&](const std::string& path) -> std::unique_ptr<DiTModel> {
+    if (device == Device::CPU) return std::make_unique<WanDiT>(WanDiT::load(path));
+#ifdef WAN_HAVE_CUDA
+    return std::make_unique<WanDiTCuda>(WanDiTCuda::load(path));
+#else
+    fail("--device cuda: this build has no CUDA backend");
+#endif
+  };
   if (impl->task->two_experts) {
-    impl->high = std::make_unique<WanDiT>(WanDiT::load((dir / "high_noise_model").string()));
-    impl->low = std::make_unique<WanDiT>(WanDiT::load((dir / "low_noise_model").string()));
+    impl->high = load_dit((dir / "high_noise_model").string());
+    impl->low = load_dit((dir / "low_noise_model").string());
   } else {
-    impl->low = std::make_unique<WanDiT>(WanDiT::load(folder));
+    impl->low = load_dit(folder);
   }
   impl->vae = std::make_unique<WanVAE>(WanVAE::load((dir / impl->task->vae_file).string()));
   const WanDiTConfig& dit = impl->low->config();

@@ -53,7 +53,8 @@ expect_error "solver name" "unknown sample solver 'ddim'" --solver ddim
 expect_error "guide scale" "must be a number or LOW,HIGH" --guide-scale high
 expect_error "missing folder" "no such checkpoint folder" --ckpt-dir "$work/none"
 expect_error "unknown task" "unknown task 'i2v-A14B'" --task i2v-A14B
-expect_error "device" "no CUDA backend" --device cuda
+if ! nvidia-smi -L >/dev/null 2>&1; then expect_error "device without a GPU" "\-\-device cuda: " --device cuda; fi
+expect_error "device name" "must be cpu or cuda" --device tpu
 expect_error "unknown option" "unknown option '--sample-stepz'" --sample-stepz 3
 expect_error "output extension" "must end in .mp4" --output "$work/out/v.avi"
 cp -r "$WAN_DEMO_CHECKPOINT" "$work/incomplete"

@@ -9,8 +9,7 @@
 
 #include "core/stats.h"
 #include "io/safetensors.h"
-#include "models/wan_vae.h"
-#include "pipeline/denoise.h"
+#include "pipeline/pipeline_golden_case.h"
 #include "test_util.h"
 
 namespace wan {
@@ -29,53 +28,20 @@ class PipelineGoldenCase : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(PipelineGoldenCase, VideoMatchesWanT2VGenerate) {
   const auto io = SafetensorsFile::open(GetParam());
-  const std::filesystem::path path(GetParam());
-  const std::string name = path.filename().string();
-  const std::filesystem::path dir = path.parent_path() / name.substr(0, name.find('.'));
-  const WanDiT high = WanDiT::load((dir / "high_noise_model").string());
-  const WanDiT low = WanDiT::load((dir / "low_noise_model").string());
-  const auto vae_case = SafetensorsFile::open((path.parent_path() / "vae21_tiny.io.safetensors").string());
-  WanVAE vae = WanVAE::load((path.parent_path() / "vae21_tiny.pth").string(),
-                            WanVAEConfig::from_json(vae_case->metadata().at("config"), vae_case->path(), 21));
-
   const auto size = meta(*io, "size").get<std::vector<int64_t>>();  // [W, H]
-  const auto guide = meta(*io, "guide_scale").get<std::vector<double>>();  // [low, high]
-  DenoiseInputs in;
-  in.noise = io->tensor("noise");
-  in.context = io->tensor("context");
-  in.context_null = io->tensor("context_null");
-  in.high_noise = &high;
-  in.low_noise = &low;
-  in.boundary = meta(*io, "boundary").get<double>();
-  in.guide_low = guide[0];
-  in.guide_high = guide[1];
-  in.steps = meta(*io, "steps").get<int64_t>();
-  in.shift = meta(*io, "shift").get<double>();
-  ASSERT_EQ(meta(*io, "num_train_timesteps").get<int64_t>(), 1000);
-
-  int solvers = 0;
-  for (const auto& e : io->entries()) {
-    if (e.name.rfind("video.", 0) != 0) continue;
-    ++solvers;
-    in.solver = solver_from_name(e.name.substr(6));
-    int64_t high_steps = 0;
-    const Tensor latent = denoise(in, [&](int64_t, int64_t, int64_t, bool is_high) {
-      high_steps += is_high;
-      return true;
-    });
-    EXPECT_GT(high_steps, 0);
-    EXPECT_LT(high_steps, in.steps);  // both experts ran
-    const Tensor video = vae.decode(latent);
-    const Tensor ref = io->tensor(e.name);
-    ASSERT_EQ(video.shape(), ref.shape()) << e.name;
-    EXPECT_EQ(video.size(1), meta(*io, "frame_num").get<int64_t>());
-    EXPECT_EQ(video.size(3), size[0]);
-    EXPECT_EQ(video.size(2), size[1]);
-    const double err = rel_l2(video, ref);
-    RecordProperty("rel_l2_" + e.name, std::to_string(err));
-    EXPECT_LE(err, 1e-4) << e.name;
+  const auto results = test::run_pipeline_golden(GetParam(), /*cuda=*/false);
+  EXPECT_GE(results.size(), 1u);
+  for (const auto& r : results) {
+    EXPECT_GT(r.high_noise_steps, 0);
+    EXPECT_LT(r.high_noise_steps, r.steps);  // both experts ran
+    ASSERT_EQ(r.video.shape(), r.reference.shape()) << r.name;
+    EXPECT_EQ(r.video.size(1), meta(*io, "frame_num").get<int64_t>());
+    EXPECT_EQ(r.video.size(3), size[0]);
+    EXPECT_EQ(r.video.size(2), size[1]);
+    const double err = rel_l2(r.video, r.reference);
+    RecordProperty("rel_l2_" + r.name, std::to_string(err));
+    EXPECT_LE(err, 1e-4) << r.name;
   }
-  EXPECT_GE(solvers, 1);
 }
 
 std::string case_name(const ::testing::TestParamInfo<std::string>& info) {

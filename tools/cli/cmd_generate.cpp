@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/thread_pool.h"
 #include "demo_checkpoint.h"
+#include "backend/backend.h"
 #include "io/video_writer.h"
 #include "pipeline/denoise.h"
 #include "pipeline/text_to_video.h"
@@ -38,7 +39,7 @@ const std::vector<OptionSpec> kOptions = {
     {"negative-prompt", true, "the negative prompt (default: the official one)", {"n_prompt", "negative_prompt"}},
     {"output", true, "the .mp4 to write (default: the official file name pattern)", {"save_file"}},
     {"frames-dir", true, "also write every frame as PNG into this folder", {}},
-    {"device", true, "cpu or cuda (default cpu; this build has only the CPU backend)", {}},
+    {"device", true, "cpu or cuda: where the DiT runs (default cpu; text encoder and VAE run on the CPU)", {}},
     {"offload", true, "true/false: keep inactive models in host memory (official --offload_model)", {"offload_model"}},
     {"t5-cpu", false, "run the text encoder on the CPU (official --t5_cpu)", {"t5_cpu"}},
     {"threads", true, "CPU threads (default: all cores)", {}},
@@ -114,7 +115,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
   if (args.has("threads")) set_num_threads(int(args.get_int("threads", 0)));
   const std::string device = args.get_or("device", "cpu");
   WAN_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
-  WAN_CHECK(device == "cpu", "--device cuda: this build has no CUDA backend yet; use --device cpu");
+  WAN_CHECK(device == "cpu" || cuda_available(), "--device cuda: ", cuda_device_summary(), "; use --device cpu");
   if (args.has("offload")) {
     const std::string v = *args.get("offload");
     WAN_CHECK(v == "true" || v == "false" || v == "True" || v == "False", "--offload takes true or false");
@@ -174,7 +175,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
   std::fflush(stdout);
 
   const auto t0 = std::chrono::steady_clock::now();
-  TextToVideo pipeline = TextToVideo::load(folder, task.name);
+  TextToVideo pipeline = TextToVideo::load(folder, task.name, device == "cuda" ? Device::CUDA : Device::CPU);
   std::fprintf(stderr, "loaded %s in %.1f s\n", folder.c_str(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 

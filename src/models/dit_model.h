@@ -1,0 +1,20 @@
+// What the denoising loop needs of a DiT, whatever runs it: the CPU reference (WanDiT) or the
+// GPU forward (WanDiTCuda). Inputs and outputs are host tensors, as WanDiT::forward takes them.
+#pragma once
+
+#include <vector>
+
+#include "core/tensor.h"
+#include "models/wan_dit_config.h"
+
+namespace wan {
+
+class DiTModel {
+ public:
+  virtual ~DiTModel() = default;
+  virtual const WanDiTConfig& config() const = 0;
+  virtual std::vector<Tensor> predict(const std::vector<Tensor>& x, const Tensor& t, const std::vector<Tensor>& context,
+                                      int64_t seq_len) const = 0;
+};
+
+}  // namespace wan
