@@ -1,6 +1,7 @@
 #include "test_util.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +29,21 @@ std::vector<std::string> golden_files(const std::string& prefix, const std::stri
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::string golden_case_name(const std::string& path) {
+  std::string n = fs::path(path).filename().string();
+  const std::string ext = ".io.safetensors";
+  if (n.size() > ext.size() && n.compare(n.size() - ext.size(), ext.size(), ext) == 0) n.resize(n.size() - ext.size());
+  for (char& ch : n)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return n;
+}
+
+std::string golden_sibling(const std::string& case_path, const std::string& suffix) {
+  const fs::path p(case_path);
+  const std::string name = p.filename().string();
+  return (p.parent_path() / (name.substr(0, name.find('.')) + suffix)).string();
 }
 
 TempDir::TempDir() {

@@ -13,6 +13,11 @@ std::string golden_dir();
 // Files in the golden folder whose names start with `prefix` and end with `suffix`, sorted.
 std::vector<std::string> golden_files(const std::string& prefix, const std::string& suffix);
 
+// The GoogleTest name of a golden case: the file name without ".io.safetensors", non-alphanumerics as '_'.
+std::string golden_case_name(const std::string& path);
+// `<dir>/<name><suffix>` for a case `<dir>/<name>.<case>.io.safetensors` (suffix ".pth" or "" for a folder).
+std::string golden_sibling(const std::string& case_path, const std::string& suffix);
+
 // A fresh empty folder under the system's temp dir, removed when the object dies.
 class TempDir {
  public:

@@ -2,31 +2,18 @@
 
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/error.h"
 #include "core/log.h"
+#include "io/json_config.h"
 
 namespace wan {
 
 T5Config T5Config::from_json(const std::string& text, const std::string& origin) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    fail(origin, ": not valid JSON: ", e.what());
-  }
-  WAN_CHECK(j.is_object(), origin, ": not a JSON object");
+  const nlohmann::json j = parse_json_object(text, origin);
   T5Config c;
-  auto read = [&](const char* key, auto& out) {
-    if (!j.contains(key)) return;
-    try {
-      out = j[key].get<std::decay_t<decltype(out)>>();
-    } catch (const nlohmann::json::exception&) {
-      fail(origin, ": '", key, "' has the wrong type (", j[key].dump(), ")");
-    }
-  };
+  auto read = [&](const char* key, auto& out) { read_json_key(j, key, out, origin); };
   read("vocab", c.vocab);
   read("dim", c.dim);
   read("dim_attn", c.dim_attn);

@@ -1,29 +1,15 @@
 #include "models/wan_dit_config.h"
 
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "core/error.h"
 #include "core/log.h"
+#include "io/json_config.h"
 
 namespace wan {
-namespace {
-
 using json = nlohmann::json;
-
-template <typename T>
-void read_key(const json& j, const char* key, T& out, const std::string& origin) {
-  if (!j.contains(key) || j[key].is_null()) return;
-  try {
-    out = j[key].get<T>();
-  } catch (const json::exception&) {
-    fail(origin, ": '", key, "' has the wrong type (", j[key].dump(), ")");
-  }
-}
-
-}  // namespace
 
 WanDiTConfig WanDiTConfig::t2v_a14b() {
   WanDiTConfig c;
@@ -50,13 +36,7 @@ WanDiTConfig WanDiTConfig::ti2v_5b() {
 }
 
 WanDiTConfig WanDiTConfig::from_json(const std::string& text, const std::string& origin) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    fail(origin, ": not valid JSON: ", e.what());
-  }
-  WAN_CHECK(j.is_object(), origin, ": not a JSON object");
+  const json j = parse_json_object(text, origin);
   if (j.contains("_class_name") && j["_class_name"] != "WanModel")
     fail(origin, ": _class_name is ", j["_class_name"].dump(), ", not \"WanModel\" (not a Wan DiT checkpoint?)");
 
@@ -64,21 +44,21 @@ WanDiTConfig WanDiTConfig::from_json(const std::string& text, const std::string&
   for (const char* key : {"dim", "ffn_dim", "num_heads", "num_layers", "in_dim", "out_dim"})
     if (!j.contains(key))
       WAN_LOG_WARN(origin, ": no '", key, "'; using the official constructor default");
-  read_key(j, "model_type", c.model_type, origin);
-  read_key(j, "patch_size", c.patch_size, origin);
-  read_key(j, "text_len", c.text_len, origin);
-  read_key(j, "in_dim", c.in_dim, origin);
-  read_key(j, "dim", c.dim, origin);
-  read_key(j, "ffn_dim", c.ffn_dim, origin);
-  read_key(j, "freq_dim", c.freq_dim, origin);
-  read_key(j, "text_dim", c.text_dim, origin);
-  read_key(j, "out_dim", c.out_dim, origin);
-  read_key(j, "num_heads", c.num_heads, origin);
-  read_key(j, "num_layers", c.num_layers, origin);
-  read_key(j, "window_size", c.window_size, origin);
-  read_key(j, "qk_norm", c.qk_norm, origin);
-  read_key(j, "cross_attn_norm", c.cross_attn_norm, origin);
-  read_key(j, "eps", c.eps, origin);
+  read_json_key(j, "model_type", c.model_type, origin);
+  read_json_key(j, "patch_size", c.patch_size, origin);
+  read_json_key(j, "text_len", c.text_len, origin);
+  read_json_key(j, "in_dim", c.in_dim, origin);
+  read_json_key(j, "dim", c.dim, origin);
+  read_json_key(j, "ffn_dim", c.ffn_dim, origin);
+  read_json_key(j, "freq_dim", c.freq_dim, origin);
+  read_json_key(j, "text_dim", c.text_dim, origin);
+  read_json_key(j, "out_dim", c.out_dim, origin);
+  read_json_key(j, "num_heads", c.num_heads, origin);
+  read_json_key(j, "num_layers", c.num_layers, origin);
+  read_json_key(j, "window_size", c.window_size, origin);
+  read_json_key(j, "qk_norm", c.qk_norm, origin);
+  read_json_key(j, "cross_attn_norm", c.cross_attn_norm, origin);
+  read_json_key(j, "eps", c.eps, origin);
 
   static const std::set<std::string> known = {
       "model_type", "patch_size", "text_len", "in_dim", "dim", "ffn_dim", "freq_dim", "text_dim",

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/log.h"
 #include "io/checkpoint.h"
+#include "io/json_config.h"
 #include "ops/conv.h"
 
 namespace wan {
@@ -91,22 +91,9 @@ WanVAEConfig WanVAEConfig::wan22() {
 }
 
 WanVAEConfig WanVAEConfig::from_json(const std::string& text, const std::string& origin, int version) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    fail(origin, ": not valid JSON: ", e.what());
-  }
-  WAN_CHECK(j.is_object(), origin, ": not a JSON object");
+  const nlohmann::json j = parse_json_object(text, origin);
   WanVAEConfig c = version == 22 ? wan22() : wan21();
-  auto read = [&](const char* key, auto& out) {
-    if (!j.contains(key)) return;
-    try {
-      out = j[key].get<std::decay_t<decltype(out)>>();
-    } catch (const nlohmann::json::exception&) {
-      fail(origin, ": '", key, "' has the wrong type (", j[key].dump(), ")");
-    }
-  };
+  auto read = [&](const char* key, auto& out) { read_json_key(j, key, out, origin); };
   read("dim", c.dim);
   c.dec_dim = version == 22 ? c.dec_dim : c.dim;
   read("dec_dim", c.dec_dim);

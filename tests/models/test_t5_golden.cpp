@@ -21,8 +21,7 @@ class T5GoldenCase : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(T5GoldenCase, MatchesOfficialOutput) {
   const auto io = SafetensorsFile::open(GetParam());
-  const std::string name = std::filesystem::path(GetParam()).filename().string();
-  const std::string pth = (std::filesystem::path(GetParam()).parent_path() / (name.substr(0, name.find('.')) + ".pth")).string();
+  const std::string pth = test::golden_sibling(GetParam(), ".pth");
   ASSERT_TRUE(io->metadata().count("config")) << GetParam() << " has no config metadata";
   const T5Config config = T5Config::from_json(io->metadata().at("config"), GetParam());
   const T5Encoder encoder = T5Encoder::load(pth, config);
@@ -46,13 +45,7 @@ TEST_P(T5GoldenCase, MatchesOfficialOutput) {
   }
 }
 
-std::string case_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string n = std::filesystem::path(info.param).filename().string();
-  n = n.substr(0, n.size() - std::string(".io.safetensors").size());
-  for (char& ch : n)
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  return n;
-}
+std::string case_name(const ::testing::TestParamInfo<std::string>& info) { return test::golden_case_name(info.param); }
 
 INSTANTIATE_TEST_SUITE_P(Golden, T5GoldenCase, ::testing::ValuesIn(t5_cases()), case_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(T5GoldenCase);

@@ -60,13 +60,7 @@ TEST_P(WanDiTGoldenCase, MatchesOfficialOutput) {
   }
 }
 
-std::string case_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string name = std::filesystem::path(info.param).filename().string();
-  name = name.substr(0, name.size() - std::string(".io.safetensors").size());
-  for (char& ch : name)
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  return name;
-}
+std::string case_name(const ::testing::TestParamInfo<std::string>& info) { return test::golden_case_name(info.param); }
 
 INSTANTIATE_TEST_SUITE_P(Golden, WanDiTGoldenCase, ::testing::ValuesIn(dit_cases()), case_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(WanDiTGoldenCase);

@@ -25,8 +25,7 @@ struct Case {
 Case open_case(const std::string& path) {
   Case c;
   c.io = SafetensorsFile::open(path);
-  const std::string name = std::filesystem::path(path).filename().string();
-  const std::string pth = (std::filesystem::path(path).parent_path() / (name.substr(0, name.find('.')) + ".pth")).string();
+  const std::string pth = test::golden_sibling(path, ".pth");
   WAN_CHECK(c.io->metadata().count("config"), path, " has no config metadata");
   const int version = WanVAE::detect_version(pth);
   c.vae = std::make_unique<WanVAE>(WanVAE::load(pth, WanVAEConfig::from_json(c.io->metadata().at("config"), path, version)));
@@ -68,13 +67,7 @@ TEST_P(WanVAEGoldenCase, LatentConstantsAreTheRealModels) {
   }
 }
 
-std::string case_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string n = std::filesystem::path(info.param).filename().string();
-  n = n.substr(0, n.size() - std::string(".io.safetensors").size());
-  for (char& ch : n)
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  return n;
-}
+std::string case_name(const ::testing::TestParamInfo<std::string>& info) { return test::golden_case_name(info.param); }
 
 INSTANTIATE_TEST_SUITE_P(Golden, WanVAEGoldenCase, ::testing::ValuesIn(vae_cases()), case_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(WanVAEGoldenCase);

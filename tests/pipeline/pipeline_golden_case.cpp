@@ -1,5 +1,7 @@
 #include "pipeline/pipeline_golden_case.h"
 
+#include "test_util.h"
+
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -34,8 +36,7 @@ std::unique_ptr<DiTModel> load_dit(const std::string& path, bool cuda) {
 std::vector<PipelineResult> run_pipeline_golden(const std::string& case_path, bool cuda) {
   const auto io = SafetensorsFile::open(case_path);
   const std::filesystem::path path(case_path);
-  const std::string name = path.filename().string();
-  const std::filesystem::path dir = path.parent_path() / name.substr(0, name.find('.'));
+  const std::filesystem::path dir = golden_sibling(case_path, "");
   const auto high = load_dit((dir / "high_noise_model").string(), cuda);
   const auto low = load_dit((dir / "low_noise_model").string(), cuda);
   const auto vae_case = SafetensorsFile::open((path.parent_path() / "vae21_tiny.io.safetensors").string());

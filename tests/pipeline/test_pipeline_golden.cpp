@@ -44,13 +44,7 @@ TEST_P(PipelineGoldenCase, VideoMatchesWanT2VGenerate) {
   }
 }
 
-std::string case_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string n = std::filesystem::path(info.param).filename().string();
-  n = n.substr(0, n.size() - std::string(".io.safetensors").size());
-  for (char& ch : n)
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  return n;
-}
+std::string case_name(const ::testing::TestParamInfo<std::string>& info) { return test::golden_case_name(info.param); }
 
 INSTANTIATE_TEST_SUITE_P(Golden, PipelineGoldenCase, ::testing::ValuesIn(pipeline_cases()), case_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(PipelineGoldenCase);
