@@ -2,7 +2,9 @@
 // HuggingfaceTokenizer with clean='whitespace', seq_len 512):
 //   clean_prompt(text) → SentencePiece pieces → ids, `</s>` (eos) appended, truncated to seq_len
 //   (the eos kept last, with a warning), padded with id 0 to seq_len; mask 1 on real tokens.
-// The model comes from the checkpoint's `google/umt5-xxl/spiece.model` (libsentencepiece).
+// The model comes from the checkpoint's `google/umt5-xxl/spiece.model` (libsentencepiece), or, in a
+// folder with only the Hugging Face `tokenizer.json` (a Unigram model), from that file, converted
+// to the same SentencePiece model (vocabulary, scores, special tokens, the precompiled normaliser).
 #pragma once
 
 #include <memory>
@@ -22,7 +24,7 @@ struct TokenizedBatch {
 
 class T5Tokenizer {
  public:
-  // `path` is the tokenizer folder (google/umt5-xxl) or a spiece.model file.
+  // `path` is the tokenizer folder (google/umt5-xxl), a spiece.model or a tokenizer.json.
   static T5Tokenizer load(const std::string& path);
   ~T5Tokenizer();
   T5Tokenizer(T5Tokenizer&&) noexcept;

@@ -115,6 +115,21 @@ TEST(T5Tokenizer, LongPromptsAreTruncatedWithAWarning) {
   EXPECT_NE(warnings[0].find("1801 tokens"), std::string::npos) << warnings[0];
 }
 
+// A folder with only the Hugging Face tokenizer.json (tests/data/tokenizer/json_only, written from
+// spiece.model by make_tokenizer_json.py) tokenizes exactly as spiece.model does.
+TEST(T5Tokenizer, TokenizerJsonOnlyFolderMatchesSpieceModel) {
+  const T5Tokenizer sp = T5Tokenizer::load(model_dir());
+  const T5Tokenizer js = T5Tokenizer::load(model_dir() + "/json_only");
+  EXPECT_EQ(js.eos_id(), 1);
+  EXPECT_EQ(js.vocab_size(), sp.vocab_size());
+  EXPECT_EQ(js.encode_text("A cat walks on the grass."), (std::vector<int64_t>{33, 14, 72, 8, 9, 74, 35, 134, 7}));
+  for (const std::string text : {std::string("Fireworks \xf0\x9f\x8e\x86 ok"), std::string("色调艳丽，过曝"),
+                                 std::string("don't say \"hi\""), std::string(kNegativePrompt), std::string("")})
+    EXPECT_EQ(js.encode_text(text), sp.encode_text(text)) << text;
+  const TokenizedBatch a = sp.encode({"  A cat   walks  "}), b = js.encode({"  A cat   walks  "});
+  EXPECT_EQ(a.ids.to_vector<int64_t>(), b.ids.to_vector<int64_t>());
+}
+
 TEST(T5Tokenizer, MissingOrWrongFiles) {
   test::TempDir dir;
   EXPECT_THROW(T5Tokenizer::load(dir.file("absent")), Error);
@@ -124,8 +139,10 @@ TEST(T5Tokenizer, MissingOrWrongFiles) {
     T5Tokenizer::load(dir.path());
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("spiece.model"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("tokenizer.json: no \"model\""), std::string::npos) << e.what();
   }
+  test::write_bytes(dir.file("tokenizer.json"), R"({"model": {"type": "BPE", "vocab": {}}})");
+  EXPECT_THROW(T5Tokenizer::load(dir.path()), Error);  // not a Unigram model
   test::write_bytes(dir.file("spiece.model"), "not a model");
   EXPECT_THROW(T5Tokenizer::load(dir.path()), Error);
   EXPECT_THROW(T5Tokenizer::load(model_dir()).encode({"ok", "bad \xff"}), Error);
