@@ -26,6 +26,7 @@ ctest --test-dir build/device -L "${TEST_LABELS:-gpu|unit|golden}" -j 8 --output
 grep -E "tests passed|tests failed|Failed|\*\*\*" "$OUT/ctest.log" | tail -20
 build/device/tests/test_ops_cuda 2>&1 | grep -E "OK|FAILED|Failure|Expected|Which|actual" | tail -25
 build/device/tests/test_models_cuda 2>&1 | grep -E "relative L2|OK|FAILED|Failure|what" | tail -20
+grep -E "Test +#[0-9]+: .*(Failed|Exception)" "$OUT/ctest.log" | head -10
 
 if [[ "${BENCH_OPS:-1}" == 1 ]]; then
   echo "== bench_ops (this engine)"
