@@ -1,5 +1,7 @@
 #include "backend/backend.h"
 
+#include <vector>
+
 #ifdef WAN_HAVE_CUDA
 #include "backend/cuda/cuda_context.h"
 #include "ops/cuda/cuda_ops.h"
@@ -112,6 +114,60 @@ void fill_normal_on_device(Tensor& t, uint64_t seed, double mean, double stddev)
 #else
   fail("fill_normal_on_device: no CUDA backend");
 #endif
+}
+
+}  // namespace wan
+
+#ifdef WAN_HAVE_CUDA
+#include "backend/cuda/cuda_check.h"
+#endif
+
+namespace wan {
+
+struct StreamProfiler::Impl {
+  bool enabled = false;
+#ifdef WAN_HAVE_CUDA
+  std::vector<std::pair<std::string, cudaEvent_t>> marks;
+#endif
+};
+
+StreamProfiler::StreamProfiler(bool enabled) : impl_(std::make_unique<Impl>()) {
+  impl_->enabled = enabled && cuda_available();
+}
+
+StreamProfiler::~StreamProfiler() {
+#ifdef WAN_HAVE_CUDA
+  for (auto& [name, ev] : impl_->marks) cudaEventDestroy(ev);
+#endif
+}
+
+void StreamProfiler::region(const char* category) {
+#ifdef WAN_HAVE_CUDA
+  if (!impl_->enabled) return;
+  cudaEvent_t ev;
+  WAN_CUDA_CHECK(cudaEventCreate(&ev));
+  WAN_CUDA_CHECK(cudaEventRecord(ev, cuda::context().stream));
+  impl_->marks.emplace_back(category, ev);
+#else
+  (void)category;
+#endif
+}
+
+std::map<std::string, double> StreamProfiler::finish() {
+  std::map<std::string, double> totals;
+#ifdef WAN_HAVE_CUDA
+  if (!impl_->enabled || impl_->marks.empty()) return totals;
+  region("");  // the end of the last region
+  WAN_CUDA_CHECK(cudaEventSynchronize(impl_->marks.back().second));
+  for (size_t i = 0; i + 1 < impl_->marks.size(); ++i) {
+    float ms = 0;
+    WAN_CUDA_CHECK(cudaEventElapsedTime(&ms, impl_->marks[i].second, impl_->marks[i + 1].second));
+    totals[impl_->marks[i].first] += ms;
+  }
+  for (auto& [name, ev] : impl_->marks) cudaEventDestroy(ev);
+  impl_->marks.clear();
+#endif
+  return totals;
 }
 
 }  // namespace wan

@@ -2,6 +2,10 @@
 // uses this; the CUDA side is in backend/cuda/.
 #pragma once
 
+#include <map>
+#include <memory>
+#include <string>
+
 #include "core/tensor.h"
 
 namespace wan {
@@ -31,6 +35,21 @@ void reset_device_peak_memory();
 void fill_zero_(Tensor& t);
 void copy_into(Tensor& dst, const Tensor& src);
 Tensor convert_on_device(const Tensor& t, DType dtype);
+// GPU time by category, for benchmarks: region("attention") marks, on the stream, where work of
+// that category starts; it lasts until the next region() or finish(). finish() waits for the GPU
+// and returns milliseconds per category. Disabled (the default without CUDA) it costs nothing.
+class StreamProfiler {
+ public:
+  explicit StreamProfiler(bool enabled);
+  ~StreamProfiler();
+  void region(const char* category);
+  std::map<std::string, double> finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // Fills a GPU tensor (bf16 or f32) with normal random values from a counter-based generator.
 void fill_normal_on_device(Tensor& t, uint64_t seed, double mean, double stddev);
 

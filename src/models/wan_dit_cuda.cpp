@@ -139,7 +139,11 @@ WanDiTCuda WanDiTCuda::random(const WanDiTConfig& c, uint64_t seed) {
 }
 
 std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const Tensor& t_in,
-                                        const std::vector<Tensor>& context, int64_t seq_len) const {
+                                        const std::vector<Tensor>& context, int64_t seq_len,
+                                        StreamProfiler* profiler) const {
+  auto region = [&](const char* category) {
+    if (profiler) profiler->region(category);
+  };
   const Impl& d = *impl_;
   const WanDiTConfig& c = d.config;
   const HostWeights& w = d.host;
@@ -209,34 +213,50 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     for (int64_t k = 0; k < 6; ++k) m[k] = mods.select(0, int64_t(i)).select(0, k);  // [B, D] f32 views
 
     // Self-attention.
+    region("other");
     Tensor h = ops::layer_norm_modulate(x, eps, {}, {}, m[0], m[1]);               // [B, S, D] bf16
+    region("matmul");
     Tensor q = ops::linear(h, g.self_attn.q_w, g.self_attn.q_b);
     Tensor k = ops::linear(h, g.self_attn.k_w, g.self_attn.k_b);
     const Tensor v = ops::linear(h, g.self_attn.v_w, g.self_attn.v_b);
+    region("other");
     if (c.qk_norm) {
       q = ops::rms_norm_rope(q, g.self_attn.norm_q, eps, H, grids, &d.rope);
       k = ops::rms_norm_rope(k, g.self_attn.norm_k, eps, H, grids, &d.rope);
     }
+    region("attention");
     Tensor o = ops::attention(q.view({B, seq_len, H, Dh}), k.view({B, seq_len, H, Dh}), v.view({B, seq_len, H, Dh}),
                               lens, scale);
-    ops::residual_add_(x, ops::linear(o.view({B, seq_len, D}), g.self_attn.o_w, g.self_attn.o_b), m[2]);
+    region("matmul");
+    Tensor y = ops::linear(o.view({B, seq_len, D}), g.self_attn.o_w, g.self_attn.o_b);
+    region("other");
+    ops::residual_add_(x, y, m[2]);
 
     // Cross-attention on norm3(x): all text_len keys, no RoPE, no gate.
     h = ops::layer_norm_modulate(x, eps, g.norm3_w, g.norm3_b, {}, {});
+    region("matmul");
     Tensor cq = ops::linear(h, g.cross_attn.q_w, g.cross_attn.q_b);
     Tensor ck = ops::linear(text, g.cross_attn.k_w, g.cross_attn.k_b);
     const Tensor cv = ops::linear(text, g.cross_attn.v_w, g.cross_attn.v_b);
+    region("other");
     if (c.qk_norm) {
       cq = ops::rms_norm_rope(cq, g.cross_attn.norm_q, eps, H, {}, nullptr);
       ck = ops::rms_norm_rope(ck, g.cross_attn.norm_k, eps, H, {}, nullptr);
     }
+    region("attention");
     o = ops::attention(cq.view({B, seq_len, H, Dh}), ck.view({B, Lt, H, Dh}), cv.view({B, Lt, H, Dh}), {}, scale);
-    ops::residual_add_(x, ops::linear(o.view({B, seq_len, D}), g.cross_attn.o_w, g.cross_attn.o_b), Tensor());
+    region("matmul");
+    y = ops::linear(o.view({B, seq_len, D}), g.cross_attn.o_w, g.cross_attn.o_b);
+    region("other");
+    ops::residual_add_(x, y, Tensor());
 
     // FFN.
     h = ops::layer_norm_modulate(x, eps, {}, {}, m[3], m[4]);
+    region("matmul");
     const Tensor f = ops::linear(h, g.ffn0_w, g.ffn0_b, ops::Activation::GeluTanh);
-    ops::residual_add_(x, ops::linear(f, g.ffn2_w, g.ffn2_b), m[5]);
+    y = ops::linear(f, g.ffn2_w, g.ffn2_b);
+    region("other");
+    ops::residual_add_(x, y, m[5]);
   }
 
   // Head: modulation from e (no SiLU), then the output projection.

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/backend.h"
 #include "models/wan_dit.h"
 
 namespace wan {
@@ -30,8 +31,9 @@ class WanDiTCuda : public DiTModel {
 
   const WanDiTConfig& config() const override;
   // Inputs and outputs on the host, as WanDiT::forward.
+  // With a profiler, the GPU work is attributed to "attention", "matmul" and "other".
   std::vector<Tensor> forward(const std::vector<Tensor>& x, const Tensor& t, const std::vector<Tensor>& context,
-                              int64_t seq_len) const;
+                              int64_t seq_len, StreamProfiler* profiler = nullptr) const;
   std::vector<Tensor> predict(const std::vector<Tensor>& x, const Tensor& t, const std::vector<Tensor>& context,
                               int64_t seq_len) const override {
     return forward(x, t, context, seq_len);

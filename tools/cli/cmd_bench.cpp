@@ -99,14 +99,27 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const double median = times[times.size() / 2];
   const double tflops = forward_flops(config, L) / median / 1e12;
   const DeviceMemoryStats mem = device_memory_stats();
+  // One more forward with CUDA events between stages: where the GPU time goes.
+  StreamProfiler profiler(true);
+  const auto s0 = std::chrono::steady_clock::now();
+  model.forward({x}, t, {ctx}, L, &profiler);
+  const double profiled_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+  const auto split = profiler.finish();
+  auto ms = [&](const char* k) { return split.count(k) ? split.at(k) : 0.0; };
   std::printf("forward: median %.3f s of %lld (min %.3f, max %.3f), %.0f TFLOP/s, peak GPU memory %.2f GiB "
               "(reserved %.2f GiB)\n",
               median, (long long)reps, times.front(), times.back(), tflops, double(mem.peak) / double(1ull << 30),
               double(mem.reserved) / double(1ull << 30));
+  std::printf("split (one profiled forward, %.3f s): attention %.3f s, matrix products %.3f s, other GPU work %.3f s, "
+              "host/embeddings/head %.3f s\n",
+              profiled_s, ms("attention") / 1e3, ms("matmul") / 1e3, ms("other") / 1e3,
+              profiled_s - (ms("attention") + ms("matmul") + ms("other")) / 1e3);
   std::printf("JSON {\"bench\":\"dit\",\"task\":\"%s\",\"width\":%lld,\"height\":%lld,\"frames\":%lld,\"tokens\":%lld,"
-              "\"layers\":%lld,\"forward_s\":%.4f,\"tflops\":%.1f,\"peak_gib\":%.3f}\n",
+              "\"layers\":%lld,\"forward_s\":%.4f,\"tflops\":%.1f,\"peak_gib\":%.3f,\"attention_s\":%.4f,"
+              "\"matmul_s\":%.4f,\"other_s\":%.4f}\n",
               task.name.c_str(), (long long)W, (long long)H, (long long)frames, (long long)L,
-              (long long)config.num_layers, median, tflops, double(mem.peak) / double(1ull << 30));
+              (long long)config.num_layers, median, tflops, double(mem.peak) / double(1ull << 30),
+              ms("attention") / 1e3, ms("matmul") / 1e3, ms("other") / 1e3);
   return 0;
 #endif
 }
