@@ -37,7 +37,7 @@ fi
 
 # The DiT forward at real sizes beside the PyTorch stand-in of the official DiT (BENCH_DIT=1).
 if [[ "${BENCH_DIT:-0}" == 1 ]]; then
-  for spec in ${BENCH_DIT_SPECS:-"t2v-A14B 832*480 81" "t2v-A14B 1280*720 81" "ti2v-5B 1280*704 121"}; do
+  for spec in "t2v-A14B 832*480 81" "t2v-A14B 1280*720 81" "ti2v-5B 1280*704 121"; do
     set -- $spec
     echo "== wan bench dit $1 $2 $3"
     build/device/wan bench dit --task "$1" --size "$2" --frames "$3" --reps 2 2>&1 | tee -a "$OUT/bench_dit.txt" | grep -E "forward|random|split|error"
