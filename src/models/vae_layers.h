@@ -46,7 +46,6 @@ class CausalConv3d : public Layer {
   void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;
   // The convolution of an explicitly padded input, without the cache (downsample3d's time_conv).
   Tensor apply(const Tensor& x_padded) const;
-  int64_t out_channels() const { return out_; }
 
  private:
   int64_t in_, out_, stride_t_;
