@@ -28,9 +28,23 @@ build/device/tests/test_ops_cuda 2>&1 | grep -E "OK|FAILED|Failure|Expected|Whic
 build/device/tests/test_models_cuda 2>&1 | grep -E "relative L2|OK|FAILED|Failure|what" | tail -20
 grep -E "Test +#[0-9]+: .*(Failed|Exception)" "$OUT/ctest.log" | head -10
 
+# cuDNN: the system's (9.14 on the GPU machine) or, with CUDNN=torch, the newer one PyTorch's
+# environment carries (9.19), loaded at run time through LD_LIBRARY_PATH (the backend API is
+# stable across cuDNN 9 minor versions). The benchmarks print which one ran.
+torch_cudnn=$(ls -d /opt/torch/.venv/lib/python3*/site-packages/nvidia/cudnn/lib 2>/dev/null | head -1)
+if [[ "${CUDNN:-system}" == torch && -n "$torch_cudnn" ]]; then
+  export LD_LIBRARY_PATH="$torch_cudnn${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  echo "using PyTorch's cuDNN: $torch_cudnn"
+fi
+
 if [[ "${BENCH_OPS:-1}" == 1 ]]; then
   echo "== bench_ops (this engine)"
   build/device/bench_ops 2>&1 | tee "$OUT/bench_ops.txt" | grep -v '^JSON'
+  if [[ "${CUDNN:-system}" != torch && -n "$torch_cudnn" ]]; then
+    echo "== bench_ops with PyTorch's cuDNN ($torch_cudnn)"
+    LD_LIBRARY_PATH="$torch_cudnn${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" build/device/bench_ops 2>&1 |
+      tee "$OUT/bench_ops_torch_cudnn.txt" | grep -E "libraries|attention"
+  fi
   echo "== torch baseline (same machine, same call)"
   python3 dev/bench/torch_ops.py 2>&1 | tee "$OUT/torch_ops.txt" | grep -v '^JSON'
 fi
@@ -40,7 +54,7 @@ if [[ "${BENCH_DIT:-0}" == 1 ]]; then
   for spec in "t2v-A14B 832*480 81" "t2v-A14B 1280*720 81" "ti2v-5B 1280*704 121"; do
     set -- $spec
     echo "== wan bench dit $1 $2 $3"
-    build/device/wan bench dit --task "$1" --size "$2" --frames "$3" --reps 2 2>&1 | tee -a "$OUT/bench_dit.txt" | grep -E "forward|random|split|error"
+    WAN_LOG_LEVEL=debug build/device/wan bench dit --task "$1" --size "$2" --frames "$3" --reps 2 2>&1 | tee -a "$OUT/bench_dit.txt" | grep -E "forward|random|split|error|libraries|peak|engines"
     echo "== torch_wan_dit.py $1 $2 $3"
     python3 dev/bench/torch_wan_dit.py --task "$1" --size "$2" --frames "$3" --reps 2 2>&1 | tee -a "$OUT/torch_dit.txt" | tail -2
   done

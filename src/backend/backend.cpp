@@ -25,6 +25,14 @@ std::string cuda_device_summary() {
 #endif
 }
 
+std::string cuda_library_versions() {
+#ifdef WAN_HAVE_CUDA
+  return cuda::available() ? cuda::library_versions() : "no CUDA device";
+#else
+  return "this build has no CUDA backend";
+#endif
+}
+
 Tensor to_device(const Tensor& t, Device device) {
   if (t.device() == device) return t.device() == Device::CPU ? t.contiguous() : t;
 #ifdef WAN_HAVE_CUDA

@@ -14,6 +14,8 @@ namespace wan {
 bool cuda_available();
 // A one-line description of the GPU ("NVIDIA H100 80GB HBM3, 132 SMs, 79.1 GiB"), or why there is none.
 std::string cuda_device_summary();
+// "CUDA runtime 13.0, driver API 13.0, cuBLASLt 13.1.0, cuDNN 9.14.0": the libraries loaded at run time.
+std::string cuda_library_versions();
 
 // A contiguous copy of `t` on `device` (t itself when it is already there and contiguous).
 Tensor to_device(const Tensor& t, Device device);

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <mutex>
 
 namespace wan {
@@ -10,6 +12,20 @@ namespace {
 std::mutex g_mutex;
 LogSink g_sink;  // guarded by g_mutex; empty means stderr
 std::atomic<LogLevel> g_level{LogLevel::Info};
+
+// WAN_LOG_LEVEL=debug|info|warning|error|off fixes the level for the whole process (for
+// diagnosing a run without rebuilding); set_log_level cannot change it then.
+int env_level() {
+  static const int level = [] {
+    const char* env = std::getenv("WAN_LOG_LEVEL");
+    if (!env) return -1;
+    const std::string v = env;
+    for (LogLevel l : {LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error, LogLevel::Off})
+      if (v == log_level_name(l) || (l == LogLevel::Warn && v == "warn")) return int(l);
+    return -1;
+  }();
+  return level;
+}
 
 }  // namespace
 
@@ -30,7 +46,7 @@ void set_log_sink(LogSink sink) {
 }
 
 void set_log_level(LogLevel level) { g_level.store(level); }
-LogLevel log_level() { return g_level.load(); }
+LogLevel log_level() { return env_level() >= 0 ? LogLevel(env_level()) : g_level.load(); }
 
 void log_message(LogLevel level, const std::string& message) {
   if (level < log_level()) return;

@@ -14,7 +14,7 @@ enum class LogLevel { Debug = 0, Info = 1, Warn = 2, Error = 3, Off = 4 };
 using LogSink = std::function<void(LogLevel, const std::string&)>;
 
 void set_log_sink(LogSink sink);  // nullptr restores the default (stderr)
-void set_log_level(LogLevel level);
+void set_log_level(LogLevel level);  // the environment variable WAN_LOG_LEVEL, when set, overrides it
 LogLevel log_level();
 void log_message(LogLevel level, const std::string& message);
 const char* log_level_name(LogLevel level);

@@ -1,7 +1,7 @@
 #include "models/wan_dit_cuda.h"
 
+#include <algorithm>
 #include <cmath>
-#include <filesystem>
 
 #include "backend/backend.h"
 #include "core/rng.h"
@@ -19,19 +19,50 @@ namespace {
 Tensor gpu_bf16(const Tensor& t) { return to_device(t.to(DType::BF16), Device::CUDA); }
 Tensor gpu_f32(const Tensor& t) { return to_device(t.to(DType::F32), Device::CUDA); }
 
+// Row-wise concatenation on the host: the fused projections' weights [sum of rows, in].
+Tensor cat_rows(const std::vector<Tensor>& parts) {
+  int64_t rows = 0;
+  for (const Tensor& p : parts) rows += p.size(0);
+  Shape shape = parts.front().shape();
+  shape[0] = rows;
+  Tensor out = Tensor::empty(shape, DType::F32);
+  int64_t at = 0;
+  for (const Tensor& p : parts) {
+    out.narrow(0, at, p.size(0)).copy_from(p);
+    at += p.size(0);
+  }
+  return out;
+}
+
+// Self-attention: q, k, v as one product (in_proj [3D, D] = q; k; v). Cross-attention: q from
+// the video tokens, k and v from the text as one product ([2D, D] = k; v).
 struct AttentionGpu {
-  Tensor q_w, q_b, k_w, k_b, v_w, v_b, o_w, o_b;  // bf16
-  Tensor norm_q, norm_k;                          // f32 values of the bf16 weights
+  Tensor in_w, in_b;      // bf16: self [3D, D] (q; k; v), cross [D, D] (q)
+  Tensor kv_w, kv_b;      // bf16, cross-attention only: [2D, D] (k; v)
+  Tensor o_w, o_b;        // bf16
+  Tensor norm_q, norm_k;  // f32 values of the bf16 weights
 };
 
-AttentionGpu upload(const WanAttentionWeights& w, bool qk_norm) {
-  AttentionGpu g{gpu_bf16(w.q_weight), gpu_bf16(w.q_bias), gpu_bf16(w.k_weight), gpu_bf16(w.k_bias),
-                 gpu_bf16(w.v_weight), gpu_bf16(w.v_bias), gpu_bf16(w.o_weight), gpu_bf16(w.o_bias), {}, {}};
-  if (qk_norm) {
-    g.norm_q = gpu_f32(w.norm_q_weight.to(DType::BF16));
-    g.norm_k = gpu_f32(w.norm_k_weight.to(DType::BF16));
-  }
-  return g;
+AttentionGpu upload_self(const WanAttentionWeights& w) {
+  return {gpu_bf16(cat_rows({w.q_weight, w.k_weight, w.v_weight})),
+          gpu_bf16(cat_rows({w.q_bias, w.k_bias, w.v_bias})),
+          {},
+          {},
+          gpu_bf16(w.o_weight),
+          gpu_bf16(w.o_bias),
+          gpu_f32(w.norm_q_weight.to(DType::BF16)),
+          gpu_f32(w.norm_k_weight.to(DType::BF16))};
+}
+
+AttentionGpu upload_cross(const WanAttentionWeights& w) {
+  return {gpu_bf16(w.q_weight),
+          gpu_bf16(w.q_bias),
+          gpu_bf16(cat_rows({w.k_weight, w.v_weight})),
+          gpu_bf16(cat_rows({w.k_bias, w.v_bias})),
+          gpu_bf16(w.o_weight),
+          gpu_bf16(w.o_bias),
+          gpu_f32(w.norm_q_weight.to(DType::BF16)),
+          gpu_f32(w.norm_k_weight.to(DType::BF16))};
 }
 
 struct BlockGpu {
@@ -40,18 +71,23 @@ struct BlockGpu {
   Tensor ffn0_w, ffn0_b, ffn2_w, ffn2_b;
 };
 
-}  // namespace
+// Part `part` of a fused [B, L, parts·D] product as [B, L, D] rows (strided, no copy).
+Tensor columns(const Tensor& fused, int64_t part, int64_t D) { return fused.narrow(2, part * D, D); }
 
-// The small weights the host needs: the time embedding, the modulation tables (f32).
-struct HostWeights {
-  Tensor time0_w, time0_b, time2_w, time2_b, proj_w, proj_b;  // time_embedding.0/.2, time_projection.1
-  std::vector<Tensor> modulation;                              // [1, 6, D] per block
-  Tensor head_modulation;                                      // [1, 2, D]
-};
+// The same as [B, L, H, Dh] for attention.
+Tensor heads(const Tensor& fused, int64_t part, int64_t H, int64_t Dh) {
+  const int64_t B = fused.size(0), L = fused.size(1), parts = fused.size(2) / (H * Dh);
+  return fused.view({B, L, parts, H, Dh}).select(2, part);
+}
+
+}  // namespace
 
 struct WanDiTCuda::Impl {
   WanDiTConfig config;
-  HostWeights host;
+  // Time embedding (bf16 weights, f32 arithmetic, as --convert_model_dtype runs it).
+  Tensor time0_w, time0_b, time2_w, time2_b, proj_w, proj_b;
+  Tensor modulation;       // f32 [layers, 6, D]: every block's modulation parameter
+  Tensor head_modulation;  // f32 [1, 2, D]
   Tensor patch_w, patch_b, text0_w, text0_b, text2_w, text2_b, head_w, head_b;  // bf16 on the GPU
   std::vector<BlockGpu> blocks;
   ops::RopeTable rope;
@@ -62,16 +98,32 @@ WanDiTCuda::~WanDiTCuda() = default;
 WanDiTCuda::WanDiTCuda(WanDiTCuda&&) noexcept = default;
 const WanDiTConfig& WanDiTCuda::config() const { return impl_->config; }
 
+namespace {
+void check_supported(const WanDiTConfig& c) {
+  WAN_CHECK(c.qk_norm && c.cross_attn_norm,
+            "the CUDA DiT implements the Wan 2.2 blocks (qk_norm and cross_attn_norm on); this config has them off: "
+            "use --device cpu");
+}
+}  // namespace
+
 WanDiTCuda WanDiTCuda::load(const std::string& folder) {
   WAN_CHECK(cuda_available(), "the CUDA DiT needs a GPU: ", cuda_device_summary());
   const WanDiT model = WanDiT::load(folder);
   const WanDiTConfig& c = model.config();
+  check_supported(c);
   const WanDiTWeights& w = model.weights();
   auto impl = std::make_unique<Impl>();
   impl->config = c;
-  impl->host = {w.time_embedding_0_weight, w.time_embedding_0_bias, w.time_embedding_2_weight, w.time_embedding_2_bias,
-                w.time_projection_1_weight, w.time_projection_1_bias, {}, w.head_modulation};
-  for (const WanBlockWeights& b : w.blocks) impl->host.modulation.push_back(b.modulation);
+  impl->time0_w = gpu_bf16(w.time_embedding_0_weight);
+  impl->time0_b = gpu_bf16(w.time_embedding_0_bias);
+  impl->time2_w = gpu_bf16(w.time_embedding_2_weight);
+  impl->time2_b = gpu_bf16(w.time_embedding_2_bias);
+  impl->proj_w = gpu_bf16(w.time_projection_1_weight);
+  impl->proj_b = gpu_bf16(w.time_projection_1_bias);
+  std::vector<Tensor> mods;
+  for (const WanBlockWeights& b : w.blocks) mods.push_back(b.modulation.view({6, c.dim}));
+  impl->modulation = gpu_f32(cat_rows(mods).view({c.num_layers, 6, c.dim}));
+  impl->head_modulation = gpu_f32(w.head_modulation);
   const int64_t D = c.dim, K = c.in_dim * c.patch_volume();
   impl->patch_w = gpu_bf16(w.patch_embedding_weight.contiguous().view({D, K}));
   impl->patch_b = gpu_bf16(w.patch_embedding_bias);
@@ -82,13 +134,10 @@ WanDiTCuda WanDiTCuda::load(const std::string& folder) {
   impl->head_w = gpu_bf16(w.head_head_weight);
   impl->head_b = gpu_bf16(w.head_head_bias);
   for (const WanBlockWeights& b : w.blocks) {
-    BlockGpu g{upload(b.self_attn, c.qk_norm), upload(b.cross_attn, c.qk_norm), {}, {},
-               gpu_bf16(b.ffn_0_weight), gpu_bf16(b.ffn_0_bias), gpu_bf16(b.ffn_2_weight), gpu_bf16(b.ffn_2_bias)};
-    if (c.cross_attn_norm) {
-      g.norm3_w = gpu_f32(b.norm3_weight.to(DType::BF16));
-      g.norm3_b = gpu_f32(b.norm3_bias.to(DType::BF16));
-    }
-    impl->blocks.push_back(std::move(g));
+    impl->blocks.push_back(BlockGpu{upload_self(b.self_attn), upload_cross(b.cross_attn),
+                                    gpu_f32(b.norm3_weight.to(DType::BF16)), gpu_f32(b.norm3_bias.to(DType::BF16)),
+                                    gpu_bf16(b.ffn_0_weight), gpu_bf16(b.ffn_0_bias), gpu_bf16(b.ffn_2_weight),
+                                    gpu_bf16(b.ffn_2_bias)});
   }
   impl->rope = ops::rope_table_3d(c.head_dim());
   return WanDiTCuda(std::move(impl));
@@ -97,46 +146,57 @@ WanDiTCuda WanDiTCuda::load(const std::string& folder) {
 WanDiTCuda WanDiTCuda::random(const WanDiTConfig& c, uint64_t seed) {
   WAN_CHECK(cuda_available(), "the CUDA DiT needs a GPU: ", cuda_device_summary());
   c.validate();
+  check_supported(c);
   auto impl = std::make_unique<Impl>();
   impl->config = c;
   uint64_t stream = seed * 1000003;
-  auto host = [&](const Shape& s, double stddev) {
-    Tensor t = Tensor::empty(s, DType::F32);
-    Rng(stream++).fill_normal(t, 0.0, stddev);
-    return t;
-  };
   auto dev = [&](const Shape& s, DType dtype, double mean, double stddev) {
     Tensor t = empty_on(s, dtype, Device::CUDA);
     fill_normal_on_device(t, stream++, mean, stddev);
     return t;
   };
   const int64_t D = c.dim, F = c.ffn_dim;
-  impl->host = {host({D, c.freq_dim}, 0.02), host({D}, 0.02), host({D, D}, 0.02), host({D}, 0.02),
-                host({6 * D, D}, 0.02), host({6 * D}, 0.02), {}, host({1, 2, D}, 0.02)};
-  for (int64_t i = 0; i < c.num_layers; ++i) impl->host.modulation.push_back(host({1, 6, D}, 0.02));
-  impl->patch_w = dev({D, c.in_dim * c.patch_volume()}, DType::BF16, 0, 0.02);
-  impl->patch_b = dev({D}, DType::BF16, 0, 0.02);
-  impl->text0_w = dev({D, c.text_dim}, DType::BF16, 0, 0.02);
-  impl->text0_b = dev({D}, DType::BF16, 0, 0.02);
-  impl->text2_w = dev({D, D}, DType::BF16, 0, 0.02);
-  impl->text2_b = dev({D}, DType::BF16, 0, 0.02);
-  impl->head_w = dev({c.patch_volume() * c.out_dim, D}, DType::BF16, 0, 0.02);
-  impl->head_b = dev({c.patch_volume() * c.out_dim}, DType::BF16, 0, 0.02);
-  auto attention = [&] {
-    return AttentionGpu{dev({D, D}, DType::BF16, 0, 0.02), dev({D}, DType::BF16, 0, 0.02),
-                        dev({D, D}, DType::BF16, 0, 0.02), dev({D}, DType::BF16, 0, 0.02),
-                        dev({D, D}, DType::BF16, 0, 0.02), dev({D}, DType::BF16, 0, 0.02),
-                        dev({D, D}, DType::BF16, 0, 0.02), dev({D}, DType::BF16, 0, 0.02),
-                        dev({D}, DType::F32, 1, 0.02),     dev({D}, DType::F32, 1, 0.02)};
-  };
-  for (int64_t i = 0; i < c.num_layers; ++i)
-    impl->blocks.push_back(BlockGpu{attention(), attention(), dev({D}, DType::F32, 1, 0.02), dev({D}, DType::F32, 0, 0.02),
-                                    dev({F, D}, DType::BF16, 0, 0.02), dev({F}, DType::BF16, 0, 0.02),
-                                    dev({D, F}, DType::BF16, 0, 0.02), dev({D}, DType::BF16, 0, 0.02)});
+  auto bf16 = [&](const Shape& s) { return dev(s, DType::BF16, 0, 0.02); };
+  impl->time0_w = bf16({D, c.freq_dim});
+  impl->time0_b = bf16({D});
+  impl->time2_w = bf16({D, D});
+  impl->time2_b = bf16({D});
+  impl->proj_w = bf16({6 * D, D});
+  impl->proj_b = bf16({6 * D});
+  impl->modulation = dev({c.num_layers, 6, D}, DType::F32, 0, 0.02);
+  impl->head_modulation = dev({1, 2, D}, DType::F32, 0, 0.02);
+  impl->patch_w = bf16({D, c.in_dim * c.patch_volume()});
+  impl->patch_b = bf16({D});
+  impl->text0_w = bf16({D, c.text_dim});
+  impl->text0_b = bf16({D});
+  impl->text2_w = bf16({D, D});
+  impl->text2_b = bf16({D});
+  impl->head_w = bf16({c.patch_volume() * c.out_dim, D});
+  impl->head_b = bf16({c.patch_volume() * c.out_dim});
+  auto norm = [&] { return dev({D}, DType::F32, 1, 0.02); };
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    AttentionGpu self{bf16({3 * D, D}), bf16({3 * D}), {}, {}, bf16({D, D}), bf16({D}), norm(), norm()};
+    AttentionGpu cross{bf16({D, D}), bf16({D}), bf16({2 * D, D}), bf16({2 * D}), bf16({D, D}), bf16({D}), norm(), norm()};
+    impl->blocks.push_back(BlockGpu{std::move(self), std::move(cross), norm(), dev({D}, DType::F32, 0, 0.02),
+                                    bf16({F, D}), bf16({F}), bf16({D, F}), bf16({D})});
+  }
   impl->rope = ops::rope_table_3d(c.head_dim());
   device_synchronize();
   return WanDiTCuda(std::move(impl));
 }
+
+// Rows of the FFN's hidden activation [rows, ffn_dim] bf16 kept at once: the FFN runs over the
+// tokens in chunks of about this many bytes, so its 2-3 GB intermediate at 720p never exists whole
+// (matrix products of >= 16k rows keep the card's rate).
+namespace {
+constexpr int64_t kFfnChunkBytes = int64_t(512) << 20;
+
+int64_t ffn_chunk_rows(int64_t rows, int64_t ffn_dim) {
+  const int64_t chunks = std::max<int64_t>(1, (rows * ffn_dim * 2 + kFfnChunkBytes - 1) / kFfnChunkBytes);
+  const int64_t per = (rows + chunks - 1) / chunks;
+  return (per + 127) / 128 * 128;
+}
+}  // namespace
 
 std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const Tensor& t_in,
                                         const std::vector<Tensor>& context, int64_t seq_len,
@@ -146,12 +206,13 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
   };
   const Impl& d = *impl_;
   const WanDiTConfig& c = d.config;
-  const HostWeights& w = d.host;
   const int64_t B = int64_t(x_in.size()), D = c.dim, H = c.num_heads, Dh = c.head_dim();
   const auto& p = c.patch_size;
   WAN_CHECK(B >= 1 && int64_t(context.size()) == B, "WanDiTCuda: ", B, " latents and ", context.size(), " contexts");
 
-  // Time embedding on the host, once per sample: e [B, D], e0 [B, 6D] (f32, as the reference).
+  // Time embedding, once per sample (WanModel.forward: time_embedding, time_projection), f32 on
+  // the GPU: e [B, D], e0 [B, 6, D]; every block's modulation table in one pass.
+  region("other");
   Tensor t = t_in.to(DType::F32).contiguous();
   if (t.dim() == 2) {
     for (int64_t b = 0; b < B; ++b)
@@ -161,16 +222,12 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     t = t.select(1, 0).contiguous();
   }
   WAN_CHECK(t.dim() == 1 && t.size(0) == B, "WanDiTCuda: timestep ", t_in.describe(), " is not [B] or [B, seq_len]");
-  const Tensor sin_emb = ops::sinusoidal_embedding(t, c.freq_dim);
-  Tensor e = ops::linear(sin_emb, w.time0_w, w.time0_b, ops::Activation::SiLU);
-  e = ops::linear(e, w.time2_w, w.time2_b);                                  // [B, D]
-  const Tensor e0 = ops::linear(ops::silu(e), w.proj_w, w.proj_b).view({B, 6, D});  // [B, 6, D]
-  // Every block's modulation, m[i][k] = modulation_i[k] + e0[:, k], in one upload: [layers, 6, B, D].
-  Tensor mods_host = Tensor::empty({c.num_layers, 6, B, D}, DType::F32);
-  for (int64_t i = 0; i < c.num_layers; ++i)
-    for (int64_t k = 0; k < 6; ++k)
-      mods_host.select(0, i).select(0, k).copy_from(ops::add(e0.select(1, k), w.modulation[size_t(i)].view({6, D}).select(0, k)));
-  const Tensor mods = to_device(mods_host, Device::CUDA);
+  const Tensor sin_emb = to_device(ops::sinusoidal_embedding(t, c.freq_dim), Device::CUDA);  // [B, freq_dim]
+  Tensor e = ops::linear(sin_emb, d.time0_w, d.time0_b, ops::Activation::SiLU);
+  e = ops::linear(e, d.time2_w, d.time2_b);                                             // [B, D]
+  const Tensor e0 = ops::linear(ops::silu(e), d.proj_w, d.proj_b).view({B, 6, D});     // [B, 6, D]
+  const Tensor mods = ops::block_modulation(e0, d.modulation);                        // [layers, 6, B, D]
+  const Tensor head_mods = ops::block_modulation(e.view({B, 1, D}), d.head_modulation);  // [1, 2, B, D]
 
   // Patch embedding: gather on the host, the product on the GPU; padding tokens are zeros.
   Tensor x = empty_on({B, seq_len, D}, DType::F32, Device::CUDA);  // the f32 residual stream
@@ -202,68 +259,85 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
               " is ", ctx.describe());
     padded.select(0, b).narrow(0, 0, ctx.size(0)).copy_from(ctx);
   }
+  region("matmul");
   Tensor text = ops::linear(gpu_bf16(padded), d.text0_w, d.text0_b, ops::Activation::GeluTanh);
   text = ops::linear(text, d.text2_w, d.text2_b);  // [B, text_len, D] bf16
-  const int64_t Lt = c.text_len;
 
   const double eps = c.eps, scale = 1.0 / std::sqrt(double(Dh));
+  const int64_t chunk = ffn_chunk_rows(seq_len, c.ffn_dim);
   for (size_t i = 0; i < d.blocks.size(); ++i) {
     const BlockGpu& g = d.blocks[i];
     Tensor m[6];
     for (int64_t k = 0; k < 6; ++k) m[k] = mods.select(0, int64_t(i)).select(0, k);  // [B, D] f32 views
 
-    // Self-attention.
+    // Self-attention: one QKV product, q/k normalised and rotated in place, attention reading
+    // the three column blocks as strided views.
     region("other");
-    Tensor h = ops::layer_norm_modulate(x, eps, {}, {}, m[0], m[1]);               // [B, S, D] bf16
+    Tensor h = ops::layer_norm_modulate(x, eps, {}, {}, m[0], m[1]);  // [B, S, D] bf16
     region("matmul");
-    Tensor q = ops::linear(h, g.self_attn.q_w, g.self_attn.q_b);
-    Tensor k = ops::linear(h, g.self_attn.k_w, g.self_attn.k_b);
-    const Tensor v = ops::linear(h, g.self_attn.v_w, g.self_attn.v_b);
+    Tensor qkv = ops::linear(h, g.self_attn.in_w, g.self_attn.in_b);  // [B, S, 3D]
+    h = Tensor();
     region("other");
-    if (c.qk_norm) {
-      q = ops::rms_norm_rope(q, g.self_attn.norm_q, eps, H, grids, &d.rope);
-      k = ops::rms_norm_rope(k, g.self_attn.norm_k, eps, H, grids, &d.rope);
-    }
+    Tensor q = columns(qkv, 0, D), k = columns(qkv, 1, D);
+    ops::rms_norm_rope_(q, g.self_attn.norm_q, eps, H, grids, &d.rope);
+    ops::rms_norm_rope_(k, g.self_attn.norm_k, eps, H, grids, &d.rope);
     region("attention");
-    Tensor o = ops::attention(q.view({B, seq_len, H, Dh}), k.view({B, seq_len, H, Dh}), v.view({B, seq_len, H, Dh}),
-                              lens, scale);
+    Tensor o = ops::attention(heads(qkv, 0, H, Dh), heads(qkv, 1, H, Dh), heads(qkv, 2, H, Dh), lens, scale);
+    q = k = qkv = Tensor();
     region("matmul");
     Tensor y = ops::linear(o.view({B, seq_len, D}), g.self_attn.o_w, g.self_attn.o_b);
+    o = Tensor();
     region("other");
     ops::residual_add_(x, y, m[2]);
+    y = Tensor();
 
     // Cross-attention on norm3(x): all text_len keys, no RoPE, no gate.
     h = ops::layer_norm_modulate(x, eps, g.norm3_w, g.norm3_b, {}, {});
     region("matmul");
-    Tensor cq = ops::linear(h, g.cross_attn.q_w, g.cross_attn.q_b);
-    Tensor ck = ops::linear(text, g.cross_attn.k_w, g.cross_attn.k_b);
-    const Tensor cv = ops::linear(text, g.cross_attn.v_w, g.cross_attn.v_b);
+    Tensor cq = ops::linear(h, g.cross_attn.in_w, g.cross_attn.in_b);
+    h = Tensor();
+    Tensor ckv = ops::linear(text, g.cross_attn.kv_w, g.cross_attn.kv_b);  // [B, Lt, 2D]
     region("other");
-    if (c.qk_norm) {
-      cq = ops::rms_norm_rope(cq, g.cross_attn.norm_q, eps, H, {}, nullptr);
-      ck = ops::rms_norm_rope(ck, g.cross_attn.norm_k, eps, H, {}, nullptr);
-    }
+    ops::rms_norm_rope_(cq, g.cross_attn.norm_q, eps, H, {}, nullptr);
+    Tensor ck = columns(ckv, 0, D);
+    ops::rms_norm_rope_(ck, g.cross_attn.norm_k, eps, H, {}, nullptr);
     region("attention");
-    o = ops::attention(cq.view({B, seq_len, H, Dh}), ck.view({B, Lt, H, Dh}), cv.view({B, Lt, H, Dh}), {}, scale);
+    o = ops::attention(cq.view({B, seq_len, H, Dh}), heads(ckv, 0, H, Dh), heads(ckv, 1, H, Dh), {}, scale);
+    cq = ck = ckv = Tensor();
     region("matmul");
     y = ops::linear(o.view({B, seq_len, D}), g.cross_attn.o_w, g.cross_attn.o_b);
+    o = Tensor();
     region("other");
     ops::residual_add_(x, y, Tensor());
+    y = Tensor();
 
-    // FFN.
-    h = ops::layer_norm_modulate(x, eps, {}, {}, m[3], m[4]);
-    region("matmul");
-    const Tensor f = ops::linear(h, g.ffn0_w, g.ffn0_b, ops::Activation::GeluTanh);
-    y = ops::linear(f, g.ffn2_w, g.ffn2_b);
-    region("other");
-    ops::residual_add_(x, y, m[5]);
+    // FFN, over the tokens of each sample in chunks (rows are independent).
+    for (int64_t b = 0; b < B; ++b) {
+      const Tensor shift = m[3].narrow(0, b, 1), scl = m[4].narrow(0, b, 1), gate = m[5].narrow(0, b, 1);
+      for (int64_t r0 = 0; r0 < seq_len; r0 += chunk) {
+        const int64_t n = std::min(chunk, seq_len - r0);
+        Tensor xs = x.select(0, b).narrow(0, r0, n).unsqueeze(0);  // [1, n, D], contiguous rows of x
+        region("other");
+        Tensor hs = ops::layer_norm_modulate(xs, eps, {}, {}, shift, scl);
+        region("matmul");
+        Tensor f = ops::linear(hs, g.ffn0_w, g.ffn0_b, ops::Activation::GeluTanh);
+        hs = Tensor();
+        Tensor ys = ops::linear(f, g.ffn2_w, g.ffn2_b);
+        f = Tensor();
+        region("other");
+        ops::residual_add_(xs, ys, gate);
+      }
+    }
   }
 
   // Head: modulation from e (no SiLU), then the output projection.
-  const Tensor head_mod = w.head_modulation.view({2, D});  // shift, scale = head.modulation + e
-  const Tensor h = ops::layer_norm_modulate(x, eps, {}, {}, gpu_f32(ops::add(e, head_mod.select(0, 0))),
-                                            gpu_f32(ops::add(e, head_mod.select(0, 1))));
-  const Tensor out = to_device(ops::linear(h, d.head_w, d.head_b), Device::CPU).to(DType::F32);  // [B, S, p·C]
+  region("other");
+  const Tensor h = ops::layer_norm_modulate(x, eps, {}, {}, head_mods.select(0, 0).select(0, 0),
+                                            head_mods.select(0, 0).select(0, 1));
+  region("matmul");
+  const Tensor out_gpu = ops::linear(h, d.head_w, d.head_b);
+  region("other");
+  const Tensor out = to_device(out_gpu, Device::CPU).to(DType::F32);  // [B, S, p·C]
   std::vector<Tensor> result;
   for (int64_t b = 0; b < B; ++b)
     result.push_back(ops::unpatchify(out.select(0, b), grids[size_t(b)], c.patch_size, c.out_dim));

@@ -2,12 +2,14 @@
 // modulation, cuDNN attention): the precision map of wan22-reference.md §2.7. Same interface as
 // the CPU WanDiT, which is its oracle (tests compare both with the goldens).
 //
-// What runs where: the per-sample time embedding and modulation vectors ([B, 6, D] per block,
-// f32, exact) on the host; patch gathering and unpatchify (cheap rearrangements) on the host;
-// every per-token stage on the GPU. One departure from the official precision map: the head's
-// output projection runs in bf16 here (f32 in the official code); the goldens' 1e-2 bound holds
-// with it (3.3e-3). Not yet: per-token timesteps that differ within a sample
-// (TI2V image-to-video), a planned workspace and CUDA-graph capture, cached cross-attention K/V.
+// What runs where: everything per token on the GPU, and the time embedding and every block's
+// modulation too (f32 arithmetic on bf16 weights, as the official --convert_model_dtype runs
+// it); patch gathering and unpatchify (cheap rearrangements) on the host. Self-attention's q, k,
+// v are one product (and cross-attention's k, v), q/k normalised and rotated in place; the FFN
+// runs over the tokens in chunks so its hidden activation never exists whole. One departure from
+// the official precision map: the head's output projection runs in bf16 here (f32 in the
+// official code); the goldens' 1e-2 bound holds with it. Not yet: per-token timesteps that differ
+// within a sample (TI2V image-to-video), a planned workspace and CUDA-graph capture.
 #pragma once
 
 #include <memory>

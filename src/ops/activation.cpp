@@ -1,5 +1,10 @@
 #include "ops/activation.h"
 
+#ifdef WAN_HAVE_CUDA
+#include "backend/cuda/cuda_context.h"
+#include "ops/cuda/cuda_ops.h"
+#endif
+
 #include <cmath>
 
 #include "ops/check.h"
@@ -24,6 +29,15 @@ Tensor gelu_tanh(const Tensor& x) {
 }
 
 Tensor silu(const Tensor& x) {
+  if (x.device() == Device::CUDA) {
+#ifdef WAN_HAVE_CUDA
+    WAN_CHECK(x.dtype() == DType::F32 && x.is_contiguous(), "silu on CUDA: x must be contiguous f32, got ",
+              x.describe());
+    Tensor y = wan::cuda::empty(x.shape(), DType::F32);
+    cuda::silu(x, y);
+    return y;
+#endif
+  }
   check_cpu_f32(x, "silu", "x");
   Tensor c = x.contiguous();
   Tensor y = Tensor::empty(x.shape(), DType::F32);

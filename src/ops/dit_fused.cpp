@@ -57,10 +57,14 @@ Tensor layer_norm_modulate(const Tensor& x, double eps, const Tensor& weight, co
   return y.to(DType::BF16);
 }
 
-Tensor rms_norm_rope(const Tensor& x, const Tensor& weight, double eps, int64_t num_heads,
-                     const std::vector<Grid3>& grids, const RopeTable* table) {
-  WAN_CHECK(x.defined() && x.dim() == 3 && x.dtype() == DType::BF16 && x.is_contiguous(),
-            "rms_norm_rope: x must be a contiguous bf16 [B, L, D], got ", x.describe());
+namespace {
+
+// Writes rms_norm_rope(x) into out (which may be x itself on CUDA); x's rows may be strided.
+void rms_norm_rope_into(const Tensor& x, const Tensor& weight, double eps, int64_t num_heads,
+                        const std::vector<Grid3>& grids, const RopeTable* table, Tensor& out) {
+  WAN_CHECK(x.defined() && x.dim() == 3 && x.dtype() == DType::BF16 && x.stride(2) == 1 && x.stride(1) >= x.size(2) &&
+                x.stride(0) == x.size(1) * x.stride(1),
+            "rms_norm_rope: x must be a bf16 [B, L, D] with contiguous rows, got ", x.describe());
   check_row_param(weight, x, "rms_norm_rope", "weight", false);
   WAN_CHECK(weight.defined(), "rms_norm_rope: weight is undefined");
   const int64_t B = x.size(0), L = x.size(1), D = x.size(2);
@@ -85,14 +89,13 @@ Tensor rms_norm_rope(const Tensor& x, const Tensor& weight, double eps, int64_t 
       cos_t = table->device_cos;
       sin_t = table->device_sin;
     }
-    Tensor out = wan::cuda::empty(x.shape(), DType::BF16);
     cuda::rms_norm_rope(x, weight, eps, Dh, grid_t, cos_t, sin_t, table ? table->slots[0] : 0,
                         table ? table->slots[1] : 0, out);
-    return out;
+    return;
 #endif
   }
   // The reference: the same two bf16 roundings, then the f64 RoPE.
-  const Tensor xf = x.to(DType::F32);
+  const Tensor xf = x.contiguous().to(DType::F32);
   Tensor y = Tensor::empty(x.shape(), DType::F32);
   const float* xp = xf.data<float>();
   const float* wp = weight.data<float>();
@@ -107,7 +110,47 @@ Tensor rms_norm_rope(const Tensor& x, const Tensor& weight, double eps, int64_t 
     }
   }
   if (table) y = rope_apply_3d(y.view({B, L, num_heads, Dh}), grids, *table).view({B, L, D});
-  return y.to(DType::BF16);
+  out.copy_from(y.to(DType::BF16));
+}
+
+}  // namespace
+
+Tensor rms_norm_rope(const Tensor& x, const Tensor& weight, double eps, int64_t num_heads,
+                     const std::vector<Grid3>& grids, const RopeTable* table) {
+  WAN_CHECK(x.defined(), "rms_norm_rope: x is undefined");
+  Tensor out = empty_on(x.shape(), DType::BF16, x.device());
+  rms_norm_rope_into(x, weight, eps, num_heads, grids, table, out);
+  return out;
+}
+
+void rms_norm_rope_(Tensor& x, const Tensor& weight, double eps, int64_t num_heads, const std::vector<Grid3>& grids,
+                    const RopeTable* table) {
+  WAN_CHECK(x.defined(), "rms_norm_rope_: x is undefined");
+  rms_norm_rope_into(x, weight, eps, num_heads, grids, table, x);
+}
+
+Tensor block_modulation(const Tensor& e, const Tensor& table) {
+  WAN_CHECK(e.defined() && table.defined() && e.dim() == 3 && table.dim() == 3 && e.dtype() == DType::F32 &&
+                table.dtype() == DType::F32 && e.is_contiguous() && table.is_contiguous() &&
+                e.device() == table.device(),
+            "block_modulation: e [B, K or 1, D] and table [N, K, D] must be contiguous f32 on one device, got ",
+            e.describe(), " and ", table.describe());
+  const int64_t N = table.size(0), K = table.size(1), D = table.size(2), B = e.size(0);
+  WAN_CHECK(e.size(2) == D && (e.size(1) == K || e.size(1) == 1), "block_modulation: e ", e.describe(),
+            " does not match table ", table.describe());
+  Tensor out = empty_on({N, K, B, D}, DType::F32, e.device());
+  if (e.device() == Device::CUDA) {
+#ifdef WAN_HAVE_CUDA
+    cuda::block_modulation(e, table, out);
+    return out;
+#endif
+  }
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t b = 0; b < B; ++b)
+        out.select(0, n).select(0, k).select(0, b).copy_from(
+            add(table.select(0, n).select(0, k), e.select(0, b).select(0, e.size(1) == 1 ? 0 : k)));
+  return out;
 }
 
 void residual_add_(Tensor& x, const Tensor& y, const Tensor& gate) {

@@ -21,6 +21,23 @@ void check_shapes(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 
 Tensor linear_cuda(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act) {
 #ifdef WAN_HAVE_CUDA
+  if (x.dtype() == DType::F32) {  // the f32 path for small inputs (time embeddings)
+    WAN_CHECK(x.device() == Device::CUDA && x.is_contiguous(), "linear on CUDA: f32 x must be contiguous");
+    WAN_CHECK(weight.device() == Device::CUDA && weight.is_contiguous() &&
+                  (weight.dtype() == DType::BF16 || weight.dtype() == DType::F32),
+              "linear on CUDA: with f32 x the weight must be a contiguous bf16 or f32 GPU tensor, got ",
+              weight.describe());
+    if (bias.defined())
+      WAN_CHECK(bias.device() == Device::CUDA && bias.dtype() == weight.dtype() && bias.is_contiguous(),
+                "linear on CUDA: bias must be a contiguous GPU tensor of the weight's dtype, got ", bias.describe());
+    WAN_CHECK(act != Activation::GeluTanh, "linear on CUDA: the f32 path has no GELU epilogue");
+    Shape out_shape = x.shape();
+    out_shape.back() = weight.size(0);
+    Tensor y = wan::cuda::empty(out_shape, DType::F32);
+    Tensor y2d = y.view({-1, weight.size(0)});
+    cuda::linear_f32(x.view({-1, weight.size(1)}), weight, bias, act == Activation::SiLU, y2d);
+    return y;
+  }
   for (auto [t, name] : {std::pair{&x, "x"}, std::pair{&weight, "weight"}})
     WAN_CHECK(t->device() == Device::CUDA && t->dtype() == DType::BF16 && t->is_contiguous(), "linear on CUDA: ",
               name, " must be a contiguous bf16 GPU tensor, got ", t->describe(), " on ", device_name(t->device()));

@@ -8,7 +8,8 @@
 // on the CPU it is applied after the bias. Accumulation is in double, so the reference is at least
 // as exact as the official fp32 matmul.
 // On CUDA: x, weight and bias contiguous bf16 GPU tensors, y bf16, fp32 accumulation (the official
-// code's autocast bf16 linears); activations None and GeluTanh.
+// code's autocast bf16 linears); activations None and GeluTanh. Or, for small inputs such as the
+// time embedding: x f32, weight and bias bf16 or f32, y f32, f32 arithmetic; None and SiLU.
 #pragma once
 
 #include "core/tensor.h"

@@ -62,5 +62,32 @@ TEST_F(DitFusedCuda, ResidualAdd) {
   }
 }
 
+TEST_F(DitFusedCuda, RmsNormRopeInPlaceOnFusedColumns) {
+  const RopeTable table = rope_table_3d(24);
+  const int64_t B = 2, L = 41, H = 3, D = H * 24;
+  const Tensor qkv = test::random_tensor({B, L, 3 * D}, 11, 2.0).to(DType::BF16);
+  const Tensor w = test::random_tensor({D}, 12).to(DType::BF16).to(DType::F32);
+  const std::vector<Grid3> grids = {{2, 4, 5}, {1, 5, 7}};
+  Tensor dev = gpu(qkv);
+  for (int64_t part : {0, 1}) {
+    Tensor cols = dev.narrow(2, part * D, D);
+    rms_norm_rope_(cols, gpu(w), 1e-6, H, grids, &table);
+  }
+  const Tensor back = host(dev);
+  for (int64_t part : {0, 1})
+    EXPECT_LE(rel_l2(back.narrow(2, part * D, D).contiguous().to(DType::F32),
+                     rms_norm_rope(qkv.narrow(2, part * D, D).contiguous(), w, 1e-6, H, grids, &table).to(DType::F32)),
+              1e-2) << part;
+  EXPECT_EQ(rel_l2(back.narrow(2, 2 * D, D).contiguous().to(DType::F32),
+                   qkv.narrow(2, 2 * D, D).contiguous().to(DType::F32)), 0.0);  // v untouched
+}
+
+TEST_F(DitFusedCuda, BlockModulation) {
+  for (int64_t Ke : {6, 1}) {
+    const Tensor e = test::random_tensor({2, Ke, 333}, 13), table = test::random_tensor({5, 6, 333}, 14);
+    EXPECT_LE(rel_l2(host(block_modulation(gpu(e), gpu(table))), block_modulation(e, table)), 1e-7) << Ke;
+  }
+}
+
 }  // namespace
 }  // namespace wan::ops

@@ -74,5 +74,25 @@ TEST_F(LinearCuda, RejectsWrongDTypesAndDevices) {
                       Activation::SiLU), Error);
 }
 
+// The f32 path for small inputs (the time embedding): f32 x, bf16 or f32 weights, f32 out.
+TEST_F(LinearCuda, F32PathForSmallInputsMatchesTheCpuReference) {
+  int seed = 100;
+  for (auto [M, K, N] : {std::tuple{1, 256, 5120}, {2, 333, 77}, {5, 40, 1}}) {
+    for (DType wtype : {DType::BF16, DType::F32}) {
+      for (Activation act : {Activation::None, Activation::SiLU}) {
+        const Tensor x = test::random_tensor({int64_t(M), int64_t(K)}, ++seed);
+        const Tensor w = bf16_round(test::random_tensor({int64_t(N), int64_t(K)}, ++seed, 0.05));
+        const Tensor b = bf16_round(test::random_tensor({int64_t(N)}, ++seed));
+        const Tensor y = linear(to_device(x, Device::CUDA), to_device(w.to(wtype), Device::CUDA),
+                                to_device(b.to(wtype), Device::CUDA), act);
+        ASSERT_EQ(y.dtype(), DType::F32);
+        EXPECT_LE(rel_l2(to_device(y, Device::CPU), linear(x, w, b, act)), 1e-5) << M << "x" << K << "x" << N;
+      }
+    }
+  }
+  const Tensor x = test::random_tensor({3, 1000}, 1, 4.0);
+  EXPECT_LE(rel_l2(to_device(silu(to_device(x, Device::CUDA)), Device::CPU), silu(x)), 1e-6);
+}
+
 }  // namespace
 }  // namespace wan::ops

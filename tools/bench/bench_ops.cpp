@@ -55,6 +55,7 @@ int main() {
     return 1;
   }
   std::printf("device: %s\n", cuda_device_summary().c_str());
+  std::printf("libraries: %s\n", cuda_library_versions().c_str());
   struct Case {
     const char* name;
     int64_t M, K, N;

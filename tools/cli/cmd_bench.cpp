@@ -72,6 +72,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const int64_t L = T * (h / 2) * (w / 2);
 
   std::printf("device: %s\n", cuda_device_summary().c_str());
+  std::printf("libraries: %s\n", cuda_library_versions().c_str());
   std::printf("%s, %lldx%lld, %lld frames: %lld tokens, %lld layers\n", task.name.c_str(), (long long)W, (long long)H,
               (long long)frames, (long long)L, (long long)config.num_layers);
   auto t0 = std::chrono::steady_clock::now();

@@ -1,5 +1,7 @@
 #include "backend/cuda/cuda_context.h"
 
+#include <cudnn.h>
+
 #include <algorithm>
 #include <mutex>
 #include <unordered_map>
@@ -26,6 +28,17 @@ std::string device_summary() {
   const Context& c = context();
   return str(c.props.name, ", ", c.props.multiProcessorCount, " SMs, ",
              double(c.props.totalGlobalMem) / double(1ull << 30), " GiB, compute ", c.props.major, ".", c.props.minor);
+}
+
+std::string library_versions() {
+  int runtime = 0, driver = 0;
+  cudaRuntimeGetVersion(&runtime);
+  cudaDriverGetVersion(&driver);
+  const size_t lt = cublasLtGetVersion();
+  const size_t dnn = cudnnGetVersion();  // the library loaded at run time, not the header's
+  return str("CUDA runtime ", runtime / 1000, ".", runtime % 1000 / 10, ", driver API ", driver / 1000, ".",
+             driver % 1000 / 10, ", cuBLASLt ", lt / 10000, ".", lt / 100 % 100, ".", lt % 100, ", cuDNN ",
+             dnn / 10000, ".", dnn / 100 % 100, ".", dnn % 100);
 }
 
 Context& context() {

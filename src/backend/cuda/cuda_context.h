@@ -23,6 +23,7 @@ struct Context {
 
 bool available();            // a device is present and the runtime initialises
 std::string device_summary();
+std::string library_versions();  // CUDA runtime/driver, cuBLASLt and cuDNN as loaded at run time
 Context& context();          // created on first use; throws when no GPU is usable
 
 std::shared_ptr<Storage> allocate(size_t bytes);  // from the caching pool; returned with the storage

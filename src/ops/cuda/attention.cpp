@@ -4,6 +4,9 @@
 // [B, L, H, D] layout our kernels use: cuDNN's logical [b, h, s, d] dims with BSHD strides, no
 // transposes. A key length shorter than Lk is a narrower view of that sample's K and V (the
 // 9.14 unified op has no sequence-length inputs), so samples with different lengths run apart.
+// Every engine config the heuristics (modes A and FALLBACK) offer that finalizes is kept, and the
+// first call of a shape times each on its own operands and keeps the fastest: the heuristics'
+// first choice is not always the fastest kernel for long sequences.
 #include <cudnn.h>
 
 #include <array>
@@ -14,6 +17,7 @@
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
 #include "backend/cuda/cudnn_check.h"
+#include "core/log.h"
 #include "ops/cuda/cuda_ops.h"
 
 namespace wan::ops::cuda {
@@ -63,9 +67,14 @@ Desc tensor_desc(int64_t uid, cudnnDataType_t type, const std::array<int64_t, 4>
   return t;
 }
 
-struct Plan {
+struct Candidate {
   std::unique_ptr<Desc> plan;
   int64_t workspace = 0;
+};
+
+struct Plan {
+  std::vector<Candidate> candidates;  // every finalized engine config; the chosen one first after tuning
+  bool tuned = false;
 };
 
 // Shape key: Lq, Lk, H, D, and the sequence strides of Q, K/V, O (in elements).
@@ -94,40 +103,103 @@ Plan make_plan(const Key& k) {
   graph.set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
   graph.finalize();
 
-  Desc heur(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
-  const cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
-  heur.set(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &graph.d);
-  heur.set(CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
-  heur.finalize();
-  int64_t count = 0;
-  WAN_CUDNN_CHECK(cudnnBackendGetAttribute(heur.d, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0,
-                                           &count, nullptr));
-  WAN_CHECK(count > 0, "cuDNN has no engine for attention Lq=", Lq, " Lk=", Lk, " H=", H, " D=", D);
-  std::vector<Desc> cfgs;
-  std::vector<cudnnBackendDescriptor_t> raw;
-  for (int64_t i = 0; i < count; ++i) {
-    cfgs.emplace_back(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
-    raw.push_back(cfgs.back().d);
-  }
-  int64_t returned = 0;
-  WAN_CUDNN_CHECK(cudnnBackendGetAttribute(heur.d, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, count,
-                                           &returned, raw.data()));
+  Plan result;
   std::string why;
-  for (int64_t i = 0; i < returned; ++i) {
-    auto plan = std::make_unique<Desc>(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
-    plan->set(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &raw[size_t(i)]);
-    plan->set(CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
-    if (cudnnBackendFinalize(plan->d) != CUDNN_STATUS_SUCCESS) {
+  for (const cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK}) {
+    Desc heur(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
+    heur.set(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &graph.d);
+    heur.set(CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
+    if (cudnnBackendFinalize(heur.d) != CUDNN_STATUS_SUCCESS) {
       why = wan::cuda::cudnn_last_error();
-      continue;  // the next engine config may work
+      continue;
     }
-    Plan p;
-    WAN_CUDNN_CHECK(cudnnBackendGetAttribute(plan->d, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64, 1,
-                                             nullptr, &p.workspace));
-    p.plan = std::move(plan);
-    return p;
+    int64_t count = 0;
+    WAN_CUDNN_CHECK(cudnnBackendGetAttribute(heur.d, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0,
+                                             &count, nullptr));
+    std::vector<Desc> cfgs;
+    std::vector<cudnnBackendDescriptor_t> raw;
+    for (int64_t i = 0; i < count; ++i) {
+      cfgs.emplace_back(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
+      raw.push_back(cfgs.back().d);
+    }
+    int64_t returned = 0;
+    if (count > 0)
+      WAN_CUDNN_CHECK(cudnnBackendGetAttribute(heur.d, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR,
+                                               count, &returned, raw.data()));
+    for (int64_t i = 0; i < returned; ++i) {
+      auto plan = std::make_unique<Desc>(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
+      plan->set(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &raw[size_t(i)]);
+      plan->set(CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
+      if (cudnnBackendFinalize(plan->d) != CUDNN_STATUS_SUCCESS) {
+        why = wan::cuda::cudnn_last_error();
+        continue;  // the next engine config may work
+      }
+      Candidate c;
+      WAN_CUDNN_CHECK(cudnnBackendGetAttribute(plan->d, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64, 1,
+                                               nullptr, &c.workspace));
+      c.plan = std::move(plan);
+      result.candidates.push_back(std::move(c));
+    }
+    if (result.candidates.size() >= 8) break;
   }
-  fail("cuDNN could not build an attention plan for Lq=", Lq, " Lk=", Lk, " H=", H, " D=", D, ": ", why);
+  WAN_CHECK(!result.candidates.empty(), "cuDNN could not build an attention plan for Lq=", Lq, " Lk=", Lk, " H=", H,
+            " D=", D, ": ", why.empty() ? "no engine" : why);
+  return result;
+}
+
+void execute(const Candidate& c, void* q, void* k, void* v, void* o, float scale, Tensor& workspace) {
+  if (c.workspace > 0 && (!workspace.defined() || int64_t(workspace.nbytes()) < c.workspace))
+    workspace = wan::cuda::empty({c.workspace}, DType::U8);
+  int64_t uids[5] = {kQ, kK, kV, kO, kScale};
+  void* ptrs[5] = {q, k, v, o, &scale};
+  void* ws = c.workspace > 0 ? workspace.data_ptr() : nullptr;
+  Desc pack(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
+  pack.set(CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 5, uids);
+  pack.set(CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 5, ptrs);
+  pack.set(CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws);
+  pack.finalize();
+  WAN_CUDNN_CHECK(cudnnBackendExecute(handle(), c.plan->d, pack.d));
+}
+
+// Times each candidate on the call's own operands (one warm-up, best of 2) and moves the fastest
+// to the front. Engines that fail to execute are dropped.
+void autotune(Plan& p, void* q, void* k, void* v, void* o, float scale, Tensor& workspace) {
+  p.tuned = true;
+  if (p.candidates.size() < 2) return;
+  cudaStream_t stream = wan::cuda::context().stream;
+  cudaEvent_t a, b;
+  WAN_CUDA_CHECK(cudaEventCreate(&a));
+  WAN_CUDA_CHECK(cudaEventCreate(&b));
+  size_t best = 0;
+  float best_ms = 1e30f;
+  std::string timings;
+  for (size_t i = 0; i < p.candidates.size(); ++i) {
+    try {
+      execute(p.candidates[i], q, k, v, o, scale, workspace);
+      float fastest = 1e30f;
+      for (int r = 0; r < 2; ++r) {
+        WAN_CUDA_CHECK(cudaEventRecord(a, stream));
+        execute(p.candidates[i], q, k, v, o, scale, workspace);
+        WAN_CUDA_CHECK(cudaEventRecord(b, stream));
+        WAN_CUDA_CHECK(cudaEventSynchronize(b));
+        float ms = 0;
+        WAN_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+        fastest = std::min(fastest, ms);
+      }
+      timings += str(" ", i, ":", fastest, "ms");
+      if (fastest < best_ms) {
+        best_ms = fastest;
+        best = i;
+      }
+    } catch (const Error& e) {
+      timings += str(" ", i, ":failed");
+    }
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  WAN_CHECK(best_ms < 1e30f, "cuDNN attention: no engine config executed");
+  std::swap(p.candidates[0], p.candidates[best]);
+  WAN_LOG_DEBUG("cuDNN attention engines (", p.candidates.size(), "):", timings, "; chose ", best);
 }
 
 }  // namespace
@@ -152,19 +224,9 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vec
     const Key key{Lq, len, H, D, q.stride(1), k.stride(1), out.stride(1)};
     auto it = plans.find(key);
     if (it == plans.end()) it = plans.emplace(key, make_plan(key)).first;
-    const Plan& plan = it->second;
-    if (plan.workspace > 0 && (!workspace.defined() || int64_t(workspace.nbytes()) < plan.workspace))
-      workspace = wan::cuda::empty({plan.workspace}, DType::U8);
-    const float scale_f = float(scale);
-    int64_t uids[5] = {kQ, kK, kV, kO, kScale};
-    void* ptrs[5] = {qp, kp, vp, op, const_cast<float*>(&scale_f)};
-    void* ws = plan.workspace > 0 ? workspace.data_ptr() : nullptr;
-    Desc pack(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
-    pack.set(CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 5, uids);
-    pack.set(CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 5, ptrs);
-    pack.set(CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws);
-    pack.finalize();
-    WAN_CUDNN_CHECK(cudnnBackendExecute(handle(), plan.plan->d, pack.d));
+    Plan& plan = it->second;
+    if (!plan.tuned) autotune(plan, qp, kp, vp, op, float(scale), workspace);
+    execute(plan.candidates.front(), qp, kp, vp, op, float(scale), workspace);
   }
 }
 

@@ -13,12 +13,20 @@ namespace wan::ops::cuda {
 // accumulation, through cuBLASLt with the bias and GELU-tanh epilogues.
 void linear(const Tensor& x2d, const Tensor& weight, const Tensor& bias, Activation act, Tensor& y2d);
 
+// y2d [M, N] f32 = x2d [M, K] f32 · weight [N, K]ᵀ + bias [N], then SiLU when asked: weight and
+// bias bf16 or f32, f32 arithmetic; one warp per output feature, for small M (time embeddings).
+void linear_f32(const Tensor& x2d, const Tensor& weight, const Tensor& bias, bool silu, Tensor& y2d);
+// y = silu(x), f32, contiguous, same size.
+void silu(const Tensor& x, Tensor& y);
+// ops/dit_fused.h block_modulation.
+void block_modulation(const Tensor& e, const Tensor& table, Tensor& out);
+
 // out [B, Lq, H, D] = softmax(q·kᵀ·scale)·v per head with keys past k_lens[b] masked: bf16 q, k, v
 // with a contiguous head dim and per-token strides as given, out contiguous; cuDNN fused SDPA.
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens, double scale,
                Tensor& out);
 
-// ops/dit_fused.h: x/out contiguous [B, L, D]; parameters f32 [D] or [B, D]; grids [B, 3] i64 and
+// ops/dit_fused.h: x/out [B, L, D] (rms_norm_rope: rows may be strided, x may be out; others contiguous); parameters f32 [D] or [B, D]; grids [B, 3] i64 and
 // cos/sin [max_pos, head_dim/2] f32 on the GPU (undefined cos: no rotation).
 void layer_norm_modulate(const Tensor& x, double eps, const Tensor& w, const Tensor& b, const Tensor& shift,
                          const Tensor& scale, Tensor& out);
