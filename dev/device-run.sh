@@ -13,6 +13,7 @@ deps="$PWD/.deps"
 
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/gpu.txt"
 start=$(date +%s)
+stamp() { echo "[$(( $(date +%s) - start )) s] $*"; }
 if ! cmake -S . -B build/device -G Ninja -DCMAKE_BUILD_TYPE=Release -DWAN_CUDA=ON \
      -DCMAKE_PREFIX_PATH="$deps/prefix" -DWAN_GTEST_SOURCE_DIR="$deps/googletest" >"$OUT/configure.log" 2>&1; then
   tail -40 "$OUT/configure.log"; exit 1
@@ -22,6 +23,7 @@ if ! cmake --build build/device -j "$(nproc)" >"$OUT/build.log" 2>&1; then
 fi
 echo "build: $(( $(date +%s) - start )) s"
 
+stamp "tests"
 ctest --test-dir build/device -L "${TEST_LABELS:-gpu|unit|golden}" -j 8 --output-on-failure >"$OUT/ctest.log" 2>&1
 grep -E "tests passed|tests failed|Failed|\*\*\*" "$OUT/ctest.log" | tail -20
 build/device/tests/test_ops_cuda 2>&1 | grep -E "OK|FAILED|Failure|Expected|Which|actual" | tail -25
@@ -42,8 +44,8 @@ if [[ "${BENCH_OPS:-1}" == 1 ]]; then
   build/device/bench_ops 2>&1 | tee "$OUT/bench_ops.txt" | grep -v '^JSON'
   if [[ "${CUDNN:-system}" != torch && -n "$torch_cudnn" ]]; then
     echo "== bench_ops with PyTorch's cuDNN ($torch_cudnn)"
-    LD_LIBRARY_PATH="$torch_cudnn${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" build/device/bench_ops 2>&1 |
-      tee "$OUT/bench_ops_torch_cudnn.txt" | grep -E "libraries|attention"
+    LD_LIBRARY_PATH="$torch_cudnn${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" WAN_LOG_LEVEL=debug timeout 150 build/device/bench_ops 2>&1 |
+      tee "$OUT/bench_ops_torch_cudnn.txt" | grep -vE "^JSON|^(qkv|ffn|cross k)"
   fi
   echo "== torch baseline (same machine, same call)"
   python3 dev/bench/torch_ops.py 2>&1 | tee "$OUT/torch_ops.txt" | grep -v '^JSON'

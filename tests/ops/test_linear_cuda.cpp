@@ -68,7 +68,10 @@ TEST_F(LinearCuda, GeluEpilogueIsTheTanhApproximation) {
 
 TEST_F(LinearCuda, RejectsWrongDTypesAndDevices) {
   const Tensor w = to_device(test::random_tensor({4, 8}, 1).to(DType::BF16), Device::CUDA);
-  EXPECT_THROW(linear(to_device(test::random_tensor({2, 8}, 2), Device::CUDA), w, Tensor()), Error);  // f32 x
+  EXPECT_THROW(linear(to_device(test::random_tensor({2, 8}, 2).to(DType::F16), Device::CUDA), w, Tensor()),
+               Error);  // f16 x
+  EXPECT_THROW(linear(to_device(test::random_tensor({2, 8}, 2), Device::CUDA), w, Tensor(), Activation::GeluTanh),
+               Error);  // the f32 path has no GELU epilogue
   EXPECT_THROW(linear(test::random_tensor({2, 8}, 2).to(DType::BF16), w, Tensor()), Error);            // x on the CPU
   EXPECT_THROW(linear(to_device(test::random_tensor({2, 8}, 2).to(DType::BF16), Device::CUDA), w, Tensor(),
                       Activation::SiLU), Error);

@@ -4,9 +4,10 @@
 // [B, L, H, D] layout our kernels use: cuDNN's logical [b, h, s, d] dims with BSHD strides, no
 // transposes. A key length shorter than Lk is a narrower view of that sample's K and V (the
 // 9.14 unified op has no sequence-length inputs), so samples with different lengths run apart.
-// Every engine config the heuristics (modes A and FALLBACK) offer that finalizes is kept, and the
+// The first few engine configs the heuristics (mode A) offer that finalize are kept, and the
 // first call of a shape times each on its own operands and keeps the fastest: the heuristics'
-// first choice is not always the fastest kernel for long sequences.
+// first choice is not always the fastest kernel for long sequences. (Mode FALLBACK's engines are
+// only taken when mode A has none: they can be orders of magnitude slower at 75k tokens.)
 #include <cudnn.h>
 
 #include <array>
@@ -106,6 +107,7 @@ Plan make_plan(const Key& k) {
   Plan result;
   std::string why;
   for (const cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK}) {
+    if (!result.candidates.empty()) break;
     Desc heur(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
     heur.set(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &graph.d);
     heur.set(CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
@@ -126,7 +128,7 @@ Plan make_plan(const Key& k) {
     if (count > 0)
       WAN_CUDNN_CHECK(cudnnBackendGetAttribute(heur.d, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR,
                                                count, &returned, raw.data()));
-    for (int64_t i = 0; i < returned; ++i) {
+    for (int64_t i = 0; i < returned && result.candidates.size() < 4; ++i) {
       auto plan = std::make_unique<Desc>(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
       plan->set(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &raw[size_t(i)]);
       plan->set(CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
@@ -140,7 +142,6 @@ Plan make_plan(const Key& k) {
       c.plan = std::move(plan);
       result.candidates.push_back(std::move(c));
     }
-    if (result.candidates.size() >= 8) break;
   }
   WAN_CHECK(!result.candidates.empty(), "cuDNN could not build an attention plan for Lq=", Lq, " Lk=", Lk, " H=", H,
             " D=", D, ": ", why.empty() ? "no engine" : why);
@@ -161,8 +162,8 @@ void execute(const Candidate& c, void* q, void* k, void* v, void* o, float scale
   WAN_CUDNN_CHECK(cudnnBackendExecute(handle(), c.plan->d, pack.d));
 }
 
-// Times each candidate on the call's own operands (one warm-up, best of 2) and moves the fastest
-// to the front. Engines that fail to execute are dropped.
+// Times each candidate on the call's own operands (one warm-up, then a second run only when the
+// first is within 1.25x of the best so far) and moves the fastest to the front.
 void autotune(Plan& p, void* q, void* k, void* v, void* o, float scale, Tensor& workspace) {
   p.tuned = true;
   if (p.candidates.size() < 2) return;
@@ -177,7 +178,7 @@ void autotune(Plan& p, void* q, void* k, void* v, void* o, float scale, Tensor& 
     try {
       execute(p.candidates[i], q, k, v, o, scale, workspace);
       float fastest = 1e30f;
-      for (int r = 0; r < 2; ++r) {
+      for (int r = 0; r < 2 && fastest < 1.25f * best_ms + (r == 0 ? 1e30f : 0.0f); ++r) {
         WAN_CUDA_CHECK(cudaEventRecord(a, stream));
         execute(p.candidates[i], q, k, v, o, scale, workspace);
         WAN_CUDA_CHECK(cudaEventRecord(b, stream));
