@@ -178,7 +178,8 @@ void autotune(Plan& p, void* q, void* k, void* v, void* o, float scale, Tensor& 
     try {
       execute(p.candidates[i], q, k, v, o, scale, workspace);
       float fastest = 1e30f;
-      for (int r = 0; r < 2 && fastest < 1.25f * best_ms + (r == 0 ? 1e30f : 0.0f); ++r) {
+      for (int r = 0; r < 2; ++r) {
+        if (r == 1 && fastest > 1.25f * best_ms) break;  // clearly slower: not worth a second run
         WAN_CUDA_CHECK(cudaEventRecord(a, stream));
         execute(p.candidates[i], q, k, v, o, scale, workspace);
         WAN_CUDA_CHECK(cudaEventRecord(b, stream));
