@@ -1,8 +1,12 @@
 // CUDA kernels of ops/dit_fused.h: one thread block per token row, f32 arithmetic, bf16 in/out.
-// Simple by design (correct first); the fused, vectorised versions come with the performance work.
+// Rows whose width is a multiple of 4 (every real config) take the vectorised kernels: the row is
+// held in registers (16-byte f32 / 8-byte bf16 loads and stores), one read and one write of
+// memory per element. Other widths take the scalar kernels, which the vectorised ones must match.
 #include <cuda_bf16.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <type_traits>
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
@@ -171,6 +175,180 @@ __global__ void modulation_kernel(const float* __restrict__ table, const float* 
   }
 }
 
+
+// ---- vectorised variants: VPT groups of 4 elements per thread, the row in registers ----
+
+constexpr int kMaxVpt = 8;  // rows up to 4·256·8 = 8192 wide
+
+inline bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+
+__device__ inline void load_bf16x4(const __nv_bfloat16* p, float out[4]) {
+  const uint2 raw = *reinterpret_cast<const uint2*>(p);
+  const __nv_bfloat162 a = *reinterpret_cast<const __nv_bfloat162*>(&raw.x);
+  const __nv_bfloat162 b = *reinterpret_cast<const __nv_bfloat162*>(&raw.y);
+  out[0] = __low2float(a);
+  out[1] = __high2float(a);
+  out[2] = __low2float(b);
+  out[3] = __high2float(b);
+}
+
+__device__ inline void store_bf16x4(__nv_bfloat16* p, const float v[4]) {
+  const __nv_bfloat162 a = __floats2bfloat162_rn(v[0], v[1]);
+  const __nv_bfloat162 b = __floats2bfloat162_rn(v[2], v[3]);
+  uint2 raw;
+  raw.x = *reinterpret_cast<const uint32_t*>(&a);
+  raw.y = *reinterpret_cast<const uint32_t*>(&b);
+  *reinterpret_cast<uint2*>(p) = raw;
+}
+
+template <int VPT>
+__global__ void layer_norm_modulate_vec_kernel(const float* __restrict__ x, int64_t D, int64_t L, float eps,
+                                               const float* __restrict__ w, const float* __restrict__ b,
+                                               const float* __restrict__ shift, const float* __restrict__ scale,
+                                               __nv_bfloat16* __restrict__ out) {
+  const int64_t r = blockIdx.x, n4 = D / 4;
+  const float4* xr = reinterpret_cast<const float4*>(x + r * D);
+  float4 v[VPT];
+  float s = 0.0f;
+#pragma unroll
+  for (int i = 0; i < VPT; ++i) {
+    const int64_t g = threadIdx.x + int64_t(i) * kThreads;
+    v[i] = g < n4 ? xr[g] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    s += (v[i].x + v[i].y) + (v[i].z + v[i].w);
+  }
+  const float mean = block_sum(s) / float(D);
+  float ss = 0.0f;
+#pragma unroll
+  for (int i = 0; i < VPT; ++i) {
+    const int64_t g = threadIdx.x + int64_t(i) * kThreads;
+    if (g < n4) {
+      const float a = v[i].x - mean, bb = v[i].y - mean, c = v[i].z - mean, d = v[i].w - mean;
+      ss += (a * a + bb * bb) + (c * c + d * d);
+    }
+  }
+  const float rstd = rsqrtf(block_sum(ss) / float(D) + eps);
+  const int64_t sample = r / L;
+#pragma unroll
+  for (int i = 0; i < VPT; ++i) {
+    const int64_t g = threadIdx.x + int64_t(i) * kThreads;
+    if (g >= n4) continue;
+    float y[4] = {(v[i].x - mean) * rstd, (v[i].y - mean) * rstd, (v[i].z - mean) * rstd, (v[i].w - mean) * rstd};
+    if (w) {
+      const float4 wv = reinterpret_cast<const float4*>(w)[g], bv = reinterpret_cast<const float4*>(b)[g];
+      y[0] = y[0] * wv.x + bv.x;
+      y[1] = y[1] * wv.y + bv.y;
+      y[2] = y[2] * wv.z + bv.z;
+      y[3] = y[3] * wv.w + bv.w;
+    }
+    if (shift) {
+      const float4 sh = reinterpret_cast<const float4*>(shift + sample * D)[g];
+      const float4 sc = reinterpret_cast<const float4*>(scale + sample * D)[g];
+      y[0] = y[0] * (1.0f + sc.x) + sh.x;
+      y[1] = y[1] * (1.0f + sc.y) + sh.y;
+      y[2] = y[2] * (1.0f + sc.z) + sh.z;
+      y[3] = y[3] * (1.0f + sc.w) + sh.w;
+    }
+    store_bf16x4(out + r * D + 4 * g, y);
+  }
+}
+
+// In place allowed (x == out), as the scalar kernel.
+template <int VPT>
+__global__ void rms_norm_rope_vec_kernel(const __nv_bfloat16* x, int64_t x_ld, int64_t D, int64_t L, float eps,
+                                         const float* __restrict__ w, int64_t head_dim,
+                                         const int64_t* __restrict__ grids, const float* __restrict__ cos_t,
+                                         const float* __restrict__ sin_t, int64_t s0, int64_t s1, __nv_bfloat16* out,
+                                         int64_t out_ld) {
+  const int64_t r = blockIdx.x, sample = r / L, l = r % L, n4 = D / 4;
+  float v[VPT][4];
+  float ss = 0.0f;
+#pragma unroll
+  for (int i = 0; i < VPT; ++i) {
+    const int64_t g = threadIdx.x + int64_t(i) * kThreads;
+    if (g < n4) {
+      load_bf16x4(x + r * x_ld + 4 * g, v[i]);
+      ss += (v[i][0] * v[i][0] + v[i][1] * v[i][1]) + (v[i][2] * v[i][2] + v[i][3] * v[i][3]);
+    }
+  }
+  const float rrms = rsqrtf(block_sum(ss) / float(D) + eps);
+  bool rotate = cos_t != nullptr;
+  int64_t pos[3] = {0, 0, 0};
+  if (rotate) {
+    const int64_t F = grids[sample * 3], Hg = grids[sample * 3 + 1], Wg = grids[sample * 3 + 2];
+    rotate = l < F * Hg * Wg;
+    pos[0] = l / (Hg * Wg);
+    pos[1] = (l / Wg) % Hg;
+    pos[2] = l % Wg;
+  }
+  const int64_t half = head_dim / 2;
+#pragma unroll
+  for (int i = 0; i < VPT; ++i) {
+    const int64_t g = threadIdx.x + int64_t(i) * kThreads;
+    if (g >= n4) continue;
+    const float4 wv = reinterpret_cast<const float4*>(w)[g];
+    const float wk[4] = {wv.x, wv.y, wv.z, wv.w};
+    float y[4];
+    for (int j = 0; j < 4; ++j)  // WanRMSNorm under autocast: two bf16 roundings
+      y[j] = __bfloat162float(__float2bfloat16(__bfloat162float(__float2bfloat16(v[i][j] * rrms)) * wk[j]));
+    if (rotate) {
+      for (int j = 0; j < 2; ++j) {
+        const int64_t p = 2 * g + j, sidx = p % half;
+        const int64_t axis = sidx < s0 ? 0 : (sidx < s0 + s1 ? 1 : 2);
+        const float c = cos_t[pos[axis] * half + sidx], sn = sin_t[pos[axis] * half + sidx];
+        const float y0 = y[2 * j], y1 = y[2 * j + 1];
+        y[2 * j] = y0 * c - y1 * sn;
+        y[2 * j + 1] = y0 * sn + y1 * c;
+      }
+    }
+    store_bf16x4(out + r * out_ld + 4 * g, y);
+  }
+}
+
+__global__ void residual_add_vec_kernel(float* __restrict__ x, const __nv_bfloat16* __restrict__ y, int64_t D,
+                                        int64_t L, const float* __restrict__ gate, int64_t n4) {
+  for (int64_t g = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; g < n4; g += int64_t(gridDim.x) * blockDim.x) {
+    float yv[4];
+    load_bf16x4(y + 4 * g, yv);
+    float4 xv = reinterpret_cast<float4*>(x)[g];
+    if (gate) {
+      const int64_t e = 4 * g, sample = (e / D) / L, d = e % D;
+      const float4 gv = *reinterpret_cast<const float4*>(gate + sample * D + d);
+      xv.x += yv[0] * gv.x;
+      xv.y += yv[1] * gv.y;
+      xv.z += yv[2] * gv.z;
+      xv.w += yv[3] * gv.w;
+    } else {
+      xv.x += yv[0];
+      xv.y += yv[1];
+      xv.z += yv[2];
+      xv.w += yv[3];
+    }
+    reinterpret_cast<float4*>(x)[g] = xv;
+  }
+}
+
+// VPT for a width D (multiple of 4), or 0 when the vectorised kernels do not apply.
+int vpt_for(int64_t D) {
+  if (D % 4 != 0) return 0;
+  const int64_t v = (D / 4 + kThreads - 1) / kThreads;
+  return v <= kMaxVpt ? int(v) : 0;
+}
+
+// Calls f(std::integral_constant<int, V>) for the VPT chosen at run time.
+template <typename F>
+void with_vpt(int vpt, F&& f) {
+  switch (vpt) {
+    case 1: f(std::integral_constant<int, 1>{}); break;
+    case 2: f(std::integral_constant<int, 2>{}); break;
+    case 3: f(std::integral_constant<int, 3>{}); break;
+    case 4: f(std::integral_constant<int, 4>{}); break;
+    case 5: f(std::integral_constant<int, 5>{}); break;
+    case 6: f(std::integral_constant<int, 6>{}); break;
+    case 7: f(std::integral_constant<int, 7>{}); break;
+    default: f(std::integral_constant<int, 8>{}); break;
+  }
+}
+
 unsigned grid_for(int64_t n) { return unsigned(std::max<int64_t>(1, std::min<int64_t>((n + 255) / 256, 65535))); }
 
 }  // namespace
@@ -231,6 +409,19 @@ void layer_norm_modulate(const Tensor& x, double eps, const Tensor& w, const Ten
                          const Tensor& scale, Tensor& out) {
   const int64_t B = x.size(0), L = x.size(1), D = x.size(2);
   if (B * L == 0) return;
+  const int vpt = vpt_for(D);
+  if (vpt > 0 && aligned(x.data_ptr(), 16) && aligned(out.data_ptr(), 8) &&
+      (!w.defined() || (aligned(w.data_ptr(), 16) && aligned(b.data_ptr(), 16))) &&
+      (!shift.defined() || (aligned(shift.data_ptr(), 16) && aligned(scale.data_ptr(), 16)))) {
+    with_vpt(vpt, [&](auto V) {
+      layer_norm_modulate_vec_kernel<decltype(V)::value><<<unsigned(B * L), kThreads, 0, wan::cuda::context().stream>>>(
+          x.data<float>(), D, L, float(eps), w.defined() ? w.data<float>() : nullptr,
+          b.defined() ? b.data<float>() : nullptr, shift.defined() ? shift.data<float>() : nullptr,
+          scale.defined() ? scale.data<float>() : nullptr, static_cast<__nv_bfloat16*>(out.data_ptr()));
+    });
+    WAN_CUDA_CHECK_LAUNCH();
+    return;
+  }
   layer_norm_modulate_kernel<<<unsigned(B * L), kThreads, 0, wan::cuda::context().stream>>>(
       x.data<float>(), D, L, float(eps), w.defined() ? w.data<float>() : nullptr, b.defined() ? b.data<float>() : nullptr,
       shift.defined() ? shift.data<float>() : nullptr, scale.defined() ? scale.data<float>() : nullptr,
@@ -242,6 +433,19 @@ void rms_norm_rope(const Tensor& x, const Tensor& w, double eps, int64_t head_di
                    const Tensor& cos_t, const Tensor& sin_t, int64_t s0, int64_t s1, Tensor& out) {
   const int64_t B = x.size(0), L = x.size(1), D = x.size(2);
   if (B * L == 0) return;
+  const int vpt = vpt_for(D);
+  if (vpt > 0 && aligned(x.data_ptr(), 8) && aligned(out.data_ptr(), 8) && x.stride(1) % 4 == 0 &&
+      out.stride(1) % 4 == 0 && aligned(w.data_ptr(), 16) && (head_dim / 2) % 2 == 0) {
+    with_vpt(vpt, [&](auto V) {
+      rms_norm_rope_vec_kernel<decltype(V)::value><<<unsigned(B * L), kThreads, 0, wan::cuda::context().stream>>>(
+          static_cast<const __nv_bfloat16*>(x.data_ptr()), x.stride(1), D, L, float(eps), w.data<float>(), head_dim,
+          grids.defined() ? grids.data<int64_t>() : nullptr, cos_t.defined() ? cos_t.data<float>() : nullptr,
+          sin_t.defined() ? sin_t.data<float>() : nullptr, s0, s1, static_cast<__nv_bfloat16*>(out.data_ptr()),
+          out.stride(1));
+    });
+    WAN_CUDA_CHECK_LAUNCH();
+    return;
+  }
   rms_norm_rope_kernel<<<unsigned(B * L), kThreads, 0, wan::cuda::context().stream>>>(
       static_cast<const __nv_bfloat16*>(x.data_ptr()), x.stride(1), D, L, float(eps), w.data<float>(), head_dim,
       grids.defined() ? grids.data<int64_t>() : nullptr, cos_t.defined() ? cos_t.data<float>() : nullptr,
@@ -253,6 +457,15 @@ void rms_norm_rope(const Tensor& x, const Tensor& w, double eps, int64_t head_di
 void residual_add(Tensor& x, const Tensor& y, const Tensor& gate) {
   const int64_t B = x.size(0), L = x.size(1), D = x.size(2);
   if (B * L == 0) return;
+  if (D % 4 == 0 && aligned(x.data_ptr(), 16) && aligned(y.data_ptr(), 8) &&
+      (!gate.defined() || aligned(gate.data_ptr(), 16))) {
+    const int64_t n4 = B * L * D / 4;
+    residual_add_vec_kernel<<<grid_for(n4), 256, 0, wan::cuda::context().stream>>>(
+        x.data<float>(), static_cast<const __nv_bfloat16*>(y.data_ptr()), D, L,
+        gate.defined() ? gate.data<float>() : nullptr, n4);
+    WAN_CUDA_CHECK_LAUNCH();
+    return;
+  }
   residual_add_kernel<<<unsigned(B * L), kThreads, 0, wan::cuda::context().stream>>>(
       x.data<float>(), static_cast<const __nv_bfloat16*>(y.data_ptr()), D, L,
       gate.defined() ? gate.data<float>() : nullptr);
