@@ -1,10 +1,27 @@
 /* wan.h: the C API of the Wan 2.2 video engine.
  *
- * Status codes and library information. Handles for models and pipelines arrive with the
- * pipeline; until then the C++ headers under src/ are the interface. Every function is safe to
- * call from any thread. */
+ * A context holds one loaded checkpoint (the text encoder, the DiT experts and the VAE) on a
+ * device; wan_generate runs text to video on it and hands the frames out as they are decoded,
+ * and/or writes them as an mp4. Parameters come as structs filled by *_default_params(), so a
+ * program only sets what it cares about. Every call returns a status; on failure
+ * wan_last_error() says what went wrong and what to do, in English.
+ *
+ * Threads: one context is used by one thread at a time; different contexts may run in parallel.
+ * Callbacks run on the calling thread, inside the call that takes them.
+ *
+ *   wan_context_params cp = wan_context_default_params();
+ *   cp.checkpoint_dir = "Wan2.2-T2V-A14B";
+ *   wan_context* ctx;
+ *   if (wan_context_create(&cp, &ctx) != WAN_OK) { puts(wan_last_error()); return 1; }
+ *   wan_generate_params gp = wan_generate_default_params();
+ *   gp.prompt = "a red fox running through snow";
+ *   gp.output_path = "fox.mp4";
+ *   wan_status s = wan_generate(ctx, &gp, NULL);
+ *   wan_context_free(ctx); */
 #ifndef WAN_WAN_H
 #define WAN_WAN_H
+
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -15,9 +32,21 @@ typedef enum wan_status {
   WAN_ERROR_INVALID_ARGUMENT = 1, /* bad input from the caller; the message says which */
   WAN_ERROR_IO = 2,               /* a file could not be read or written, or is malformed */
   WAN_ERROR_OUT_OF_MEMORY = 3,
-  WAN_ERROR_UNSUPPORTED = 4, /* valid input this build cannot run */
-  WAN_ERROR_INTERNAL = 5
+  WAN_ERROR_UNSUPPORTED = 4, /* valid input this build or machine cannot run */
+  WAN_ERROR_INTERNAL = 5,
+  WAN_ERROR_CANCELLED = 6 /* a callback asked to stop; nothing was written */
 } wan_status;
+
+typedef enum wan_device { WAN_DEVICE_CPU = 0, WAN_DEVICE_CUDA = 1 } wan_device;
+
+typedef enum wan_solver { WAN_SOLVER_UNIPC = 0, WAN_SOLVER_DPMPP = 1, WAN_SOLVER_EULER = 2 } wan_solver;
+
+typedef enum wan_log_level {
+  WAN_LOG_DEBUG = 0,
+  WAN_LOG_INFO = 1,
+  WAN_LOG_WARNING = 2,
+  WAN_LOG_ERROR = 3
+} wan_log_level;
 
 /* The library's version, "major.minor.patch". */
 const char* wan_version(void);
@@ -27,6 +56,100 @@ const char* wan_status_string(wan_status status);
 
 /* The message of the last failed call on this thread ("" if none). Valid until the next call. */
 const char* wan_last_error(void);
+
+/* 1 when this build has the CUDA backend and a usable GPU is present, else 0. */
+int wan_cuda_available(void);
+
+/* One line describing the GPU ("NVIDIA H100 80GB HBM3, 132 SMs, 79.2 GiB, compute 9.0") or why
+ * there is none; valid until the next call on this thread. */
+const char* wan_cuda_device_summary(void);
+
+/* Receives the library's messages (warnings such as a non-official size, progress notes) while a
+ * call on this context runs. NULL: they go to stderr. */
+typedef void (*wan_log_callback)(void* user_data, wan_log_level level, const char* message);
+
+typedef struct wan_context_params {
+  const char* checkpoint_dir; /* a folder in the official layout (required) */
+  const char* task;           /* "t2v-A14B" or "ti2v-5B"; NULL: detected from the folder */
+  wan_device device;          /* where the DiT runs (default CPU; the text encoder and VAE: CPU) */
+  int threads;                /* CPU threads; 0: all cores */
+  wan_log_callback log_callback;
+  void* log_user_data;
+} wan_context_params;
+
+typedef struct wan_context wan_context;
+
+wan_context_params wan_context_default_params(void);
+
+/* Loads the checkpoint. On success *out is a new context (free it with wan_context_free). */
+wan_status wan_context_create(const wan_context_params* params, wan_context** out);
+void wan_context_free(wan_context* ctx); /* NULL is allowed */
+
+/* The context's task ("t2v-A14B" or "ti2v-5B"); valid while the context lives. */
+const char* wan_context_task(const wan_context* ctx);
+
+/* Frames as they are decoded: `count` frames of height x width RGB (3 bytes per pixel, rows top
+ * to bottom), frame `first_index` first. The pixels are valid only during the callback. */
+typedef struct wan_frames {
+  int32_t width, height, count, first_index;
+  const uint8_t* rgb; /* count * height * width * 3 bytes */
+} wan_frames;
+
+/* Progress: called when a stage starts (step 0, timestep 0) and after every denoising step. */
+typedef struct wan_progress {
+  const char* stage;          /* "text encoder", "denoising" or "decoding" */
+  int32_t step, total_steps;  /* denoising steps done and in all */
+  int32_t timestep;           /* the last step's timestep (999 ... 0) */
+  int32_t high_noise;         /* 1 while T2V-A14B's high-noise expert runs */
+} wan_progress;
+
+/* Return nonzero from a callback to stop: wan_generate then returns WAN_ERROR_CANCELLED. */
+typedef int (*wan_progress_callback)(void* user_data, const wan_progress* progress);
+typedef int (*wan_frames_callback)(void* user_data, const wan_frames* frames);
+
+typedef struct wan_generate_params {
+  const char* prompt;          /* required */
+  const char* negative_prompt; /* NULL: the official default negative prompt */
+  int32_t width, height;       /* pixels; 0: the task's default (1280x720, 1280x704) */
+  int32_t frames;              /* 4n+1; 0: the task's default (81, 121) */
+  int32_t steps;               /* 0: the task's default (40, 50) */
+  double shift;                /* noise schedule shift; 0: the task's default (12, 5) */
+  double guide_scale_low;      /* CFG scale of the low-noise expert (or the only model); 0: default */
+  double guide_scale_high;     /* CFG scale of the high-noise expert; 0: default */
+  wan_solver solver;
+  int64_t seed; /* negative: a random seed, reported in wan_generate_result */
+  const char* output_path; /* write an H.264 mp4 here (".mp4"); NULL: frames only through the callback */
+  const char* frames_dir;  /* also write every frame as frame_00000.png, ... here (created); may be NULL */
+  wan_progress_callback on_progress; /* after every denoising step; may be NULL */
+  wan_frames_callback on_frames;     /* as frames are decoded; may be NULL */
+  void* user_data;                   /* passed to both callbacks */
+} wan_generate_params;
+
+typedef struct wan_generate_result {
+  int64_t seed;           /* the seed used */
+  int32_t width, height;  /* the resolved size */
+  int32_t frames;         /* frames produced */
+  int32_t steps;
+  double seconds;         /* wall time of the call */
+} wan_generate_result;
+
+wan_generate_params wan_generate_default_params(void);
+
+/* Checks the checkpoint folder's files and the request without loading any weights (so a bad
+ * request fails in milliseconds, not after minutes of loading): fills the task's defaults into a
+ * copy of `params` and validates it (size a multiple of the latent grid, 4n+1 frames, an output
+ * folder that exists, ...). *resolved gets the values wan_generate will use (a negative seed
+ * stays negative); its strings point into `params`. `resolved` may be NULL. */
+wan_status wan_resolve_params(const wan_context_params* context, const wan_generate_params* params,
+                              wan_generate_params* resolved);
+
+/* Text to video. `result` may be NULL. The mp4, if asked for, is written to a temporary name and
+ * renamed into place at the end: on any failure or cancellation no file is left. */
+wan_status wan_generate(wan_context* ctx, const wan_generate_params* params, wan_generate_result* result);
+
+/* Assembles the built-in demo checkpoint (tiny random weights: its videos are noise) at
+ * `dest_dir` from the source tree's tests/data folder `data_dir`, if not there yet. */
+wan_status wan_prepare_demo_checkpoint(const char* data_dir, const char* dest_dir);
 
 #ifdef __cplusplus
 }

@@ -1,11 +1,132 @@
-// The C API: the one place where exceptions become status codes.
+// The C API (include/wan/wan.h): the one place where exceptions become status codes. Each entry
+// point runs its body through `guarded`, which records the message for wan_last_error().
 #include "wan/wan.h"
 
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <new>
+#include <random>
 #include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/thread_pool.h"
+#include "io/video_writer.h"
+#include "pipeline/demo_checkpoint.h"
+#include "pipeline/denoise.h"
+#include "pipeline/text_to_video.h"
+
+namespace fs = std::filesystem;
+
+struct wan_context {
+  std::unique_ptr<wan::TextToVideo> pipeline;
+  std::string task;
+  wan_log_callback log_callback = nullptr;
+  void* log_user_data = nullptr;
+};
 
 namespace {
+
 thread_local std::string t_last_error;
+
+// Runs f; exceptions become a status (`error_status` for a wan::Error) and the last error.
+template <typename F>
+wan_status guarded(wan_status error_status, F&& f) {
+  try {
+    t_last_error.clear();
+    return f();
+  } catch (const wan::Cancelled&) {
+    t_last_error = "cancelled by a callback; nothing was written";
+    return WAN_ERROR_CANCELLED;
+  } catch (const wan::Error& e) {
+    t_last_error = e.what();
+    return error_status;
+  } catch (const std::bad_alloc&) {
+    t_last_error = "out of host memory: try a smaller size or fewer frames";
+    return WAN_ERROR_OUT_OF_MEMORY;
+  } catch (const std::exception& e) {
+    t_last_error = std::string("internal error: ") + e.what();
+    return WAN_ERROR_INTERNAL;
+  } catch (...) {
+    t_last_error = "internal error: unknown exception";
+    return WAN_ERROR_INTERNAL;
+  }
 }
+
+wan::LogSink sink_for(wan_log_callback cb, void* user_data) {
+  if (!cb) return {};
+  return [cb, user_data](wan::LogLevel level, const std::string& message) {
+    const wan_log_level l = level == wan::LogLevel::Debug  ? WAN_LOG_DEBUG
+                            : level == wan::LogLevel::Info ? WAN_LOG_INFO
+                            : level == wan::LogLevel::Warn ? WAN_LOG_WARNING
+                                                           : WAN_LOG_ERROR;
+    cb(user_data, l, message.c_str());
+  };
+}
+
+wan::Solver solver_of(wan_solver s) {
+  switch (s) {
+    case WAN_SOLVER_UNIPC: return wan::Solver::UniPC;
+    case WAN_SOLVER_DPMPP: return wan::Solver::DPMpp;
+    case WAN_SOLVER_EULER: return wan::Solver::Euler;
+  }
+  wan::fail("unknown solver ", int(s), " (use WAN_SOLVER_UNIPC, WAN_SOLVER_DPMPP or WAN_SOLVER_EULER)");
+}
+
+std::string task_of(const wan_context_params& cp) {
+  WAN_CHECK(cp.checkpoint_dir && *cp.checkpoint_dir, "checkpoint_dir is not set");
+  return cp.task && *cp.task ? wan::task_config(cp.task).name : wan::detect_task(cp.checkpoint_dir);
+}
+
+// The C request as the pipeline's parameters, defaults filled in and validated.
+wan::GenerateParams resolve(const wan::TaskConfig& task, const wan_generate_params& gp) {
+  WAN_CHECK(gp.prompt != nullptr, "prompt is not set");
+  WAN_CHECK(gp.width >= 0 && gp.height >= 0 && gp.frames >= 0 && gp.steps >= 0,
+            "width, height, frames and steps must not be negative (0 takes the task's default)");
+  WAN_CHECK(gp.shift >= 0 && gp.guide_scale_low >= 0 && gp.guide_scale_high >= 0,
+            "shift and guide scales must not be negative (0 takes the task's default)");
+  WAN_CHECK((gp.width == 0) == (gp.height == 0), "set both width and height, or neither");
+  wan::GenerateParams p;
+  p.width = gp.width;
+  p.height = gp.height;
+  p.frames = gp.frames;
+  p.steps = gp.steps;
+  p.shift = gp.shift;
+  p.solver = solver_of(gp.solver);
+  p.guide_low = gp.guide_scale_low;
+  p.guide_high = gp.guide_scale_high;
+  if (p.guide_low == 0 && p.guide_high != 0) p.guide_low = p.guide_high;
+  if (p.guide_high == 0 && p.guide_low != 0) p.guide_high = p.guide_low;
+  p.prompt = gp.prompt;
+  p.negative_prompt = gp.negative_prompt ? gp.negative_prompt : "";
+  p.seed = gp.seed < 0 ? 0 : uint64_t(gp.seed);
+  p = wan::resolve_params(task, p);
+  if (gp.output_path) {
+    const std::string out = gp.output_path;
+    WAN_CHECK(out.size() > 4 && out.substr(out.size() - 4) == ".mp4", "output_path '", out, "' must end in .mp4");
+    const fs::path dir = fs::path(out).parent_path().empty() ? fs::path(".") : fs::path(out).parent_path();
+    std::error_code ec;
+    WAN_CHECK(fs::is_directory(dir, ec), "output_path: the folder ", dir.string(), " does not exist");
+  }
+  return p;
+}
+
+wan_generate_params to_c(const wan::GenerateParams& p, const wan_generate_params& in) {
+  wan_generate_params r = in;
+  r.width = int32_t(p.width);
+  r.height = int32_t(p.height);
+  r.frames = int32_t(p.frames);
+  r.steps = int32_t(p.steps);
+  r.shift = p.shift;
+  r.guide_scale_low = p.guide_low;
+  r.guide_scale_high = p.guide_high;
+  return r;
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -19,10 +140,175 @@ const char* wan_status_string(wan_status status) {
     case WAN_ERROR_OUT_OF_MEMORY: return "out of memory";
     case WAN_ERROR_UNSUPPORTED: return "unsupported";
     case WAN_ERROR_INTERNAL: return "internal error";
+    case WAN_ERROR_CANCELLED: return "cancelled";
   }
   return "unknown status";
 }
 
 const char* wan_last_error(void) { return t_last_error.c_str(); }
+
+int wan_cuda_available(void) {
+  try {
+    return wan::cuda_available() ? 1 : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
+const char* wan_cuda_device_summary(void) {
+  static thread_local std::string summary;
+  try {
+    summary = wan::cuda_device_summary();
+  } catch (const std::exception& e) {
+    summary = e.what();
+  }
+  return summary.c_str();
+}
+
+wan_context_params wan_context_default_params(void) {
+  wan_context_params p{};
+  p.device = WAN_DEVICE_CPU;
+  return p;
+}
+
+wan_generate_params wan_generate_default_params(void) {
+  wan_generate_params p{};
+  p.solver = WAN_SOLVER_UNIPC;
+  p.seed = -1;
+  return p;
+}
+
+wan_status wan_context_create(const wan_context_params* params, wan_context** out) {
+  if (out) *out = nullptr;
+  wan::ScopedThreadLogSink log(params ? sink_for(params->log_callback, params->log_user_data) : wan::LogSink());
+  // Argument checks report INVALID_ARGUMENT; failures while reading the checkpoint report IO.
+  const wan_status bad = guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
+    WAN_CHECK(params && out, "wan_context_create: params and out must not be NULL");
+    WAN_CHECK(params->device == WAN_DEVICE_CPU || params->device == WAN_DEVICE_CUDA, "unknown device ",
+              int(params->device));
+    WAN_CHECK(params->threads >= 0, "threads must not be negative (0: all cores)");
+    task_of(*params);
+    return WAN_OK;
+  });
+  if (bad != WAN_OK) return bad;
+  if (params->device == WAN_DEVICE_CUDA) {
+    const wan_status s = guarded(WAN_ERROR_UNSUPPORTED, [&] {
+      WAN_CHECK(wan::cuda_available(), "device CUDA: ", wan::cuda_device_summary(), "; use WAN_DEVICE_CPU");
+      return WAN_OK;
+    });
+    if (s != WAN_OK) return s;
+  }
+  return guarded(WAN_ERROR_IO, [&] {
+    if (params->threads > 0) wan::set_num_threads(params->threads);
+    auto ctx = std::make_unique<wan_context>();
+    ctx->task = task_of(*params);
+    wan::check_checkpoint_folder(params->checkpoint_dir, wan::task_config(ctx->task));
+    ctx->pipeline = std::make_unique<wan::TextToVideo>(wan::TextToVideo::load(
+        params->checkpoint_dir, ctx->task, params->device == WAN_DEVICE_CUDA ? wan::Device::CUDA : wan::Device::CPU));
+    ctx->log_callback = params->log_callback;
+    ctx->log_user_data = params->log_user_data;
+    *out = ctx.release();
+    return WAN_OK;
+  });
+}
+
+void wan_context_free(wan_context* ctx) { delete ctx; }
+
+const char* wan_context_task(const wan_context* ctx) { return ctx ? ctx->task.c_str() : ""; }
+
+wan_status wan_resolve_params(const wan_context_params* context, const wan_generate_params* params,
+                              wan_generate_params* resolved) {
+  wan::ScopedThreadLogSink log(context ? sink_for(context->log_callback, context->log_user_data) : wan::LogSink());
+  return guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
+    WAN_CHECK(context && params, "wan_resolve_params: context and params must not be NULL");
+    const wan::TaskConfig& task = wan::task_config(task_of(*context));
+    wan::check_checkpoint_folder(context->checkpoint_dir, task);
+    const wan::GenerateParams p = resolve(task, *params);
+    if (resolved) *resolved = to_c(p, *params);
+    return WAN_OK;
+  });
+}
+
+wan_status wan_generate(wan_context* ctx, const wan_generate_params* params, wan_generate_result* result) {
+  const auto t0 = std::chrono::steady_clock::now();
+  wan::ScopedThreadLogSink log(ctx ? sink_for(ctx->log_callback, ctx->log_user_data) : wan::LogSink());
+  wan::GenerateParams p;
+  const wan_status bad = guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
+    WAN_CHECK(ctx && params, "wan_generate: ctx and params must not be NULL");
+    p = resolve(ctx->pipeline->task(), *params);
+    p.seed = params->seed >= 0 ? uint64_t(params->seed) : uint64_t(std::random_device{}() & 0x7fffffff);
+    return WAN_OK;
+  });
+  if (bad != WAN_OK) return bad;
+  return guarded(WAN_ERROR_IO, [&] {
+    std::unique_ptr<wan::VideoWriter> writer;
+    if (params->output_path)
+      writer = std::make_unique<wan::VideoWriter>(params->output_path, p.width, p.height, ctx->pipeline->task().fps);
+    if (params->frames_dir) {
+      std::error_code ec;
+      fs::create_directories(params->frames_dir, ec);
+      WAN_CHECK(fs::is_directory(params->frames_dir, ec), "frames_dir ", params->frames_dir,
+                ": cannot create the folder");
+    }
+    int64_t produced = 0;
+    bool stop = false;
+    std::string stage_name;
+    wan::GenerateCallbacks cb;
+    wan_progress progress{"", 0, int32_t(p.steps), 0, 0};
+    auto report = [&] {
+      if (params->on_progress && params->on_progress(params->user_data, &progress) != 0) stop = true;
+      return !stop;
+    };
+    cb.on_stage = [&](const std::string& stage) {
+      stage_name = stage;
+      progress = {stage_name.c_str(), 0, int32_t(p.steps), 0, 0};
+      report();
+    };
+    cb.on_step = [&](int64_t i, int64_t, int64_t t, bool high) {
+      progress.step = int32_t(i + 1);
+      progress.timestep = int32_t(t);
+      progress.high_noise = high ? 1 : 0;
+      return report();
+    };
+    cb.on_frames = [&](const wan::Tensor& frames) {  // [3, t, H, W] in [-1, 1]
+      if (writer) writer->write(frames);
+      if (params->frames_dir) wan::write_png_frames(params->frames_dir, frames, produced);
+      const int64_t count = frames.size(1);
+      if (params->on_frames) {
+        std::vector<uint8_t> rgb;
+        rgb.reserve(size_t(count * p.width * p.height * 3));
+        for (int64_t t = 0; t < count; ++t) {
+          const std::vector<uint8_t> f = wan::frame_to_rgb24(frames, t);
+          rgb.insert(rgb.end(), f.begin(), f.end());
+        }
+        const wan_frames batch{int32_t(frames.size(3)), int32_t(frames.size(2)), int32_t(count), int32_t(produced),
+                               rgb.data()};
+        if (params->on_frames(params->user_data, &batch) != 0) stop = true;
+      }
+      produced += count;
+    };
+    cb.should_stop = [&] { return stop; };
+    ctx->pipeline->generate(p, cb);
+    if (stop) throw wan::Cancelled();
+    if (writer) writer->finish();
+    if (result) {
+      result->seed = int64_t(p.seed);
+      result->width = int32_t(p.width);
+      result->height = int32_t(p.height);
+      result->frames = int32_t(produced);
+      result->steps = int32_t(p.steps);
+      result->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    return WAN_OK;
+  });
+}
+
+wan_status wan_prepare_demo_checkpoint(const char* data_dir, const char* dest_dir) {
+  return guarded(WAN_ERROR_IO, [&] {
+    WAN_CHECK(data_dir && dest_dir, "wan_prepare_demo_checkpoint: data_dir and dest_dir must not be NULL");
+    wan::ensure_demo_checkpoint(dest_dir, data_dir);
+    return WAN_OK;
+  });
+}
 
 }  // extern "C"

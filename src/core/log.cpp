@@ -48,8 +48,21 @@ void set_log_sink(LogSink sink) {
 void set_log_level(LogLevel level) { g_level.store(level); }
 LogLevel log_level() { return env_level() >= 0 ? LogLevel(env_level()) : g_level.load(); }
 
+namespace {
+thread_local const LogSink* t_sink = nullptr;  // ScopedThreadLogSink's, on this thread
+}
+
+ScopedThreadLogSink::ScopedThreadLogSink(LogSink sink) : sink_(std::move(sink)), previous_(t_sink) {
+  if (sink_) t_sink = &sink_;
+}
+ScopedThreadLogSink::~ScopedThreadLogSink() { t_sink = static_cast<const LogSink*>(previous_); }
+
 void log_message(LogLevel level, const std::string& message) {
   if (level < log_level()) return;
+  if (t_sink) {
+    (*t_sink)(level, message);
+    return;
+  }
   std::lock_guard<std::mutex> lock(g_mutex);
   if (g_sink) {
     g_sink(level, message);

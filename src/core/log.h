@@ -19,6 +19,20 @@ LogLevel log_level();
 void log_message(LogLevel level, const std::string& message);
 const char* log_level_name(LogLevel level);
 
+// While it lives, messages logged on this thread go to `sink` (if not empty) instead of the
+// process-wide sink: the C API's per-context log callback.
+class ScopedThreadLogSink {
+ public:
+  explicit ScopedThreadLogSink(LogSink sink);
+  ~ScopedThreadLogSink();
+  ScopedThreadLogSink(const ScopedThreadLogSink&) = delete;
+  ScopedThreadLogSink& operator=(const ScopedThreadLogSink&) = delete;
+
+ private:
+  LogSink sink_;
+  const void* previous_;
+};
+
 template <typename... Args>
 void log_at(LogLevel level, Args&&... args) {
   if (level >= log_level()) log_message(level, str(std::forward<Args>(args)...));

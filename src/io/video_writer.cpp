@@ -36,19 +36,6 @@ void check_frames(const Tensor& frames, int64_t width, int64_t height) {
 
 }  // namespace
 
-std::vector<uint8_t> frame_to_rgb24(const Tensor& frames_in, int64_t t) {
-  const Tensor frames = frames_in.to(DType::F32).contiguous();
-  const int64_t T = frames.size(1), H = frames.size(2), W = frames.size(3), S = H * W;
-  std::vector<uint8_t> rgb(size_t(3 * S));
-  const float* p = frames.data<float>();
-  for (int64_t c = 0; c < 3; ++c)
-    for (int64_t i = 0; i < S; ++i) {
-      const float x = std::clamp(p[(c * T + t) * S + i], -1.0f, 1.0f);
-      rgb[size_t(i * 3 + c)] = uint8_t((x - (-1.0f)) / 2.0f * 255.0f);  // make_grid(normalize) then ·255, truncated
-    }
-  return rgb;
-}
-
 struct VideoWriter::Impl {
   std::string path, tmp;
   int64_t width = 0, height = 0, frames = 0;

@@ -18,6 +18,5 @@ void VideoWriter::write(const Tensor&) { no_ffmpeg(); }
 void VideoWriter::finish() { no_ffmpeg(); }
 int64_t VideoWriter::frames_written() const { return 0; }
 void write_png_frames(const std::string&, const Tensor&, int64_t) { no_ffmpeg(); }
-std::vector<uint8_t> frame_to_rgb24(const Tensor&, int64_t) { no_ffmpeg(); }
 
 }  // namespace wan

@@ -1,5 +1,6 @@
 // wan generate: text to video, with the official generate.py flags (readable names, the official
-// spellings as aliases) and the official per-task defaults.
+// spellings as aliases) and the official per-task defaults. Everything it does to make a video
+// goes through the public API (wan/wan.hpp), as a program embedding the library would.
 #include <unistd.h>
 
 #include <chrono>
@@ -11,13 +12,8 @@
 
 #include "args.h"
 #include "commands.h"
-#include "core/log.h"
-#include "core/thread_pool.h"
-#include "demo_checkpoint.h"
-#include "backend/backend.h"
-#include "io/video_writer.h"
-#include "pipeline/denoise.h"
-#include "pipeline/text_to_video.h"
+#include "core/error.h"  // the CLI's own argument errors
+#include "wan/wan.hpp"
 
 namespace fs = std::filesystem;
 
@@ -85,8 +81,17 @@ std::pair<double, double> parse_guide(const std::string& s) {
   return {a, b};
 }
 
+wan_solver parse_solver(const std::string& name) {
+  if (name == "unipc") return WAN_SOLVER_UNIPC;
+  if (name == "dpm++") return WAN_SOLVER_DPMPP;
+  if (name == "euler") return WAN_SOLVER_EULER;
+  fail("unknown sample solver '", name, "' (use unipc, dpm++ or euler)");
+}
+
+const char* solver_label(wan_solver s) { return s == WAN_SOLVER_DPMPP ? "dpm++" : s == WAN_SOLVER_EULER ? "euler" : "unipc"; }
+
 // generate.py's default name: {task}_{W*H}_{ulysses}_{prompt[:50], ' ' and '/' → '_'}_{date}.mp4
-std::string default_output(const std::string& task, const GenerateParams& p) {
+std::string default_output(const std::string& task, const api::Request& p) {
   std::string prompt = p.prompt.substr(0, 50);
   for (char& c : prompt)
     if (c == ' ' || c == '/') c = '_';
@@ -112,125 +117,122 @@ int cmd_generate(const std::vector<std::string>& argv) {
     return 0;
   }
   WAN_CHECK(args.positionals().empty(), "wan generate takes no positional arguments (the prompt goes after --prompt)");
-  if (args.has("threads")) set_num_threads(int(args.get_int("threads", 0)));
+  api::ContextOptions options;
+  if (args.has("threads")) {
+    options.threads = int(args.get_int("threads", 0));
+    WAN_CHECK(options.threads >= 0, "--threads must not be negative");
+  }
   const std::string device = args.get_or("device", "cpu");
   WAN_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
-  WAN_CHECK(device == "cpu" || cuda_available(), "--device cuda: ", cuda_device_summary(), "; use --device cpu");
+  WAN_CHECK(device == "cpu" || wan_cuda_available(), "--device cuda: ", wan_cuda_device_summary(),
+            "; use --device cpu");
+  options.device = device == "cuda" ? WAN_DEVICE_CUDA : WAN_DEVICE_CPU;
   if (args.has("offload")) {
     const std::string v = *args.get("offload");
     WAN_CHECK(v == "true" || v == "false" || v == "True" || v == "False", "--offload takes true or false");
   }
 
   // Parse and validate everything before loading anything.
-  GenerateParams p;
+  api::Request p;
   if (args.has("size")) std::tie(p.width, p.height) = parse_size(*args.get("size"));
-  p.frames = args.get_int("frames", 0);
+  p.frames = int(args.get_int("frames", 0));
   WAN_CHECK(!args.has("frames") || p.frames > 0, "--frames must be positive");
-  p.steps = args.get_int("steps", 0);
+  p.steps = int(args.get_int("steps", 0));
   WAN_CHECK(!args.has("steps") || p.steps > 0, "--steps must be positive");
   p.shift = args.get_double("shift", 0);
   WAN_CHECK(!args.has("shift") || p.shift > 0, "--shift must be positive");
-  p.solver = solver_from_name(args.get_or("solver", "unipc"));
-  if (args.has("guide-scale")) std::tie(p.guide_low, p.guide_high) = parse_guide(*args.get("guide-scale"));
+  p.solver = parse_solver(args.get_or("solver", "unipc"));
+  if (args.has("guide-scale")) std::tie(p.guide_scale_low, p.guide_scale_high) = parse_guide(*args.get("guide-scale"));
   int64_t seed = args.get_int("seed", -1);
   if (seed < 0) seed = int64_t(std::random_device{}() & 0x7fffffff);
-  p.seed = uint64_t(seed);
+  p.seed = seed;
   p.prompt = args.get_or("prompt", kExamplePrompt);
-  p.negative_prompt = args.get_or("negative-prompt", "");
+  if (args.has("negative-prompt")) p.negative_prompt = *args.get("negative-prompt");
 
   const bool demo = !args.has("ckpt-dir");
-  std::string folder = args.get_or("ckpt-dir", "");
-  std::string task_name = args.get_or("task", "");
+  options.checkpoint_dir = args.get_or("ckpt-dir", "");
+  options.task = args.get_or("task", "");
   if (demo) {
-    folder = ensure_demo_checkpoint(demo_checkpoint_dir(), data_dir());
-    WAN_CHECK(task_name.empty() || task_config(task_name).name == "t2v-A14B", "the demo checkpoint is a t2v-A14B folder");
+    options.checkpoint_dir = demo_checkpoint_dir();
+    api::prepare_demo_checkpoint(data_dir(), options.checkpoint_dir);
     // Small defaults: the demo's tiny models make noise either way.
-    if (p.width == 0 && p.height == 0) std::tie(p.width, p.height) = std::pair<int64_t, int64_t>{96, 64};
+    if (p.width == 0 && p.height == 0) std::tie(p.width, p.height) = std::pair<int, int>{96, 64};
     if (p.frames == 0) p.frames = 17;
     if (p.steps == 0) p.steps = 10;
     std::fprintf(stderr, "no --ckpt-dir: using the demo checkpoint %s (tiny random weights: the video is noise)\n",
-                 folder.c_str());
+                 options.checkpoint_dir.c_str());
   }
-  const TaskConfig& task = task_config(task_name.empty() ? detect_task(folder) : task_name);
-  check_checkpoint_folder(folder, task);
-  if (demo) set_log_level(LogLevel::Error);  // the demo's size is not an official one; no warning for that
-  p = resolve_params(task, p);
-  set_log_level(LogLevel::Info);
-
-  const std::string output = args.get_or("output", default_output(task.name, p));
-  WAN_CHECK(output.size() > 4 && output.substr(output.size() - 4) == ".mp4", "--output '", output, "' must end in .mp4");
-  const fs::path out_dir = fs::path(output).parent_path().empty() ? fs::path(".") : fs::path(output).parent_path();
-  std::error_code ec;
-  WAN_CHECK(fs::is_directory(out_dir, ec), "--output: the folder ", out_dir.string(), " does not exist");
+  // Library messages: warnings as "warning: ...", the rest plain; the demo's non-official size
+  // is expected, so its warnings are dropped.
+  options.on_log = [demo](wan_log_level level, const std::string& message) {
+    if (level >= WAN_LOG_WARNING && !demo) std::fprintf(stderr, "warning: %s\n", message.c_str());
+    else if (level == WAN_LOG_INFO) std::fprintf(stderr, "%s\n", message.c_str());
+  };
+  const std::string output = args.get_or("output", "");
   const std::string frames_dir = args.get_or("frames-dir", "");
-  if (!frames_dir.empty()) {
-    fs::create_directories(frames_dir, ec);
-    WAN_CHECK(fs::is_directory(frames_dir, ec), "--frames-dir ", frames_dir, ": cannot create the folder");
-  }
-
-  std::printf("task %s, %lldx%lld, %lld frames, %lld steps (%s, shift %g, guide %g/%g), seed %lld\n",
-              task.name.c_str(), (long long)p.width, (long long)p.height, (long long)p.frames, (long long)p.steps,
-              solver_name(p.solver), p.shift, p.guide_low, p.guide_high, (long long)p.seed);
-  std::printf("repeat with --seed %lld\n", (long long)p.seed);
-  std::fflush(stdout);
+  if (!output.empty()) p.output_path = output;
+  if (!frames_dir.empty()) p.frames_dir = frames_dir;
+  // The checkpoint's files, the request and the output folder, checked (and the task's defaults
+  // filled in) before any weights load.
+  p = api::Context::resolve(options, p);
 
   const auto t0 = std::chrono::steady_clock::now();
-  TextToVideo pipeline = TextToVideo::load(folder, task.name, device == "cuda" ? Device::CUDA : Device::CPU);
-  std::fprintf(stderr, "loaded %s in %.1f s\n", folder.c_str(),
+  api::Context ctx(options);
+  if (output.empty()) p.output_path = default_output(ctx.task(), p);  // in "."
+  std::printf("task %s, %dx%d, %d frames, %d steps (%s, shift %g, guide %g/%g), seed %lld\n", ctx.task().c_str(),
+              p.width, p.height, p.frames, p.steps, solver_label(p.solver), p.shift, p.guide_scale_low,
+              p.guide_scale_high, (long long)p.seed);
+  std::printf("repeat with --seed %lld\n", (long long)p.seed);
+  std::fflush(stdout);
+  std::fprintf(stderr, "loaded %s in %.1f s\n", options.checkpoint_dir.c_str(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
   g_stop = 0;
   std::signal(SIGINT, on_sigint);
   const bool tty = ::isatty(STDERR_FILENO);
+  const bool two_experts = ctx.task() == "t2v-A14B";
   auto step_start = std::chrono::steady_clock::now();
-  const auto loop_start = step_start;
-  VideoWriter writer(output, p.width, p.height, task.fps);
-  int64_t png_index = 0;
-  GenerateCallbacks cb;
-  cb.on_stage = [&](const std::string& stage) {
-    std::fprintf(stderr, "%s...\n", stage.c_str());
-    if (stage == "denoising") step_start = std::chrono::steady_clock::now();
-  };
-  cb.on_step = [&](int64_t i, int64_t n, int64_t t, bool high) {
+  auto loop_start = step_start;
+  p.on_progress = [&](const wan_progress& pr) {
     const auto now = std::chrono::steady_clock::now();
+    if (pr.step == 0) {  // a stage starts
+      std::fprintf(stderr, "%s...\n", pr.stage);
+      step_start = loop_start = now;
+      return g_stop == 0;
+    }
+    const int64_t i = pr.step - 1, n = pr.total_steps;
     const double step_s = std::chrono::duration<double>(now - step_start).count();
     const double per_step = std::chrono::duration<double>(now - loop_start).count() / double(i + 1);
     step_start = now;
     const double eta = per_step * double(n - i - 1);
-    const char* expert = task.two_experts ? (high ? " high-noise" : " low-noise") : "";
+    const char* expert = two_experts ? (pr.high_noise ? " high-noise" : " low-noise") : "";
     if (tty) {
       const int width = 30, filled = int(width * (i + 1) / n);
-      std::fprintf(stderr, "\r[%s%s] %lld/%lld t=%lld%s %.2f s/step ETA %s   ", std::string(size_t(filled), '#').c_str(),
-                   std::string(size_t(width - filled), '.').c_str(), (long long)(i + 1), (long long)n, (long long)t,
+      std::fprintf(stderr, "\r[%s%s] %lld/%lld t=%d%s %.2f s/step ETA %s   ", std::string(size_t(filled), '#').c_str(),
+                   std::string(size_t(width - filled), '.').c_str(), (long long)(i + 1), (long long)n, pr.timestep,
                    expert, step_s, format_seconds(eta).c_str());
       if (i + 1 == n) std::fprintf(stderr, "\n");
     } else {
-      std::fprintf(stderr, "step %lld/%lld t=%lld%s %.2f s ETA %s\n", (long long)(i + 1), (long long)n, (long long)t,
+      std::fprintf(stderr, "step %lld/%lld t=%d%s %.2f s ETA %s\n", (long long)(i + 1), (long long)n, pr.timestep,
                    expert, step_s, format_seconds(eta).c_str());
     }
     return g_stop == 0;
   };
-  cb.on_frames = [&](const Tensor& frames) {
-    writer.write(frames);
-    if (!frames_dir.empty()) {
-      write_png_frames(frames_dir, frames, png_index);
-      png_index += frames.size(1);
-    }
-  };
-  cb.should_stop = [&] { return g_stop != 0; };
+  p.on_frames = [&](const wan_frames&) { return g_stop == 0; };
+  wan_generate_result result{};
   try {
-    pipeline.generate(p, cb);
-    writer.finish();
-  } catch (const Cancelled&) {
+    result = ctx.generate(p);
+  } catch (const api::Error& e) {
     std::signal(SIGINT, SIG_DFL);
+    if (e.status() != WAN_ERROR_CANCELLED) throw;
     std::fprintf(stderr, "\nstopped by Ctrl-C; no video written\n");
     return 130;
   }
   std::signal(SIGINT, SIG_DFL);
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("wrote %s: %lld frames, %lldx%lld, %lld fps (%.1f s)\n", output.c_str(), (long long)writer.frames_written(),
-              (long long)p.width, (long long)p.height, (long long)task.fps, total);
-  if (!frames_dir.empty()) std::printf("wrote %lld PNG frames to %s\n", (long long)png_index, frames_dir.c_str());
+  std::printf("wrote %s: %d frames, %dx%d (%.1f s)\n", p.output_path->c_str(), result.frames, result.width,
+              result.height, total);
+  if (!frames_dir.empty()) std::printf("wrote %d PNG frames to %s\n", result.frames, frames_dir.c_str());
   return 0;
 }
 

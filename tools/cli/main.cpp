@@ -6,7 +6,7 @@
 
 #include "commands.h"
 #include "core/error.h"
-#include "wan/wan.h"
+#include "wan/wan.hpp"
 
 namespace {
 
@@ -56,6 +56,9 @@ int main(int argc, char** argv) {
   } catch (const wan::Error& e) {
     std::fprintf(stderr, "wan %s: error: %s\n", command.c_str(), e.what());
     return 1;
+  } catch (const wan::api::Error& e) {
+    std::fprintf(stderr, "wan %s: error: %s\n", command.c_str(), e.what());
+    return e.status() == WAN_ERROR_INTERNAL ? 3 : 1;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "wan %s: error: out of host memory\n", command.c_str());
     return 1;

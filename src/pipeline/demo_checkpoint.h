@@ -7,10 +7,10 @@
 
 #include <string>
 
-namespace wan::cli {
+namespace wan {
 
 // Creates (or completes) the demo folder at `dest` from `data_dir` (tests/data of the source
 // tree) and returns `dest`. Writes to a temporary folder first and renames it into place.
 std::string ensure_demo_checkpoint(const std::string& dest, const std::string& data_dir);
 
-}  // namespace wan::cli
+}  // namespace wan

@@ -1,4 +1,4 @@
-#include "demo_checkpoint.h"
+#include "pipeline/demo_checkpoint.h"
 
 #include <unistd.h>
 
@@ -11,7 +11,7 @@
 
 namespace fs = std::filesystem;
 
-namespace wan::cli {
+namespace wan {
 namespace {
 
 void copy_item(const fs::path& from, const fs::path& to) {
@@ -60,4 +60,4 @@ std::string ensure_demo_checkpoint(const std::string& dest, const std::string& d
   return dest;
 }
 
-}  // namespace wan::cli
+}  // namespace wan

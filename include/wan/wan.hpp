@@ -1,0 +1,176 @@
+// wan.hpp: a header-only C++ wrapper of the C API (wan.h) with RAII and exceptions.
+//
+//   wan::api::Context ctx({.checkpoint_dir = "Wan2.2-T2V-A14B"});
+//   wan::api::Request req;
+//   req.prompt = "a red fox running through snow";
+//   req.output_path = "fox.mp4";
+//   req.on_frames = [](const wan_frames& f) { /* f.count frames of RGB */ return true; };
+//   wan_generate_result r = ctx.generate(req);
+//
+// Every failure throws wan::api::Error, which carries the status and the library's message.
+#ifndef WAN_WAN_HPP
+#define WAN_WAN_HPP
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "wan/wan.h"
+
+namespace wan::api {
+
+class Error : public std::runtime_error {
+ public:
+  Error(wan_status status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  wan_status status() const { return status_; }
+
+ private:
+  wan_status status_;
+};
+
+inline void check(wan_status status) {
+  if (status != WAN_OK) throw Error(status, wan_last_error());
+}
+
+struct ContextOptions {
+  std::string checkpoint_dir;
+  std::string task;  // empty: detected
+  wan_device device = WAN_DEVICE_CPU;
+  int threads = 0;
+  std::function<void(wan_log_level, const std::string&)> on_log;  // empty: stderr
+};
+
+// One text-to-video request; zero/empty fields take the task's defaults.
+struct Request {
+  std::string prompt;
+  std::optional<std::string> negative_prompt;  // unset: the official default
+  int width = 0, height = 0, frames = 0, steps = 0;
+  double shift = 0, guide_scale_low = 0, guide_scale_high = 0;
+  wan_solver solver = WAN_SOLVER_UNIPC;
+  int64_t seed = -1;                      // negative: random, reported in the result
+  std::optional<std::string> output_path;  // an .mp4 to write
+  std::optional<std::string> frames_dir;   // also PNG frames here
+  std::function<bool(const wan_progress&)> on_progress;  // false: stop
+  std::function<bool(const wan_frames&)> on_frames;                   // false: stop
+};
+
+namespace detail {
+
+struct Callbacks {
+  const Request* request;
+};
+
+inline int progress_trampoline(void* user, const wan_progress* progress) {
+  const Request* r = static_cast<Callbacks*>(user)->request;
+  return r->on_progress(*progress) ? 0 : 1;
+}
+
+inline int frames_trampoline(void* user, const wan_frames* frames) {
+  const Request* r = static_cast<Callbacks*>(user)->request;
+  return r->on_frames(*frames) ? 0 : 1;
+}
+
+inline void log_trampoline(void* user, wan_log_level level, const char* message) {
+  (*static_cast<std::function<void(wan_log_level, const std::string&)>*>(user))(level, message);
+}
+
+// The C view of a request; valid while `r` and `cb` live.
+inline wan_generate_params to_c(const Request& r, Callbacks& cb) {
+  wan_generate_params p = wan_generate_default_params();
+  p.prompt = r.prompt.c_str();
+  p.negative_prompt = r.negative_prompt ? r.negative_prompt->c_str() : nullptr;
+  p.width = r.width;
+  p.height = r.height;
+  p.frames = r.frames;
+  p.steps = r.steps;
+  p.shift = r.shift;
+  p.guide_scale_low = r.guide_scale_low;
+  p.guide_scale_high = r.guide_scale_high;
+  p.solver = r.solver;
+  p.seed = r.seed;
+  p.output_path = r.output_path ? r.output_path->c_str() : nullptr;
+  p.frames_dir = r.frames_dir ? r.frames_dir->c_str() : nullptr;
+  p.on_progress = r.on_progress ? progress_trampoline : nullptr;
+  p.on_frames = r.on_frames ? frames_trampoline : nullptr;
+  p.user_data = &cb;
+  return p;
+}
+
+}  // namespace detail
+
+class Context {
+ public:
+  explicit Context(ContextOptions options) : options_(std::make_unique<ContextOptions>(std::move(options))) {
+    const wan_context_params p = c_params();
+    check(wan_context_create(&p, &ctx_));
+  }
+  ~Context() { wan_context_free(ctx_); }
+  Context(Context&& o) noexcept : options_(std::move(o.options_)), ctx_(std::exchange(o.ctx_, nullptr)) {}
+  Context& operator=(Context&& o) noexcept {
+    std::swap(options_, o.options_);
+    std::swap(ctx_, o.ctx_);
+    return *this;
+  }
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  std::string task() const { return wan_context_task(ctx_); }
+
+  // Throws on failure (Error::status() == WAN_ERROR_CANCELLED when a callback stopped it).
+  wan_generate_result generate(const Request& request) {
+    detail::Callbacks cb{&request};
+    const wan_generate_params p = detail::to_c(request, cb);
+    wan_generate_result result{};
+    check(wan_generate(ctx_, &p, &result));
+    return result;
+  }
+
+  // The request with the task's defaults filled in, validated without loading anything.
+  static Request resolve(const ContextOptions& options, const Request& request) {
+    wan_context_params cp = wan_context_default_params();
+    cp.checkpoint_dir = options.checkpoint_dir.c_str();
+    cp.task = options.task.empty() ? nullptr : options.task.c_str();
+    cp.device = options.device;
+    detail::Callbacks cb{&request};
+    const wan_generate_params p = detail::to_c(request, cb);
+    wan_generate_params out{};
+    check(wan_resolve_params(&cp, &p, &out));
+    Request r = request;
+    r.width = out.width;
+    r.height = out.height;
+    r.frames = out.frames;
+    r.steps = out.steps;
+    r.shift = out.shift;
+    r.guide_scale_low = out.guide_scale_low;
+    r.guide_scale_high = out.guide_scale_high;
+    return r;
+  }
+
+ private:
+  wan_context_params c_params() {
+    wan_context_params p = wan_context_default_params();
+    p.checkpoint_dir = options_->checkpoint_dir.c_str();
+    p.task = options_->task.empty() ? nullptr : options_->task.c_str();
+    p.device = options_->device;
+    p.threads = options_->threads;
+    if (options_->on_log) {
+      p.log_callback = detail::log_trampoline;
+      p.log_user_data = &options_->on_log;
+    }
+    return p;
+  }
+
+  std::unique_ptr<ContextOptions> options_;  // stable address: the log callback's user data
+  wan_context* ctx_ = nullptr;
+};
+
+inline void prepare_demo_checkpoint(const std::string& data_dir, const std::string& dest_dir) {
+  check(wan_prepare_demo_checkpoint(data_dir.c_str(), dest_dir.c_str()));
+}
+
+}  // namespace wan::api
+
+#endif  // WAN_WAN_HPP
