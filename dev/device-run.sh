@@ -39,6 +39,15 @@ if [[ "${BENCH_OPS:-1}" == 1 ]]; then
   python3 dev/bench/torch_ops.py 2>&1 | tee "$OUT/torch_ops.txt" | grep -v '^JSON'
 fi
 
+# The VAE decoder at real sizes with random weights (BENCH_VAE=1).
+if [[ "${BENCH_VAE:-0}" == 1 ]]; then
+  for spec in "21 1280*720 81" "22 1280*704 121"; do
+    set -- $spec
+    echo "== wan bench vae --version $1 --size $2 --frames $3"
+    build/device/wan bench vae --version "$1" --size "$2" --frames "$3" 2>&1 | tee -a "$OUT/bench_vae.txt" | grep -v '^JSON'
+  done
+fi
+
 # The DiT forward at real sizes beside the PyTorch stand-in of the official DiT (BENCH_DIT=1).
 if [[ "${BENCH_DIT:-0}" == 1 ]]; then
   for spec in "t2v-A14B 832*480 81" "t2v-A14B 1280*720 81" "ti2v-5B 1280*704 121"; do

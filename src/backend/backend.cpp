@@ -101,6 +101,22 @@ void copy_into(Tensor& dst, const Tensor& src) {
   fail("copy_into: ", device_name(src.device()), " to ", device_name(dst.device()), " is not supported; use to_device");
 }
 
+Tensor zeros_on(const Shape& shape, DType dtype, Device device) {
+  if (device == Device::CPU) return Tensor::zeros(shape, dtype);
+  Tensor t = empty_on(shape, dtype, device);
+  fill_zero_(t);
+  return t;
+}
+
+Tensor clone_on_device(const Tensor& t) {
+  if (t.device() == Device::CPU) return t.clone();
+  Tensor out = empty_on(t.shape(), t.dtype(), t.device());
+  copy_into(out, t);
+  return out;
+}
+
+Tensor contiguous_on_device(const Tensor& t) { return t.is_contiguous() ? t : clone_on_device(t); }
+
 Tensor convert_on_device(const Tensor& t, DType dtype) {
   if (t.device() == Device::CPU) return t.to(dtype);
 #ifdef WAN_HAVE_CUDA

@@ -35,7 +35,12 @@ void reset_device_peak_memory();
 // On the tensor's device: zero it; copy src into dst (same dtype and size, contiguous);
 // a converted copy (CUDA: bf16 → f32).
 void fill_zero_(Tensor& t);
-void copy_into(Tensor& dst, const Tensor& src);
+void copy_into(Tensor& dst, const Tensor& src);  // on the GPU also between strided views of one shape
+// Device-agnostic helpers for model code that runs on either device: zeros, a contiguous copy
+// (or t itself when contiguous), and a fresh copy, each on t's device.
+Tensor zeros_on(const Shape& shape, DType dtype, Device device);
+Tensor contiguous_on_device(const Tensor& t);
+Tensor clone_on_device(const Tensor& t);
 Tensor convert_on_device(const Tensor& t, DType dtype);
 // GPU time by category, for benchmarks: region("attention") marks, on the stream, where work of
 // that category starts; it lasts until the next region() or finish(). finish() waits for the GPU

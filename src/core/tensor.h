@@ -65,6 +65,7 @@ class Tensor {
 
   bool defined() const { return storage_ != nullptr; }
   DType dtype() const { return dtype_; }
+  size_t byte_offset() const { return offset_; }  // from the storage's start to element [0, ...]
   Device device() const;
   const Shape& shape() const { return shape_; }
   const Shape& strides() const { return strides_; }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "backend/backend.h"
 #include "ops/activation.h"
 #include "ops/attention.h"
 #include "ops/conv.h"
@@ -12,12 +13,16 @@
 namespace wan::vae {
 namespace {
 
+// Every layer runs on the device its input is on (the CPU reference or the GPU): tensors are made
+// with the backend's device-agnostic helpers.
+
 // Concatenates [C, t_a, H, W] and [C, t_b, H, W] along time; an undefined `a` counts as empty.
 Tensor cat_frames(const Tensor& a, const Tensor& b) {
   if (!a.defined() || a.size(1) == 0) return b;
-  Tensor out = Tensor::empty({b.size(0), a.size(1) + b.size(1), b.size(2), b.size(3)}, DType::F32);
-  out.narrow(1, 0, a.size(1)).copy_from(a);
-  out.narrow(1, a.size(1), b.size(1)).copy_from(b);
+  Tensor out = empty_on({b.size(0), a.size(1) + b.size(1), b.size(2), b.size(3)}, DType::F32, b.device());
+  Tensor front = out.narrow(1, 0, a.size(1)), back = out.narrow(1, a.size(1), b.size(1));
+  copy_into(front, a);
+  copy_into(back, b);
   return out;
 }
 
@@ -25,7 +30,7 @@ Tensor cat_frames(const Tensor& a, const Tensor& b) {
 // (Down_ResidualBlock adds its shortcut into the Resample's output).
 Tensor last_frames(const Tensor& x, int64_t n) {
   const int64_t t = x.size(1);
-  return x.narrow(1, std::max<int64_t>(0, t - n), std::min(n, t)).clone();
+  return clone_on_device(x.narrow(1, std::max<int64_t>(0, t - n), std::min(n, t)));
 }
 
 }  // namespace
@@ -50,7 +55,7 @@ Tensor CausalConv3d::forward(const Tensor& x, bool) {
   if (front == 0) return ops::conv3d(x, weight_, bias_, {1, 1, 1}, {padding_[1], padding_[1], padding_[2], padding_[2]});
   const Tensor seen = cat_frames(history_, x);
   const int64_t hist = history_.defined() ? history_.size(1) : 0;
-  const Tensor zeros = Tensor::zeros({x.size(0), front - hist, x.size(2), x.size(3)}, DType::F32);
+  const Tensor zeros = zeros_on({x.size(0), front - hist, x.size(2), x.size(3)}, DType::F32, x.device());
   const Tensor input = cat_frames(zeros, seen);  // [C, front + t, H, W]
   history_ = last_frames(seen, front);
   return ops::conv3d(input, weight_, bias_, {1, 1, 1}, {padding_[1], padding_[1], padding_[2], padding_[2]});
@@ -130,18 +135,18 @@ void AttentionBlock::slots(const std::string& prefix, std::vector<WeightSlot>& s
 Tensor AttentionBlock::forward(const Tensor& x, bool) {
   const int64_t C = dim_, T = x.size(1), HW = x.size(2) * x.size(3);
   const Tensor xn = norm_.forward(x, false);  // [C, T, H, W]
-  Tensor out = x.clone();
+  Tensor out = clone_on_device(x);
   const Tensor wqkv = qkv_weight_.view({3 * C, C}), wproj = proj_weight_.view({C, C});
   for (int64_t t = 0; t < T; ++t) {
-    const Tensor tokens = xn.select(1, t).view({C, HW}).permute({1, 0});  // [HW, C]
-    const Tensor qkv = ops::linear(tokens, wqkv, qkv_bias_);              // [HW, 3C]
-    auto part = [&](int64_t k) { return qkv.narrow(1, k * C, C).contiguous().view({1, HW, 1, C}); };
+    const Tensor tokens = contiguous_on_device(contiguous_on_device(xn.select(1, t)).view({C, HW}).permute({1, 0}));
+    const Tensor qkv = ops::linear(tokens, wqkv, qkv_bias_);  // [HW, 3C]
+    auto part = [&](int64_t k) { return contiguous_on_device(qkv.narrow(1, k * C, C)).view({1, HW, 1, C}); };
     const Tensor a = ops::attention(part(0), part(1), part(2), {}, 1.0 / std::sqrt(double(C)));  // [1, HW, 1, C]
-    const Tensor y = ops::linear(a.view({HW, C}), wproj, proj_bias_);     // [HW, C]
-    Tensor frame = out.select(1, t);                                      // [C, H, W], a view of out
-    Tensor sum = frame.contiguous().view({C, HW});                        // identity + proj(attention)
-    ops::add_(sum, y.permute({1, 0}).contiguous());
-    frame.copy_from(sum.view({C, x.size(2), x.size(3)}));
+    const Tensor y = ops::linear(a.view({HW, C}), wproj, proj_bias_);  // [HW, C]
+    Tensor frame = out.select(1, t);                                   // [C, H, W], a view of out
+    Tensor sum = clone_on_device(frame).view({C, HW});                 // identity + proj(attention)
+    ops::add_(sum, contiguous_on_device(y.permute({1, 0})));
+    copy_into(frame, sum.view({C, x.size(2), x.size(3)}));
   }
   return out;
 }
@@ -178,12 +183,13 @@ Tensor Resample::forward(const Tensor& x_in, bool) {
     } else {
       const Tensor tc = time_conv_->forward(x, false);  // [2C, t, H, W], causal over chunks 1..
       const int64_t C = dim_, t = x.size(1);
-      Tensor doubled = Tensor::empty({C, 2 * t, x.size(2), x.size(3)}, DType::F32);
-      for (int64_t k = 0; k < t; ++k) {
-        doubled.select(1, 2 * k).copy_from(tc.narrow(0, 0, C).select(1, k));
-        doubled.select(1, 2 * k + 1).copy_from(tc.narrow(0, C, C).select(1, k));
+      // [2, C, t, H, W] -> [C, t, 2, H, W]: the two halves interleaved in time.
+      Tensor doubled = empty_on({C, t, 2, x.size(2), x.size(3)}, DType::F32, x.device());
+      for (int64_t half = 0; half < 2; ++half) {
+        Tensor dst = doubled.select(2, half);
+        copy_into(dst, tc.narrow(0, half * C, C));
       }
-      x = doubled;
+      x = doubled.view({C, 2 * t, x.size(2), x.size(3)});
     }
   }
   const Tensor w = conv_weight_.view({conv_out_, dim_, 1, 3, 3});
@@ -212,6 +218,7 @@ AvgDown3D::AvgDown3D(int64_t in, int64_t out, int64_t ft, int64_t fs) : in_(in),
 }
 
 Tensor AvgDown3D::forward(const Tensor& x_in, bool) {
+  WAN_CHECK(x_in.device() == Device::CPU, "the Wan 2.2 VAE encoder runs on the CPU only for now");
   const int64_t pad_t = (ft_ - x_in.size(1) % ft_) % ft_;
   const Tensor x = cat_frames(Tensor::zeros({x_in.size(0), pad_t, x_in.size(2), x_in.size(3)}, DType::F32), x_in);
   const int64_t C = x.size(0), T = x.size(1) / ft_, H = x.size(2) / fs_, W = x.size(3) / fs_;
@@ -236,12 +243,14 @@ DupUp3D::DupUp3D(int64_t in, int64_t out, int64_t ft, int64_t fs) : in_(in), out
 
 Tensor DupUp3D::forward(const Tensor& x, bool first_chunk) {
   const int64_t repeats = out_ * ft_ * fs_ * fs_ / in_, T = x.size(1), H = x.size(2), W = x.size(3);
-  Tensor rep = Tensor::empty({in_ * repeats, T, H, W}, DType::F32);  // repeat_interleave over channels
-  for (int64_t c = 0; c < in_ * repeats; ++c) rep.select(0, c).copy_from(x.select(0, c / repeats));
+  // repeat_interleave over channels: x as [in, repeats, T, H, W] with a zero stride, copied.
+  const Tensor xc = contiguous_on_device(x);
+  const Tensor rep = contiguous_on_device(Tensor::from_storage_strided(
+      xc.storage(), xc.byte_offset(), {in_, repeats, T, H, W}, {T * H * W, 0, H * W, W, 1}, DType::F32));
   // [out, ft, fs, fs, T, H, W] -> [out, T, ft, H, fs, W, fs] -> [out, T·ft, H·fs, W·fs]
-  Tensor y = rep.view({out_, ft_, fs_, fs_, T, H, W}).permute({0, 4, 1, 5, 2, 6, 3}).contiguous()
+  Tensor y = contiguous_on_device(rep.view({out_, ft_, fs_, fs_, T, H, W}).permute({0, 4, 1, 5, 2, 6, 3}))
                  .view({out_, T * ft_, H * fs_, W * fs_});
-  if (first_chunk && ft_ > 1) y = y.narrow(1, ft_ - 1, y.size(1) - (ft_ - 1)).contiguous();
+  if (first_chunk && ft_ > 1) y = contiguous_on_device(y.narrow(1, ft_ - 1, y.size(1) - (ft_ - 1)));
   return y;
 }
 

@@ -1,5 +1,8 @@
 #include "models/wan_vae.h"
 
+#include "backend/backend.h"
+#include "core/rng.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -52,13 +55,15 @@ std::unique_ptr<Sequential> head(int64_t d, int64_t out) {
 // b c f (h q) (w r) -> b (c r q) f h w (vae2_2.py patchify), for [C, F, H, W].
 Tensor patchify(const Tensor& x) {
   const int64_t C = x.size(0), F = x.size(1), H = x.size(2) / 2, W = x.size(3) / 2;
-  return x.contiguous().view({C, F, H, 2, W, 2}).permute({0, 5, 3, 1, 2, 4}).contiguous().view({C * 4, F, H, W});
+  return contiguous_on_device(contiguous_on_device(x).view({C, F, H, 2, W, 2}).permute({0, 5, 3, 1, 2, 4}))
+      .view({C * 4, F, H, W});
 }
 
 // b (c r q) f h w -> b c f (h q) (w r) (vae2_2.py unpatchify).
 Tensor unpatchify(const Tensor& x) {
   const int64_t C = x.size(0) / 4, F = x.size(1), H = x.size(2), W = x.size(3);
-  return x.contiguous().view({C, 2, 2, F, H, W}).permute({0, 3, 4, 2, 5, 1}).contiguous().view({C, F, H * 2, W * 2});
+  return contiguous_on_device(contiguous_on_device(x).view({C, 2, 2, F, H, W}).permute({0, 3, 4, 2, 5, 1}))
+      .view({C, F, H * 2, W * 2});
 }
 
 Tensor clamp_unit(Tensor x) {
@@ -282,15 +287,15 @@ void WanVAE::decode(const Tensor& z_in, const FrameSink& sink) {
     for (int64_t i = 0; i < S; ++i) p[i] = p[i] / inv_std + c.latent_mean[size_t(ch)];
   }
   reset();
-  const Tensor x = net_->conv2->forward(z, true);  // [z_dim, T, h, w]
+  const Tensor x = net_->conv2->forward(to_device(z, device_), true);  // [z_dim, T, h, w]
   for (int64_t i = 0; i < x.size(1); ++i) {
     const bool first = i == 0;
-    Tensor h = net_->dec_conv1->forward(x.narrow(1, i, 1).contiguous(), first);
+    Tensor h = net_->dec_conv1->forward(contiguous_on_device(x.narrow(1, i, 1)), first);
     h = net_->dec_middle->forward(h, first);
     h = net_->dec_up->forward(h, first);
     h = net_->dec_head->forward(h, first);
     if (c.version == 22) h = unpatchify(h);
-    sink(clamp_unit(h.contiguous()));
+    sink(clamp_unit(to_device(h, Device::CPU)));  // frames leave the GPU chunk by chunk
   }
   reset();
 }
@@ -311,8 +316,33 @@ Tensor WanVAE::decode(const Tensor& z) {
   return out;
 }
 
+WanVAE WanVAE::random(const WanVAEConfig& config, uint64_t seed, Device device) {
+  WanVAE vae(config);
+  uint64_t stream = seed * 1000003;
+  for (WeightSlot& slot : vae.slots()) {
+    const bool gain = slot.name.size() >= 5 && slot.name.substr(slot.name.size() - 5) == "gamma";
+    Tensor t = empty_on(slot.shape, DType::F32, device);
+    if (device == Device::CPU) {
+      Rng(stream++).fill_normal(t, gain ? 1.0 : 0.0, gain ? 0.0 : 0.02);
+    } else {
+      fill_normal_on_device(t, stream++, gain ? 1.0 : 0.0, gain ? 0.0 : 0.02);
+    }
+    *slot.tensor = t;
+  }
+  vae.device_ = device;
+  return vae;
+}
+
+void WanVAE::to(Device device) {
+  if (device == device_) return;
+  for (WeightSlot& slot : slots()) *slot.tensor = to_device(slot.tensor->to(DType::F32), device);
+  device_ = device;
+  reset();
+}
+
 Tensor WanVAE::encode(const Tensor& video_in) {
   const WanVAEConfig& c = config_;
+  WAN_CHECK(device_ == Device::CPU, "VAE encode runs on the CPU only for now: call to(Device::CPU) first");
   WAN_CHECK(video_in.dim() == 4 && video_in.size(0) == 3, "VAE encode: video must be [3, F, H, W], got ",
             video_in.describe());
   const int64_t F = video_in.size(1), s = c.spatial_stride();

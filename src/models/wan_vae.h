@@ -56,10 +56,18 @@ class WanVAE {
   static WanVAE load(const std::string& path);
   static WanVAE load(const std::string& path, const WanVAEConfig& config);
   static int detect_version(const std::string& path);
+  // Random weights of any config on `device` (N(0, 0.02) tensors, norm gains 1): for benchmarks
+  // at the real sizes without a checkpoint.
+  static WanVAE random(const WanVAEConfig& config, uint64_t seed, Device device);
 
   const WanVAEConfig& config() const { return config_; }
 
-  using FrameSink = std::function<void(const Tensor& frames)>;  // [3, t, H, W], clamped
+  // Moves the weights (as f32) to `device`; decode then runs there (frames still arrive on the
+  // host). Encode runs on the CPU only for now.
+  void to(Device device);
+  Device device() const { return device_; }
+
+  using FrameSink = std::function<void(const Tensor& frames)>;  // [3, t, H, W], clamped, on the host
   void decode(const Tensor& z, const FrameSink& sink);
   Tensor decode(const Tensor& z);  // all frames, [3, F, H, W]
   Tensor encode(const Tensor& video);
@@ -71,6 +79,7 @@ class WanVAE {
 
   WanVAEConfig config_;
   std::unique_ptr<Net> net_;
+  Device device_ = Device::CPU;
 };
 
 }  // namespace wan

@@ -1,5 +1,7 @@
 #include "ops/attention.h"
 
+#include <algorithm>
+
 #include "ops/check.h"
 #include "ops/cpu/kernels.h"
 #ifdef WAN_HAVE_CUDA
@@ -26,6 +28,23 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::v
               q.size(0));
     for (int64_t len : k_lens)
       WAN_CHECK(len >= 0 && len <= k.size(1), "attention: key length ", len, " outside [0, ", k.size(1), "]");
+  }
+  if (q.device() == Device::CUDA && q.dtype() == DType::F32) {
+#ifdef WAN_HAVE_CUDA
+    for (auto [t, name] : {std::pair{&q, "q"}, std::pair{&k, "k"}, std::pair{&v, "v"}})
+      WAN_CHECK(t->device() == Device::CUDA && t->dtype() == DType::F32 && t->stride(3) == 1,
+                "attention on CUDA (f32): ", name, " must be an f32 GPU tensor with a contiguous last dim, got ",
+                t->describe());
+    WAN_CHECK(k_lens.empty() || std::all_of(k_lens.begin(), k_lens.end(), [&](int64_t l) { return l == k.size(1); }),
+              "attention on CUDA (f32): key lengths are not supported");
+    if (bias.defined())
+      WAN_CHECK(bias.device() == Device::CUDA && bias.dtype() == DType::F32 && bias.is_contiguous() && bias.dim() == 3 &&
+                    bias.size(0) == q.size(2) && bias.size(1) == q.size(1) && bias.size(2) == k.size(1),
+                "attention on CUDA (f32): bias must be a contiguous f32 [H, Lq, Lk] on the GPU, got ", bias.describe());
+    Tensor out = wan::cuda::empty({q.size(0), q.size(1), q.size(2), v.size(3)}, DType::F32);
+    cuda::attention_f32(q, k, v, scale, bias, out);
+    return out;
+#endif
   }
   if (q.device() == Device::CUDA) {
 #ifdef WAN_HAVE_CUDA

@@ -9,6 +9,8 @@
 //   relative position bias); an undefined Tensor for none.
 // On CUDA: bf16 q, k, v [B, L, H, D] with contiguous heads (strided views of a fused QKV
 // projection are fine), out bf16 contiguous; no bias; cuDNN's fused attention (fp32 softmax).
+// Or f32 q, k, v (any head dim, e.g. the VAE's single 384-wide head), optional bias, no key
+// lengths: an [Lq, Lk] f32 score matrix per sample and head, TF32 products, f32 softmax.
 #pragma once
 
 #include <vector>

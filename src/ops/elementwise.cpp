@@ -1,6 +1,11 @@
 #include "ops/elementwise.h"
 
+#include "backend/backend.h"
 #include "ops/check.h"
+#ifdef WAN_HAVE_CUDA
+#include "backend/cuda/cuda_context.h"
+#include "ops/cuda/cuda_ops.h"
+#endif
 #include "ops/cpu/kernels.h"
 
 namespace wan::ops {
@@ -29,6 +34,16 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 void add_(Tensor& a, const Tensor& b) {
+  if (a.device() == Device::CUDA) {
+#ifdef WAN_HAVE_CUDA
+    WAN_CHECK(a.dtype() == DType::F32 && b.dtype() == DType::F32 && b.device() == Device::CUDA && a.is_contiguous() &&
+                  a.shape() == b.shape(),
+              "add_ on CUDA: a contiguous f32 a and an f32 b of its shape on the GPU, got ", a.describe(), " and ",
+              b.describe());
+    cuda::add_inplace(a, contiguous_on_device(b));
+    return;
+#endif
+  }
   check_cpu_f32(a, "add_", "a");
   check_cpu_f32(b, "add_", "b");
   WAN_CHECK(a.is_contiguous(), "add_: a must be contiguous");

@@ -35,6 +35,12 @@ Tensor linear_cuda(const Tensor& x, const Tensor& weight, const Tensor& bias, Ac
     out_shape.back() = weight.size(0);
     Tensor y = wan::cuda::empty(out_shape, DType::F32);
     Tensor y2d = y.view({-1, weight.size(0)});
+    const int64_t M = y2d.size(0), N = weight.size(0), K = weight.size(1);
+    if (M > 16 && weight.dtype() == DType::F32 && act == Activation::None) {  // many rows: a TF32 GEMM
+      cuda::gemm_f32(M, N, K, x.data<float>(), K, weight.data<float>(), K, /*b_is_nk=*/true, y2d.data<float>(), N,
+                     1.0f, 0.0f, bias.defined() ? bias.data<float>() : nullptr);
+      return y;
+    }
     cuda::linear_f32(x.view({-1, weight.size(1)}), weight, bias, act == Activation::SiLU, y2d);
     return y;
   }

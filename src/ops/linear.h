@@ -10,6 +10,8 @@
 // On CUDA: x, weight and bias contiguous bf16 GPU tensors, y bf16, fp32 accumulation (the official
 // code's autocast bf16 linears); activations None and GeluTanh. Or, for small inputs such as the
 // time embedding: x f32, weight and bias bf16 or f32, y f32, f32 arithmetic; None and SiLU.
+// With f32 weights, more than 16 rows and no activation (the VAE's 1x1 projections) the product
+// runs on cuBLASLt in TF32 with f32 accumulation.
 #pragma once
 
 #include "core/tensor.h"

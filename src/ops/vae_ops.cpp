@@ -1,11 +1,27 @@
 #include "ops/vae_ops.h"
 
+#include "backend/backend.h"
 #include "ops/check.h"
+#ifdef WAN_HAVE_CUDA
+#include "backend/cuda/cuda_context.h"
+#include "ops/cuda/cuda_ops.h"
+#endif
 #include "ops/cpu/kernels.h"
 
 namespace wan::ops {
 
 Tensor rms_norm_channels(const Tensor& x, const Tensor& gamma) {
+  if (x.device() == Device::CUDA) {
+#ifdef WAN_HAVE_CUDA
+    WAN_CHECK(x.dtype() == DType::F32 && gamma.dtype() == DType::F32 && gamma.device() == Device::CUDA &&
+                  x.dim() >= 1 && gamma.numel() == x.size(0),
+              "rms_norm_channels on CUDA: f32 x [C, ...] and gamma [C] on the GPU, got ", x.describe(), " and ",
+              gamma.describe());
+    Tensor y = wan::cuda::empty(x.shape(), DType::F32);
+    cuda::rms_norm_channels(contiguous_on_device(x), contiguous_on_device(gamma), y);
+    return y;
+#endif
+  }
   check_cpu_f32(x, "rms_norm_channels", "x");
   check_cpu_f32(gamma, "rms_norm_channels", "gamma");
   WAN_CHECK(x.dim() >= 1 && gamma.numel() == x.size(0), "rms_norm_channels: gamma ", gamma.describe(),
@@ -16,6 +32,15 @@ Tensor rms_norm_channels(const Tensor& x, const Tensor& gamma) {
 }
 
 Tensor upsample_nearest_2x(const Tensor& x) {
+  if (x.device() == Device::CUDA) {
+#ifdef WAN_HAVE_CUDA
+    WAN_CHECK(x.dtype() == DType::F32 && x.dim() == 4, "upsample_nearest_2x on CUDA: f32 [C, T, H, W], got ",
+              x.describe());
+    Tensor y = wan::cuda::empty({x.size(0), x.size(1), 2 * x.size(2), 2 * x.size(3)}, DType::F32);
+    cuda::upsample_nearest_2x(contiguous_on_device(x), y);
+    return y;
+#endif
+  }
   check_cpu_f32(x, "upsample_nearest_2x", "x");
   check_dim(x, 4, "upsample_nearest_2x", "x");
   Tensor y = Tensor::empty({x.size(0), x.size(1), 2 * x.size(2), 2 * x.size(3)}, DType::F32);

@@ -136,6 +136,7 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
     impl->low = load_dit(folder);
   }
   impl->vae = std::make_unique<WanVAE>(WanVAE::load((dir / impl->task->vae_file).string()));
+  impl->vae->to(device);  // on CUDA the VAE decodes on the GPU (f32, TF32 convolutions)
   const WanDiTConfig& dit = impl->low->config();
   WAN_CHECK(dit.in_dim == impl->task->z_dim && impl->vae->config().z_dim == impl->task->z_dim, folder,
             ": the DiT takes ", dit.in_dim, " latent channels and the VAE has ", impl->vae->config().z_dim, "; ",

@@ -52,7 +52,8 @@ struct GenerateCallbacks {
 
 class TextToVideo {
  public:
-  // `device` CUDA runs the DiTs on the GPU (the text encoder and the VAE stay on the CPU for now).
+  // `device` CUDA runs the DiTs and the VAE decoder on the GPU (the text encoder stays on the CPU
+  // for now).
   static TextToVideo load(const std::string& folder, const std::string& task = "", Device device = Device::CPU);
   ~TextToVideo();
   TextToVideo(TextToVideo&&) noexcept;

@@ -116,5 +116,18 @@ TEST(WanVAE, DecodeStreamsChunksWithBoundedMemory) {
   EXPECT_LT(peak12 - peak2, 8 * frame_bytes) << "peak " << peak2 << " -> " << peak12;
 }
 
+// Random weights (for benchmarks without a checkpoint) decode to finite, non-constant frames.
+TEST(WanVAE, RandomWeightsDecodeToFiniteFrames) {
+  WanVAEConfig c = WanVAEConfig::wan21();
+  c.dim = c.dec_dim = 8;
+  WanVAE vae = WanVAE::random(c, 1, Device::CPU);
+  const Tensor z = test::random_tensor({c.z_dim, 2, 3, 4}, 2);
+  const Tensor video = vae.decode(z);
+  ASSERT_EQ(video.shape(), (Shape{3, 5, 24, 32}));
+  const TensorStats st = tensor_stats(video);
+  EXPECT_EQ(st.non_finite, 0);
+  EXPECT_GT(st.stddev, 0.0);
+}
+
 }  // namespace
 }  // namespace wan

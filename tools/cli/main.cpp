@@ -16,7 +16,7 @@ const char* kUsage =
     "commands:\n"
     "  generate  text to video, written as mp4 (built-in demo checkpoint unless --ckpt-dir)\n"
     "  dit       run the diffusion transformer once (built-in demo checkpoint unless --checkpoint)\n"
-    "  bench     time the DiT on the GPU at a real size ('wan bench dit --help')\n"
+    "  bench     time the DiT or the VAE decoder on the GPU at a real size ('wan bench dit|vae --help')\n"
     "  info      describe a checkpoint folder or a .safetensors file\n"
     "  version   print the version\n"
     "\n"

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backend/cuda/cuda_check.h"
+#include "ops/cuda/cuda_ops.h"
 
 namespace wan::cuda {
 
@@ -168,9 +169,16 @@ void fill_zero(Tensor& t) {
 
 void copy(Tensor& dst, const Tensor& src) {
   WAN_CHECK(dst.device() == Device::CUDA && src.device() == Device::CUDA && dst.dtype() == src.dtype() &&
-                dst.numel() == src.numel() && dst.is_contiguous() && src.is_contiguous(),
-            "copy: needs contiguous GPU tensors of one dtype and size, got ", dst.describe(), " and ", src.describe());
-  WAN_CUDA_CHECK(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), src.nbytes(), cudaMemcpyDeviceToDevice, context().stream));
+                dst.numel() == src.numel(),
+            "copy: needs GPU tensors of one dtype and size, got ", dst.describe(), " and ", src.describe());
+  if (dst.is_contiguous() && src.is_contiguous()) {
+    WAN_CUDA_CHECK(
+        cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), src.nbytes(), cudaMemcpyDeviceToDevice, context().stream));
+    return;
+  }
+  WAN_CHECK(dst.shape() == src.shape(), "copy: strided copies need equal shapes, got ", dst.describe(), " and ",
+            src.describe());
+  ops::cuda::strided_copy(dst, src);
 }
 
 }  // namespace wan::cuda

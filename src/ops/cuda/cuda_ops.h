@@ -2,6 +2,7 @@
 // validated the arguments; they run on the backend's stream and do not synchronise.
 #pragma once
 
+#include <array>
 #include <vector>
 
 #include "core/tensor.h"
@@ -33,6 +34,30 @@ void layer_norm_modulate(const Tensor& x, double eps, const Tensor& w, const Ten
 void rms_norm_rope(const Tensor& x, const Tensor& w, double eps, int64_t head_dim, const Tensor& grids,
                    const Tensor& cos_t, const Tensor& sin_t, int64_t s0, int64_t s1, Tensor& out);
 void residual_add(Tensor& x, const Tensor& y, const Tensor& gate);
+// Row-major f32 C [M, N] (ldc) = alpha·A [M, K] (lda)·op(B) + beta·C, B stored [N, K] (ldb) when
+// b_is_nk, else [K, N], plus bias [N] when given: cuBLASLt with TF32 tensor cores and f32
+// accumulation.
+void gemm_f32(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+              bool b_is_nk, float* C, int64_t ldc, float alpha = 1.0f, float beta = 0.0f,
+              const float* bias = nullptr);
+// ops/attention.h for f32 q/k/v on the GPU (the VAE's single-head attention; any head dim):
+// per (sample, head) S = scale·q·kᵀ (+ bias[h]) in an [Lq, Lk] f32 buffer, softmax, S·v.
+void attention_f32(const Tensor& q, const Tensor& k, const Tensor& v, double scale, const Tensor& bias, Tensor& out);
+// In place over `rows` rows of n values (leading dimension ld): softmax, f32.
+void softmax_rows(float* s, int64_t rows, int64_t n, int64_t ld);
+
+// ops/conv.h on cuDNN (f32, TF32 math): x [C, T, H, W] contiguous, out preallocated.
+void conv3d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::array<int64_t, 3> stride,
+            std::array<int64_t, 4> pad, Tensor& out);
+// ops/vae_ops.h: contiguous f32 tensors, out preallocated.
+void rms_norm_channels(const Tensor& x, const Tensor& gamma, Tensor& y);
+void upsample_nearest_2x(const Tensor& x, Tensor& y);
+// a += b (contiguous f32, same size); y [O, ...] += bias[o].
+void add_inplace(Tensor& a, const Tensor& b);
+void add_channel_bias(Tensor& y, const Tensor& bias);
+// dst = src, any strides (rank <= 8), same shape and dtype, both on the GPU.
+void strided_copy(Tensor& dst, const Tensor& src);
+
 // out f32 = in bf16 (contiguous, same size).
 void bf16_to_f32(const Tensor& in, Tensor& out);
 // Normal random values (a counter hash and Box-Muller) into a contiguous bf16/f32 GPU tensor.

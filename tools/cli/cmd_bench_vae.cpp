@@ -1,0 +1,82 @@
+// wan bench vae: the VAE decoder on the GPU at a real size with random weights (no checkpoint):
+// one warm-up decode of a 3-latent-frame clip of the same size (plans every layer's shapes), then
+// the timed decode of the whole latent; frames go to the host chunk by chunk as in a real run.
+#include <chrono>
+#include <cstdio>
+
+#include "args.h"
+#include "backend/backend.h"
+#include "commands.h"
+#include "core/rng.h"
+#include "models/wan_vae.h"
+
+namespace wan::cli {
+namespace {
+
+const std::vector<OptionSpec> kOptions = {
+    {"version", true, "21 (Wan2.1_VAE, T2V-A14B) or 22 (Wan2.2_VAE, TI2V-5B) (default 21)", {}},
+    {"size", true, "W*H (default 1280*720 for 21, 1280*704 for 22)", {}},
+    {"frames", true, "frame count, 4n+1 (default 81 for 21, 121 for 22)", {}},
+    {"help", false, "show this help", {"h"}},
+};
+
+}  // namespace
+
+int cmd_bench_vae(const std::vector<std::string>& argv) {
+  Args args(argv, kOptions, "bench vae");
+  if (args.has("help")) {
+    std::printf("usage: wan bench vae [options]\n\nTimes the VAE decoder on the GPU with random weights.\n\n%s",
+                options_help(kOptions).c_str());
+    return 0;
+  }
+  WAN_CHECK(cuda_available(), "wan bench vae needs a GPU: ", cuda_device_summary());
+  const int64_t version = args.get_int("version", 21);
+  WAN_CHECK(version == 21 || version == 22, "--version must be 21 or 22");
+  const WanVAEConfig config = version == 22 ? WanVAEConfig::wan22() : WanVAEConfig::wan21();
+  int64_t W = 1280, H = version == 22 ? 704 : 720;
+  if (args.has("size")) {
+    const std::string s = *args.get("size");
+    const size_t sep = s.find_first_of("*xX");
+    WAN_CHECK(sep != std::string::npos, "--size must be W*H");
+    W = std::stoll(s.substr(0, sep));
+    H = std::stoll(s.substr(sep + 1));
+  }
+  const int64_t frames = args.get_int("frames", version == 22 ? 121 : 81), stride = config.spatial_stride();
+  WAN_CHECK(frames >= 1 && (frames - 1) % 4 == 0, "--frames must be 4n+1");
+  WAN_CHECK(W % stride == 0 && H % stride == 0, "--size must be a multiple of ", stride);
+  const int64_t T = (frames - 1) / 4 + 1;
+
+  std::printf("device: %s\n", cuda_device_summary().c_str());
+  std::printf("libraries: %s\n", cuda_library_versions().c_str());
+  WanVAE vae = WanVAE::random(config, 1, Device::CUDA);
+  Rng rng(3);
+  auto latent = [&](int64_t t) {
+    Tensor z = Tensor::empty({config.z_dim, t, H / stride, W / stride}, DType::F32);
+    rng.fill_normal(z);
+    return z;
+  };
+  int64_t produced = 0;
+  auto sink = [&](const Tensor& f) { produced += f.size(1); };
+  vae.decode(latent(std::min<int64_t>(T, 3)), sink);  // warm-up: plans for every chunk shape
+  device_synchronize();
+  reset_device_peak_memory();
+  produced = 0;
+  const Tensor z = latent(T);
+  const auto t0 = std::chrono::steady_clock::now();
+  vae.decode(z, sink);
+  device_synchronize();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const DeviceMemoryStats mem = device_memory_stats();
+  std::printf("Wan%s VAE decode, %lldx%lld, %lld frames (latent %lldx%lldx%lld): %.3f s, %lld frames out, peak GPU "
+              "memory %.2f GiB (reserved %.2f GiB)\n",
+              version == 22 ? "2.2" : "2.1", (long long)W, (long long)H, (long long)frames, (long long)T,
+              (long long)(H / stride), (long long)(W / stride), s, (long long)produced,
+              double(mem.peak) / double(1ull << 30), double(mem.reserved) / double(1ull << 30));
+  std::printf("JSON {\"bench\":\"vae\",\"version\":%lld,\"width\":%lld,\"height\":%lld,\"frames\":%lld,\"seconds\":%.4f,"
+              "\"peak_gib\":%.3f}\n",
+              (long long)version, (long long)W, (long long)H, (long long)frames, s,
+              double(mem.peak) / double(1ull << 30));
+  return 0;
+}
+
+}  // namespace wan::cli
