@@ -55,8 +55,10 @@ Tensor CausalConv3d::forward(const Tensor& x, bool) {
   if (front == 0) return ops::conv3d(x, weight_, bias_, {1, 1, 1}, {padding_[1], padding_[1], padding_[2], padding_[2]});
   const Tensor seen = cat_frames(history_, x);
   const int64_t hist = history_.defined() ? history_.size(1) : 0;
-  const Tensor zeros = zeros_on({x.size(0), front - hist, x.size(2), x.size(3)}, DType::F32, x.device());
-  const Tensor input = cat_frames(zeros, seen);  // [C, front + t, H, W]
+  const Tensor input = hist >= front ? seen  // [C, front + t, H, W]
+                                     : cat_frames(zeros_on({x.size(0), front - hist, x.size(2), x.size(3)}, DType::F32,
+                                                           x.device()),
+                                                  seen);
   history_ = last_frames(seen, front);
   return ops::conv3d(input, weight_, bias_, {1, 1, 1}, {padding_[1], padding_[1], padding_[2], padding_[2]});
 }

@@ -120,3 +120,14 @@ TEST(Tensor, RejectsBadShapes) {
 
 }  // namespace
 }  // namespace wan
+
+namespace wan {
+namespace {
+TEST(Tensor, EmptyTensorsAreContiguous) {
+  const Tensor t = Tensor::empty({3, 0, 2}, DType::F32);
+  EXPECT_TRUE(t.is_contiguous());
+  EXPECT_TRUE(t.narrow(2, 0, 1).is_contiguous());
+  EXPECT_EQ(t.clone().numel(), 0);
+}
+}  // namespace
+}  // namespace wan

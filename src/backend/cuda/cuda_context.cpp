@@ -163,11 +163,13 @@ Tensor to_host(const Tensor& dev) {
 void synchronize() { WAN_CUDA_CHECK(cudaStreamSynchronize(context().stream)); }
 
 void fill_zero(Tensor& t) {
+  if (t.numel() == 0) return;
   WAN_CHECK(t.device() == Device::CUDA && t.is_contiguous(), "fill_zero: needs a contiguous GPU tensor");
   WAN_CUDA_CHECK(cudaMemsetAsync(t.data_ptr(), 0, t.nbytes(), context().stream));
 }
 
 void copy(Tensor& dst, const Tensor& src) {
+  if (dst.numel() == 0 && src.numel() == 0) return;
   WAN_CHECK(dst.device() == Device::CUDA && src.device() == Device::CUDA && dst.dtype() == src.dtype() &&
                 dst.numel() == src.numel(),
             "copy: needs GPU tensors of one dtype and size, got ", dst.describe(), " and ", src.describe());
