@@ -138,7 +138,8 @@ wan_generate_params wan_generate_default_params(void);
 /* Checks the checkpoint folder's files and the request without loading any weights (so a bad
  * request fails in milliseconds, not after minutes of loading): fills the task's defaults into a
  * copy of `params` and validates it (size a multiple of the latent grid, 4n+1 frames, an output
- * folder that exists, ...). *resolved gets the values wan_generate will use (a negative seed
+ * folder that exists, and with WAN_DEVICE_CUDA enough free GPU memory for the predicted peak:
+ * the error then names the sizes that would fit). *resolved gets the values wan_generate will use (a negative seed
  * stays negative); its strings point into `params`. `resolved` may be NULL. */
 wan_status wan_resolve_params(const wan_context_params* context, const wan_generate_params* params,
                               wan_generate_params* resolved);

@@ -16,6 +16,7 @@
 #include "core/thread_pool.h"
 #include "io/video_writer.h"
 #include "pipeline/demo_checkpoint.h"
+#include "pipeline/memory_plan.h"
 #include "pipeline/denoise.h"
 #include "pipeline/text_to_video.h"
 
@@ -224,6 +225,9 @@ wan_status wan_resolve_params(const wan_context_params* context, const wan_gener
     const wan::TaskConfig& task = wan::task_config(task_of(*context));
     wan::check_checkpoint_folder(context->checkpoint_dir, task);
     const wan::GenerateParams p = resolve(task, *params);
+    if (context->device == WAN_DEVICE_CUDA && wan::cuda_available())  // fail now, not after minutes of loading
+      wan::check_fits(task, wan::dit_config_of(context->checkpoint_dir, task), p.width, p.height, p.frames,
+                      wan::device_memory_info().free);
     if (resolved) *resolved = to_c(p, *params);
     return WAN_OK;
   });

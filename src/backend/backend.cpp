@@ -25,6 +25,24 @@ std::string cuda_device_summary() {
 #endif
 }
 
+int cuda_compute_capability() {
+#ifdef WAN_HAVE_CUDA
+  if (!cuda::available()) return 0;
+  return cuda::context().props.major * 10 + cuda::context().props.minor;
+#else
+  return 0;
+#endif
+}
+
+DeviceMemoryInfo device_memory_info() {
+#ifdef WAN_HAVE_CUDA
+  if (!cuda::available()) return {};
+  return cuda::memory_info();
+#else
+  return {};
+#endif
+}
+
 std::string cuda_library_versions() {
 #ifdef WAN_HAVE_CUDA
   return cuda::available() ? cuda::library_versions() : "no CUDA device";

@@ -14,6 +14,8 @@ namespace wan {
 bool cuda_available();
 // A one-line description of the GPU ("NVIDIA H100 80GB HBM3, 132 SMs, 79.1 GiB"), or why there is none.
 std::string cuda_device_summary();
+// The GPU's compute capability as 10·major + minor (90 for an H100), 0 without a GPU.
+int cuda_compute_capability();
 // "CUDA runtime 13.0, driver API 13.0, cuBLASLt 13.1.0, cuDNN 9.14.0": the libraries loaded at run time.
 std::string cuda_library_versions();
 
@@ -30,6 +32,11 @@ struct DeviceMemoryStats {
   int64_t in_use = 0, peak = 0, reserved = 0;
 };
 DeviceMemoryStats device_memory_stats();
+// The GPU's free and total memory as the driver reports them (cudaMemGetInfo); zeros without a GPU.
+struct DeviceMemoryInfo {
+  int64_t free = 0, total = 0;
+};
+DeviceMemoryInfo device_memory_info();
 void reset_device_peak_memory();
 
 // On the tensor's device: zero it; copy src into dst (same dtype and size, contiguous);

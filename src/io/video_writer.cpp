@@ -36,6 +36,8 @@ void check_frames(const Tensor& frames, int64_t width, int64_t height) {
 
 }  // namespace
 
+bool video_writer_available() { return true; }
+
 struct VideoWriter::Impl {
   std::string path, tmp;
   int64_t width = 0, height = 0, frames = 0;

@@ -31,6 +31,9 @@ class VideoWriter {
   std::unique_ptr<Impl> impl_;
 };
 
+// True when this build writes videos (FFmpeg's libraries were found at build time).
+bool video_writer_available();
+
 // Writes frames as `<dir>/frame_00000.png`, ... starting at `first_index`; the folder must exist.
 void write_png_frames(const std::string& dir, const Tensor& frames, int64_t first_index);
 

@@ -11,6 +11,8 @@ namespace {
 }
 }  // namespace
 
+bool video_writer_available() { return false; }
+
 struct VideoWriter::Impl {};
 VideoWriter::VideoWriter(const std::string&, int64_t, int64_t, int64_t, int) { no_ffmpeg(); }
 VideoWriter::~VideoWriter() = default;

@@ -333,6 +333,13 @@ WanVAE WanVAE::random(const WanVAEConfig& config, uint64_t seed, Device device) 
   return vae;
 }
 
+int64_t WanVAE::parameter_count(const WanVAEConfig& config) {
+  WanVAE vae(config);
+  int64_t n = 0;
+  for (const WeightSlot& slot : vae.slots()) n += shape_numel(slot.shape);
+  return n;
+}
+
 void WanVAE::to(Device device) {
   if (device == device_) return;
   for (WeightSlot& slot : slots()) *slot.tensor = to_device(slot.tensor->to(DType::F32), device);

@@ -59,6 +59,8 @@ class WanVAE {
   // Random weights of any config on `device` (N(0, 0.02) tensors, norm gains 1): for benchmarks
   // at the real sizes without a checkpoint.
   static WanVAE random(const WanVAEConfig& config, uint64_t seed, Device device);
+  // Parameters of a config (encoder and decoder), without loading anything.
+  static int64_t parameter_count(const WanVAEConfig& config);
 
   const WanVAEConfig& config() const { return config_; }
 

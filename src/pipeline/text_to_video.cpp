@@ -99,6 +99,11 @@ Tensor seeded_noise(const Shape& shape, uint64_t seed) {
   return t;
 }
 
+WanDiTConfig dit_config_of(const std::string& folder, const TaskConfig& task) {
+  const fs::path dir = task.two_experts ? fs::path(folder) / "low_noise_model" : fs::path(folder);
+  return WanDiTConfig::from_file((dir / "config.json").string());
+}
+
 struct TextToVideo::Impl {
   std::string folder;
   const TaskConfig* task;

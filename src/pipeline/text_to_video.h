@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/tensor.h"
+#include "models/wan_dit_config.h"
 #include "pipeline/task_config.h"
 #include "sampling/schedule.h"
 
@@ -37,6 +38,9 @@ std::string detect_task(const std::string& folder);
 
 // Throws an error naming every missing file of the task's layout.
 void check_checkpoint_folder(const std::string& folder, const TaskConfig& task);
+
+// The DiT config of a folder in the official layout (the low-noise expert's for A14B).
+WanDiTConfig dit_config_of(const std::string& folder, const TaskConfig& task);
 
 // Fills unset (zero) fields from the task's defaults, then validates: frame count 4n+1, sizes
 // multiples of the latent grid (16 for A14B, 32 for 5B), positive steps and shift. Sizes outside

@@ -5,7 +5,12 @@
 
 #include "args.h"
 #include "commands.h"
+#include "backend/backend.h"
+#include "core/thread_pool.h"
 #include "io/checkpoint.h"
+#include "io/video_writer.h"
+#include "pipeline/memory_plan.h"
+#include "wan/wan.h"
 #include "models/wan_dit_weights.h"
 
 namespace wan::cli {
@@ -13,6 +18,10 @@ namespace {
 
 const std::vector<OptionSpec> kOptions = {
     {"all", false, "list every tensor (default: the first 20)", {}},
+    {"system", false, "describe this machine: GPU, libraries, and the plan for --task/--size/--frames", {}},
+    {"task", true, "with --system: t2v-A14B or ti2v-5B (default t2v-A14B)", {}},
+    {"size", true, "with --system: W*H (default per task)", {}},
+    {"frames", true, "with --system: frame count (default per task)", {}},
     {"help", false, "show this help", {"h"}},
 };
 
@@ -36,17 +45,63 @@ void print_tensors(const TensorStore& store, bool all) {
   std::printf("\n");
 }
 
+constexpr double kGiB = double(1ull << 30);
+
+int system_info(const Args& args) {
+  std::printf("wan %s\n", wan_version());
+  std::printf("CPU threads: %d\n", num_threads());
+  std::printf("GPU: %s\n", cuda_device_summary().c_str());
+  const bool gpu = cuda_available();
+  if (gpu) {
+    const DeviceMemoryInfo mem = device_memory_info();
+    const int cc = cuda_compute_capability();
+    std::printf("GPU memory: %.1f GiB free of %.1f GiB\n", double(mem.free) / kGiB, double(mem.total) / kGiB);
+    std::printf("FP8 tensor cores: %s (compute %d.%d; FP8 needs 8.9 or later; this engine has no FP8 path yet)\n",
+                cc >= 89 ? "yes" : "no", cc / 10, cc % 10);
+    std::printf("libraries: %s\n", cuda_library_versions().c_str());
+  }
+  std::printf("video output: %s\n", video_writer_available() ? "FFmpeg (H.264 mp4, PNG)" : "none (built without FFmpeg)");
+
+  const TaskConfig& task = task_config(args.get_or("task", "t2v-A14B"));
+  int64_t W = task.default_size.first, H = task.default_size.second;
+  if (args.has("size")) {
+    const std::string s = *args.get("size");
+    const size_t sep = s.find_first_of("*xX");
+    WAN_CHECK(sep != std::string::npos, "--size must be W*H");
+    W = std::stoll(s.substr(0, sep));
+    H = std::stoll(s.substr(sep + 1));
+  }
+  const int64_t frames = args.get_int("frames", task.frame_num);
+  const WanDiTConfig dit = task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b();
+  const MemoryPlan plan = plan_gpu_memory(task, dit, W, H, frames);
+  std::printf("\n%s, %lldx%lld, %lld frames with --device cuda (bf16 DiT, every expert resident, text encoder on "
+              "the CPU):\n  predicted GPU peak %s\n",
+              task.name.c_str(), (long long)W, (long long)H, (long long)frames, plan.describe().c_str());
+  if (gpu) {
+    try {
+      check_fits(task, dit, W, H, frames, device_memory_info().free);
+      std::printf("  fits this GPU: wan generate would run with --device cuda\n");
+    } catch (const Error& e) {
+      std::printf("  does not fit this GPU: %s\n", e.what());
+    }
+  } else {
+    std::printf("  no GPU here: wan generate runs on the CPU (--device cpu), which is far slower\n");
+  }
+  return 0;
+}
+
 }  // namespace
 
 int cmd_info(const std::vector<std::string>& argv) {
   Args args(argv, kOptions, "info");
   if (args.has("help")) {
-    std::printf("usage: wan info PATH [--all]\n\nPATH is a DiT folder (config.json + safetensors), a .safetensors "
+    std::printf("usage: wan info PATH [--all]\n       wan info --system [--task T --size W*H --frames N]\n\nPATH is a DiT folder (config.json + safetensors), a .safetensors "
                 "file, an .index.json or a PyTorch .pth file.\n\n%s",
                 options_help(kOptions).c_str());
     return 0;
   }
-  WAN_CHECK(args.positionals().size() == 1, "wan info takes one PATH; see 'wan info --help'");
+  if (args.has("system")) return system_info(args);
+  WAN_CHECK(args.positionals().size() == 1, "wan info takes one PATH (or --system); see 'wan info --help'");
   const std::string path = args.positionals()[0];
   const TensorStore store = TensorStore::open(path);
   std::printf("%s\n", path.c_str());

@@ -162,6 +162,13 @@ Tensor to_host(const Tensor& dev) {
 
 void synchronize() { WAN_CUDA_CHECK(cudaStreamSynchronize(context().stream)); }
 
+DeviceMemoryInfo memory_info() {
+  context();
+  size_t free = 0, total = 0;
+  WAN_CUDA_CHECK(cudaMemGetInfo(&free, &total));
+  return {int64_t(free), int64_t(total)};
+}
+
 void fill_zero(Tensor& t) {
   if (t.numel() == 0) return;
   WAN_CHECK(t.device() == Device::CUDA && t.is_contiguous(), "fill_zero: needs a contiguous GPU tensor");

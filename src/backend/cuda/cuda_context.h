@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "backend/backend.h"
 #include "core/tensor.h"
 
 namespace wan::cuda {
@@ -32,6 +33,7 @@ struct MemoryStats {
   int64_t in_use, peak, reserved;  // bytes held by tensors now, at most since reset, and from cudaMalloc
 };
 MemoryStats memory_stats();
+DeviceMemoryInfo memory_info();  // cudaMemGetInfo
 void reset_peak_memory();
 void fill_zero(Tensor& t);
 void copy(Tensor& dst, const Tensor& src);  // device to device, same dtype and size

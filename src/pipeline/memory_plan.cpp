@@ -1,0 +1,65 @@
+#include "pipeline/memory_plan.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "models/wan_dit_weights.h"
+#include "models/wan_vae.h"
+
+namespace wan {
+namespace {
+
+constexpr double kGiB = double(1ull << 30);
+
+// Measured on an H100 with `wan bench vae` (docs/performance.md): live bytes per output pixel.
+constexpr double kVae21BytesPerPixel = 19.82 * kGiB / (1280.0 * 720.0);
+constexpr double kVae22BytesPerPixel = 20.68 * kGiB / (1280.0 * 704.0);
+constexpr int64_t kMargin = int64_t(1) << 30;  // 32 MiB cuBLASLt + cuDNN workspaces, fragmentation
+
+std::string gib(int64_t bytes) { return str(double(int64_t(double(bytes) / kGiB * 10 + 0.5)) / 10, " GiB"); }
+
+}  // namespace
+
+int64_t MemoryPlan::peak() const {
+  return std::max(dit_weights + dit_activations, dit_weights + vae_decode) + vae_weights + margin;
+}
+
+std::string MemoryPlan::describe() const {
+  return str(gib(peak()), ": ", experts, experts == 1 ? " DiT expert " : " DiT experts ", gib(dit_weights),
+             " + the larger of a forward's activations ", gib(dit_activations), " and the VAE decode ",
+             gib(vae_decode), ", + VAE weights ", gib(vae_weights), " + ", gib(margin), " for workspaces");
+}
+
+MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height,
+                           int64_t frames) {
+  WAN_CHECK(width > 0 && height > 0 && frames > 0, "plan_gpu_memory: empty video");
+  MemoryPlan p;
+  p.experts = task.two_experts ? 2 : 1;
+  p.dit_weights = p.experts * wan_dit_parameter_count(dit) * 2;
+  const int64_t tokens = ((frames - 1) / task.vae_stride[0] + 1) * (height / task.vae_stride[1] / task.patch[1]) *
+                         (width / task.vae_stride[2] / task.patch[2]);
+  p.dit_activations = 12 * tokens * dit.dim;
+  const bool v22 = task.z_dim == 48;
+  const WanVAEConfig vae = v22 ? WanVAEConfig::wan22() : WanVAEConfig::wan21();
+  p.vae_weights = WanVAE::parameter_count(vae) * 4;
+  p.vae_decode = int64_t((v22 ? kVae22BytesPerPixel : kVae21BytesPerPixel) * double(width) * double(height));
+  p.margin = kMargin;
+  return p;
+}
+
+void check_fits(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height, int64_t frames,
+                int64_t free_bytes) {
+  const MemoryPlan plan = plan_gpu_memory(task, dit, width, height, frames);
+  if (plan.peak() <= free_bytes) return;
+  std::string fits;
+  for (const auto& [w, h] : task.sizes)
+    if (plan_gpu_memory(task, dit, w, h, frames).peak() <= free_bytes) fits += str(fits.empty() ? "" : ", ", w, "*", h);
+  fail(task.name, " at ", width, "x", height, ", ", frames, " frames needs about ", plan.describe(), "; the GPU has ",
+       gib(free_bytes), " free. ",
+       fits.empty() ? std::string("No official size of this task fits; use --device cpu (slow), or a GPU with more "
+                                  "memory (offloading the inactive expert and FP8 are not implemented yet)")
+                    : str("Sizes that fit with ", frames, " frames: ", fits,
+                          " (offloading the inactive expert and FP8 are not implemented yet)"));
+}
+
+}  // namespace wan

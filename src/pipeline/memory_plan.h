@@ -1,0 +1,46 @@
+// How much GPU memory a text-to-video run needs, predicted from the sizes of what lives on the
+// GPU, so a run that cannot fit fails before loading anything, with what would fit.
+//
+// What this engine keeps on the GPU with --device cuda (pipeline/text_to_video.cpp): every DiT
+// expert in bf16 (both A14B experts stay resident), the VAE in f32; the text encoder runs on the
+// CPU. Two phases peak:
+//  - a DiT forward: its weights plus 12 bytes per token and model dim (the f32 residual stream,
+//    the bf16 q/k/v product and the bf16 attention output live together during self-attention;
+//    models/wan_dit_cuda.cpp). Checked against `wan bench dit` on an H100 (docs/performance.md):
+//    26.62 + 4.33 GiB at 720p, 26.62 + 1.88 at 480p, 9.31 + 0.95 for TI2V-5B, all within 1%.
+//  - the VAE decode: its live tensors grow with the frame area (a chunk has at most 4 frames);
+//    the bytes per output pixel are measured with `wan bench vae` on an H100 at 1280x720 (Wan2.1:
+//    19.82 GiB) and 1280x704 (Wan2.2: 20.68 GiB) and assumed to scale with the area.
+// The caching allocator reserves more than the live peak (docs/performance.md); `margin` covers
+// the cuBLASLt/cuDNN workspaces and fragmentation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "models/wan_dit_config.h"
+#include "pipeline/task_config.h"
+
+namespace wan {
+
+struct MemoryPlan {
+  int64_t experts = 1;             // DiT models resident on the GPU
+  int64_t dit_weights = 0;         // bytes, all resident experts
+  int64_t dit_activations = 0;     // bytes, one forward's peak above its weights
+  int64_t vae_weights = 0;         // bytes
+  int64_t vae_decode = 0;          // bytes, the decoder's live tensors
+  int64_t margin = 0;              // bytes: workspaces, fragmentation
+  int64_t peak() const;            // the larger phase, plus the margin
+  std::string describe() const;    // "54.2 GiB: 2 experts 53.2 GiB + ..."
+};
+
+// The plan for `task` at width x height x frames; `dit` is the task's DiT config.
+MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height,
+                           int64_t frames);
+
+// Throws a clear error when the plan does not fit `free_bytes`, naming the need, what is free and
+// the officially supported sizes of the task that would fit (or that none does).
+void check_fits(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height, int64_t frames,
+                int64_t free_bytes);
+
+}  // namespace wan

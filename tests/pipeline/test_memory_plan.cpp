@@ -1,0 +1,61 @@
+// The GPU memory plan against the peaks measured on an H100 (docs/performance.md) and the
+// out-of-memory message: it must name the need, what is free and the official sizes that fit.
+#include <gtest/gtest.h>
+
+#include "models/wan_dit_weights.h"
+#include "pipeline/memory_plan.h"
+
+namespace wan {
+namespace {
+
+constexpr double kGiB = double(1ull << 30);
+
+TEST(MemoryPlan, DiTActivationsMatchTheMeasuredPeaks) {
+  // wan bench dit, H100, second session: peak minus weights.
+  const struct {
+    const char* task;
+    int64_t w, h, f;
+    double measured_gib;
+  } cases[] = {{"t2v-A14B", 1280, 720, 81, 30.95 - 26.62}, {"t2v-A14B", 832, 480, 81, 28.50 - 26.62},
+               {"ti2v-5B", 1280, 704, 121, 10.26 - 9.31}};
+  for (const auto& c : cases) {
+    const TaskConfig& task = task_config(c.task);
+    const WanDiTConfig dit = task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b();
+    const MemoryPlan p = plan_gpu_memory(task, dit, c.w, c.h, c.f);
+    EXPECT_NEAR(double(p.dit_activations) / kGiB, c.measured_gib, 0.02 * c.measured_gib) << c.task << " " << c.w;
+    EXPECT_EQ(p.experts, task.two_experts ? 2 : 1);
+    EXPECT_EQ(p.dit_weights, p.experts * wan_dit_parameter_count(dit) * 2);
+  }
+  // The weights as `wan bench dit` measured them: 26.62 GiB per A14B expert.
+  const MemoryPlan a14b = plan_gpu_memory(task_config("t2v-A14B"), WanDiTConfig::t2v_a14b(), 1280, 720, 81);
+  EXPECT_NEAR(double(a14b.dit_weights) / 2 / kGiB, 26.62, 0.05);
+  EXPECT_NEAR(double(a14b.vae_decode) / kGiB, 19.82, 0.01);
+  EXPECT_GT(a14b.peak(), a14b.dit_weights + a14b.vae_decode);
+}
+
+TEST(MemoryPlan, OutOfMemoryNamesTheSizesThatFit) {
+  const TaskConfig& task = task_config("t2v-A14B");
+  const WanDiTConfig dit = WanDiTConfig::t2v_a14b();
+  const int64_t need720 = plan_gpu_memory(task, dit, 1280, 720, 81).peak();
+  const int64_t need480 = plan_gpu_memory(task, dit, 832, 480, 81).peak();
+  ASSERT_LT(need480, need720);
+  EXPECT_NO_THROW(check_fits(task, dit, 1280, 720, 81, need720));
+  try {
+    check_fits(task, dit, 1280, 720, 81, need480);
+    FAIL() << "720p should not fit in " << need480 << " bytes";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("needs about"), std::string::npos) << m;
+    EXPECT_NE(m.find("832*480"), std::string::npos) << m;
+    EXPECT_EQ(m.find("1280*720"), std::string::npos) << m;
+  }
+  try {
+    check_fits(task, dit, 1280, 720, 81, int64_t(20 * kGiB));
+    FAIL() << "nothing fits in 20 GiB";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("No official size"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace wan
