@@ -36,8 +36,9 @@ const std::vector<OptionSpec> kOptions = {
     {"output", true, "the .mp4 to write (default: the official file name pattern)", {"save_file"}},
     {"frames-dir", true, "also write every frame as PNG into this folder", {}},
     {"device", true, "cpu or cuda: where the DiT and the VAE decoder run (default cpu; the text encoder: CPU)", {}},
-    {"offload", true, "true/false: keep inactive models in host memory (official --offload_model)", {"offload_model"}},
-    {"t5-cpu", false, "run the text encoder on the CPU (official --t5_cpu)", {"t5_cpu"}},
+    {"offload", true, "true/false (official --offload_model); accepted, no effect yet: models stay on --device",
+     {"offload_model"}},
+    {"t5-cpu", false, "run the text encoder on the CPU (official --t5_cpu); it always does for now", {"t5_cpu"}},
     {"threads", true, "CPU threads (default: all cores)", {}},
     {"help", false, "show this help", {"h"}},
 };
