@@ -72,7 +72,7 @@ typedef struct wan_context_params {
   const char* checkpoint_dir; /* a folder in the official layout (required) */
   const char* task;           /* "t2v-A14B" or "ti2v-5B"; NULL: detected from the folder */
   wan_device device;          /* where the DiT and the VAE decoder run (default CPU; text encoder: CPU) */
-  int threads;                /* CPU threads; 0: all cores */
+  int threads;                /* CPU threads for the whole process; 0: leave as is (all cores) */
   wan_log_callback log_callback;
   void* log_user_data;
 } wan_context_params;

@@ -11,6 +11,7 @@
 #ifndef WAN_WAN_HPP
 #define WAN_WAN_HPP
 
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -59,22 +60,38 @@ struct Request {
 
 namespace detail {
 
+// An exception thrown by a callback must not cross the C library: it is kept, the run is
+// stopped, and generate() rethrows it.
 struct Callbacks {
   const Request* request;
+  std::exception_ptr error;
 };
 
 inline int progress_trampoline(void* user, const wan_progress* progress) {
-  const Request* r = static_cast<Callbacks*>(user)->request;
-  return r->on_progress(*progress) ? 0 : 1;
+  auto* cb = static_cast<Callbacks*>(user);
+  try {
+    return cb->request->on_progress(*progress) ? 0 : 1;
+  } catch (...) {
+    cb->error = std::current_exception();
+    return 1;
+  }
 }
 
 inline int frames_trampoline(void* user, const wan_frames* frames) {
-  const Request* r = static_cast<Callbacks*>(user)->request;
-  return r->on_frames(*frames) ? 0 : 1;
+  auto* cb = static_cast<Callbacks*>(user);
+  try {
+    return cb->request->on_frames(*frames) ? 0 : 1;
+  } catch (...) {
+    cb->error = std::current_exception();
+    return 1;
+  }
 }
 
 inline void log_trampoline(void* user, wan_log_level level, const char* message) {
-  (*static_cast<std::function<void(wan_log_level, const std::string&)>*>(user))(level, message);
+  try {
+    (*static_cast<std::function<void(wan_log_level, const std::string&)>*>(user))(level, message);
+  } catch (...) {  // a failing log sink loses the message, never the run
+  }
 }
 
 // The C view of a request; valid while `r` and `cb` live.
@@ -119,12 +136,15 @@ class Context {
 
   std::string task() const { return wan_context_task(ctx_); }
 
-  // Throws on failure (Error::status() == WAN_ERROR_CANCELLED when a callback stopped it).
+  // Throws on failure (Error::status() == WAN_ERROR_CANCELLED when a callback stopped it; a
+  // callback's own exception is rethrown as it was).
   wan_generate_result generate(const Request& request) {
-    detail::Callbacks cb{&request};
+    detail::Callbacks cb{&request, nullptr};
     const wan_generate_params p = detail::to_c(request, cb);
     wan_generate_result result{};
-    check(wan_generate(ctx_, &p, &result));
+    const wan_status status = wan_generate(ctx_, &p, &result);
+    if (cb.error) std::rethrow_exception(cb.error);
+    check(status);
     return result;
   }
 
@@ -134,7 +154,7 @@ class Context {
     cp.checkpoint_dir = options.checkpoint_dir.c_str();
     cp.task = options.task.empty() ? nullptr : options.task.c_str();
     cp.device = options.device;
-    detail::Callbacks cb{&request};
+    detail::Callbacks cb{&request, nullptr};
     const wan_generate_params p = detail::to_c(request, cb);
     wan_generate_params out{};
     check(wan_resolve_params(&cp, &p, &out));
