@@ -17,6 +17,7 @@ const char* kUsage =
     "  generate  text to video, written as mp4 (built-in demo checkpoint unless --ckpt-dir)\n"
     "  dit       run the diffusion transformer once (built-in demo checkpoint unless --checkpoint)\n"
     "  bench     time the DiT or the VAE decoder on the GPU at a real size ('wan bench dit|vae --help')\n"
+    "  convert   rewrite a checkpoint folder in bf16 (or f16/f32) for fast reloads\n"
     "  compare   two videos (mp4 or PNG folders) frame by frame: PSNR, SSIM, worst frame\n"
     "  info      describe a checkpoint folder or a .safetensors file, or this machine (--system)\n"
     "  version   print the version\n"
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
     if (command == "generate") return wan::cli::cmd_generate(args);
     if (command == "bench") return wan::cli::cmd_bench(args);
     if (command == "compare") return wan::cli::cmd_compare(args);
+    if (command == "convert") return wan::cli::cmd_convert(args);
     std::fprintf(stderr, "wan: unknown command '%s'\n\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const wan::Error& e) {

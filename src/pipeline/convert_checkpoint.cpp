@@ -1,0 +1,149 @@
+#include "pipeline/convert_checkpoint.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <vector>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
+#include "models/wan_dit_config.h"
+#include "models/wan_dit_weights.h"
+#include "pipeline/text_to_video.h"
+
+namespace fs = std::filesystem;
+
+namespace wan {
+namespace {
+
+constexpr const char* kBase = "diffusion_pytorch_model";
+
+bool is_dit_file(const fs::path& p) {
+  const std::string name = p.filename().string();
+  return name.rfind(kBase, 0) == 0 && (name.size() > 12 && (name.substr(name.size() - 12) == ".safetensors" ||
+                                                             name.substr(name.size() - 11) == ".index.json"));
+}
+
+// Hard link when possible (same file system), else copy.
+void link_or_copy(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  if (fs::is_directory(from, ec)) {
+    fs::create_directories(to, ec);
+    for (const auto& e : fs::directory_iterator(from)) link_or_copy(e.path(), to / e.path().filename());
+    return;
+  }
+  fs::create_hard_link(from, to, ec);
+  if (!ec) return;
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+  WAN_CHECK(!ec, "cannot copy ", from.string(), " to ", to.string(), ": ", ec.message());
+}
+
+// One DiT folder: validated against its config, converted in shards, config copied.
+void convert_dit(const fs::path& src, const fs::path& dst, DType dtype, int64_t shard_bytes, ConvertReport& r) {
+  const WanDiTConfig config = WanDiTConfig::from_file((src / "config.json").string());
+  const TensorStore store = TensorStore::open(src.string());
+  check_wan_dit_checkpoint(store, config);  // exactly the tensors the config needs, before writing anything
+  fs::create_directories(dst);
+  fs::copy_file(src / "config.json", dst / "config.json");
+  const std::vector<std::string> names = store.names();
+  // Shards in name order, each at most shard_bytes of converted data (a larger tensor alone).
+  std::vector<std::vector<std::string>> shards(1);
+  int64_t in_shard = 0;
+  for (const std::string& n : names) {
+    const int64_t bytes = store.get(n).numel() * int64_t(dtype_size(dtype));
+    if (in_shard > 0 && in_shard + bytes > shard_bytes) {
+      shards.emplace_back();
+      in_shard = 0;
+    }
+    shards.back().push_back(n);
+    in_shard += bytes;
+  }
+  nlohmann::json weight_map = nlohmann::json::object();
+  int64_t total = 0;
+  for (size_t s = 0; s < shards.size(); ++s) {
+    char file[96];
+    if (shards.size() == 1) std::snprintf(file, sizeof file, "%s.safetensors", kBase);
+    else std::snprintf(file, sizeof file, "%s-%05zu-of-%05zu.safetensors", kBase, s + 1, shards.size());
+    std::vector<std::pair<std::string, Tensor>> tensors(shards[s].size());
+    // Reading the mapped source and converting: in parallel over the shard's tensors.
+    parallel_for(int64_t(tensors.size()), [&](int64_t a, int64_t b) {
+      for (int64_t i = a; i < b; ++i) {
+        const Tensor& t = store.get(shards[s][size_t(i)]);
+        tensors[size_t(i)] = {shards[s][size_t(i)], t.to(dtype).contiguous()};
+      }
+    });
+    for (const auto& [name, t] : tensors) {
+      r.bytes_read += int64_t(store.get(name).nbytes());
+      r.bytes_written += int64_t(t.nbytes());
+      total += int64_t(t.nbytes());
+      weight_map[name] = file;
+    }
+    save_safetensors((dst / file).string(), tensors, {{"format", "pt"}});
+    r.tensors += int64_t(tensors.size());
+    ++r.shards;
+  }
+  if (shards.size() > 1) {
+    const nlohmann::json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
+    std::ofstream out(dst / (std::string(kBase) + ".safetensors.index.json"));
+    out << index.dump(2) << "\n";
+    WAN_CHECK(out.good(), (dst / kBase).string(), ".safetensors.index.json: cannot write");
+  }
+  ++r.dit_folders;
+}
+
+}  // namespace
+
+ConvertReport convert_checkpoint(const std::string& src_in, const std::string& dst_in, DType dtype,
+                                 int64_t shard_bytes) {
+  WAN_CHECK(dtype == DType::BF16 || dtype == DType::F16 || dtype == DType::F32, "convert: dtype ", dtype_name(dtype),
+            " is not bf16, f16 or f32");
+  WAN_CHECK(shard_bytes > 0, "convert: the shard size must be positive");
+  const fs::path src(src_in), dst(dst_in);
+  std::error_code ec;
+  WAN_CHECK(fs::is_directory(src, ec), src_in, ": no such checkpoint folder");
+  WAN_CHECK(!fs::exists(dst, ec), dst_in, " already exists: convert writes a new folder; choose another name");
+  const fs::path tmp = dst.string() + ".partial-" + std::to_string(::getpid());
+  fs::remove_all(tmp, ec);
+  ConvertReport r;
+  try {
+    if (fs::exists(src / "config.json") && !fs::exists(src / kT5Checkpoint)) {
+      convert_dit(src, tmp, dtype, shard_bytes, r);  // a lone DiT folder
+    } else {
+      const TaskConfig& task = task_config(detect_task(src_in));
+      check_checkpoint_folder(src_in, task);
+      std::set<std::string> dit_dirs;
+      if (task.two_experts) dit_dirs = {"high_noise_model", "low_noise_model"};
+      fs::create_directories(tmp);
+      for (const auto& e : fs::directory_iterator(src)) {
+        const std::string name = e.path().filename().string();
+        if (dit_dirs.count(name)) {
+          convert_dit(e.path(), tmp / name, dtype, shard_bytes, r);
+        } else if (!task.two_experts && (is_dit_file(e.path()) || name == "config.json")) {
+          continue;  // the 5B DiT lives in the folder itself: converted below
+        } else {
+          link_or_copy(e.path(), tmp / name);
+          ++r.other_files;
+        }
+      }
+      if (!task.two_experts) {
+        const fs::path staged = tmp / ".dit";
+        convert_dit(src, staged, dtype, shard_bytes, r);
+        for (const auto& e : fs::directory_iterator(staged)) fs::rename(e.path(), tmp / e.path().filename());
+        fs::remove(staged);
+      }
+    }
+    fs::rename(tmp, dst, ec);
+    WAN_CHECK(!ec, "cannot move ", tmp.string(), " to ", dst_in, ": ", ec.message());
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  return r;
+}
+
+}  // namespace wan

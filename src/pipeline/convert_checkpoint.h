@@ -1,0 +1,29 @@
+// wan convert: a checkpoint written once in the compute dtype, for fast reloads. The official
+// DiT shards are fp32 (an A14B expert is ~57 GB); in bf16 they are half the bytes to read, and
+// the values the engine computes with are the same (its GPU weights are bf16 either way).
+//
+// `src` is a folder in the official layout (T2V-A14B or TI2V-5B) or one DiT folder (config.json +
+// safetensors). `dst` gets the same layout: each DiT's tensors converted to `dtype` in shards of
+// at most `shard_bytes` (one file, or `diffusion_pytorch_model-0000k-of-0000n.safetensors` with an
+// index.json like the official ones), its config.json, and every other file of the folder (text
+// encoder, VAE, tokenizer) hard-linked, or copied where links are not possible. The folder is
+// built under a temporary name and renamed when complete; `dst` must not exist.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/dtype.h"
+
+namespace wan {
+
+struct ConvertReport {
+  int64_t dit_folders = 0, tensors = 0, shards = 0;
+  int64_t bytes_read = 0, bytes_written = 0;  // DiT tensors
+  int64_t other_files = 0;                    // linked or copied as they are
+};
+
+ConvertReport convert_checkpoint(const std::string& src, const std::string& dst, DType dtype = DType::BF16,
+                                 int64_t shard_bytes = int64_t(5) << 30);
+
+}  // namespace wan

@@ -1,0 +1,110 @@
+// wan convert on the tiny models: the converted folder has the layout and dtype asked for, loads,
+// and gives the same outputs (the golden weights are bf16 values, so bf16 loses nothing here):
+// a lone DiT folder against its golden case, and the whole demo pipeline video against the
+// original folder's. Errors leave nothing behind.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/stats.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
+#include "models/wan_dit.h"
+#include "models/wan_dit_case.h"
+#include "pipeline/convert_checkpoint.h"
+#include "pipeline/demo_checkpoint.h"
+#include "pipeline/text_to_video.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+
+namespace wan {
+namespace {
+
+TEST(ConvertCheckpoint, DiTFolderInShardsMatchesTheGoldenCase) {
+  test::TempDir dir;
+  const std::string src = test::golden_dir() + "/dit_tiny", dst = dir.file("dit_bf16");
+  const ConvertReport r = convert_checkpoint(src, dst, DType::BF16, 20000);  // tiny shards: an index
+  const ConvertReport r32 = convert_checkpoint(src, dir.file("dit_f32"), DType::F32);
+  EXPECT_EQ(r32.shards, 1);  // one file, no index
+  EXPECT_TRUE(fs::exists(dir.file("dit_f32") + "/diffusion_pytorch_model.safetensors"));
+  EXPECT_EQ(r32.bytes_written, 2 * r.bytes_written);
+  EXPECT_EQ(r.dit_folders, 1);
+  EXPECT_GT(r.shards, 1);
+  int64_t elements = 0, source_bytes = 0;
+  for (const std::string& n : TensorStore::open(src).names()) {
+    elements += TensorStore::open(src).get(n).numel();
+    source_bytes += int64_t(TensorStore::open(src).get(n).nbytes());
+  }
+  EXPECT_EQ(r.bytes_written, 2 * elements);  // bf16
+  EXPECT_EQ(r.bytes_read, source_bytes);
+  EXPECT_TRUE(fs::exists(fs::path(dst) / "diffusion_pytorch_model.safetensors.index.json"));
+  const TensorStore store = TensorStore::open(dst);
+  for (const std::string& n : store.names()) EXPECT_EQ(store.get(n).dtype(), DType::BF16) << n;
+  EXPECT_EQ(store.size(), TensorStore::open(src).size());
+  // The golden case on the converted weights.
+  const std::string io = test::golden_dir() + "/dit_tiny.single.io.safetensors";
+  const WanDiT original = WanDiT::load(src), converted = WanDiT::load(dst);
+  const WanDiTCase c = read_wan_dit_case(io);
+  const auto a = original.forward(c.x, c.t, c.context, c.seq_len), b = converted.forward(c.x, c.t, c.context, c.seq_len);
+  EXPECT_EQ(rel_l2(b[0], a[0]), 0.0);  // the golden weights are bf16 values
+  ASSERT_FALSE(c.out.empty());
+  EXPECT_LE(rel_l2(b[0], c.out[0]), 1e-4);
+}
+
+TEST(ConvertCheckpoint, TheDemoPipelineMakesTheSameVideo) {
+  test::TempDir dir;
+  const std::string src = dir.file("demo"), dst = dir.file("demo_bf16");
+  ensure_demo_checkpoint(src, std::string(WAN_SOURCE_DIR) + "/tests/data");
+  const ConvertReport r = convert_checkpoint(src, dst);
+  EXPECT_EQ(r.dit_folders, 2);
+  EXPECT_GE(r.other_files, 3);  // T5, its tokenizer, the VAE (and their configs)
+  GenerateParams p;
+  p.width = 64;
+  p.height = 32;
+  p.frames = 5;
+  p.steps = 2;
+  p.seed = 9;
+  p.prompt = "a lantern in the fog";
+  auto video = [&](const std::string& folder) {
+    TextToVideo t2v = TextToVideo::load(folder);
+    std::vector<Tensor> chunks;
+    GenerateCallbacks cb;
+    cb.on_frames = [&](const Tensor& f) { chunks.push_back(f.clone()); };
+    t2v.generate(resolve_params(t2v.task(), p), cb);
+    return chunks;
+  };
+  const auto a = video(src), b = video(dst);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(rel_l2(b[i], a[i]), 0.0) << i;
+}
+
+TEST(ConvertCheckpoint, ErrorsLeaveNothingBehind) {
+  test::TempDir dir;
+  const std::string dst = dir.file("out");
+  EXPECT_THROW(convert_checkpoint(dir.file("missing"), dst), Error);
+  EXPECT_FALSE(fs::exists(dst));
+  fs::create_directories(dst);
+  try {
+    convert_checkpoint(test::golden_dir() + "/dit_tiny", dst);
+    FAIL() << "overwrote an existing folder";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("already exists"), std::string::npos) << e.what();
+  }
+  // A DiT folder missing a tensor: refused before anything is written.
+  const std::string broken = dir.file("broken");
+  fs::create_directories(broken);
+  fs::copy_file(test::golden_dir() + "/dit_tiny/config.json", broken + "/config.json");
+  const TensorStore store = TensorStore::open(test::golden_dir() + "/dit_tiny");
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const std::string& n : store.names())
+    if (n != "head.head.weight") tensors.push_back({n, store.get(n)});
+  save_safetensors(broken + "/diffusion_pytorch_model.safetensors", tensors);
+  EXPECT_THROW(convert_checkpoint(broken, dir.file("broken_bf16")), Error);
+  EXPECT_FALSE(fs::exists(dir.file("broken_bf16")));
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    EXPECT_EQ(e.path().filename().string().find(".partial-"), std::string::npos) << e.path();
+}
+
+}  // namespace
+}  // namespace wan
