@@ -11,17 +11,13 @@ extern "C" {
 }
 
 #include "core/error.h"
+#include "io/ffmpeg_error.h"
 
 namespace fs = std::filesystem;
 
 namespace wan {
 namespace {
 
-std::string av_error(int code) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(code, buf, sizeof buf);
-  return buf;
-}
 
 // Every frame of one file (a video, or a single image), converted to RGB24.
 int64_t decode_file(const std::string& path, const std::function<void(const RgbFrame&)>& sink) {

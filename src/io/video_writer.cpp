@@ -16,17 +16,13 @@ extern "C" {
 }
 
 #include "core/error.h"
+#include "io/ffmpeg_error.h"
 
 namespace fs = std::filesystem;
 
 namespace wan {
 namespace {
 
-std::string av_error(int code) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(code, buf, sizeof buf);
-  return buf;
-}
 
 void check_frames(const Tensor& frames, int64_t width, int64_t height) {
   WAN_CHECK(frames.dim() == 4 && frames.size(0) == 3, "video: frames must be [3, t, H, W], got ", frames.describe());

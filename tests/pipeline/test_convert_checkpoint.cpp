@@ -14,6 +14,7 @@
 #include "pipeline/convert_checkpoint.h"
 #include "pipeline/demo_checkpoint.h"
 #include "pipeline/text_to_video.h"
+#include "pipeline/generate_frames.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -66,15 +67,7 @@ TEST(ConvertCheckpoint, TheDemoPipelineMakesTheSameVideo) {
   p.steps = 2;
   p.seed = 9;
   p.prompt = "a lantern in the fog";
-  auto video = [&](const std::string& folder) {
-    TextToVideo t2v = TextToVideo::load(folder);
-    std::vector<Tensor> chunks;
-    GenerateCallbacks cb;
-    cb.on_frames = [&](const Tensor& f) { chunks.push_back(f.clone()); };
-    t2v.generate(resolve_params(t2v.task(), p), cb);
-    return chunks;
-  };
-  const auto a = video(src), b = video(dst);
+  const auto a = test::generate_frames(src, p), b = test::generate_frames(dst, p);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(rel_l2(b[i], a[i]), 0.0) << i;
 }

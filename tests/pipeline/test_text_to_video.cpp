@@ -11,6 +11,7 @@
 #include "pipeline/denoise.h"
 #include "pipeline/convert_checkpoint.h"
 #include "pipeline/text_to_video.h"
+#include "pipeline/generate_frames.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -141,18 +142,7 @@ TEST(TextToVideo, ConvertedTi2vFolderMakesTheSameVideo) {
   p.steps = 2;
   p.seed = 4;
   p.prompt = "A cat walks on the grass.";
-  auto video = [&](const std::string& folder) {
-    TextToVideo t2v = TextToVideo::load(folder);
-    set_log_level(LogLevel::Error);
-    const GenerateParams q = resolve_params(t2v.task(), p);
-    set_log_level(LogLevel::Info);
-    std::vector<Tensor> chunks;
-    GenerateCallbacks cb;
-    cb.on_frames = [&](const Tensor& f) { chunks.push_back(f.clone()); };
-    t2v.generate(q, cb);
-    return chunks;
-  };
-  const auto a = video(src), b = video(dst);
+  const auto a = test::generate_frames(src, p), b = test::generate_frames(dst, p);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(rel_l2(b[i], a[i]), 0.0) << i;
 }

@@ -77,4 +77,17 @@ std::string options_help(const std::vector<OptionSpec>& specs) {
   return out;
 }
 
+std::pair<int64_t, int64_t> parse_size(const std::string& s) {
+  const size_t sep = s.find_first_of("*xX");
+  WAN_CHECK(sep != std::string::npos, "--size '", s, "' must be W*H or WxH, e.g. 1280*720");
+  try {
+    size_t a = 0, b = 0;
+    const int64_t w = std::stoll(s.substr(0, sep), &a), h = std::stoll(s.substr(sep + 1), &b);
+    WAN_CHECK(a == sep && b == s.size() - sep - 1 && w > 0 && h > 0, "");
+    return {w, h};
+  } catch (...) {
+    fail("--size '", s, "' must be W*H or WxH with positive integers, e.g. 1280*720");
+  }
+}
+
 }  // namespace wan::cli

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace wan::cli {
@@ -35,5 +36,8 @@ class Args {
 };
 
 std::string options_help(const std::vector<OptionSpec>& specs);
+
+// "W*H" or "WxH" with positive integers (--size); throws naming the value otherwise.
+std::pair<int64_t, int64_t> parse_size(const std::string& s);
 
 }  // namespace wan::cli

@@ -56,13 +56,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const TaskConfig& task = task_config(args.get_or("task", "t2v-A14B"));
   WanDiTConfig config = task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b();
   int64_t W = task.default_size.first, H = task.default_size.second;
-  if (args.has("size")) {
-    const std::string s = *args.get("size");
-    const size_t sep = s.find_first_of("*xX");
-    WAN_CHECK(sep != std::string::npos, "--size must be W*H");
-    W = std::stoll(s.substr(0, sep));
-    H = std::stoll(s.substr(sep + 1));
-  }
+  if (args.has("size")) std::tie(W, H) = parse_size(*args.get("size"));
   const int64_t frames = args.get_int("frames", task.frame_num);
   WAN_CHECK(frames >= 1 && (frames - 1) % 4 == 0, "--frames must be 4n+1");
   const int64_t grid = task.vae_stride[1] * task.patch[1];

@@ -34,13 +34,7 @@ int cmd_bench_vae(const std::vector<std::string>& argv) {
   WAN_CHECK(version == 21 || version == 22, "--version must be 21 or 22");
   const WanVAEConfig config = version == 22 ? WanVAEConfig::wan22() : WanVAEConfig::wan21();
   int64_t W = 1280, H = version == 22 ? 704 : 720;
-  if (args.has("size")) {
-    const std::string s = *args.get("size");
-    const size_t sep = s.find_first_of("*xX");
-    WAN_CHECK(sep != std::string::npos, "--size must be W*H");
-    W = std::stoll(s.substr(0, sep));
-    H = std::stoll(s.substr(sep + 1));
-  }
+  if (args.has("size")) std::tie(W, H) = parse_size(*args.get("size"));
   const int64_t frames = args.get_int("frames", version == 22 ? 121 : 81), stride = config.spatial_stride();
   WAN_CHECK(frames >= 1 && (frames - 1) % 4 == 0, "--frames must be 4n+1");
   WAN_CHECK(W % stride == 0 && H % stride == 0, "--size must be a multiple of ", stride);

@@ -64,13 +64,7 @@ int system_info(const Args& args) {
 
   const TaskConfig& task = task_config(args.get_or("task", "t2v-A14B"));
   int64_t W = task.default_size.first, H = task.default_size.second;
-  if (args.has("size")) {
-    const std::string s = *args.get("size");
-    const size_t sep = s.find_first_of("*xX");
-    WAN_CHECK(sep != std::string::npos, "--size must be W*H");
-    W = std::stoll(s.substr(0, sep));
-    H = std::stoll(s.substr(sep + 1));
-  }
+  if (args.has("size")) std::tie(W, H) = parse_size(*args.get("size"));
   const int64_t frames = args.get_int("frames", task.frame_num);
   const WanDiTConfig dit = task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b();
   const MemoryPlan plan = plan_gpu_memory(task, dit, W, H, frames);

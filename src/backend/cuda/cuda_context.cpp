@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cudnn_check.h"
 #include "ops/cuda/cuda_ops.h"
 
 namespace wan::cuda {
@@ -161,6 +162,16 @@ Tensor to_host(const Tensor& dev) {
 }
 
 void synchronize() { WAN_CUDA_CHECK(cudaStreamSynchronize(context().stream)); }
+
+cudnnHandle_t cudnn_handle() {
+  static cudnnHandle_t h = [] {
+    cudnnHandle_t created = nullptr;
+    WAN_CUDNN_CHECK(cudnnCreate(&created));
+    WAN_CUDNN_CHECK(cudnnSetStream(created, context().stream));
+    return created;
+  }();
+  return h;
+}
 
 DeviceMemoryInfo memory_info() {
   context();

@@ -6,6 +6,9 @@
 #include "core/error.h"
 
 namespace wan::cuda {
+// The process's cuDNN handle, on the backend's stream (created on first use).
+cudnnHandle_t cudnn_handle();
+
 inline std::string cudnn_last_error() {
   char buf[1024] = {};
   cudnnGetLastErrorString(buf, sizeof buf);

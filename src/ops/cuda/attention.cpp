@@ -26,15 +26,7 @@ namespace {
 
 enum Uid : int64_t { kQ = 1, kK = 2, kV = 3, kO = 4, kScale = 5 };
 
-cudnnHandle_t handle() {
-  static cudnnHandle_t h = [] {
-    cudnnHandle_t created = nullptr;
-    WAN_CUDNN_CHECK(cudnnCreate(&created));
-    WAN_CUDNN_CHECK(cudnnSetStream(created, wan::cuda::context().stream));
-    return created;
-  }();
-  return h;
-}
+cudnnHandle_t handle() { return wan::cuda::cudnn_handle(); }
 
 // A backend descriptor, destroyed with the object.
 struct Desc {

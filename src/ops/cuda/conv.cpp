@@ -17,15 +17,7 @@
 namespace wan::ops::cuda {
 namespace {
 
-cudnnHandle_t handle() {
-  static cudnnHandle_t h = [] {
-    cudnnHandle_t created = nullptr;
-    WAN_CUDNN_CHECK(cudnnCreate(&created));
-    WAN_CUDNN_CHECK(cudnnSetStream(created, wan::cuda::context().stream));
-    return created;
-  }();
-  return h;
-}
+cudnnHandle_t handle() { return wan::cuda::cudnn_handle(); }
 
 struct ConvPlan {
   cudnnTensorDescriptor_t x = nullptr, y = nullptr;

@@ -53,6 +53,15 @@ __global__ void layer_norm_modulate_kernel(const float* __restrict__ x, int64_t 
   }
 }
 
+// Token l of `sample` at (frame, row, column) of its grid; false for padding tokens past it.
+__device__ inline bool grid_position(const int64_t* grids, int64_t sample, int64_t l, int64_t pos[3]) {
+  const int64_t F = grids[sample * 3], Hg = grids[sample * 3 + 1], Wg = grids[sample * 3 + 2];
+  pos[0] = l / (Hg * Wg);
+  pos[1] = (l / Wg) % Hg;
+  pos[2] = l % Wg;
+  return l < F * Hg * Wg;
+}
+
 // x and out may be the same rows (in place): every thread reads all it needs for the reduction
 // before block_sum's barrier, and afterwards reads and writes only its own pairs.
 __global__ void rms_norm_rope_kernel(const __nv_bfloat16* x, int64_t x_ld, int64_t D, int64_t L, float eps,
@@ -67,15 +76,8 @@ __global__ void rms_norm_rope_kernel(const __nv_bfloat16* x, int64_t x_ld, int64
     ss += t * t;
   }
   const float rrms = rsqrtf(block_sum(ss) / float(D) + eps);
-  bool rotate = cos_t != nullptr;
   int64_t pos[3] = {0, 0, 0};
-  if (rotate) {
-    const int64_t F = grids[sample * 3], Hg = grids[sample * 3 + 1], Wg = grids[sample * 3 + 2];
-    rotate = l < F * Hg * Wg;
-    pos[0] = l / (Hg * Wg);
-    pos[1] = (l / Wg) % Hg;
-    pos[2] = l % Wg;
-  }
+  const bool rotate = cos_t != nullptr && grid_position(grids, sample, l, pos);
   const int64_t half = head_dim / 2;
   for (int64_t p = threadIdx.x; p < D / 2; p += kThreads) {
     // WanRMSNorm under autocast: (x·rrms) rounded to bf16, times the weight, rounded again.
@@ -271,15 +273,8 @@ __global__ void rms_norm_rope_vec_kernel(const __nv_bfloat16* x, int64_t x_ld, i
     }
   }
   const float rrms = rsqrtf(block_sum(ss) / float(D) + eps);
-  bool rotate = cos_t != nullptr;
   int64_t pos[3] = {0, 0, 0};
-  if (rotate) {
-    const int64_t F = grids[sample * 3], Hg = grids[sample * 3 + 1], Wg = grids[sample * 3 + 2];
-    rotate = l < F * Hg * Wg;
-    pos[0] = l / (Hg * Wg);
-    pos[1] = (l / Wg) % Hg;
-    pos[2] = l % Wg;
-  }
+  const bool rotate = cos_t != nullptr && grid_position(grids, sample, l, pos);
   const int64_t half = head_dim / 2;
 #pragma unroll
   for (int i = 0; i < VPT; ++i) {
