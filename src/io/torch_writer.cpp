@@ -208,35 +208,32 @@ class ZipWriter {
 
 }  // namespace
 
-void save_torch_state_dict(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors) {
+void save_torch_state_dict(const std::string& path, const std::vector<TensorSpec>& specs,
+                           const std::function<Tensor(size_t)>& produce) {
   const std::string archive = "archive";
   Pickle pk;
   pk.empty_ordered_dict();
   pk.op('(');
-  std::vector<Tensor> data;
-  for (size_t k = 0; k < tensors.size(); ++k) {
-    const auto& [name, t_in] = tensors[k];
-    WAN_CHECK(t_in.device() == Device::CPU, "save_torch_state_dict: ", name, " is not on the host");
-    const Tensor t = t_in.contiguous();
-    pk.str(name);
+  for (size_t k = 0; k < specs.size(); ++k) {
+    const TensorSpec& t = specs[k];
+    pk.str(t.name);
     pk.global("torch._utils", "_rebuild_tensor_v2");
     pk.op('(');
     pk.op('(');  // the persistent id: ('storage', class, key, location, numel)
     pk.str("storage");
-    pk.global("torch", storage_class(t.dtype()));
+    pk.global("torch", storage_class(t.dtype));
     pk.str(std::to_string(k));
     pk.str("cpu");
-    pk.integer(t.numel());
+    pk.integer(shape_numel(t.shape));
     pk.op('t');
     pk.op('Q');
     pk.integer(0);  // storage offset
-    pk.tuple(t.shape());
-    pk.tuple(t.strides());
+    pk.tuple(t.shape);
+    pk.tuple(contiguous_strides(t.shape));
     pk.op('\x89');  // requires_grad False
     pk.empty_ordered_dict();  // backward hooks
     pk.op('t');
     pk.op('R');
-    data.push_back(t);
   }
   pk.op('u');
   pk.op('.');
@@ -247,9 +244,13 @@ void save_torch_state_dict(const std::string& path, const std::vector<std::pair<
     zip.add(archive + "/data.pkl", reinterpret_cast<const uint8_t*>(pk.out.data()), pk.out.size());
     const std::string order = "little";
     zip.add(archive + "/byteorder", reinterpret_cast<const uint8_t*>(order.data()), order.size());
-    for (size_t k = 0; k < data.size(); ++k)
-      zip.add(archive + "/data/" + std::to_string(k), static_cast<const uint8_t*>(data[k].data_ptr()),
-              data[k].nbytes());
+    for (size_t k = 0; k < specs.size(); ++k) {
+      const Tensor t = produce(k).contiguous();
+      WAN_CHECK(t.device() == Device::CPU && t.shape() == specs[k].shape && t.dtype() == specs[k].dtype,
+                "save_torch_state_dict: ", specs[k].name, " was made as ", t.describe(), ", not ",
+                dtype_name(specs[k].dtype), shape_str(specs[k].shape), " on the host");
+      zip.add(archive + "/data/" + std::to_string(k), static_cast<const uint8_t*>(t.data_ptr()), t.nbytes());
+    }
     const std::string version = "3\n";
     zip.add(archive + "/version", reinterpret_cast<const uint8_t*>(version.data()), version.size());
     zip.finish();
@@ -258,6 +259,15 @@ void save_torch_state_dict(const std::string& path, const std::vector<std::pair<
     std::remove(tmp.c_str());
     throw;
   }
+}
+
+void save_torch_state_dict(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors) {
+  std::vector<TensorSpec> specs;
+  for (const auto& [name, t] : tensors) {
+    WAN_CHECK(t.device() == Device::CPU, "save_torch_state_dict: ", name, " is not on the host");
+    specs.push_back({name, t.shape(), t.dtype()});
+  }
+  save_torch_state_dict(path, specs, [&](size_t k) { return tensors[k].second; });
 }
 
 }  // namespace wan

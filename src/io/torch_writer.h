@@ -5,6 +5,7 @@
 // data 64-byte aligned as torch aligns it. Written to a temporary name and renamed when complete.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,5 +16,15 @@ namespace wan {
 
 // Tensors on the host in f32, f64, f16, bf16, i64, i32, u8 or bool; any layout (written contiguous).
 void save_torch_state_dict(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors);
+
+// The same, streamed: tensor k (name, shape and dtype from specs[k]) is made by produce(k) just
+// before it is written, so a state dict larger than memory can be written.
+struct TensorSpec {
+  std::string name;
+  Shape shape;
+  DType dtype;
+};
+void save_torch_state_dict(const std::string& path, const std::vector<TensorSpec>& specs,
+                           const std::function<Tensor(size_t)>& produce);
 
 }  // namespace wan

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <mutex>
 #include <set>
 #include <vector>
 
@@ -43,19 +44,17 @@ void link_or_copy(const fs::path& from, const fs::path& to) {
   WAN_CHECK(!ec, "cannot copy ", from.string(), " to ", to.string(), ": ", ec.message());
 }
 
-// One DiT folder: validated against its config, converted in shards, config copied.
-void convert_dit(const fs::path& src, const fs::path& dst, DType dtype, int64_t shard_bytes, ConvertReport& r) {
-  const WanDiTConfig config = WanDiTConfig::from_file((src / "config.json").string());
-  const TensorStore store = TensorStore::open(src.string());
-  check_wan_dit_checkpoint(store, config);  // exactly the tensors the config needs, before writing anything
-  fs::create_directories(dst);
-  fs::copy_file(src / "config.json", dst / "config.json");
-  const std::vector<std::string> names = store.names();
-  // Shards in name order, each at most shard_bytes of converted data (a larger tensor alone).
+}  // namespace
+
+void write_dit_shards(const fs::path& dst, const std::vector<std::string>& names,
+                      const std::function<int64_t(const std::string&)>& bytes_of,
+                      const std::function<Tensor(const std::string&)>& produce, int64_t shard_bytes,
+                      ConvertReport& r) {
+  // Shards in name order, each at most shard_bytes (a larger tensor alone).
   std::vector<std::vector<std::string>> shards(1);
   int64_t in_shard = 0;
   for (const std::string& n : names) {
-    const int64_t bytes = store.get(n).numel() * int64_t(dtype_size(dtype));
+    const int64_t bytes = bytes_of(n);
     if (in_shard > 0 && in_shard + bytes > shard_bytes) {
       shards.emplace_back();
       in_shard = 0;
@@ -65,20 +64,21 @@ void convert_dit(const fs::path& src, const fs::path& dst, DType dtype, int64_t 
   }
   nlohmann::json weight_map = nlohmann::json::object();
   int64_t total = 0;
+  std::mutex mutex;
   for (size_t s = 0; s < shards.size(); ++s) {
     char file[96];
     if (shards.size() == 1) std::snprintf(file, sizeof file, "%s.safetensors", kBase);
     else std::snprintf(file, sizeof file, "%s-%05zu-of-%05zu.safetensors", kBase, s + 1, shards.size());
     std::vector<std::pair<std::string, Tensor>> tensors(shards[s].size());
-    // Reading the mapped source and converting: in parallel over the shard's tensors.
+    // Reading (or drawing) and converting: in parallel over the shard's tensors.
     parallel_for(int64_t(tensors.size()), [&](int64_t a, int64_t b) {
       for (int64_t i = a; i < b; ++i) {
-        const Tensor& t = store.get(shards[s][size_t(i)]);
-        tensors[size_t(i)] = {shards[s][size_t(i)], t.to(dtype).contiguous()};
+        Tensor t = produce(shards[s][size_t(i)]);
+        std::lock_guard<std::mutex> lock(mutex);
+        tensors[size_t(i)] = {shards[s][size_t(i)], std::move(t)};
       }
     });
     for (const auto& [name, t] : tensors) {
-      r.bytes_read += int64_t(store.get(name).nbytes());
       r.bytes_written += int64_t(t.nbytes());
       total += int64_t(t.nbytes());
       weight_map[name] = file;
@@ -93,6 +93,21 @@ void convert_dit(const fs::path& src, const fs::path& dst, DType dtype, int64_t 
     out << index.dump(2) << "\n";
     WAN_CHECK(out.good(), (dst / kBase).string(), ".safetensors.index.json: cannot write");
   }
+}
+
+namespace {
+
+// One DiT folder: validated against its config, converted in shards, config copied.
+void convert_dit(const fs::path& src, const fs::path& dst, DType dtype, int64_t shard_bytes, ConvertReport& r) {
+  const WanDiTConfig config = WanDiTConfig::from_file((src / "config.json").string());
+  const TensorStore store = TensorStore::open(src.string());
+  check_wan_dit_checkpoint(store, config);  // exactly the tensors the config needs, before writing anything
+  fs::create_directories(dst);
+  fs::copy_file(src / "config.json", dst / "config.json");
+  for (const std::string& n : store.names()) r.bytes_read += int64_t(store.get(n).nbytes());
+  write_dit_shards(
+      dst, store.names(), [&](const std::string& n) { return store.get(n).numel() * int64_t(dtype_size(dtype)); },
+      [&](const std::string& n) { return store.get(n).to(dtype).contiguous(); }, shard_bytes, r);
   ++r.dit_folders;
 }
 

@@ -13,7 +13,11 @@
 #include <cstdint>
 #include <string>
 
-#include "core/dtype.h"
+#include <filesystem>
+#include <functional>
+#include <vector>
+
+#include "core/tensor.h"
 
 namespace wan {
 
@@ -22,6 +26,14 @@ struct ConvertReport {
   int64_t bytes_read = 0, bytes_written = 0;  // DiT tensors
   int64_t other_files = 0;                    // linked or copied as they are
 };
+
+// Writes a DiT's tensors (`names`, each made by `produce`, `bytes_of` it in the output) into
+// `dst` as `diffusion_pytorch_model.safetensors` or shards of at most `shard_bytes` with the
+// official index.json; counts into `report`. Tensors of a shard are made in parallel.
+void write_dit_shards(const std::filesystem::path& dst, const std::vector<std::string>& names,
+                      const std::function<int64_t(const std::string&)>& bytes_of,
+                      const std::function<Tensor(const std::string&)>& produce, int64_t shard_bytes,
+                      ConvertReport& report);
 
 ConvertReport convert_checkpoint(const std::string& src, const std::string& dst, DType dtype = DType::BF16,
                                  int64_t shard_bytes = int64_t(5) << 30);
