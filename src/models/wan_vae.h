@@ -61,6 +61,8 @@ class WanVAE {
   static WanVAE random(const WanVAEConfig& config, uint64_t seed, Device device);
   // Parameters of a config (encoder and decoder), without loading anything.
   static int64_t parameter_count(const WanVAEConfig& config);
+  // Every tensor of the model (official state-dict names and shapes), for writing checkpoints.
+  std::vector<WeightSlot> weight_slots() { return slots(); }
 
   const WanVAEConfig& config() const { return config_; }
 

@@ -14,6 +14,7 @@ int cmd_bench(const std::vector<std::string>& args);
 int cmd_bench_vae(const std::vector<std::string>& args);
 int cmd_compare(const std::vector<std::string>& args);
 int cmd_convert(const std::vector<std::string>& args);
+int cmd_random_checkpoint(const std::vector<std::string>& args);
 
 // The demo data: tests/data of the source tree (WAN_DATA_DIR overrides), and the folder where the
 // demo checkpoint is assembled (WAN_DEMO_CHECKPOINT overrides).

@@ -18,6 +18,7 @@ const char* kUsage =
     "  dit       run the diffusion transformer once (built-in demo checkpoint unless --checkpoint)\n"
     "  bench     time the DiT or the VAE decoder on the GPU at a real size ('wan bench dit|vae --help')\n"
     "  convert   rewrite a checkpoint folder in bf16 (or f16/f32) for fast reloads\n"
+    "  random-checkpoint  a checkpoint folder with random weights at the real sizes (no download)\n"
     "  compare   two videos (mp4 or PNG folders) frame by frame: PSNR, SSIM, worst frame\n"
     "  info      describe a checkpoint folder or a .safetensors file, or this machine (--system)\n"
     "  version   print the version\n"
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
     if (command == "bench") return wan::cli::cmd_bench(args);
     if (command == "compare") return wan::cli::cmd_compare(args);
     if (command == "convert") return wan::cli::cmd_convert(args);
+    if (command == "random-checkpoint") return wan::cli::cmd_random_checkpoint(args);
     std::fprintf(stderr, "wan: unknown command '%s'\n\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const wan::Error& e) {

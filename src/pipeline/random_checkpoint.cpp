@@ -1,0 +1,175 @@
+#include "pipeline/random_checkpoint.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "io/torch_writer.h"
+#include "models/t5_config.h"
+#include "models/t5_encoder.h"
+#include "models/wan_dit_config.h"
+#include "models/wan_dit_weights.h"
+#include "models/wan_vae.h"
+#include "pipeline/task_config.h"
+
+namespace fs = std::filesystem;
+
+namespace wan {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// N(0, stddev) from a counter hash and Box-Muller: element i depends only on (key, i), so the
+// tensor fills in parallel (a real-size checkpoint is ~10^10 values).
+void fill_normal_parallel(Tensor& t, uint64_t key, double stddev) {
+  float* p = t.data<float>();
+  parallel_for(
+      t.numel(),
+      [&](int64_t a, int64_t b) {
+        for (int64_t i = a; i < b; ++i) {
+          const uint64_t h = mix64(key * 0x9e3779b97f4a7c15ull + uint64_t(i));
+          const double u1 = (double(h >> 40) + 0.5) / double(1ull << 24), u2 = double((h >> 16) & 0xffffff) / double(1 << 24);
+          p[i] = float(stddev * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
+        }
+      },
+      int64_t(1) << 16);
+}
+
+// Biases 0, norm gains 1, the rest N(0, 0.02); each tensor from its own key (seed, index).
+Tensor random_weight(const std::string& name, const Shape& shape, DType dtype, uint64_t seed, uint64_t index) {
+  Tensor t = Tensor::empty(shape, DType::F32);
+  if (ends_with(name, ".bias")) t.fill(0.0);
+  else if (name.find("norm") != std::string::npos || ends_with(name, "gamma")) t.fill(1.0);
+  else fill_normal_parallel(t, seed * 1000003 + index, 0.02);
+  return t.to(dtype);
+}
+
+std::string dit_config_json(const WanDiTConfig& c) {
+  const nlohmann::json j = {{"_class_name", "WanModel"},
+                            {"model_type", c.model_type},
+                            {"patch_size", c.patch_size},
+                            {"text_len", c.text_len},
+                            {"in_dim", c.in_dim},
+                            {"dim", c.dim},
+                            {"ffn_dim", c.ffn_dim},
+                            {"freq_dim", c.freq_dim},
+                            {"text_dim", c.text_dim},
+                            {"out_dim", c.out_dim},
+                            {"num_heads", c.num_heads},
+                            {"num_layers", c.num_layers},
+                            {"window_size", c.window_size},
+                            {"qk_norm", c.qk_norm},
+                            {"cross_attn_norm", c.cross_attn_norm},
+                            {"eps", c.eps}};
+  return j.dump(2) + "\n";
+}
+
+std::string t5_config_json(const T5Config& c) {
+  const nlohmann::json j = {{"vocab", c.vocab},         {"dim", c.dim},
+                            {"dim_attn", c.dim_attn},   {"dim_ffn", c.dim_ffn},
+                            {"num_heads", c.num_heads}, {"num_layers", c.num_layers},
+                            {"num_buckets", c.num_buckets}, {"shared_pos", c.shared_pos}};
+  return j.dump() + "\n";
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  WAN_CHECK(out.good(), path.string(), ": cannot write");
+}
+
+void write_dit(const fs::path& dir, const WanDiTConfig& config, const RandomCheckpointOptions& o, uint64_t stream,
+               ConvertReport& r) {
+  fs::create_directories(dir);
+  write_text(dir / "config.json", dit_config_json(config));
+  WanDiTWeights weights;
+  std::map<std::string, std::pair<Shape, uint64_t>> slots;  // name -> shape, stream index
+  uint64_t i = 0;
+  for (const WeightSlot& s : wan_dit_weight_slots(weights, config)) slots[s.name] = {s.shape, i++};
+  std::vector<std::string> names;
+  for (const auto& [n, _] : slots) names.push_back(n);
+  const int64_t esize = int64_t(dtype_size(o.dit_dtype));
+  write_dit_shards(
+      dir, names, [&](const std::string& n) { return shape_numel(slots.at(n).first) * esize; },
+      [&](const std::string& n) {
+        return random_weight(n, slots.at(n).first, o.dit_dtype, o.seed + stream, slots.at(n).second);
+      },
+      o.shard_bytes, r);
+  ++r.dit_folders;
+}
+
+void write_pth(const fs::path& path, std::vector<WeightSlot> slots, DType dtype, uint64_t seed) {
+  std::vector<TensorSpec> specs;
+  for (const WeightSlot& s : slots) specs.push_back({s.name, s.shape, dtype});
+  save_torch_state_dict(path.string(), specs,
+                        [&](size_t k) { return random_weight(specs[k].name, specs[k].shape, dtype, seed, k); });
+}
+
+}  // namespace
+
+ConvertReport write_random_checkpoint(const std::string& dst_in, const RandomCheckpointOptions& o) {
+  const TaskConfig& task = task_config(o.task);
+  const fs::path dst(dst_in);
+  std::error_code ec;
+  WAN_CHECK(!fs::exists(dst, ec), dst_in, " already exists: choose a new folder");
+  WAN_CHECK(fs::is_regular_file(o.tokenizer_model, ec), "tokenizer model ", o.tokenizer_model,
+            " not found (a SentencePiece spiece.model, e.g. tests/data/tokenizer/spiece.model)");
+  WanDiTConfig dit = o.dit_config_json.empty()
+                         ? (task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b())
+                         : WanDiTConfig::from_json(o.dit_config_json, "the DiT config");
+  if (o.dit_layers > 0) dit.num_layers = o.dit_layers;
+  dit.validate();
+  T5Config t5 = o.t5_config_json.empty() ? T5Config::umt5_xxl() : T5Config::from_json(o.t5_config_json, "the T5 config");
+  if (o.t5_layers > 0) t5.num_layers = o.t5_layers;
+  t5.validate();
+  const int version = task.z_dim == 48 ? 22 : 21;
+  const WanVAEConfig vae = o.vae_config_json.empty()
+                               ? (version == 22 ? WanVAEConfig::wan22() : WanVAEConfig::wan21())
+                               : WanVAEConfig::from_json(o.vae_config_json, "the VAE config", version);
+  WAN_CHECK(dit.in_dim == task.z_dim && vae.z_dim == task.z_dim && dit.text_dim == t5.dim, "the configs do not fit "
+            "together: DiT in_dim ", dit.in_dim, ", VAE z_dim ", vae.z_dim, ", task z_dim ", task.z_dim,
+            ", DiT text_dim ", dit.text_dim, ", T5 dim ", t5.dim);
+
+  const fs::path tmp = dst.string() + ".partial-" + std::to_string(::getpid());
+  fs::remove_all(tmp, ec);
+  ConvertReport r;
+  try {
+    fs::create_directories(tmp / kT5Tokenizer);
+    if (task.two_experts) {
+      write_dit(tmp / "high_noise_model", dit, o, 1, r);
+      write_dit(tmp / "low_noise_model", dit, o, 2, r);
+    } else {
+      write_dit(tmp, dit, o, 1, r);
+    }
+    T5Weights t5w;
+    write_pth(tmp / kT5Checkpoint, t5_weight_slots(t5w, t5), DType::BF16, o.seed + 10);
+    if (!o.t5_config_json.empty() || o.t5_layers > 0)
+      write_text(tmp / (fs::path(kT5Checkpoint).stem().string() + ".json"), t5_config_json(t5));
+    WanVAE vae_model(vae);
+    write_pth(tmp / task.vae_file, vae_model.weight_slots(), DType::F32, o.seed + 20);
+    if (!o.vae_config_json.empty()) write_text(tmp / (fs::path(task.vae_file).stem().string() + ".json"), o.vae_config_json);
+    fs::copy_file(o.tokenizer_model, tmp / kT5Tokenizer / "spiece.model");
+    r.other_files = 3;
+    fs::rename(tmp, dst, ec);
+    WAN_CHECK(!ec, "cannot move ", tmp.string(), " to ", dst_in, ": ", ec.message());
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  return r;
+}
+
+}  // namespace wan
