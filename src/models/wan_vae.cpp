@@ -1,14 +1,13 @@
 #include "models/wan_vae.h"
 
-#include "backend/backend.h"
-#include "core/rng.h"
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "backend/backend.h"
 #include "core/log.h"
+#include "core/rng.h"
 #include "io/checkpoint.h"
 #include "io/json_config.h"
 #include "ops/conv.h"
