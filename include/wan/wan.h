@@ -57,6 +57,11 @@ const char* wan_status_string(wan_status status);
 /* The message of the last failed call on this thread ("" if none). Valid until the next call. */
 const char* wan_last_error(void);
 
+/* 1 when this build can write mp4 and PNG files (it was built with FFmpeg), else 0: then
+ * output_path and frames_dir are refused with WAN_ERROR_UNSUPPORTED and frames come only
+ * through on_frames. */
+int wan_video_output_available(void);
+
 /* 1 when this build has the CUDA backend and a usable GPU is present, else 0. */
 int wan_cuda_available(void);
 

@@ -115,6 +115,14 @@ wan::GenerateParams resolve(const wan::TaskConfig& task, const wan_generate_para
   return p;
 }
 
+// An mp4 or PNG output asked of a build without FFmpeg: refused before anything loads or runs.
+wan_status check_video_output(const wan_generate_params* params) {
+  if (!params || (!params->output_path && !params->frames_dir) || wan::video_writer_available()) return WAN_OK;
+  t_last_error = "this build has no FFmpeg, so it cannot write mp4 or PNG files; install libavcodec-dev, "
+                 "libavformat-dev, libswscale-dev and libavutil-dev and rebuild (or take the frames through on_frames)";
+  return WAN_ERROR_UNSUPPORTED;
+}
+
 wan_generate_params to_c(const wan::GenerateParams& p, const wan_generate_params& in) {
   wan_generate_params r = in;
   r.width = int32_t(p.width);
@@ -147,6 +155,8 @@ const char* wan_status_string(wan_status status) {
 }
 
 const char* wan_last_error(void) { return t_last_error.c_str(); }
+
+int wan_video_output_available(void) { return wan::video_writer_available() ? 1 : 0; }
 
 int wan_cuda_available(void) {
   try {
@@ -220,6 +230,7 @@ const char* wan_context_task(const wan_context* ctx) { return ctx ? ctx->task.c_
 wan_status wan_resolve_params(const wan_context_params* context, const wan_generate_params* params,
                               wan_generate_params* resolved) {
   wan::ScopedThreadLogSink log(context ? sink_for(context->log_callback, context->log_user_data) : wan::LogSink());
+  if (const wan_status s = check_video_output(params); s != WAN_OK) return s;
   return guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
     WAN_CHECK(context && params, "wan_resolve_params: context and params must not be NULL");
     const wan::TaskConfig& task = wan::task_config(task_of(*context));
@@ -236,6 +247,7 @@ wan_status wan_resolve_params(const wan_context_params* context, const wan_gener
 wan_status wan_generate(wan_context* ctx, const wan_generate_params* params, wan_generate_result* result) {
   const auto t0 = std::chrono::steady_clock::now();
   wan::ScopedThreadLogSink log(ctx ? sink_for(ctx->log_callback, ctx->log_user_data) : wan::LogSink());
+  if (const wan_status s = check_video_output(params); s != WAN_OK) return s;
   wan::GenerateParams p;
   const wan_status bad = guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
     WAN_CHECK(ctx && params, "wan_generate: ctx and params must not be NULL");

@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "commands.h"
 #include "core/rng.h"
+#include "models/wan_dit_config.h"
 #include "pipeline/task_config.h"
 #ifdef WAN_HAVE_CUDA
 #include "models/wan_dit_cuda.h"
