@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test: the release build's unit, io, golden and
-# cli tests, then the loader (io) tests again under AddressSanitizer + UBSan.
+# Installs what is missing, builds, and runs every test: the release build's unit, io, golden,
+# api and cli tests (gpu tests skip without a GPU), the loader (io) tests again under
+# AddressSanitizer + UBSan, and a build without CUDA and FFmpeg with its C API test.
 #   WAN_GOLDEN_DIR=... dev/test.sh   runs the golden tests on another folder of cases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
