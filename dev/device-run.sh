@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# On the GPU machine (see DEVELOPERS.md): build with CUDA, run the GPU, unit and golden tests,
-# then the op benchmarks beside the same-machine PyTorch baseline. Results go under $OUT.
+# On the GPU machine (see DEVELOPERS.md): build with CUDA, record `wan info --system`, run the
+# tests of TEST_LABELS (default gpu|unit|golden; "none" skips them), then the benchmarks asked for:
+# BENCH_OPS=1 (default) ops beside PyTorch's, BENCH_VAE=1 the VAE decoder, BENCH_DIT=1 the DiT
+# forward beside the PyTorch stand-in, all in the same call. Results go under $OUT.
 # The machine has no nlohmann-json, GoogleTest or FFmpeg development files: dev/fetch-device-deps.sh
 # puts the first two under .deps/ (carried with the call); FFmpeg is optional for this build.
 #   run with: carry [".deps"], command "dev/device-run.sh"
@@ -22,6 +24,11 @@ if ! cmake --build build/device -j "$(nproc)" >"$OUT/build.log" 2>&1; then
   grep -E "error|Error" "$OUT/build.log" | head -40; exit 1
 fi
 echo "build: $(( $(date +%s) - start )) s"
+for task in "t2v-A14B 1280*720 81" "ti2v-5B 1280*704 121"; do
+  set -- $task
+  build/device/wan info --system --task "$1" --size "$2" --frames "$3" >>"$OUT/info_system.txt" 2>&1
+done
+grep -E "^GPU|predicted|fits" "$OUT/info_system.txt" | head -6
 
 stamp "tests"
 if [[ "${TEST_LABELS:-}" != none ]]; then
