@@ -16,7 +16,7 @@ const char* kUsage =
     "commands:\n"
     "  generate  text to video, written as mp4 (built-in demo checkpoint unless --ckpt-dir)\n"
     "  dit       run the diffusion transformer once (built-in demo checkpoint unless --checkpoint)\n"
-    "  bench     time the DiT or the VAE decoder on the GPU at a real size ('wan bench dit|vae --help')\n"
+    "  bench     time the DiT or the VAE on the GPU at a real size, or a whole run ('wan bench dit|vae|e2e --help')\n"
     "  convert   rewrite a checkpoint folder in bf16 (or f16/f32) for fast reloads\n"
     "  random-checkpoint  a checkpoint folder with random weights at the real sizes (no download)\n"
     "  compare   two videos (mp4 or PNG folders) frame by frame: PSNR, SSIM, worst frame\n"
