@@ -74,7 +74,7 @@ int system_info(const Args& args) {
   if (gpu) {
     try {
       check_fits(task, dit, W, H, frames, device_memory_info().free);
-      std::printf("  fits this GPU: wan generate would run with --device cuda\n");
+      std::printf("  fits this GPU: wan generate --device cuda can run it\n");
     } catch (const Error& e) {
       std::printf("  does not fit this GPU: %s\n", e.what());
     }
