@@ -193,12 +193,13 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
   if (out) *out = nullptr;
   wan::ScopedThreadLogSink log(params ? sink_for(params->log_callback, params->log_user_data) : wan::LogSink());
   // Argument checks report INVALID_ARGUMENT; failures while reading the checkpoint report IO.
+  std::string task;
   const wan_status bad = guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
     WAN_CHECK(params && out, "wan_context_create: params and out must not be NULL");
     WAN_CHECK(params->device == WAN_DEVICE_CPU || params->device == WAN_DEVICE_CUDA, "unknown device ",
               int(params->device));
     WAN_CHECK(params->threads >= 0, "threads must not be negative (0: all cores)");
-    task_of(*params);
+    task = task_of(*params);
     return WAN_OK;
   });
   if (bad != WAN_OK) return bad;
@@ -212,8 +213,7 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
   return guarded(WAN_ERROR_IO, [&] {
     if (params->threads > 0) wan::set_num_threads(params->threads);
     auto ctx = std::make_unique<wan_context>();
-    ctx->task = task_of(*params);
-    wan::check_checkpoint_folder(params->checkpoint_dir, wan::task_config(ctx->task));
+    ctx->task = task;  // TextToVideo::load checks the folder's files
     ctx->pipeline = std::make_unique<wan::TextToVideo>(wan::TextToVideo::load(
         params->checkpoint_dir, ctx->task, params->device == WAN_DEVICE_CUDA ? wan::Device::CUDA : wan::Device::CPU));
     ctx->log_callback = params->log_callback;

@@ -1,7 +1,5 @@
 #include "pipeline/convert_checkpoint.h"
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -11,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "io/atomic_folder.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 #include "models/wan_dit_config.h"
@@ -122,42 +121,34 @@ ConvertReport convert_checkpoint(const std::string& src_in, const std::string& d
   std::error_code ec;
   WAN_CHECK(fs::is_directory(src, ec), src_in, ": no such checkpoint folder");
   WAN_CHECK(!fs::exists(dst, ec), dst_in, " already exists: convert writes a new folder; choose another name");
-  const fs::path tmp = dst.string() + ".partial-" + std::to_string(::getpid());
-  fs::remove_all(tmp, ec);
   ConvertReport r;
-  try {
+  build_folder_atomically(dst, [&](const fs::path& tmp) {
     if (fs::exists(src / "config.json") && !fs::exists(src / kT5Checkpoint)) {
       convert_dit(src, tmp, dtype, shard_bytes, r);  // a lone DiT folder
-    } else {
-      const TaskConfig& task = task_config(detect_task(src_in));
-      check_checkpoint_folder(src_in, task);
-      std::set<std::string> dit_dirs;
-      if (task.two_experts) dit_dirs = {"high_noise_model", "low_noise_model"};
-      fs::create_directories(tmp);
-      for (const auto& e : fs::directory_iterator(src)) {
-        const std::string name = e.path().filename().string();
-        if (dit_dirs.count(name)) {
-          convert_dit(e.path(), tmp / name, dtype, shard_bytes, r);
-        } else if (!task.two_experts && (is_dit_file(e.path()) || name == "config.json")) {
-          continue;  // the 5B DiT lives in the folder itself: converted below
-        } else {
-          link_or_copy(e.path(), tmp / name);
-          ++r.other_files;
-        }
-      }
-      if (!task.two_experts) {
-        const fs::path staged = tmp / ".dit";
-        convert_dit(src, staged, dtype, shard_bytes, r);
-        for (const auto& e : fs::directory_iterator(staged)) fs::rename(e.path(), tmp / e.path().filename());
-        fs::remove(staged);
+      return;
+    }
+    const TaskConfig& task = task_config(detect_task(src_in));
+    check_checkpoint_folder(src_in, task);
+    std::set<std::string> dit_dirs;
+    if (task.two_experts) dit_dirs = {"high_noise_model", "low_noise_model"};
+    for (const auto& e : fs::directory_iterator(src)) {
+      const std::string name = e.path().filename().string();
+      if (dit_dirs.count(name)) {
+        convert_dit(e.path(), tmp / name, dtype, shard_bytes, r);
+      } else if (!task.two_experts && (is_dit_file(e.path()) || name == "config.json")) {
+        continue;  // the 5B DiT lives in the folder itself: converted below
+      } else {
+        link_or_copy(e.path(), tmp / name);
+        ++r.other_files;
       }
     }
-    fs::rename(tmp, dst, ec);
-    WAN_CHECK(!ec, "cannot move ", tmp.string(), " to ", dst_in, ": ", ec.message());
-  } catch (...) {
-    fs::remove_all(tmp, ec);
-    throw;
-  }
+    if (!task.two_experts) {
+      const fs::path staged = tmp / ".dit";
+      convert_dit(src, staged, dtype, shard_bytes, r);
+      for (const auto& e : fs::directory_iterator(staged)) fs::rename(e.path(), tmp / e.path().filename());
+      fs::remove(staged);
+    }
+  });
   return r;
 }
 

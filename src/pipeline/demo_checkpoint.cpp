@@ -1,11 +1,10 @@
 #include "pipeline/demo_checkpoint.h"
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 
 #include "core/error.h"
+#include "io/atomic_folder.h"
 #include "io/safetensors.h"
 #include "pipeline/task_config.h"
 
@@ -37,26 +36,18 @@ std::string ensure_demo_checkpoint(const std::string& dest, const std::string& d
   const fs::path out(dest);
   if (fs::exists(out / "low_noise_model" / "config.json", ec) && fs::exists(out / "Wan2.1_VAE.json", ec)) return dest;
   const fs::path golden = fs::path(data_dir) / "golden";
-  const fs::path tmp = out.string() + ".partial-" + std::to_string(::getpid());
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp, ec);
-  WAN_CHECK(!ec, tmp.string(), ": cannot create: ", ec.message());
-  try {
-    copy_item(golden / "pipeline_tiny" / "high_noise_model", tmp / "high_noise_model");
-    copy_item(golden / "pipeline_tiny" / "low_noise_model", tmp / "low_noise_model");
-    copy_item(golden / "vae21_tiny.pth", tmp / "Wan2.1_VAE.pth");
-    write_config(golden / "vae21_tiny.io.safetensors", tmp / "Wan2.1_VAE.json");
-    copy_item(golden / "t5_tiny.pth", tmp / kT5Checkpoint);
-    write_config(golden / "t5_tiny.io.safetensors", tmp / (fs::path(kT5Checkpoint).stem().string() + ".json"));
-    copy_item(fs::path(data_dir) / "tokenizer" / "spiece.model", tmp / kT5Tokenizer / "spiece.model");
-    fs::remove_all(out, ec);
-    fs::create_directories(out.parent_path(), ec);
-    fs::rename(tmp, out, ec);
-    WAN_CHECK(!ec, dest, ": cannot move the demo checkpoint into place: ", ec.message());
-  } catch (...) {
-    fs::remove_all(tmp, ec);
-    throw;
-  }
+  build_folder_atomically(
+      out,
+      [&](const fs::path& tmp) {
+        copy_item(golden / "pipeline_tiny" / "high_noise_model", tmp / "high_noise_model");
+        copy_item(golden / "pipeline_tiny" / "low_noise_model", tmp / "low_noise_model");
+        copy_item(golden / "vae21_tiny.pth", tmp / "Wan2.1_VAE.pth");
+        write_config(golden / "vae21_tiny.io.safetensors", tmp / "Wan2.1_VAE.json");
+        copy_item(golden / "t5_tiny.pth", tmp / kT5Checkpoint);
+        write_config(golden / "t5_tiny.io.safetensors", tmp / (fs::path(kT5Checkpoint).stem().string() + ".json"));
+        copy_item(fs::path(data_dir) / "tokenizer" / "spiece.model", tmp / kT5Tokenizer / "spiece.model");
+      },
+      /*replace=*/true);  // an incomplete folder from an older layout is replaced
   return dest;
 }
 

@@ -1,7 +1,5 @@
 #include "pipeline/random_checkpoint.h"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "io/atomic_folder.h"
 #include "io/torch_writer.h"
 #include "models/t5_config.h"
 #include "models/t5_encoder.h"
@@ -143,10 +142,8 @@ ConvertReport write_random_checkpoint(const std::string& dst_in, const RandomChe
             "together: DiT in_dim ", dit.in_dim, ", VAE z_dim ", vae.z_dim, ", task z_dim ", task.z_dim,
             ", DiT text_dim ", dit.text_dim, ", T5 dim ", t5.dim);
 
-  const fs::path tmp = dst.string() + ".partial-" + std::to_string(::getpid());
-  fs::remove_all(tmp, ec);
   ConvertReport r;
-  try {
+  build_folder_atomically(dst, [&](const fs::path& tmp) {
     fs::create_directories(tmp / kT5Tokenizer);
     if (task.two_experts) {
       write_dit(tmp / "high_noise_model", dit, o, 1, r);
@@ -160,15 +157,11 @@ ConvertReport write_random_checkpoint(const std::string& dst_in, const RandomChe
       write_text(tmp / (fs::path(kT5Checkpoint).stem().string() + ".json"), t5_config_json(t5));
     WanVAE vae_model(vae);
     write_pth(tmp / task.vae_file, vae_model.weight_slots(), DType::F32, o.seed + 20);
-    if (!o.vae_config_json.empty()) write_text(tmp / (fs::path(task.vae_file).stem().string() + ".json"), o.vae_config_json);
+    if (!o.vae_config_json.empty())
+      write_text(tmp / (fs::path(task.vae_file).stem().string() + ".json"), o.vae_config_json);
     fs::copy_file(o.tokenizer_model, tmp / kT5Tokenizer / "spiece.model");
     r.other_files = 3;
-    fs::rename(tmp, dst, ec);
-    WAN_CHECK(!ec, "cannot move ", tmp.string(), " to ", dst_in, ": ", ec.message());
-  } catch (...) {
-    fs::remove_all(tmp, ec);
-    throw;
-  }
+  });
   return r;
 }
 

@@ -3,14 +3,7 @@
 # PNG frames), one frame changed (reported as the worst frame, the others identical), a constant
 # offset (PSNR 20·log10(255/10) = 28.13 dB), thresholds (exit 1 with FAIL), and mismatches.
 # Usage: compare_test.sh WAN_BINARY (needs ffmpeg for the flat-colour frames).
-set -u
-WAN="$1"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export WAN_DEMO_CHECKPOINT="$work/demo-checkpoint"
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok: $1"; }
-bad() { failed=$((failed + 1)); echo "FAILED: $1"; }
+source "$(dirname "$0")/harness.sh"
 # check NAME EXPECTED_RC PATTERN ARGS...
 check() {
   local name="$1" want_rc="$2" pattern="$3"; shift 3
@@ -46,5 +39,4 @@ check "frame sizes differ" 1 "is 64x48 but" "$work/C" "$work/D"
 check "missing file" 1 "no such file or folder" "$work/none.mp4" "$work/a.mp4"
 check "not a video" 1 "cannot open" "$work/A/../out.txt" "$work/a.mp4"
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

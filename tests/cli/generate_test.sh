@@ -2,14 +2,7 @@
 # End-to-end tests of `wan generate` on the demo checkpoint: the mp4 that ffprobe reads, PNG
 # frames, every bad input (non-zero exit, a message naming the problem, no file left behind),
 # and Ctrl-C. Usage: generate_test.sh WAN_BINARY
-set -u
-WAN="$1"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export WAN_DEMO_CHECKPOINT="$work/demo-checkpoint"
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok: $1"; }
-bad() { failed=$((failed + 1)); echo "FAILED: $1"; }
+source "$(dirname "$0")/harness.sh"
 
 # expect_error NAME PATTERN ARGS...: exit code != 0, stderr matches PATTERN, $work/out stays empty.
 expect_error() {
@@ -76,5 +69,4 @@ else
   bad "Ctrl-C: exit $rc, files: $(ls -A "$work/out"), stderr: $(tail -2 "$work/stderr")"
 fi
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

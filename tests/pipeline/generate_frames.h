@@ -10,6 +10,18 @@
 
 namespace wan::test {
 
+// A small, quick request for the tiny test models: 64x32, 5 frames, 2 steps.
+inline GenerateParams tiny_request(uint64_t seed, const std::string& prompt) {
+  GenerateParams p;
+  p.width = 64;
+  p.height = 32;
+  p.frames = 5;
+  p.steps = 2;
+  p.seed = seed;
+  p.prompt = prompt;
+  return p;
+}
+
 inline std::vector<Tensor> generate_frames(const std::string& folder, const GenerateParams& params) {
   TextToVideo t2v = TextToVideo::load(folder);
   set_log_level(LogLevel::Error);

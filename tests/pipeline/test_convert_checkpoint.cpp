@@ -60,13 +60,7 @@ TEST(ConvertCheckpoint, TheDemoPipelineMakesTheSameVideo) {
   const ConvertReport r = convert_checkpoint(src, dst);
   EXPECT_EQ(r.dit_folders, 2);
   EXPECT_GE(r.other_files, 3);  // T5, its tokenizer, the VAE (and their configs)
-  GenerateParams p;
-  p.width = 64;
-  p.height = 32;
-  p.frames = 5;
-  p.steps = 2;
-  p.seed = 9;
-  p.prompt = "a lantern in the fog";
+  const GenerateParams p = test::tiny_request(9, "a lantern in the fog");
   const auto a = test::generate_frames(src, p), b = test::generate_frames(dst, p);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(rel_l2(b[i], a[i]), 0.0) << i;

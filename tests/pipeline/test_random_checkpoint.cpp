@@ -52,13 +52,7 @@ TEST_P(RandomCheckpoint, LoadsAndMakesAFiniteVideo) {
   for (const auto& [name, t] : load_torch_checkpoint(out + "/" + kT5Checkpoint))
     EXPECT_EQ(t.dtype(), DType::BF16) << name;
 
-  GenerateParams p;
-  p.width = 64;
-  p.height = 32;
-  p.frames = 5;
-  p.steps = 2;
-  p.seed = 1;
-  p.prompt = "random weights make noise";
+  const GenerateParams p = test::tiny_request(1, "random weights make noise");
   const auto frames = test::generate_frames(out, p);
   int64_t count = 0;
   for (const Tensor& f : frames) {

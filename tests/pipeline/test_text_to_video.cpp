@@ -135,13 +135,7 @@ TEST(TextToVideo, ConvertedTi2vFolderMakesTheSameVideo) {
   EXPECT_TRUE(fs::exists(fs::path(dst) / "config.json"));
   EXPECT_TRUE(fs::exists(fs::path(dst) / "diffusion_pytorch_model.safetensors.index.json"));
   EXPECT_TRUE(fs::exists(fs::path(dst) / "Wan2.2_VAE.pth"));
-  GenerateParams p;
-  p.width = 64;
-  p.height = 32;
-  p.frames = 5;
-  p.steps = 2;
-  p.seed = 4;
-  p.prompt = "A cat walks on the grass.";
+  const GenerateParams p = test::tiny_request(4, "A cat walks on the grass.");
   const auto a = test::generate_frames(src, p), b = test::generate_frames(dst, p);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(rel_l2(b[i], a[i]), 0.0) << i;
