@@ -25,9 +25,10 @@ const std::vector<OptionSpec> kOptions = {
 int cmd_random_checkpoint(const std::vector<std::string>& argv) {
   Args args(argv, kOptions, "random-checkpoint");
   if (args.has("help")) {
-    std::printf("usage: wan random-checkpoint OUT [--task T] [--dit-layers N] [--t5-layers N] [--seed S]\n\nWrites a "
-                "checkpoint folder in the official layout and file formats with random weights (real sizes: A14B "
-                "~125 GB,\n5B ~35 GB on disk). The tokenizer is the small test model; videos from it are noise.\n\n%s",
+    std::printf("usage: wan random-checkpoint OUT [--task T] [--dit-layers N] [--t5-layers N] [--seed S]\n\n"
+                "Writes a checkpoint folder in the official layout and file formats with random weights (real sizes,\n"
+                "from the parameter counts: A14B ~125 GB, 5B ~35 GB on disk). The tokenizer is the small test model;\n"
+                "videos from it are noise.\n\n%s",
                 options_help(kOptions).c_str());
     return 0;
   }
