@@ -2,7 +2,9 @@
 # On the GPU machine (see DEVELOPERS.md): build with CUDA, record `wan info --system`, run the
 # tests of TEST_LABELS (default gpu|unit|golden; "none" skips them), then the benchmarks asked for:
 # BENCH_OPS=1 (default) ops beside PyTorch's, BENCH_VAE=1 the VAE decoder, BENCH_DIT=1 the DiT
-# forward beside the PyTorch stand-in, all in the same call. Results go under $OUT.
+# forward beside the PyTorch stand-in, BENCH_MULTI=1 several GPUs (Ulysses DiT forwards beside one
+# GPU's, and whole TI2V-5B runs of a random checkpoint on one GPU, CFG-parallel and Ulysses), all
+# in the same call. Results go under $OUT.
 # The machine has no nlohmann-json, GoogleTest or FFmpeg development files: dev/fetch-device-deps.sh
 # puts the first two under .deps/ (carried with the call); FFmpeg is optional for this build.
 #   run with: carry [".deps"], command "dev/device-run.sh"
@@ -14,6 +16,12 @@ deps="$PWD/.deps"
 [[ -d "$deps/prefix" && -d "$deps/googletest" ]] || { echo "missing .deps: run dev/fetch-device-deps.sh and carry .deps"; exit 1; }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/gpu.txt"
+# NCCL for several GPUs: the system's, else the copy in PyTorch's environment.
+if ! ldconfig -p | grep -q 'libnccl.so.2 '; then
+  nccl=$(python3 -c "import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], 'lib', 'libnccl.so.2'))" 2>/dev/null)
+  [[ -f "$nccl" ]] && export WAN_NCCL_LIBRARY="$nccl"
+fi
+echo "NCCL: ${WAN_NCCL_LIBRARY:-from the system's library path}; NCCL_NVLS_ENABLE=${NCCL_NVLS_ENABLE:-unset}"
 start=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - start )) s] $*"; }
 if ! cmake -S . -B build/device -G Ninja -DCMAKE_BUILD_TYPE=Release -DWAN_CUDA=ON \
@@ -64,4 +72,24 @@ if [[ "${BENCH_DIT:-0}" == 1 ]]; then
     echo "== torch_wan_dit.py $1 $2 $3"
     python3 dev/bench/torch_wan_dit.py --task "$1" --size "$2" --frames "$3" --reps 2 2>&1 | tee -a "$OUT/torch_dit.txt" | tail -2
   done
+fi
+
+# Several GPUs (BENCH_MULTI=1): the A14B forward on one GPU and split over all of them (Ulysses,
+# with the split output checked against one GPU's), then whole TI2V-5B runs of a random checkpoint
+# in the official layout (E2E_STEPS steps, 1-layer text encoder: it runs on the CPU either way).
+if [[ "${BENCH_MULTI:-0}" == 1 ]]; then
+  gpus=$(nvidia-smi -L | grep -c '^GPU')
+  for size in ${MULTI_SIZES:-1280*720}; do
+    echo "== wan bench dit t2v-A14B $size 81: one GPU, then Ulysses $gpus"
+    build/device/wan bench dit --task t2v-A14B --size "$size" --frames 81 --reps 2 2>&1 | tee -a "$OUT/bench_multi.txt" | grep -E "forward|split|error"
+    build/device/wan bench dit --task t2v-A14B --size "$size" --frames 81 --reps 2 --ulysses "$gpus" 2>&1 | tee -a "$OUT/bench_multi.txt" | grep -E "Ulysses|forward|split|against|error"
+  done
+  stamp "random TI2V-5B checkpoint"
+  ckpt=/tmp/wan-5b-random
+  build/device/wan random-checkpoint "$ckpt" --task ti2v-5B --t5-layers 1 2>&1 | tail -1
+  for mode in "" "--cfg-parallel" "--ulysses $gpus"; do
+    stamp "== wan bench e2e ti2v-5B ${E2E_STEPS:-10} steps $mode"
+    build/device/wan bench e2e --ckpt-dir "$ckpt" --steps "${E2E_STEPS:-10}" $mode 2>&1 | tee -a "$OUT/bench_e2e.txt" | grep -vE "^JSON|^device"
+  done
+  stamp "done"
 fi

@@ -69,6 +69,23 @@ int wan_cuda_available(void);
  * there is none; valid until the next call on this thread. */
 const char* wan_cuda_device_summary(void);
 
+/* The number of CUDA devices this process sees (0 without the CUDA backend or a GPU). */
+int wan_cuda_device_count(void);
+
+/* Several GPUs for one video: one process per GPU, each creating its context with the same
+ * cfg_parallel / ulysses settings, joined over NCCL (loaded at run time: libnccl.so.2, or the
+ * file WAN_NCCL_LIBRARY names). Each process learns its place from the environment:
+ * WAN_RANK (0 .. WAN_WORLD_SIZE-1), WAN_WORLD_SIZE (= (cfg_parallel ? 2 : 1) * ulysses) and
+ * WAN_NCCL_ID (the same id in every process, from wan_nccl_unique_id), and uses its CUDA
+ * device 0 (order CUDA_VISIBLE_DEVICES so that device 0 differs per rank). `wan generate
+ * --cfg-parallel --ulysses N` starts the processes this way. Rank 0 alone encodes the text,
+ * decodes and hands out frames or writes files; the others return from wan_generate after the
+ * last step with result->frames = 0.
+ *
+ * Writes a fresh NCCL unique id (256 hex digits and a NUL) into `hex` (at least 257 bytes).
+ * WAN_ERROR_UNSUPPORTED when NCCL or CUDA is missing. */
+wan_status wan_nccl_unique_id(char* hex, int32_t size);
+
 /* Receives the library's messages (warnings such as a non-official size, progress notes) while a
  * call on this context runs. NULL: they go to stderr. */
 typedef void (*wan_log_callback)(void* user_data, wan_log_level level, const char* message);
@@ -78,6 +95,8 @@ typedef struct wan_context_params {
   const char* task;           /* "t2v-A14B" or "ti2v-5B"; NULL: detected from the folder */
   wan_device device;          /* where the DiT and the VAE decoder run (default CPU; text encoder: CPU) */
   int threads;                /* CPU threads for the whole process; 0: leave as is (all cores) */
+  int32_t cfg_parallel;       /* nonzero: the two CFG branches on two groups of GPUs (see wan_nccl_unique_id) */
+  int32_t ulysses;            /* sequence-parallel degree (0 or 1: off); divides the DiT's head count */
   wan_log_callback log_callback;
   void* log_user_data;
 } wan_context_params;
@@ -92,6 +111,10 @@ void wan_context_free(wan_context* ctx); /* NULL is allowed */
 
 /* The context's task ("t2v-A14B" or "ti2v-5B"); valid while the context lives. */
 const char* wan_context_task(const wan_context* ctx);
+
+/* 1 when wan_generate on this context hands out frames and writes files: always, except on the
+ * ranks other than 0 of several GPUs. */
+int wan_context_produces_frames(const wan_context* ctx);
 
 /* Frames as they are decoded: `count` frames of height x width RGB (3 bytes per pixel, rows top
  * to bottom), frame `first_index` first. The pixels are valid only during the callback. */
@@ -144,7 +167,8 @@ wan_generate_params wan_generate_default_params(void);
  * request fails in milliseconds, not after minutes of loading): fills the task's defaults into a
  * copy of `params` and validates it (size a multiple of the latent grid, 4n+1 frames, an output
  * folder that exists, and with WAN_DEVICE_CUDA enough free GPU memory for the predicted peak:
- * the error then names the sizes that would fit). *resolved gets the values wan_generate will use (a negative seed
+ * the error then names the sizes that would fit; with cfg_parallel/ulysses a Ulysses degree that
+ * divides the head count, and the memory only in a process that has a rank). *resolved gets the values wan_generate will use (a negative seed
  * stays negative); its strings point into `params`. `resolved` may be NULL. */
 wan_status wan_resolve_params(const wan_context_params* context, const wan_generate_params* params,
                               wan_generate_params* resolved);

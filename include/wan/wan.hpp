@@ -41,6 +41,8 @@ struct ContextOptions {
   std::string task;  // empty: detected
   wan_device device = WAN_DEVICE_CPU;
   int threads = 0;
+  bool cfg_parallel = false;  // several GPUs, one process each: see wan_nccl_unique_id in wan.h
+  int ulysses = 1;
   std::function<void(wan_log_level, const std::string&)> on_log;  // empty: stderr
 };
 
@@ -135,6 +137,8 @@ class Context {
   Context& operator=(const Context&) = delete;
 
   std::string task() const { return wan_context_task(ctx_); }
+  // False on the ranks other than 0 of several GPUs: generate() there makes no frames or files.
+  bool produces_frames() const { return wan_context_produces_frames(ctx_) != 0; }
 
   // Throws on failure (Error::status() == WAN_ERROR_CANCELLED when a callback stopped it; a
   // callback's own exception is rethrown as it was).
@@ -154,6 +158,8 @@ class Context {
     cp.checkpoint_dir = options.checkpoint_dir.c_str();
     cp.task = options.task.empty() ? nullptr : options.task.c_str();
     cp.device = options.device;
+    cp.cfg_parallel = options.cfg_parallel ? 1 : 0;
+    cp.ulysses = options.ulysses;
     detail::Callbacks cb{&request, nullptr};
     const wan_generate_params p = detail::to_c(request, cb);
     wan_generate_params out{};
@@ -176,6 +182,8 @@ class Context {
     p.task = options_->task.empty() ? nullptr : options_->task.c_str();
     p.device = options_->device;
     p.threads = options_->threads;
+    p.cfg_parallel = options_->cfg_parallel ? 1 : 0;
+    p.ulysses = options_->ulysses;
     if (options_->on_log) {
       p.log_callback = detail::log_trampoline;
       p.log_user_data = &options_->on_log;
@@ -186,6 +194,13 @@ class Context {
   std::unique_ptr<ContextOptions> options_;  // stable address: the log callback's user data
   wan_context* ctx_ = nullptr;
 };
+
+// A fresh NCCL unique id for the WAN_NCCL_ID of every rank (throws without NCCL or CUDA).
+inline std::string nccl_unique_id() {
+  char hex[257];
+  check(wan_nccl_unique_id(hex, int32_t(sizeof hex)));
+  return hex;
+}
 
 inline void prepare_demo_checkpoint(const std::string& data_dir, const std::string& dest_dir) {
   check(wan_prepare_demo_checkpoint(data_dir.c_str(), dest_dir.c_str()));

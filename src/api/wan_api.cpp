@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <new>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -14,6 +15,8 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/thread_pool.h"
+#include "dist/communicator.h"
+#include "dist/process_group.h"
 #include "io/video_writer.h"
 #include "pipeline/demo_checkpoint.h"
 #include "pipeline/memory_plan.h"
@@ -25,6 +28,7 @@ namespace fs = std::filesystem;
 struct wan_context {
   std::unique_ptr<wan::TextToVideo> pipeline;
   std::string task;
+  int64_t ulysses = 1;
   wan_log_callback log_callback = nullptr;
   void* log_user_data = nullptr;
 };
@@ -80,6 +84,14 @@ wan::Solver solver_of(wan_solver s) {
 std::string task_of(const wan_context_params& cp) {
   WAN_CHECK(cp.checkpoint_dir && *cp.checkpoint_dir, "checkpoint_dir is not set");
   return cp.task && *cp.task ? wan::task_config(cp.task).name : wan::detect_task(cp.checkpoint_dir);
+}
+
+wan::dist::ParallelConfig parallel_of(const wan_context_params& cp) {
+  WAN_CHECK(cp.ulysses >= 0, "ulysses must not be negative (0 or 1: off)");
+  wan::dist::ParallelConfig pc{cp.cfg_parallel ? 2 : 1, cp.ulysses > 1 ? int(cp.ulysses) : 1};
+  pc.validate();
+  WAN_CHECK(pc.world() == 1 || cp.device == WAN_DEVICE_CUDA, "cfg_parallel and ulysses need WAN_DEVICE_CUDA");
+  return pc;
 }
 
 // The C request as the pipeline's parameters, defaults filled in and validated.
@@ -158,6 +170,24 @@ const char* wan_last_error(void) { return t_last_error.c_str(); }
 
 int wan_video_output_available(void) { return wan::video_writer_available() ? 1 : 0; }
 
+int wan_cuda_device_count(void) {
+  try {
+    return wan::cuda_device_count();
+  } catch (...) {
+    return 0;
+  }
+}
+
+wan_status wan_nccl_unique_id(char* hex, int32_t size) {
+  return guarded(WAN_ERROR_UNSUPPORTED, [&] {
+    WAN_CHECK(hex && size >= 257, "wan_nccl_unique_id: needs a buffer of at least 257 bytes");
+    const std::string id = wan::dist::nccl_unique_id_hex();
+    std::copy(id.begin(), id.end(), hex);
+    hex[id.size()] = '\0';
+    return WAN_OK;
+  });
+}
+
 int wan_cuda_available(void) {
   try {
     return wan::cuda_available() ? 1 : 0;
@@ -194,12 +224,21 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
   wan::ScopedThreadLogSink log(params ? sink_for(params->log_callback, params->log_user_data) : wan::LogSink());
   // Argument checks report INVALID_ARGUMENT; failures while reading the checkpoint report IO.
   std::string task;
+  wan::dist::ParallelConfig parallel;
+  std::optional<wan::dist::RankInfo> rank;
   const wan_status bad = guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
     WAN_CHECK(params && out, "wan_context_create: params and out must not be NULL");
     WAN_CHECK(params->device == WAN_DEVICE_CPU || params->device == WAN_DEVICE_CUDA, "unknown device ",
               int(params->device));
     WAN_CHECK(params->threads >= 0, "threads must not be negative (0: all cores)");
     task = task_of(*params);
+    parallel = parallel_of(*params);
+    if (parallel.world() > 1) {
+      rank = wan::dist::rank_from_environment();
+      WAN_CHECK(rank, "cfg_parallel/ulysses run one process per GPU, and this one has no rank: start them with "
+                      "`wan generate --cfg-parallel` / `--ulysses N`, or set WAN_RANK, WAN_WORLD_SIZE and WAN_NCCL_ID "
+                      "(see wan_nccl_unique_id in wan.h)");
+    }
     return WAN_OK;
   });
   if (bad != WAN_OK) return bad;
@@ -210,12 +249,22 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
     });
     if (s != WAN_OK) return s;
   }
+  std::shared_ptr<const wan::dist::ProcessGroup> group;
+  if (rank) {  // joining the other ranks: a missing NCCL or a failed rendezvous is UNSUPPORTED
+    const wan_status s = guarded(WAN_ERROR_UNSUPPORTED, [&] {
+      group = wan::dist::ProcessGroup::join(parallel, *rank);
+      return WAN_OK;
+    });
+    if (s != WAN_OK) return s;
+  }
   return guarded(WAN_ERROR_IO, [&] {
     if (params->threads > 0) wan::set_num_threads(params->threads);
     auto ctx = std::make_unique<wan_context>();
     ctx->task = task;  // TextToVideo::load checks the folder's files
+    ctx->ulysses = parallel.ulysses;
     ctx->pipeline = std::make_unique<wan::TextToVideo>(wan::TextToVideo::load(
-        params->checkpoint_dir, ctx->task, params->device == WAN_DEVICE_CUDA ? wan::Device::CUDA : wan::Device::CPU));
+        params->checkpoint_dir, ctx->task, params->device == WAN_DEVICE_CUDA ? wan::Device::CUDA : wan::Device::CPU,
+        group));
     ctx->log_callback = params->log_callback;
     ctx->log_user_data = params->log_user_data;
     *out = ctx.release();
@@ -227,6 +276,8 @@ void wan_context_free(wan_context* ctx) { delete ctx; }
 
 const char* wan_context_task(const wan_context* ctx) { return ctx ? ctx->task.c_str() : ""; }
 
+int wan_context_produces_frames(const wan_context* ctx) { return ctx && ctx->pipeline->produces_frames() ? 1 : 0; }
+
 wan_status wan_resolve_params(const wan_context_params* context, const wan_generate_params* params,
                               wan_generate_params* resolved) {
   wan::ScopedThreadLogSink log(context ? sink_for(context->log_callback, context->log_user_data) : wan::LogSink());
@@ -235,10 +286,17 @@ wan_status wan_resolve_params(const wan_context_params* context, const wan_gener
     WAN_CHECK(context && params, "wan_resolve_params: context and params must not be NULL");
     const wan::TaskConfig& task = wan::task_config(task_of(*context));
     wan::check_checkpoint_folder(context->checkpoint_dir, task);
+    const wan::dist::ParallelConfig parallel = parallel_of(*context);
     const wan::GenerateParams p = resolve(task, *params);
-    if (context->device == WAN_DEVICE_CUDA && wan::cuda_available())  // fail now, not after minutes of loading
-      wan::check_fits(task, wan::dit_config_of(context->checkpoint_dir, task), p.width, p.height, p.frames,
-                      wan::device_memory_info().free);
+    if (context->device == WAN_DEVICE_CUDA) {
+      const wan::WanDiTConfig dit = wan::dit_config_of(context->checkpoint_dir, task);
+      parallel.validate(dit.num_heads);
+      // Fail now, not after minutes of loading; a launcher of several GPUs (no rank of its own)
+      // leaves the check to each rank, and keeps its hands off the GPUs.
+      const bool launcher = parallel.world() > 1 && !wan::dist::rank_from_environment();
+      if (wan::cuda_available() && !launcher)
+        wan::check_fits(task, dit, p.width, p.height, p.frames, wan::device_memory_info().free, parallel.ulysses);
+    }
     if (resolved) *resolved = to_c(p, *params);
     return WAN_OK;
   });
@@ -258,9 +316,10 @@ wan_status wan_generate(wan_context* ctx, const wan_generate_params* params, wan
   if (bad != WAN_OK) return bad;
   return guarded(WAN_ERROR_IO, [&] {
     std::unique_ptr<wan::VideoWriter> writer;
-    if (params->output_path)
+    const bool frames_here = ctx->pipeline->produces_frames();  // rank 0 of several GPUs writes
+    if (params->output_path && frames_here)
       writer = std::make_unique<wan::VideoWriter>(params->output_path, p.width, p.height, ctx->pipeline->task().fps);
-    if (params->frames_dir) {
+    if (params->frames_dir && frames_here) {
       std::error_code ec;
       fs::create_directories(params->frames_dir, ec);
       WAN_CHECK(fs::is_directory(params->frames_dir, ec), "frames_dir ", params->frames_dir,

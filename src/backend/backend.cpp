@@ -17,6 +17,16 @@ bool cuda_available() {
 #endif
 }
 
+int cuda_device_count() {
+#ifdef WAN_HAVE_CUDA
+  if (!cuda::available()) return 0;
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess ? n : 0;
+#else
+  return 0;
+#endif
+}
+
 std::string cuda_device_summary() {
 #ifdef WAN_HAVE_CUDA
   return cuda::device_summary();

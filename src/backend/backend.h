@@ -12,6 +12,7 @@ namespace wan {
 
 // True when this build has the CUDA backend and a usable GPU is present.
 bool cuda_available();
+int cuda_device_count();  // 0 without the CUDA backend or a GPU
 // A one-line description of the GPU ("NVIDIA H100 80GB HBM3, 132 SMs, 79.1 GiB"), or why there is none.
 std::string cuda_device_summary();
 // The GPU's compute capability as 10·major + minor (90 for an H100), 0 without a GPU.

@@ -5,6 +5,7 @@
 
 #include "backend/backend.h"
 #include "core/rng.h"
+#include "dist/communicator.h"
 #include "ops/activation.h"
 #include "ops/attention.h"
 #include "ops/dit_fused.h"
@@ -91,12 +92,19 @@ struct WanDiTCuda::Impl {
   Tensor patch_w, patch_b, text0_w, text0_b, text2_w, text2_b, head_w, head_b;  // bf16 on the GPU
   std::vector<BlockGpu> blocks;
   ops::RopeTable rope;
+  std::shared_ptr<const dist::Communicator> sequence_parallel;
 };
 
 WanDiTCuda::WanDiTCuda(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WanDiTCuda::~WanDiTCuda() = default;
 WanDiTCuda::WanDiTCuda(WanDiTCuda&&) noexcept = default;
 const WanDiTConfig& WanDiTCuda::config() const { return impl_->config; }
+
+void WanDiTCuda::set_sequence_parallel(std::shared_ptr<const dist::Communicator> group) {
+  WAN_CHECK(!group || impl_->config.num_heads % group->size() == 0, "Ulysses over ", group ? group->size() : 0,
+            " GPUs: the DiT's ", impl_->config.num_heads, " heads do not split evenly");
+  impl_->sequence_parallel = group && group->size() > 1 ? std::move(group) : nullptr;
+}
 
 namespace {
 void check_supported(const WanDiTConfig& c) {
@@ -196,6 +204,39 @@ int64_t ffn_chunk_rows(int64_t rows, int64_t ffn_dim) {
   const int64_t per = (rows + chunks - 1) / chunks;
   return (per + 127) / 128 * 128;
 }
+
+// Ulysses self-attention (wan/distributed/sequence_parallel.py's all-to-all around attention):
+// qkv [B, Sl, 3D] holds this rank's Sl tokens of every head; returns the attention output of the
+// same tokens, [B, Sl, D]. Between the two all-to-alls each rank attends over all N·Sl tokens of
+// its H/N heads; `lens` are the samples' real token counts (padded keys masked). Frees qkv.
+template <typename Region>
+Tensor ulysses_attention(const dist::Communicator& sp, Tensor& qkv, const std::vector<int64_t>& lens, double scale,
+                         int64_t H, int64_t Dh, Region&& region) {
+  const int64_t N = sp.size(), B = qkv.size(0), Sl = qkv.size(1), Hn = H / N, S = N * Sl;
+  region("all-to-all");
+  // Part p of the send buffer: heads [p·Hn, (p+1)·Hn) of q, k and v of this rank's tokens.
+  Tensor send = empty_on({N, B, Sl, 3, Hn, Dh}, DType::BF16, Device::CUDA);
+  copy_into(send, qkv.view({B, Sl, 3, N, Hn, Dh}).permute({3, 0, 1, 2, 4, 5}));
+  qkv = Tensor();
+  Tensor recv = empty_on(send.shape(), DType::BF16, Device::CUDA);
+  sp.all_to_all(send, recv);  // part p: rank p's tokens, rows p·Sl.. of the sequence
+  send = Tensor();
+  const Tensor all = B == 1 ? recv.view({1, S, 3, Hn, Dh})
+                            : contiguous_on_device(recv.permute({1, 0, 2, 3, 4, 5})).view({B, S, 3, Hn, Dh});
+  recv = Tensor();
+  region("attention");
+  Tensor o = ops::attention(all.select(2, 0), all.select(2, 1), all.select(2, 2), lens, scale);  // [B, S, Hn, Dh]
+  region("all-to-all");
+  // Part p back to rank p: its tokens' rows of this rank's heads.
+  const Tensor back = B == 1 ? o.view({N, 1, Sl, Hn, Dh})
+                             : contiguous_on_device(o.view({B, N, Sl, Hn, Dh}).permute({1, 0, 2, 3, 4}));
+  o = Tensor();
+  Tensor got = empty_on(back.shape(), DType::BF16, Device::CUDA);  // part p: heads of rank p
+  sp.all_to_all(back, got);
+  Tensor out = empty_on({B, Sl, N, Hn, Dh}, DType::BF16, Device::CUDA);
+  copy_into(out, got.permute({1, 2, 0, 3, 4}));
+  return out.view({B, Sl, H * Dh});
+}
 }  // namespace
 
 std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const Tensor& t_in,
@@ -229,8 +270,12 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
   const Tensor mods = ops::block_modulation(e0, d.modulation);                        // [layers, 6, B, D]
   const Tensor head_mods = ops::block_modulation(e.view({B, 1, D}), d.head_modulation);  // [1, 2, B, D]
 
+  // Sequence parallel: this rank keeps rows [first, first + Sl) of the sequence padded to N·Sl.
+  const dist::Communicator* sp = d.sequence_parallel.get();
+  const int64_t N = sp ? sp->size() : 1, Sl = (seq_len + N - 1) / N, first = sp ? sp->rank() * Sl : 0;
+
   // Patch embedding: gather on the host, the product on the GPU; padding tokens are zeros.
-  Tensor x = empty_on({B, seq_len, D}, DType::F32, Device::CUDA);  // the f32 residual stream
+  Tensor x = empty_on({B, Sl, D}, DType::F32, Device::CUDA);  // the f32 residual stream
   fill_zero_(x);
   std::vector<ops::Grid3> grids;
   std::vector<int64_t> lens;
@@ -243,11 +288,13 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     const int64_t n = grids.back()[0] * grids.back()[1] * grids.back()[2];
     WAN_CHECK(n <= seq_len, "WanDiTCuda: ", n, " tokens exceed seq_len ", seq_len);
     lens.push_back(n);
+    const int64_t mine = std::clamp<int64_t>(n - first, 0, Sl);  // this rank's real tokens
+    if (mine == 0) continue;
     // [C, F, pt, H', ph, W', pw] -> [F, H', W', C, pt, ph, pw]: the Conv3d's receptive fields.
     const Tensor patches = xb.view({c.in_dim, grids.back()[0], p[0], grids.back()[1], p[1], grids.back()[2], p[2]})
                                .permute({1, 3, 5, 0, 2, 4, 6}).contiguous().view({n, c.in_dim * c.patch_volume()});
-    const Tensor emb = ops::linear(gpu_bf16(patches), d.patch_w, d.patch_b);  // [n, D] bf16
-    Tensor rows = x.select(0, b).narrow(0, 0, n);
+    const Tensor emb = ops::linear(gpu_bf16(patches.narrow(0, first, mine).contiguous()), d.patch_w, d.patch_b);
+    Tensor rows = x.select(0, b).narrow(0, 0, mine);
     copy_into(rows, convert_on_device(emb, DType::F32));
   }
 
@@ -264,7 +311,7 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
   text = ops::linear(text, d.text2_w, d.text2_b);  // [B, text_len, D] bf16
 
   const double eps = c.eps, scale = 1.0 / std::sqrt(double(Dh));
-  const int64_t chunk = ffn_chunk_rows(seq_len, c.ffn_dim);
+  const int64_t chunk = ffn_chunk_rows(Sl, c.ffn_dim);
   for (size_t i = 0; i < d.blocks.size(); ++i) {
     const BlockGpu& g = d.blocks[i];
     Tensor m[6];
@@ -279,13 +326,19 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     h = Tensor();
     region("other");
     Tensor q = columns(qkv, 0, D), k = columns(qkv, 1, D);
-    ops::rms_norm_rope_(q, g.self_attn.norm_q, eps, H, grids, &d.rope);
-    ops::rms_norm_rope_(k, g.self_attn.norm_k, eps, H, grids, &d.rope);
-    region("attention");
-    Tensor o = ops::attention(heads(qkv, 0, H, Dh), heads(qkv, 1, H, Dh), heads(qkv, 2, H, Dh), lens, scale);
-    q = k = qkv = Tensor();
+    ops::rms_norm_rope_(q, g.self_attn.norm_q, eps, H, grids, &d.rope, first);
+    ops::rms_norm_rope_(k, g.self_attn.norm_k, eps, H, grids, &d.rope, first);
+    q = k = Tensor();
+    Tensor o;
+    if (sp) {
+      o = ulysses_attention(*sp, qkv, lens, scale, H, Dh, region);
+    } else {
+      region("attention");
+      o = ops::attention(heads(qkv, 0, H, Dh), heads(qkv, 1, H, Dh), heads(qkv, 2, H, Dh), lens, scale);
+      qkv = Tensor();
+    }
     region("matmul");
-    Tensor y = ops::linear(o.view({B, seq_len, D}), g.self_attn.o_w, g.self_attn.o_b);
+    Tensor y = ops::linear(o.view({B, Sl, D}), g.self_attn.o_w, g.self_attn.o_b);
     o = Tensor();
     region("other");
     ops::residual_add_(x, y, m[2]);
@@ -302,10 +355,10 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     Tensor ck = columns(ckv, 0, D);
     ops::rms_norm_rope_(ck, g.cross_attn.norm_k, eps, H, {}, nullptr);
     region("attention");
-    o = ops::attention(cq.view({B, seq_len, H, Dh}), heads(ckv, 0, H, Dh), heads(ckv, 1, H, Dh), {}, scale);
+    o = ops::attention(cq.view({B, Sl, H, Dh}), heads(ckv, 0, H, Dh), heads(ckv, 1, H, Dh), {}, scale);
     cq = ck = ckv = Tensor();
     region("matmul");
-    y = ops::linear(o.view({B, seq_len, D}), g.cross_attn.o_w, g.cross_attn.o_b);
+    y = ops::linear(o.view({B, Sl, D}), g.cross_attn.o_w, g.cross_attn.o_b);
     o = Tensor();
     region("other");
     ops::residual_add_(x, y, Tensor());
@@ -314,8 +367,8 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     // FFN, over the tokens of each sample in chunks (rows are independent).
     for (int64_t b = 0; b < B; ++b) {
       const Tensor shift = m[3].narrow(0, b, 1), scl = m[4].narrow(0, b, 1), gate = m[5].narrow(0, b, 1);
-      for (int64_t r0 = 0; r0 < seq_len; r0 += chunk) {
-        const int64_t n = std::min(chunk, seq_len - r0);
+      for (int64_t r0 = 0; r0 < Sl; r0 += chunk) {
+        const int64_t n = std::min(chunk, Sl - r0);
         Tensor xs = x.select(0, b).narrow(0, r0, n).unsqueeze(0);  // [1, n, D], contiguous rows of x
         region("other");
         Tensor hs = ops::layer_norm_modulate(xs, eps, {}, {}, shift, scl);
@@ -335,7 +388,14 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
   const Tensor h = ops::layer_norm_modulate(x, eps, {}, {}, head_mods.select(0, 0).select(0, 0),
                                             head_mods.select(0, 0).select(0, 1));
   region("matmul");
-  const Tensor out_gpu = ops::linear(h, d.head_w, d.head_b);
+  Tensor out_gpu = ops::linear(h, d.head_w, d.head_b);  // [B, Sl, p·C]
+  if (sp) {  // every rank's rows, in rank order: [N, B, Sl, p·C] → [B, N·Sl, p·C]
+    region("all-to-all");
+    Tensor all = empty_on({N, B, Sl, out_gpu.size(2)}, out_gpu.dtype(), Device::CUDA);
+    sp->all_gather(out_gpu, all);
+    out_gpu = B == 1 ? all.view({1, N * Sl, all.size(3)})
+                     : contiguous_on_device(all.permute({1, 0, 2, 3})).view({B, N * Sl, all.size(3)});
+  }
   region("other");
   const Tensor out = to_device(out_gpu, Device::CPU).to(DType::F32);  // [B, S, p·C]
   std::vector<Tensor> result;

@@ -10,6 +10,12 @@
 // the official precision map: the head's output projection runs in bf16 here (f32 in the
 // official code); the goldens' 1e-2 bound holds with it. Not yet: per-token timesteps that differ
 // within a sample (TI2V image-to-video), a planned workspace and CUDA-graph capture.
+//
+// Sequence parallel (Ulysses, dist/parallel.h): with a communicator of N ranks each rank keeps
+// tokens [r·S/N, (r+1)·S/N) of the padded sequence S (seq_len rounded up to a multiple of N)
+// through every per-token op; around self-attention one all-to-all turns its q, k, v rows of all
+// heads into all rows of heads [r·H/N, (r+1)·H/N), and one all-to-all turns the attention output
+// back; the head's output is gathered at the end, so every rank returns the whole prediction.
 #pragma once
 
 #include <memory>
@@ -20,6 +26,9 @@
 #include "models/wan_dit.h"
 
 namespace wan {
+namespace dist {
+class Communicator;
+}
 
 class WanDiTCuda : public DiTModel {
  public:
@@ -32,8 +41,12 @@ class WanDiTCuda : public DiTModel {
   WanDiTCuda(WanDiTCuda&&) noexcept;
 
   const WanDiTConfig& config() const override;
+  // Splits every forward's tokens over the ranks of `group` (all ranks call forward together with
+  // the same inputs); null: this GPU alone. The group's size must divide the head count.
+  void set_sequence_parallel(std::shared_ptr<const dist::Communicator> group);
   // Inputs and outputs on the host, as WanDiT::forward.
-  // With a profiler, the GPU work is attributed to "attention", "matmul" and "other".
+  // With a profiler, the GPU work is attributed to "attention", "matmul", "all-to-all" (with a
+  // sequence-parallel group) and "other".
   std::vector<Tensor> forward(const std::vector<Tensor>& x, const Tensor& t, const std::vector<Tensor>& context,
                               int64_t seq_len, StreamProfiler* profiler = nullptr) const;
   std::vector<Tensor> predict(const std::vector<Tensor>& x, const Tensor& t, const std::vector<Tensor>& context,

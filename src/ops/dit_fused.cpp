@@ -61,7 +61,8 @@ namespace {
 
 // Writes rms_norm_rope(x) into out (which may be x itself on CUDA); x's rows may be strided.
 void rms_norm_rope_into(const Tensor& x, const Tensor& weight, double eps, int64_t num_heads,
-                        const std::vector<Grid3>& grids, const RopeTable* table, Tensor& out) {
+                        const std::vector<Grid3>& grids, const RopeTable* table, int64_t first_token, Tensor& out) {
+  WAN_CHECK(first_token >= 0, "rms_norm_rope: first_token ", first_token, " is negative");
   WAN_CHECK(x.defined() && x.dim() == 3 && x.dtype() == DType::BF16 && x.stride(2) == 1 && x.stride(1) >= x.size(2) &&
                 x.stride(0) == x.size(1) * x.stride(1),
             "rms_norm_rope: x must be a bf16 [B, L, D] with contiguous rows, got ", x.describe());
@@ -74,7 +75,7 @@ void rms_norm_rope_into(const Tensor& x, const Tensor& weight, double eps, int64
     WAN_CHECK(table->head_dim == Dh, "rms_norm_rope: the RoPE table is for head_dim ", table->head_dim, ", not ", Dh);
     WAN_CHECK(int64_t(grids.size()) == B, "rms_norm_rope: ", grids.size(), " grids for batch ", B);
     for (const auto& g : grids)
-      WAN_CHECK(g[0] * g[1] * g[2] <= L && g[0] <= table->max_pos && g[1] <= table->max_pos && g[2] <= table->max_pos,
+      WAN_CHECK((first_token > 0 || g[0] * g[1] * g[2] <= L) && g[0] <= table->max_pos && g[1] <= table->max_pos && g[2] <= table->max_pos,
                 "rms_norm_rope: grid ", g[0], "x", g[1], "x", g[2], " does not fit ", L, " tokens / the RoPE table");
   }
   if (x.device() == Device::CUDA) {
@@ -90,7 +91,7 @@ void rms_norm_rope_into(const Tensor& x, const Tensor& weight, double eps, int64
       sin_t = table->device_sin;
     }
     cuda::rms_norm_rope(x, weight, eps, Dh, grid_t, cos_t, sin_t, table ? table->slots[0] : 0,
-                        table ? table->slots[1] : 0, out);
+                        table ? table->slots[1] : 0, first_token, out);
     return;
 #endif
   }
@@ -109,24 +110,24 @@ void rms_norm_rope_into(const Tensor& x, const Tensor& weight, double eps, int64
       yp[r * D + i] = to_float(to_bf16(n * wp[i]));
     }
   }
-  if (table) y = rope_apply_3d(y.view({B, L, num_heads, Dh}), grids, *table).view({B, L, D});
+  if (table) y = rope_apply_3d(y.view({B, L, num_heads, Dh}), grids, *table, first_token).view({B, L, D});
   out.copy_from(y.to(DType::BF16));
 }
 
 }  // namespace
 
 Tensor rms_norm_rope(const Tensor& x, const Tensor& weight, double eps, int64_t num_heads,
-                     const std::vector<Grid3>& grids, const RopeTable* table) {
+                     const std::vector<Grid3>& grids, const RopeTable* table, int64_t first_token) {
   WAN_CHECK(x.defined(), "rms_norm_rope: x is undefined");
   Tensor out = empty_on(x.shape(), DType::BF16, x.device());
-  rms_norm_rope_into(x, weight, eps, num_heads, grids, table, out);
+  rms_norm_rope_into(x, weight, eps, num_heads, grids, table, first_token, out);
   return out;
 }
 
 void rms_norm_rope_(Tensor& x, const Tensor& weight, double eps, int64_t num_heads, const std::vector<Grid3>& grids,
-                    const RopeTable* table) {
+                    const RopeTable* table, int64_t first_token) {
   WAN_CHECK(x.defined(), "rms_norm_rope_: x is undefined");
-  rms_norm_rope_into(x, weight, eps, num_heads, grids, table, x);
+  rms_norm_rope_into(x, weight, eps, num_heads, grids, table, first_token, x);
 }
 
 Tensor block_modulation(const Tensor& e, const Tensor& table) {

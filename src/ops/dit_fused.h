@@ -9,6 +9,7 @@
 //   y = bf16(bf16(x · rsqrt(mean(x²) + eps)) · weight) over the full D (WanRMSNorm, as autocast
 //   computes it), then, when `table` is given, the 3-D RoPE of head h's pairs at the token's grid
 //   position (tokens past the sample's grid unrotated), in f32; the result rounded to bf16.
+//   Row l is token first_token + l of its sample (Ulysses: each GPU holds a slice of the tokens).
 // rms_norm_rope_: the same in place on x [B, L, D] bf16 whose rows may be strided (the q or k
 //   columns of a fused QKV product: stride(2) = 1, stride(0) = L·stride(1)).
 // residual_add_: x [B, L, D] f32 += y [B, L, D] bf16 · gate[b] (gate [B, D] f32, or 1 when undefined).
@@ -27,9 +28,9 @@ namespace wan::ops {
 Tensor layer_norm_modulate(const Tensor& x, double eps, const Tensor& weight, const Tensor& bias, const Tensor& shift,
                            const Tensor& scale);
 Tensor rms_norm_rope(const Tensor& x, const Tensor& weight, double eps, int64_t num_heads,
-                     const std::vector<Grid3>& grids, const RopeTable* table);
+                     const std::vector<Grid3>& grids, const RopeTable* table, int64_t first_token = 0);
 void rms_norm_rope_(Tensor& x, const Tensor& weight, double eps, int64_t num_heads, const std::vector<Grid3>& grids,
-                    const RopeTable* table);
+                    const RopeTable* table, int64_t first_token = 0);
 void residual_add_(Tensor& x, const Tensor& y, const Tensor& gate);
 Tensor block_modulation(const Tensor& e, const Tensor& table);
 

@@ -35,7 +35,7 @@ RopeTable rope_table_3d(int64_t head_dim, int64_t max_pos, double theta) {
   return table;
 }
 
-Tensor rope_apply_3d(const Tensor& x, const std::vector<Grid3>& grids, const RopeTable& table) {
+Tensor rope_apply_3d(const Tensor& x, const std::vector<Grid3>& grids, const RopeTable& table, int64_t first_token) {
   check_cpu_f32(x, "rope_apply_3d", "x");
   check_dim(x, 4, "rope_apply_3d", "x");
   WAN_CHECK(x.size(3) == table.head_dim, "rope_apply_3d: x ", x.describe(), " has head_dim ", x.size(3),
@@ -45,11 +45,12 @@ Tensor rope_apply_3d(const Tensor& x, const std::vector<Grid3>& grids, const Rop
     for (int64_t a = 0; a < 3; ++a)
       WAN_CHECK(g[a] >= 0 && g[a] <= table.max_pos, "rope_apply_3d: grid size ", g[a], " exceeds the ",
                 table.max_pos, " positions of the RoPE table");
-    WAN_CHECK(g[0] * g[1] * g[2] <= x.size(1), "rope_apply_3d: grid ", g[0], "x", g[1], "x", g[2],
+    WAN_CHECK(first_token > 0 || g[0] * g[1] * g[2] <= x.size(1), "rope_apply_3d: grid ", g[0], "x", g[1], "x", g[2],
               " has more tokens than x ", x.describe());
   }
   Tensor y = Tensor::empty(x.shape(), DType::F32);
-  cpu::rope_apply_3d(x.contiguous(), grids, table, y);
+  WAN_CHECK(first_token >= 0, "rope_apply_3d: first_token ", first_token, " is negative");
+  cpu::rope_apply_3d(x.contiguous(), grids, table, first_token, y);
   return y;
 }
 

@@ -1,5 +1,7 @@
 #include "pipeline/denoise.h"
 
+#include "backend/backend.h"
+#include "dist/communicator.h"
 #include "pipeline/task_config.h"
 
 namespace wan {
@@ -12,6 +14,21 @@ Tensor classifier_free_guidance(const Tensor& cond, const Tensor& uncond, double
   for (int64_t i = 0; i < c.numel(); ++i) out.data<float>()[i] = u.data<float>()[i] + g * (c.data<float>()[i] - u.data<float>()[i]);
   return out;
 }
+
+namespace {
+
+// CFG-parallel: this rank's prediction and its partner's, as (cond, uncond).
+std::pair<Tensor, Tensor> exchange_predictions(const dist::Communicator& pair, const Tensor& mine) {
+  const Tensor send = to_device(mine.to(DType::F32).contiguous(), Device::CUDA);
+  Shape shape = send.shape();
+  shape.insert(shape.begin(), 2);
+  Tensor both = empty_on(shape, DType::F32, Device::CUDA);  // [branch, ...]
+  pair.all_gather(send, both);
+  const Tensor host = to_device(both, Device::CPU);
+  return {host.select(0, 0).contiguous(), host.select(0, 1).contiguous()};
+}
+
+}  // namespace
 
 Tensor denoise(const DenoiseInputs& in, const StepCallback& on_step) {
   WAN_CHECK(in.low_noise, "denoise: no model");
@@ -30,8 +47,15 @@ Tensor denoise(const DenoiseInputs& in, const StepCallback& on_step) {
     const DiTModel& model = high ? *in.high_noise : *in.low_noise;
     const double guide = high ? in.guide_high : in.guide_low;
     const Tensor timestep = Tensor::from_vector<float>({float(t)}, {1});
-    const Tensor cond = model.predict({x}, timestep, {in.context}, seq_len)[0];
-    const Tensor uncond = model.predict({x}, timestep, {in.context_null}, seq_len)[0];
+    Tensor cond, uncond;
+    if (in.cfg_group) {
+      WAN_CHECK(in.cfg_group->size() == 2, "CFG-parallel needs a pair of ranks, got ", in.cfg_group->size());
+      const Tensor mine = model.predict({x}, timestep, {in.cfg_branch == 0 ? in.context : in.context_null}, seq_len)[0];
+      std::tie(cond, uncond) = exchange_predictions(*in.cfg_group, mine);
+    } else {
+      cond = model.predict({x}, timestep, {in.context}, seq_len)[0];
+      uncond = model.predict({x}, timestep, {in.context_null}, seq_len)[0];
+    }
     x = solver->step(classifier_free_guidance(cond, uncond, guide), x);
     if (on_step && !on_step(i, in.steps, t, high)) throw Cancelled();
   }

@@ -13,6 +13,9 @@
 #include "sampling/solvers.h"
 
 namespace wan {
+namespace dist {
+class Communicator;
+}
 
 // Thrown when the step callback asks to stop; nothing partial is returned.
 class Cancelled : public Error {
@@ -31,6 +34,10 @@ struct DenoiseInputs {
   Solver solver = Solver::UniPC;
   int64_t steps = 50;
   double shift = 5.0;
+  // CFG-parallel (dist/parallel.h): this rank runs only its branch's forward (0: `context`,
+  // 1: `context_null`) and the pair exchanges the two predictions each step. Null: both here.
+  const dist::Communicator* cfg_group = nullptr;
+  int cfg_branch = 0;
 };
 
 // Called after every step (index from 0); return false to stop (denoise then throws Cancelled).

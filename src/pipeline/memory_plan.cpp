@@ -31,14 +31,14 @@ std::string MemoryPlan::describe() const {
 }
 
 MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height,
-                           int64_t frames) {
-  WAN_CHECK(width > 0 && height > 0 && frames > 0, "plan_gpu_memory: empty video");
+                           int64_t frames, int64_t ulysses) {
+  WAN_CHECK(width > 0 && height > 0 && frames > 0 && ulysses >= 1, "plan_gpu_memory: empty video");
   MemoryPlan p;
   p.experts = task.two_experts ? 2 : 1;
   p.dit_weights = p.experts * wan_dit_parameter_count(dit) * 2;
   const int64_t tokens = ((frames - 1) / task.vae_stride[0] + 1) * (height / task.vae_stride[1] / task.patch[1]) *
                          (width / task.vae_stride[2] / task.patch[2]);
-  p.dit_activations = 12 * tokens * dit.dim;
+  p.dit_activations = (ulysses > 1 ? 16 : 12) * ((tokens + ulysses - 1) / ulysses) * dit.dim;
   const bool v22 = task.z_dim == 48;
   const WanVAEConfig vae = v22 ? WanVAEConfig::wan22() : WanVAEConfig::wan21();
   p.vae_weights = WanVAE::parameter_count(vae) * 4;
@@ -48,12 +48,12 @@ MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int6
 }
 
 void check_fits(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height, int64_t frames,
-                int64_t free_bytes) {
-  const MemoryPlan plan = plan_gpu_memory(task, dit, width, height, frames);
+                int64_t free_bytes, int64_t ulysses) {
+  const MemoryPlan plan = plan_gpu_memory(task, dit, width, height, frames, ulysses);
   if (plan.peak() <= free_bytes) return;
   std::string fits;
   for (const auto& [w, h] : task.sizes)
-    if (plan_gpu_memory(task, dit, w, h, frames).peak() <= free_bytes) fits += str(fits.empty() ? "" : ", ", w, "*", h);
+    if (plan_gpu_memory(task, dit, w, h, frames, ulysses).peak() <= free_bytes) fits += str(fits.empty() ? "" : ", ", w, "*", h);
   fail(task.name, " at ", width, "x", height, ", ", frames, " frames needs about ", plan.describe(), "; the GPU has ",
        gib(free_bytes), " free. ",
        fits.empty() ? std::string("No official size of this task fits; use --device cpu (slow), or a GPU with more "

@@ -11,6 +11,9 @@
 //  - the VAE decode: its live tensors grow with the frame area (a chunk has at most 4 frames);
 //    the bytes per output pixel are measured with `wan bench vae` on an H100 at 1280x720 (Wan2.1:
 //    19.82 GiB) and 1280x704 (Wan2.2: 20.68 GiB) and assumed to scale with the area.
+// With Ulysses over N GPUs (dist/parallel.h) a forward holds 1/N of the tokens, at 16 bytes per
+// token and dim: the all-to-all's send and receive buffers of q, k, v live beside the residual
+// stream (models/wan_dit_cuda.cpp ulysses_attention). Rank 0 alone holds the VAE.
 // The caching allocator reserves more than the live peak (docs/performance.md); `margin` covers
 // the cuBLASLt/cuDNN workspaces and fragmentation.
 #pragma once
@@ -36,11 +39,11 @@ struct MemoryPlan {
 
 // The plan for `task` at width x height x frames; `dit` is the task's DiT config.
 MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height,
-                           int64_t frames);
+                           int64_t frames, int64_t ulysses = 1);
 
 // Throws a clear error when the plan does not fit `free_bytes`, naming the need, what is free and
 // the officially supported sizes of the task that would fit (or that none does).
 void check_fits(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height, int64_t frames,
-                int64_t free_bytes);
+                int64_t free_bytes, int64_t ulysses = 1);
 
 }  // namespace wan

@@ -4,8 +4,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "backend/backend.h"
 #include "core/log.h"
 #include "core/rng.h"
+#include "dist/process_group.h"
 #include "models/t5_encoder.h"
 #include "models/t5_tokenizer.h"
 #include "models/wan_dit.h"
@@ -24,6 +26,26 @@ bool has_dit(const fs::path& dir) {
   std::error_code ec;
   return fs::exists(dir / "config.json", ec) && (fs::exists(dir / "diffusion_pytorch_model.safetensors", ec) ||
                                                  fs::exists(dir / "diffusion_pytorch_model.safetensors.index.json", ec));
+}
+
+// Rank 0's text encodings [L, text_dim] f32 on every rank: first their lengths, then the rows.
+std::vector<Tensor> broadcast_contexts(const dist::Communicator& world, const std::vector<Tensor>& mine,
+                                       int64_t text_dim) {
+  Tensor lengths = Tensor::zeros({2}, DType::I64);
+  if (world.rank() == 0)
+    for (int64_t i = 0; i < 2; ++i) lengths.data<int64_t>()[i] = mine[size_t(i)].size(0);
+  Tensor dev = to_device(lengths, Device::CUDA);
+  world.broadcast(dev, 0);
+  lengths = to_device(dev, Device::CPU);
+  std::vector<Tensor> out;
+  for (int64_t i = 0; i < 2; ++i) {
+    const int64_t L = lengths.data<int64_t>()[i];
+    Tensor t = world.rank() == 0 ? to_device(mine[size_t(i)].to(DType::F32).contiguous(), Device::CUDA)
+                                 : empty_on({L, text_dim}, DType::F32, Device::CUDA);
+    world.broadcast(t, 0);
+    out.push_back(to_device(t, Device::CPU));
+  }
+  return out;
 }
 
 }  // namespace
@@ -111,25 +133,38 @@ struct TextToVideo::Impl {
   std::unique_ptr<T5Encoder> t5;
   std::unique_ptr<DiTModel> high, low;
   std::unique_ptr<WanVAE> vae;
+  std::shared_ptr<const dist::ProcessGroup> group;  // null: one process
+  bool output_rank() const { return !group || group->is_output_rank(); }
 };
 
 TextToVideo::TextToVideo(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TextToVideo::~TextToVideo() = default;
 TextToVideo::TextToVideo(TextToVideo&&) noexcept = default;
 const TaskConfig& TextToVideo::task() const { return *impl_->task; }
+bool TextToVideo::produces_frames() const { return impl_->output_rank(); }
 
-TextToVideo TextToVideo::load(const std::string& folder, const std::string& task_name, Device device) {
+TextToVideo TextToVideo::load(const std::string& folder, const std::string& task_name, Device device,
+                              std::shared_ptr<const dist::ProcessGroup> group) {
   auto impl = std::make_unique<Impl>();
   impl->folder = folder;
   impl->task = &task_config(task_name.empty() ? detect_task(folder) : task_name);
+  impl->group = group && group->info.world > 1 ? std::move(group) : nullptr;
+  WAN_CHECK(!impl->group || device == Device::CUDA, "several GPUs need --device cuda");
   check_checkpoint_folder(folder, *impl->task);
   const fs::path dir(folder);
-  impl->tokenizer = std::make_unique<T5Tokenizer>(T5Tokenizer::load((dir / kT5Tokenizer).string()));
-  impl->t5 = std::make_unique<T5Encoder>(T5Encoder::load((dir / kT5Checkpoint).string()));
+  if (impl->output_rank()) {
+    impl->tokenizer = std::make_unique<T5Tokenizer>(T5Tokenizer::load((dir / kT5Tokenizer).string()));
+    impl->t5 = std::make_unique<T5Encoder>(T5Encoder::load((dir / kT5Checkpoint).string()));
+  }
   auto load_dit = [&](const std::string& path) -> std::unique_ptr<DiTModel> {
     if (device == Device::CPU) return std::make_unique<WanDiT>(WanDiT::load(path));
 #ifdef WAN_HAVE_CUDA
-    return std::make_unique<WanDiTCuda>(WanDiTCuda::load(path));
+    auto dit = std::make_unique<WanDiTCuda>(WanDiTCuda::load(path));
+    if (impl->group && impl->group->ulysses) {
+      impl->group->config.validate(dit->config().num_heads);
+      dit->set_sequence_parallel(impl->group->ulysses);
+    }
+    return dit;
 #else
     fail("--device cuda: this build has no CUDA backend");
 #endif
@@ -140,14 +175,17 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
   } else {
     impl->low = load_dit(folder);
   }
-  impl->vae = std::make_unique<WanVAE>(WanVAE::load((dir / impl->task->vae_file).string()));
-  impl->vae->to(device);  // on CUDA the VAE decodes on the GPU (f32, TF32 convolutions)
   const WanDiTConfig& dit = impl->low->config();
-  WAN_CHECK(dit.in_dim == impl->task->z_dim && impl->vae->config().z_dim == impl->task->z_dim, folder,
-            ": the DiT takes ", dit.in_dim, " latent channels and the VAE has ", impl->vae->config().z_dim, "; ",
+  WAN_CHECK(dit.in_dim == impl->task->z_dim, folder, ": the DiT takes ", dit.in_dim, " latent channels; ",
             impl->task->name, " needs ", impl->task->z_dim);
-  WAN_CHECK(dit.text_dim == impl->t5->config().dim, folder, ": the DiT's text_dim ", dit.text_dim,
-            " does not match the text encoder's width ", impl->t5->config().dim);
+  if (impl->output_rank()) {
+    impl->vae = std::make_unique<WanVAE>(WanVAE::load((dir / impl->task->vae_file).string()));
+    impl->vae->to(device);  // on CUDA the VAE decodes on the GPU (f32, TF32 convolutions)
+    WAN_CHECK(impl->vae->config().z_dim == impl->task->z_dim, folder, ": the VAE has ", impl->vae->config().z_dim,
+              " latent channels; ", impl->task->name, " needs ", impl->task->z_dim);
+    WAN_CHECK(dit.text_dim == impl->t5->config().dim, folder, ": the DiT's text_dim ", dit.text_dim,
+              " does not match the text encoder's width ", impl->t5->config().dim);
+  }
   return TextToVideo(std::move(impl));
 }
 
@@ -159,8 +197,12 @@ void TextToVideo::generate(const GenerateParams& params, const GenerateCallbacks
   };
   // Text (text2video.py L267–277): prompt and negative prompt encoded separately.
   stage("text encoder");
-  const TokenizedBatch tokens = d.tokenizer->encode({params.prompt, params.negative_prompt}, kTextLen);
-  const std::vector<Tensor> contexts = d.t5->encode(tokens.ids, tokens.mask);
+  std::vector<Tensor> contexts;
+  if (d.output_rank()) {
+    const TokenizedBatch tokens = d.tokenizer->encode({params.prompt, params.negative_prompt}, kTextLen);
+    contexts = d.t5->encode(tokens.ids, tokens.mask);
+  }
+  if (d.group) contexts = broadcast_contexts(*d.group->world, contexts, d.low->config().text_dim);
 
   // Noise [z_dim, (F − 1)/4 + 1, H/8, W/8] (L252–255, L279–288).
   const Shape shape{task.z_dim, (params.frames - 1) / task.vae_stride[0] + 1, params.height / task.vae_stride[1],
@@ -177,8 +219,13 @@ void TextToVideo::generate(const GenerateParams& params, const GenerateCallbacks
   in.solver = params.solver;
   in.steps = params.steps;
   in.shift = params.shift;
+  if (d.group && d.group->cfg) {
+    in.cfg_group = d.group->cfg.get();
+    in.cfg_branch = d.group->cfg_branch();
+  }
   stage("denoising");
   const Tensor latent = denoise(in, cb.on_step);
+  if (!d.output_rank()) return;
 
   stage("decoding");
   d.vae->decode(latent, [&](const Tensor& frames) {

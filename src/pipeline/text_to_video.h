@@ -19,6 +19,9 @@
 #include "sampling/schedule.h"
 
 namespace wan {
+namespace dist {
+struct ProcessGroup;
+}
 
 struct GenerateParams {
   int64_t width = 0, height = 0;  // pixels
@@ -57,12 +60,17 @@ struct GenerateCallbacks {
 class TextToVideo {
  public:
   // `device` CUDA runs the DiTs and the VAE decoder on the GPU (the text encoder stays on the CPU
-  // for now).
-  static TextToVideo load(const std::string& folder, const std::string& task = "", Device device = Device::CPU);
+  // for now). With a process group of several ranks (dist/parallel.h; CUDA only) every rank
+  // loads the DiTs, and only rank 0 the text encoder and the VAE: it encodes the prompts for all
+  // and alone decodes; generate() on the other ranks returns after the last step, with no frames.
+  static TextToVideo load(const std::string& folder, const std::string& task = "", Device device = Device::CPU,
+                          std::shared_ptr<const dist::ProcessGroup> group = nullptr);
   ~TextToVideo();
   TextToVideo(TextToVideo&&) noexcept;
 
   const TaskConfig& task() const;
+  // False on the ranks of a process group other than 0: they hand out no frames.
+  bool produces_frames() const;
   // Runs the whole pipeline; throws Cancelled if a callback asks to stop.
   void generate(const GenerateParams& params, const GenerateCallbacks& callbacks);
 

@@ -49,6 +49,27 @@ TEST_F(DitFusedCuda, RmsNormRope) {
   }
 }
 
+// A slice of the rows starting at token `first` (Ulysses) against the CPU reference of the
+// same slice, and the CPU slice against the whole sequence's rows.
+TEST_F(DitFusedCuda, RmsNormRopeOnASliceOfTheSequence) {
+  for (int64_t Dh : {24, 6}) {  // vectorised and scalar kernels
+    const RopeTable table = rope_table_3d(Dh);
+    const int64_t B = 2, L = 41, H = 3, D = H * Dh;
+    const Tensor x = test::random_tensor({B, L, D}, 15, 2.0).to(DType::BF16);
+    const Tensor w = test::random_tensor({D}, 16).to(DType::BF16).to(DType::F32);
+    const std::vector<Grid3> grids = {{2, 4, 5}, {1, 5, 7}};
+    const Tensor whole = rms_norm_rope(x, w, 1e-6, H, grids, &table).to(DType::F32);
+    for (int64_t first : {13, 35}) {
+      const int64_t n = std::min<int64_t>(13, L - first);
+      const Tensor part = x.narrow(1, first, n).contiguous();
+      const Tensor ref = rms_norm_rope(part, w, 1e-6, H, grids, &table, first).to(DType::F32);
+      EXPECT_EQ(rel_l2(ref, whole.narrow(1, first, n).contiguous()), 0.0) << first;
+      EXPECT_LE(rel_l2(host(rms_norm_rope(gpu(part), gpu(w), 1e-6, H, grids, &table, first)).to(DType::F32), ref), 1e-2)
+          << Dh << " " << first;
+    }
+  }
+}
+
 TEST_F(DitFusedCuda, ResidualAdd) {
   for (int64_t D : {264, 266}) {
     for (bool gated : {false, true}) {

@@ -67,6 +67,21 @@ TEST(Rope, LeavesPaddingTokensAndPreservesNorms) {
     EXPECT_NEAR(std::hypot(xp[i], xp[i + 1]), std::hypot(yp[i], yp[i + 1]), 1e-5);
 }
 
+// A slice of the sequence (Ulysses) rotates as the same rows of the whole; a slice that runs
+// past the grid leaves its padding rows alone.
+TEST(Rope, SliceOfTheSequenceMatchesTheWhole) {
+  const RopeTable table = rope_table_3d(24);
+  const Tensor x = test::random_tensor({2, 12, 3, 24}, 4);
+  const std::vector<Grid3> grids{{2, 2, 3}, {1, 3, 3}};  // 12 and 9 tokens
+  const Tensor whole = rope_apply_3d(x, grids, table);
+  for (int64_t first : {0, 5, 6, 11}) {
+    const int64_t n = 12 - first;
+    const Tensor part = rope_apply_3d(x.narrow(1, first, n).contiguous(), grids, table, first);
+    EXPECT_EQ(rel_l2(part, whole.narrow(1, first, n).contiguous()), 0.0) << first;
+  }
+  EXPECT_THROW(rope_apply_3d(x, grids, table, -1), Error);
+}
+
 TEST(Rope, DotProductsDependOnlyOnRelativePosition) {
   // The property RoPE exists for: <R(p)q, R(p')k> depends on p − p' alone.
   const RopeTable table = rope_table_3d(18);

@@ -10,6 +10,9 @@
 #include "backend/backend.h"
 #include "commands.h"
 #include "core/rng.h"
+#include "core/stats.h"
+#include "dist/launcher.h"
+#include "dist/process_group.h"
 #include "models/wan_dit_config.h"
 #include "pipeline/task_config.h"
 #ifdef WAN_HAVE_CUDA
@@ -25,6 +28,8 @@ const std::vector<OptionSpec> kOptions = {
     {"frames", true, "frame count, 4n+1 (default per task: 81, 121)", {"frame_num"}},
     {"layers", true, "run only this many blocks (default: all)", {}},
     {"reps", true, "timed forwards after one warm-up (default 3)", {}},
+    {"ulysses", true, "split the tokens over N GPUs (one process each); also checks the output against one GPU's",
+     {"ulysses_size"}},
     {"help", false, "show this help", {"h"}},
 };
 
@@ -67,14 +72,31 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const int64_t reps = std::max<int64_t>(1, args.get_int("reps", 3));
   const int64_t T = (frames - 1) / 4 + 1, h = H / task.vae_stride[1], w = W / task.vae_stride[2];
   const int64_t L = T * (h / 2) * (w / 2);
+  const dist::ParallelConfig parallel{1, int(args.get_int("ulysses", 1))};
+  parallel.validate(config.num_heads);
+  std::shared_ptr<const dist::ProcessGroup> group;
+  if (parallel.world() > 1) {
+    const auto rank = dist::rank_from_environment();
+    if (!rank) {  // the launcher: the same command once per GPU
+      std::vector<std::string> rank_args(argv.begin(), argv.end());
+      rank_args.insert(rank_args.begin(), "bench");
+      return dist::launch_ranks(parallel.world(), rank_args);
+    }
+    group = dist::ProcessGroup::join(parallel, *rank);
+  }
+  // Only rank 0 prints; the others run the same forwards (every forward is collective).
+  auto say = [&](auto... a) {
+    if (!group || group->is_output_rank()) std::printf(a...);
+  };
 
-  std::printf("device: %s\n", cuda_device_summary().c_str());
-  std::printf("libraries: %s\n", cuda_library_versions().c_str());
-  std::printf("%s, %lldx%lld, %lld frames: %lld tokens, %lld layers\n", task.name.c_str(), (long long)W, (long long)H,
+  say("device: %s\n", cuda_device_summary().c_str());
+  say("libraries: %s\n", cuda_library_versions().c_str());
+  if (group) say("Ulysses over %d GPUs (%s)\n", parallel.ulysses, dist::nccl_description().c_str());
+  say("%s, %lldx%lld, %lld frames: %lld tokens, %lld layers\n", task.name.c_str(), (long long)W, (long long)H,
               (long long)frames, (long long)L, (long long)config.num_layers);
   auto t0 = std::chrono::steady_clock::now();
-  const WanDiTCuda model = WanDiTCuda::random(config, 1);
-  std::printf("random weights on the GPU: %.1f s, %.2f GiB\n",
+  WanDiTCuda model = WanDiTCuda::random(config, 1);  // the same weights on every rank
+  say("random weights on the GPU: %.1f s, %.2f GiB\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
               double(device_memory_stats().in_use) / double(1ull << 30));
 
@@ -85,6 +107,13 @@ int cmd_bench(const std::vector<std::string>& argv) {
   rng.fill_normal(ctx);
   const Tensor t = Tensor::from_vector<float>({900.0f}, {1});
 
+  double vs_one_gpu = -1;
+  if (group) {  // the output must not depend on the split: one GPU's first, then the group's
+    const Tensor alone = model.forward({x}, t, {ctx}, L)[0];
+    model.set_sequence_parallel(group->ulysses);
+    vs_one_gpu = rel_l2(model.forward({x}, t, {ctx}, L)[0], alone);
+    say("output against one GPU's: relative L2 %.3e\n", vs_one_gpu);
+  }
   reset_device_peak_memory();
   model.forward({x}, t, {ctx}, L);  // warm-up: plans, autotuning, the memory pool
   std::vector<double> times;
@@ -104,20 +133,21 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const double profiled_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
   const auto split = profiler.finish();
   auto ms = [&](const char* k) { return split.count(k) ? split.at(k) : 0.0; };
-  std::printf("forward: median %.3f s of %lld (min %.3f, max %.3f), %.0f TFLOP/s, peak GPU memory %.2f GiB "
+  say("forward: median %.3f s of %lld (min %.3f, max %.3f), %.0f TFLOP/s, peak GPU memory %.2f GiB "
               "(reserved %.2f GiB)\n",
               median, (long long)reps, times.front(), times.back(), tflops, double(mem.peak) / double(1ull << 30),
               double(mem.reserved) / double(1ull << 30));
-  std::printf("split (one profiled forward, %.3f s): attention %.3f s, matrix products %.3f s, other GPU work %.3f s, "
-              "host/embeddings/head %.3f s\n",
-              profiled_s, ms("attention") / 1e3, ms("matmul") / 1e3, ms("other") / 1e3,
-              profiled_s - (ms("attention") + ms("matmul") + ms("other")) / 1e3);
-  std::printf("JSON {\"bench\":\"dit\",\"task\":\"%s\",\"width\":%lld,\"height\":%lld,\"frames\":%lld,\"tokens\":%lld,"
+  say("split (one profiled forward, %.3f s): attention %.3f s, matrix products %.3f s, all-to-all %.3f s, other GPU "
+      "work %.3f s, host/embeddings/head %.3f s\n",
+      profiled_s, ms("attention") / 1e3, ms("matmul") / 1e3, ms("all-to-all") / 1e3, ms("other") / 1e3,
+      profiled_s - (ms("attention") + ms("matmul") + ms("all-to-all") + ms("other")) / 1e3);
+  say("JSON {\"bench\":\"dit\",\"task\":\"%s\",\"width\":%lld,\"height\":%lld,\"frames\":%lld,\"tokens\":%lld,"
               "\"layers\":%lld,\"forward_s\":%.4f,\"tflops\":%.1f,\"peak_gib\":%.3f,\"attention_s\":%.4f,"
-              "\"matmul_s\":%.4f,\"other_s\":%.4f}\n",
+              "\"matmul_s\":%.4f,\"all_to_all_s\":%.4f,\"other_s\":%.4f,\"ulysses\":%d,\"vs_one_gpu\":%.3e}\n",
               task.name.c_str(), (long long)W, (long long)H, (long long)frames, (long long)L,
               (long long)config.num_layers, median, tflops, double(mem.peak) / double(1ull << 30),
-              ms("attention") / 1e3, ms("matmul") / 1e3, ms("other") / 1e3);
+      ms("attention") / 1e3, ms("matmul") / 1e3, ms("all-to-all") / 1e3, ms("other") / 1e3, parallel.ulysses,
+      vs_one_gpu);
   return 0;
 #endif
 }

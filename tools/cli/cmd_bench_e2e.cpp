@@ -13,6 +13,8 @@
 #include "commands.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "dist/launcher.h"
+#include "dist/process_group.h"
 #include "io/video_writer.h"
 #include "pipeline/demo_checkpoint.h"
 #include "pipeline/text_to_video.h"
@@ -28,6 +30,8 @@ const std::vector<OptionSpec> kOptions = {
     {"device", true, "cpu or cuda (default cuda when a GPU is present)", {}},
     {"output", true, "also write the mp4 here and time it", {}},
     {"seed", true, "seed (default 1)", {}},
+    {"cfg-parallel", false, "the two CFG branches on two GPUs (one process each)", {"cfg_parallel"}},
+    {"ulysses", true, "split the tokens over N GPUs (default 1)", {"ulysses_size"}},
     {"help", false, "show this help", {"h"}},
 };
 
@@ -46,6 +50,20 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
   const std::string device = args.get_or("device", cuda_available() ? "cuda" : "cpu");
   WAN_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda");
   WAN_CHECK(device == "cpu" || cuda_available(), "--device cuda: ", cuda_device_summary());
+  const dist::ParallelConfig parallel{args.has("cfg-parallel") ? 2 : 1, int(args.get_int("ulysses", 1))};
+  parallel.validate();
+  WAN_CHECK(parallel.world() == 1 || device == "cuda", "--cfg-parallel and --ulysses need --device cuda");
+  std::shared_ptr<const dist::ProcessGroup> group;
+  if (parallel.world() > 1) {
+    const auto rank = dist::rank_from_environment();
+    if (!rank) {  // the launcher: the same command once per GPU
+      std::vector<std::string> rank_args{"bench", "e2e"};
+      rank_args.insert(rank_args.end(), argv.begin(), argv.end());
+      return dist::launch_ranks(parallel.world(), rank_args);
+    }
+    group = dist::ProcessGroup::join(parallel, *rank);
+  }
+  const bool report = !group || group->is_output_rank();
   std::string folder = args.get_or("ckpt-dir", "");
   const bool demo = folder.empty();
   if (demo) folder = ensure_demo_checkpoint(demo_checkpoint_dir(), data_dir());
@@ -58,14 +76,23 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
   p.seed = uint64_t(args.get_int("seed", 1));
   p.prompt = "A red fox trots through fresh snow at dawn, steam rising from its breath.";
 
-  std::printf("device: %s\n", device == "cuda" ? cuda_device_summary().c_str() : "cpu");
+  if (!report) set_log_level(LogLevel::Error);
+  if (report)
+    std::printf("device: %s%s\n", device == "cuda" ? cuda_device_summary().c_str() : "cpu",
+                group ? str(" (each of ", parallel.world(), " GPUs: CFG-parallel ", parallel.cfg, ", Ulysses ",
+                            parallel.ulysses, ")").c_str()
+                      : "");
   reset_device_peak_memory();
   const auto t_load = Clock::now();
-  TextToVideo t2v = TextToVideo::load(folder, "", device == "cuda" ? Device::CUDA : Device::CPU);
+  TextToVideo t2v = TextToVideo::load(folder, "", device == "cuda" ? Device::CUDA : Device::CPU, group);
   const double load_s = since(t_load);
-  if (demo) set_log_level(LogLevel::Error);
+  if (demo || !report) set_log_level(LogLevel::Error);
   p = resolve_params(t2v.task(), p);
-  set_log_level(LogLevel::Info);
+  if (report) set_log_level(LogLevel::Info);
+  if (!report) {  // another GPU's share of every step
+    t2v.generate(p, {});
+    return 0;
+  }
   std::printf("%s from %s: %lldx%lld, %lld frames, %lld steps\n", t2v.task().name.c_str(), folder.c_str(),
               (long long)p.width, (long long)p.height, (long long)p.frames, (long long)p.steps);
 
@@ -113,14 +140,14 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
               (long long)low_steps, low_steps ? low_s / double(low_steps) : 0.0);
   std::printf("VAE decode           %9.3f s (%lld frames)\n", stage_s["decoding"] - write_s, (long long)frames);
   if (writer) std::printf("writing the mp4      %9.3f s\n", write_s);
-  std::printf("end to end (after load) %6.3f s; peak GPU memory %.2f GiB\n", run_s,
-              double(mem.peak) / double(1ull << 30));
+  std::printf("end to end (after load) %6.3f s; peak GPU memory %.2f GiB%s\n", run_s,
+              double(mem.peak) / double(1ull << 30), group ? " (rank 0)" : "");
   std::printf("JSON {\"bench\":\"e2e\",\"task\":\"%s\",\"width\":%lld,\"height\":%lld,\"frames\":%lld,\"steps\":%lld,"
               "\"load_s\":%.3f,\"text_s\":%.3f,\"high_s\":%.3f,\"low_s\":%.3f,\"vae_s\":%.3f,\"write_s\":%.3f,"
-              "\"run_s\":%.3f,\"peak_gib\":%.3f}\n",
+              "\"run_s\":%.3f,\"peak_gib\":%.3f,\"gpus\":%d,\"cfg_parallel\":%d,\"ulysses\":%d}\n",
               t2v.task().name.c_str(), (long long)p.width, (long long)p.height, (long long)p.frames,
               (long long)p.steps, load_s, stage_s["text encoder"], high_s, low_s, stage_s["decoding"] - write_s,
-              write_s, run_s, double(mem.peak) / double(1ull << 30));
+              write_s, run_s, double(mem.peak) / double(1ull << 30), parallel.world(), parallel.cfg, parallel.ulysses);
   return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "args.h"
 #include "commands.h"
 #include "core/error.h"  // the CLI's own argument errors
+#include "dist/launcher.h"  // the processes of several GPUs
 #include "wan/wan.hpp"
 
 namespace fs = std::filesystem;
@@ -40,6 +41,9 @@ const std::vector<OptionSpec> kOptions = {
      {"offload_model"}},
     {"t5-cpu", false, "run the text encoder on the CPU (official --t5_cpu); it always does for now", {"t5_cpu"}},
     {"threads", true, "CPU threads (default: all cores)", {}},
+    {"cfg-parallel", false, "several GPUs: the two CFG branches on two GPUs (with --ulysses N: 2N GPUs)", {"cfg_parallel"}},
+    {"ulysses", true, "several GPUs: split the tokens over N GPUs (N divides the head count: 40 for A14B, 24 for 5B)",
+     {"ulysses_size"}},
     {"help", false, "show this help", {"h"}},
 };
 
@@ -79,14 +83,14 @@ wan_solver parse_solver(const std::string& name) {
 const char* solver_label(wan_solver s) { return s == WAN_SOLVER_DPMPP ? "dpm++" : s == WAN_SOLVER_EULER ? "euler" : "unipc"; }
 
 // generate.py's default name: {task}_{W*H}_{ulysses}_{prompt[:50], ' ' and '/' → '_'}_{date}.mp4
-std::string default_output(const std::string& task, const api::Request& p) {
+std::string default_output(const std::string& task, const api::Request& p, int ulysses) {
   std::string prompt = p.prompt.substr(0, 50);
   for (char& c : prompt)
     if (c == ' ' || c == '/') c = '_';
   char date[32];
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y%m%d_%H%M%S", std::localtime(&now));
-  return str(task, "_", p.width, "*", p.height, "_1_", prompt, "_", date, ".mp4");
+  return str(task, "_", p.width, "*", p.height, "_", ulysses, "_", prompt, "_", date, ".mp4");
 }
 
 std::string format_seconds(double s) {
@@ -115,6 +119,13 @@ int cmd_generate(const std::vector<std::string>& argv) {
   WAN_CHECK(device == "cpu" || wan_cuda_available(), "--device cuda: ", wan_cuda_device_summary(),
             "; use --device cpu");
   options.device = device == "cuda" ? WAN_DEVICE_CUDA : WAN_DEVICE_CPU;
+  options.cfg_parallel = args.has("cfg-parallel");
+  options.ulysses = int(args.get_int("ulysses", 1));
+  WAN_CHECK(options.ulysses >= 1, "--ulysses must be at least 1");
+  const int world = (options.cfg_parallel ? 2 : 1) * options.ulysses;
+  WAN_CHECK(world == 1 || device == "cuda", "--cfg-parallel and --ulysses need --device cuda");
+  const int rank = dist::launched_rank();  // >= 0: one of several GPUs, started by the launcher below
+  const bool quiet = rank > 0;       // only rank 0 reports
   if (args.has("offload")) {
     const std::string v = *args.get("offload");
     WAN_CHECK(v == "true" || v == "false" || v == "True" || v == "False", "--offload takes true or false");
@@ -152,7 +163,8 @@ int cmd_generate(const std::vector<std::string>& argv) {
   }
   // Library messages: warnings as "warning: ...", the rest plain; the demo's non-official size
   // is expected, so its warnings are dropped.
-  options.on_log = [demo](wan_log_level level, const std::string& message) {
+  options.on_log = [demo, quiet](wan_log_level level, const std::string& message) {
+    if (quiet && level < WAN_LOG_ERROR) return;
     if (level >= WAN_LOG_WARNING && !demo) std::fprintf(stderr, "warning: %s\n", message.c_str());
     else if (level == WAN_LOG_INFO) std::fprintf(stderr, "%s\n", message.c_str());
   };
@@ -160,13 +172,37 @@ int cmd_generate(const std::vector<std::string>& argv) {
   const std::string frames_dir = args.get_or("frames-dir", "");
   if (!output.empty()) p.output_path = output;
   if (!frames_dir.empty()) p.frames_dir = frames_dir;
+  if (world > 1 && rank < 0) {
+    // The launcher: check the request (each rank checks its own GPU's memory), then start one
+    // process per GPU with this command line and the seed fixed for all.
+    api::Context::resolve(options, p);
+    std::vector<std::string> rank_args = argv;
+    rank_args.push_back("--seed=" + std::to_string(seed));
+    std::fprintf(stderr, "starting %d processes, one per GPU (%s%s%s)\n", world,
+                 options.cfg_parallel ? "CFG-parallel" : "", options.cfg_parallel && options.ulysses > 1 ? ", " : "",
+                 options.ulysses > 1 ? str("Ulysses ", options.ulysses).c_str() : "");
+    rank_args.insert(rank_args.begin(), "generate");
+    return dist::launch_ranks(world, rank_args);
+  }
   // The checkpoint's files, the request and the output folder, checked (and the task's defaults
   // filled in) before any weights load.
   p = api::Context::resolve(options, p);
 
   const auto t0 = std::chrono::steady_clock::now();
   api::Context ctx(options);
-  if (output.empty()) p.output_path = default_output(ctx.task(), p);  // in "."
+  if (output.empty()) p.output_path = default_output(ctx.task(), p, options.ulysses);  // in "."
+  if (quiet) {  // a rank other than 0: its share of every step, then done
+    p.on_progress = [](const wan_progress&) { return g_stop == 0; };
+    g_stop = 0;
+    std::signal(SIGINT, on_sigint);
+    try {
+      ctx.generate(p);
+    } catch (const api::Error& e) {
+      if (e.status() != WAN_ERROR_CANCELLED) throw;
+      return 130;
+    }
+    return 0;
+  }
   std::printf("task %s, %dx%d, %d frames, %d steps (%s, shift %g, guide %g/%g), seed %lld\n", ctx.task().c_str(),
               p.width, p.height, p.frames, p.steps, solver_label(p.solver), p.shift, p.guide_scale_low,
               p.guide_scale_high, (long long)p.seed);

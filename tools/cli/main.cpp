@@ -43,21 +43,24 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
   }
-  const std::string command = args[0];
+  std::string command = args[0];
   args.erase(args.begin());
+  const std::string name = command;
+  // One of several GPUs' processes (started by the launcher): its messages say which.
+  if (const char* rank = std::getenv("WAN_RANK"); rank && *rank) command += std::string(" (rank ") + rank + ")";
   try {
-    if (command == "version" || command == "--version") {
+    if (name == "version" || name == "--version") {
       std::printf("wan %s\n", wan_version());
       return 0;
     }
-    if (command == "info") return wan::cli::cmd_info(args);
-    if (command == "dit") return wan::cli::cmd_dit(args);
-    if (command == "generate") return wan::cli::cmd_generate(args);
-    if (command == "bench") return wan::cli::cmd_bench(args);
-    if (command == "compare") return wan::cli::cmd_compare(args);
-    if (command == "convert") return wan::cli::cmd_convert(args);
-    if (command == "random-checkpoint") return wan::cli::cmd_random_checkpoint(args);
-    std::fprintf(stderr, "wan: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+    if (name == "info") return wan::cli::cmd_info(args);
+    if (name == "dit") return wan::cli::cmd_dit(args);
+    if (name == "generate") return wan::cli::cmd_generate(args);
+    if (name == "bench") return wan::cli::cmd_bench(args);
+    if (name == "compare") return wan::cli::cmd_compare(args);
+    if (name == "convert") return wan::cli::cmd_convert(args);
+    if (name == "random-checkpoint") return wan::cli::cmd_random_checkpoint(args);
+    std::fprintf(stderr, "wan: unknown command '%s'\n\n%s", name.c_str(), kUsage);
     return 2;
   } catch (const wan::Error& e) {
     std::fprintf(stderr, "wan %s: error: %s\n", command.c_str(), e.what());

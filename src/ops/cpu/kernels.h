@@ -25,7 +25,8 @@ void gated_residual_(Tensor& x, const Tensor& y, const Tensor& gate);
 void embedding_lookup(const Tensor& ids, const Tensor& table, Tensor& out);
 void mul(const Tensor& a, const Tensor& b, Tensor& out);
 void sinusoidal_embedding(const Tensor& t, int64_t dim, Tensor& out);
-void rope_apply_3d(const Tensor& x, const std::vector<Grid3>& grids, const RopeTable& table, Tensor& y);
+void rope_apply_3d(const Tensor& x, const std::vector<Grid3>& grids, const RopeTable& table, int64_t first_token,
+                   Tensor& y);
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens,
                double scale, const Tensor& bias, Tensor& out);
 void conv3d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::array<int64_t, 3> stride,

@@ -30,14 +30,15 @@ void embedding_lookup(const Tensor& ids, const Tensor& table, Tensor& out) {
     for (int64_t d = 0; d < D; ++d) op[i * D + d] = tp[ip[i] * D + d];
 }
 
-void rope_apply_3d(const Tensor& x, const std::vector<Grid3>& grids, const RopeTable& table, Tensor& y) {
+void rope_apply_3d(const Tensor& x, const std::vector<Grid3>& grids, const RopeTable& table, int64_t first_token,
+                   Tensor& y) {
   const int64_t B = x.size(0), L = x.size(1), H = x.size(2), Dh = x.size(3), c = Dh / 2;
   const double* cs = table.cos.data<double>();
   const double* sn = table.sin.data<double>();
   const int64_t s0 = table.slots[0], s1 = table.slots[1];
   parallel_for(B * L, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      const int64_t b = r / L, l = r % L;
+      const int64_t b = r / L, l = first_token + r % L;
       const Grid3& g = grids[size_t(b)];
       const float* xr = x.data<float>() + r * H * Dh;
       float* yr = y.data<float>() + r * H * Dh;

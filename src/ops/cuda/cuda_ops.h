@@ -32,7 +32,7 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vec
 void layer_norm_modulate(const Tensor& x, double eps, const Tensor& w, const Tensor& b, const Tensor& shift,
                          const Tensor& scale, Tensor& out);
 void rms_norm_rope(const Tensor& x, const Tensor& w, double eps, int64_t head_dim, const Tensor& grids,
-                   const Tensor& cos_t, const Tensor& sin_t, int64_t s0, int64_t s1, Tensor& out);
+                   const Tensor& cos_t, const Tensor& sin_t, int64_t s0, int64_t s1, int64_t first_token, Tensor& out);
 void residual_add(Tensor& x, const Tensor& y, const Tensor& gate);
 // Row-major f32 C [M, N] (ldc) = alpha·A [M, K] (lda)·op(B) + beta·C, B stored [N, K] (ldb) when
 // b_is_nk, else [K, N], plus bias [N] when given: cuBLASLt with TF32 tensor cores and f32

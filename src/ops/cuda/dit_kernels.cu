@@ -67,8 +67,8 @@ __device__ inline bool grid_position(const int64_t* grids, int64_t sample, int64
 __global__ void rms_norm_rope_kernel(const __nv_bfloat16* x, int64_t x_ld, int64_t D, int64_t L, float eps,
                                      const float* __restrict__ w, int64_t head_dim, const int64_t* __restrict__ grids,
                                      const float* __restrict__ cos_t, const float* __restrict__ sin_t, int64_t s0,
-                                     int64_t s1, __nv_bfloat16* out, int64_t out_ld) {
-  const int64_t r = blockIdx.x, sample = r / L, l = r % L;
+                                     int64_t s1, int64_t first_token, __nv_bfloat16* out, int64_t out_ld) {
+  const int64_t r = blockIdx.x, sample = r / L, l = first_token + r % L;
   const __nv_bfloat16* xr = x + r * x_ld;
   float ss = 0.0f;
   for (int64_t i = threadIdx.x; i < D; i += kThreads) {
@@ -259,9 +259,9 @@ template <int VPT>
 __global__ void rms_norm_rope_vec_kernel(const __nv_bfloat16* x, int64_t x_ld, int64_t D, int64_t L, float eps,
                                          const float* __restrict__ w, int64_t head_dim,
                                          const int64_t* __restrict__ grids, const float* __restrict__ cos_t,
-                                         const float* __restrict__ sin_t, int64_t s0, int64_t s1, __nv_bfloat16* out,
-                                         int64_t out_ld) {
-  const int64_t r = blockIdx.x, sample = r / L, l = r % L, n4 = D / 4;
+                                         const float* __restrict__ sin_t, int64_t s0, int64_t s1, int64_t first_token,
+                                         __nv_bfloat16* out, int64_t out_ld) {
+  const int64_t r = blockIdx.x, sample = r / L, l = first_token + r % L, n4 = D / 4;
   float v[VPT][4];
   float ss = 0.0f;
 #pragma unroll
@@ -425,7 +425,7 @@ void layer_norm_modulate(const Tensor& x, double eps, const Tensor& w, const Ten
 }
 
 void rms_norm_rope(const Tensor& x, const Tensor& w, double eps, int64_t head_dim, const Tensor& grids,
-                   const Tensor& cos_t, const Tensor& sin_t, int64_t s0, int64_t s1, Tensor& out) {
+                   const Tensor& cos_t, const Tensor& sin_t, int64_t s0, int64_t s1, int64_t first_token, Tensor& out) {
   const int64_t B = x.size(0), L = x.size(1), D = x.size(2);
   if (B * L == 0) return;
   const int vpt = vpt_for(D);
@@ -435,8 +435,8 @@ void rms_norm_rope(const Tensor& x, const Tensor& w, double eps, int64_t head_di
       rms_norm_rope_vec_kernel<decltype(V)::value><<<unsigned(B * L), kThreads, 0, wan::cuda::context().stream>>>(
           static_cast<const __nv_bfloat16*>(x.data_ptr()), x.stride(1), D, L, float(eps), w.data<float>(), head_dim,
           grids.defined() ? grids.data<int64_t>() : nullptr, cos_t.defined() ? cos_t.data<float>() : nullptr,
-          sin_t.defined() ? sin_t.data<float>() : nullptr, s0, s1, static_cast<__nv_bfloat16*>(out.data_ptr()),
-          out.stride(1));
+          sin_t.defined() ? sin_t.data<float>() : nullptr, s0, s1, first_token,
+          static_cast<__nv_bfloat16*>(out.data_ptr()), out.stride(1));
     });
     WAN_CUDA_CHECK_LAUNCH();
     return;
@@ -444,8 +444,8 @@ void rms_norm_rope(const Tensor& x, const Tensor& w, double eps, int64_t head_di
   rms_norm_rope_kernel<<<unsigned(B * L), kThreads, 0, wan::cuda::context().stream>>>(
       static_cast<const __nv_bfloat16*>(x.data_ptr()), x.stride(1), D, L, float(eps), w.data<float>(), head_dim,
       grids.defined() ? grids.data<int64_t>() : nullptr, cos_t.defined() ? cos_t.data<float>() : nullptr,
-      sin_t.defined() ? sin_t.data<float>() : nullptr, s0, s1, static_cast<__nv_bfloat16*>(out.data_ptr()),
-      out.stride(1));
+      sin_t.defined() ? sin_t.data<float>() : nullptr, s0, s1, first_token,
+      static_cast<__nv_bfloat16*>(out.data_ptr()), out.stride(1));
   WAN_CUDA_CHECK_LAUNCH();
 }
 

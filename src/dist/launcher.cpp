@@ -1,0 +1,94 @@
+#include "dist/launcher.h"
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+
+#include "backend/backend.h"
+#include "core/error.h"
+#include "dist/communicator.h"
+#include "dist/parallel.h"
+
+extern char** environ;
+
+namespace wan::dist {
+
+int launched_rank() {
+  const char* r = std::getenv("WAN_RANK");
+  return r && *r ? std::atoi(r) : -1;
+}
+
+int launch_ranks(int world, const std::vector<std::string>& args) {
+  WAN_CHECK(world >= 1, "launch_ranks: ", world, " ranks");
+  const int devices = cuda_device_count();
+  WAN_CHECK(devices >= world, world, " ranks need ", world, " GPUs; this machine shows ", devices,
+            devices == 0 ? " (" + cuda_device_summary() + ")" : std::string());
+  const std::string id = nccl_unique_id_hex();
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+
+  std::vector<std::string> argv_strings{"/proc/self/exe"};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  // Ctrl-C reaches every rank (one process group); the launcher waits for them to stop.
+  struct sigaction ignore{}, old_int{};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGINT, &ignore, &old_int);
+
+  std::map<pid_t, int> ranks;  // running children
+  int first_failure = 0;
+  auto stop_all = [&] {
+    for (const auto& [pid, rank] : ranks) kill(pid, SIGTERM);
+  };
+  for (int rank = 0; rank < world; ++rank) {
+    std::map<std::string, std::string> env;
+    for (char** e = environ; *e; ++e) {
+      const char* eq = std::strchr(*e, '=');
+      if (eq) env[std::string(*e, size_t(eq - *e))] = eq + 1;
+    }
+    for (const std::string& kv : rank_environment(rank, world, id, visible ? visible : "", devices))
+      env[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+    std::vector<std::string> env_strings;
+    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+    std::vector<char*> envp;
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    pid_t pid = 0;
+    const int err = posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data());
+    if (err != 0) {
+      std::fprintf(stderr, "wan: cannot start rank %d: %s\n", rank, std::strerror(err));
+      first_failure = 1;
+      stop_all();
+      break;
+    }
+    ranks[pid] = rank;
+  }
+  while (!ranks.empty()) {
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) break;
+    const auto it = ranks.find(pid);
+    if (it == ranks.end()) continue;
+    const int rank = it->second;
+    ranks.erase(it);
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    if (code != 0 && first_failure == 0) {
+      first_failure = code;
+      if (!ranks.empty())
+        std::fprintf(stderr, "wan: rank %d of %d ended with code %d; stopping the other ranks\n", rank, world, code);
+      stop_all();
+    }
+  }
+  sigaction(SIGINT, &old_int, nullptr);
+  return first_failure;
+}
+
+}  // namespace wan::dist

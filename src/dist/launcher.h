@@ -1,0 +1,20 @@
+// The launcher for several GPUs on one host (dist/parallel.h): starts one copy of this program
+// per GPU with the rank variables set (`wan generate --cfg-parallel` / `--ulysses N`, and the
+// multi-GPU tests), waits for them, and stops the others as soon as one fails (a rank left
+// alone would wait forever in a collective).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace wan::dist {
+
+// This process's rank when it was started by the launcher; -1 otherwise.
+int launched_rank();
+
+// Runs this program (/proc/self/exe) with `args` as `world` processes, one per GPU, and returns
+// the exit code: 0 when all succeed, else the first failure's (128 + signal for a rank killed by
+// a signal). Throws before starting anything when there are too few GPUs or no NCCL.
+int launch_ranks(int world, const std::vector<std::string>& args);
+
+}  // namespace wan::dist

@@ -1,0 +1,145 @@
+// Several GPUs (CTest label gpu): each test, on a machine with >= 2 GPUs and NCCL, starts this
+// binary again as 2 ranks (dist::launch_ranks) with --gtest_filter naming itself; the ranks do the
+// work, and the test passes when every rank does. Skipped with a message elsewhere.
+//
+// Bounds: CFG-parallel runs the same batch-1 forwards as one GPU, only on two cards, so the
+// latents agree to float rounding (cuDNN may time and pick another engine per process: 1e-3).
+// Ulysses runs the same per-token arithmetic; only the attention sees H/N heads over the padded
+// sequence, which may change cuDNN's tiling and so a bf16 rounding here and there: 5e-3 against
+// one GPU (half the goldens' bf16 bound), and the goldens' own 1e-2.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "backend/backend.h"
+#include "core/log.h"
+#include "core/stats.h"
+#include "dist/launcher.h"
+#include "dist/process_group.h"
+#include "io/safetensors.h"
+#include "models/wan_dit_case.h"
+#include "models/wan_dit_cuda.h"
+#include "pipeline/demo_checkpoint.h"
+#include "pipeline/denoise.h"
+#include "pipeline/generate_frames.h"
+#include "pipeline/text_to_video.h"
+#include "test_util.h"
+
+namespace wan {
+namespace {
+
+// In the test process: start `world` ranks running this same test and expect them all to pass.
+// In a rank: fall through to the test's body.
+#define WAN_RUN_AS_RANKS(world)                                                                               \
+  if (!dist::rank_from_environment()) {                                                                      \
+    if (cuda_device_count() < (world)) GTEST_SKIP() << "needs " << (world) << " GPUs; " << cuda_device_count() \
+                                                    << " here (" << cuda_device_summary() << ")";             \
+    if (!dist::nccl_available()) GTEST_SKIP() << dist::nccl_description();                                   \
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();                               \
+    const std::string filter = std::string("--gtest_filter=") + info->test_suite_name() + "." + info->name(); \
+    ASSERT_EQ(dist::launch_ranks((world), {filter}), 0) << "a rank failed (its output is above)";            \
+    return;                                                                                                   \
+  }
+
+std::shared_ptr<dist::ProcessGroup> join(int cfg, int ulysses) {
+  return dist::ProcessGroup::join({cfg, ulysses}, *dist::rank_from_environment());
+}
+
+TEST(MultiGpu, UlyssesDiTMatchesOneGpuAndTheGoldens) {
+  WAN_RUN_AS_RANKS(2);
+  const auto group = join(1, 2);
+  int checked = 0;
+  for (const std::string& path : test::golden_files("dit_", ".io.safetensors")) {
+    const WanDiTCase c = read_wan_dit_case(path);
+    if (c.out.empty()) continue;
+    WanDiTCuda model = WanDiTCuda::load(wan_dit_case_checkpoint(path));
+    if (model.config().num_heads % 2 != 0) {
+      std::printf("%s: %lld heads, not split over 2 GPUs\n", path.c_str(), (long long)model.config().num_heads);
+      continue;
+    }
+    const std::vector<Tensor> alone = model.forward(c.x, c.t, c.context, c.seq_len);
+    model.set_sequence_parallel(group->ulysses);
+    const std::vector<Tensor> split = model.forward(c.x, c.t, c.context, c.seq_len);
+    ASSERT_EQ(split.size(), c.out.size());
+    for (size_t i = 0; i < split.size(); ++i) {
+      const double vs_one = rel_l2(split[i], alone[i]), vs_golden = rel_l2(split[i], c.out[i]);
+      std::printf("rank %d %s out.%zu (seq_len %lld): vs one GPU %.3e, vs golden %.3e\n", group->info.rank,
+                  path.c_str(), i, (long long)c.seq_len, vs_one, vs_golden);
+      EXPECT_LE(vs_one, 5e-3) << path << " out." << i;
+      EXPECT_LE(vs_golden, 1e-2) << path << " out." << i;
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 0) << "no dit_* golden case with an even head count";
+}
+
+TEST(MultiGpu, CfgParallelDenoisingMatchesOneGpu) {
+  WAN_RUN_AS_RANKS(2);
+  const auto group = join(2, 1);
+  const auto cases = test::golden_files("pipeline_", ".io.safetensors");
+  ASSERT_FALSE(cases.empty());
+  for (const std::string& path : cases) {
+    const auto io = SafetensorsFile::open(path);
+    const std::filesystem::path dir = test::golden_sibling(path, "");
+    const WanDiTCuda high = WanDiTCuda::load((dir / "high_noise_model").string());
+    const WanDiTCuda low = WanDiTCuda::load((dir / "low_noise_model").string());
+    DenoiseInputs in;
+    in.noise = io->tensor("noise");
+    in.context = io->tensor("context");
+    in.context_null = io->tensor("context_null");
+    in.high_noise = &high;
+    in.low_noise = &low;
+    auto meta = [&](const char* key) { return nlohmann::json::parse(io->metadata().at(key)); };
+    const auto guide = meta("guide_scale").get<std::vector<double>>();  // [low, high]
+    in.boundary = meta("boundary").get<double>();
+    in.guide_low = guide[0];
+    in.guide_high = guide[1];
+    in.steps = meta("steps").get<int64_t>();
+    in.shift = meta("shift").get<double>();
+    const Tensor alone = denoise(in);
+    in.cfg_group = group->cfg.get();
+    in.cfg_branch = group->cfg_branch();
+    const Tensor split = denoise(in);
+    const double err = rel_l2(split, alone);
+    std::printf("rank %d %s: CFG-parallel latent vs one GPU %.3e\n", group->info.rank, path.c_str(), err);
+    EXPECT_LE(err, 1e-3);
+    EXPECT_GT(rel_l2(alone, in.noise), 1e-2);  // the loop did move the latent
+  }
+}
+
+// The whole pipeline (text on rank 0, broadcast; rank 0 decodes) on the demo checkpoint.
+TEST(MultiGpu, CfgParallelVideoMatchesOneGpu) {
+  WAN_RUN_AS_RANKS(2);
+  const auto group = join(2, 1);
+  const test::TempDir tmp;
+  const std::string folder =
+      ensure_demo_checkpoint(tmp.file("demo"), std::string(WAN_SOURCE_DIR) + "/tests/data");
+  set_log_level(LogLevel::Error);
+  const GenerateParams p = resolve_params(task_config("t2v-A14B"), test::tiny_request(11, "a lighthouse at dusk"));
+  TextToVideo split = TextToVideo::load(folder, "", Device::CUDA, group);
+  EXPECT_EQ(split.produces_frames(), group->is_output_rank());
+  std::vector<Tensor> frames;
+  GenerateCallbacks cb;
+  cb.on_frames = [&](const Tensor& f) { frames.push_back(f.clone()); };
+  split.generate(p, cb);
+  if (!group->is_output_rank()) {
+    EXPECT_TRUE(frames.empty());
+    return;
+  }
+  TextToVideo alone = TextToVideo::load(folder, "", Device::CUDA);
+  std::vector<Tensor> reference;
+  cb.on_frames = [&](const Tensor& f) { reference.push_back(f.clone()); };
+  alone.generate(p, cb);
+  ASSERT_EQ(frames.size(), reference.size());
+  ASSERT_FALSE(frames.empty());
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const double err = rel_l2(frames[i], reference[i]);
+    std::printf("CFG-parallel video chunk %zu vs one GPU: %.3e\n", i, err);
+    EXPECT_LE(err, 1e-3) << i;
+  }
+}
+
+}  // namespace
+}  // namespace wan
