@@ -21,7 +21,7 @@ if ! ldconfig -p | grep -q 'libnccl.so.2 '; then
   nccl=$(python3 -c "import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], 'lib', 'libnccl.so.2'))" 2>/dev/null)
   [[ -f "$nccl" ]] && export WAN_NCCL_LIBRARY="$nccl"
 fi
-echo "NCCL: ${WAN_NCCL_LIBRARY:-from the system's library path}; NCCL_NVLS_ENABLE=${NCCL_NVLS_ENABLE:-unset}"
+echo "NCCL: ${WAN_NCCL_LIBRARY:-libnccl.so.2 on the library path}; NCCL_NVLS_ENABLE=${NCCL_NVLS_ENABLE:-unset}"
 start=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - start )) s] $*"; }
 if ! cmake -S . -B build/device -G Ninja -DCMAKE_BUILD_TYPE=Release -DWAN_CUDA=ON \
