@@ -41,7 +41,7 @@ DeviceMemoryInfo device_memory_info();
 void reset_device_peak_memory();
 
 // On the tensor's device: zero it; copy src into dst (same dtype and size, contiguous);
-// a converted copy (CUDA: bf16 → f32).
+// a converted copy (CUDA: bf16 ↔ f32).
 void fill_zero_(Tensor& t);
 void copy_into(Tensor& dst, const Tensor& src);  // on the GPU also between strided views of one shape
 // Device-agnostic helpers for model code that runs on either device: zeros, a contiguous copy

@@ -4,7 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
+#include <thread>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -45,6 +47,7 @@ int launch_ranks(int world, const std::vector<std::string>& args) {
 
   std::map<pid_t, int> ranks;  // running children
   int first_failure = 0;
+  std::chrono::steady_clock::time_point stopped_at{};  // when the others were told to stop
   auto stop_all = [&] {
     for (const auto& [pid, rank] : ranks) kill(pid, SIGTERM);
   };
@@ -67,13 +70,21 @@ int launch_ranks(int world, const std::vector<std::string>& args) {
       std::fprintf(stderr, "wan: cannot start rank %d: %s\n", rank, std::strerror(err));
       first_failure = 1;
       stop_all();
+      stopped_at = std::chrono::steady_clock::now();
       break;
     }
     ranks[pid] = rank;
   }
+  // After a failure the others got SIGTERM; SIGKILL if they are still there 10 s later.
   while (!ranks.empty()) {
     int status = 0;
-    const pid_t pid = waitpid(-1, &status, 0);
+    const pid_t pid = waitpid(-1, &status, first_failure ? WNOHANG : 0);
+    if (pid == 0) {  // failure seen, others still running
+      if (std::chrono::steady_clock::now() - stopped_at > std::chrono::seconds(10))
+        for (const auto& [p, r] : ranks) kill(p, SIGKILL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
     if (pid < 0) break;
     const auto it = ranks.find(pid);
     if (it == ranks.end()) continue;
@@ -85,6 +96,7 @@ int launch_ranks(int world, const std::vector<std::string>& args) {
       if (!ranks.empty())
         std::fprintf(stderr, "wan: rank %d of %d ended with code %d; stopping the other ranks\n", rank, world, code);
       stop_all();
+      stopped_at = std::chrono::steady_clock::now();
     }
   }
   sigaction(SIGINT, &old_int, nullptr);

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <mutex>
 
 #include "backend/cuda/cuda_check.h"
@@ -29,6 +30,7 @@ struct NcclLibrary {
   int (*get_unique_id)(NcclUniqueId*) = nullptr;
   int (*comm_init_rank)(NcclComm*, int, NcclUniqueId, int) = nullptr;
   int (*comm_destroy)(NcclComm) = nullptr;
+  int (*comm_abort)(NcclComm) = nullptr;
   int (*comm_split)(NcclComm, int, int, NcclComm*, void*) = nullptr;
   int (*comm_count)(NcclComm, int*) = nullptr;
   int (*comm_user_rank)(NcclComm, int*) = nullptr;
@@ -68,6 +70,7 @@ const NcclLibrary& nccl() {
     bind(lib.get_unique_id, "ncclGetUniqueId");
     bind(lib.comm_init_rank, "ncclCommInitRank");
     bind(lib.comm_destroy, "ncclCommDestroy");
+    bind(lib.comm_abort, "ncclCommAbort");
     bind(lib.comm_split, "ncclCommSplit");
     bind(lib.comm_count, "ncclCommCount");
     bind(lib.comm_user_rank, "ncclCommUserRank");
@@ -133,8 +136,12 @@ std::string nccl_unique_id_hex() {
 struct Communicator::Impl {
   NcclComm comm = nullptr;
   int rank = 0, size = 1;
+  // Destroying waits for the peers' outstanding work; while an exception unwinds, a peer may never
+  // get there (it waits in a collective this rank left), so the communicator is aborted instead.
   ~Impl() {
-    if (comm) nccl().comm_destroy(comm);
+    if (!comm) return;
+    if (std::uncaught_exceptions() > 0) nccl().comm_abort(comm);
+    else nccl().comm_destroy(comm);
   }
 };
 

@@ -274,7 +274,8 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
   const dist::Communicator* sp = d.sequence_parallel.get();
   const int64_t N = sp ? sp->size() : 1, Sl = (seq_len + N - 1) / N, first = sp ? sp->rank() * Sl : 0;
 
-  // Patch embedding: gather on the host, the product on the GPU; padding tokens are zeros.
+  // Patch embedding: the latent uploaded once, its patches gathered on the GPU (a strided copy),
+  // the product on the GPU; padding tokens are zeros.
   Tensor x = empty_on({B, Sl, D}, DType::F32, Device::CUDA);  // the f32 residual stream
   fill_zero_(x);
   std::vector<ops::Grid3> grids;
@@ -291,11 +292,14 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     const int64_t mine = std::clamp<int64_t>(n - first, 0, Sl);  // this rank's real tokens
     if (mine == 0) continue;
     // [C, F, pt, H', ph, W', pw] -> [F, H', W', C, pt, ph, pw]: the Conv3d's receptive fields.
-    const Tensor patches = xb.view({c.in_dim, grids.back()[0], p[0], grids.back()[1], p[1], grids.back()[2], p[2]})
-                               .permute({1, 3, 5, 0, 2, 4, 6}).contiguous().view({n, c.in_dim * c.patch_volume()});
-    const Tensor emb = ops::linear(gpu_bf16(patches.narrow(0, first, mine).contiguous()), d.patch_w, d.patch_b);
-    Tensor rows = x.select(0, b).narrow(0, 0, mine);
-    copy_into(rows, convert_on_device(emb, DType::F32));
+    const auto& g = grids.back();
+    const Tensor latent = to_device(xb, Device::CUDA);
+    Tensor patches = empty_on({g[0], g[1], g[2], c.in_dim, p[0], p[1], p[2]}, DType::F32, Device::CUDA);
+    copy_into(patches, latent.view({c.in_dim, g[0], p[0], g[1], p[1], g[2], p[2]}).permute({1, 3, 5, 0, 2, 4, 6}));
+    const Tensor rows = patches.view({n, c.in_dim * c.patch_volume()}).narrow(0, first, mine);
+    const Tensor emb = ops::linear(convert_on_device(rows, DType::BF16), d.patch_w, d.patch_b);
+    Tensor dst = x.select(0, b).narrow(0, 0, mine);
+    copy_into(dst, convert_on_device(emb, DType::F32));
   }
 
   // Text: zero-padded to text_len, Linear–GELU–Linear on the GPU.
@@ -396,11 +400,17 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     out_gpu = B == 1 ? all.view({1, N * Sl, all.size(3)})
                      : contiguous_on_device(all.permute({1, 0, 2, 3})).view({B, N * Sl, all.size(3)});
   }
+  // Unpatchify on the GPU (ops/patch.h): feature (i, j, k, c) of token (f, h, w) goes to
+  // [c, f·pt + i, h·ph + j, w·pw + k]; only the f32 video latent comes back to the host.
   region("other");
-  const Tensor out = to_device(out_gpu, Device::CPU).to(DType::F32);  // [B, S, p·C]
   std::vector<Tensor> result;
-  for (int64_t b = 0; b < B; ++b)
-    result.push_back(ops::unpatchify(out.select(0, b), grids[size_t(b)], c.patch_size, c.out_dim));
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& g = grids[size_t(b)];
+    const Tensor tokens = convert_on_device(out_gpu.select(0, b).narrow(0, 0, lens[size_t(b)]), DType::F32);
+    Tensor video = empty_on({c.out_dim, g[0], p[0], g[1], p[1], g[2], p[2]}, DType::F32, Device::CUDA);
+    copy_into(video, tokens.view({g[0], g[1], g[2], p[0], p[1], p[2], c.out_dim}).permute({6, 0, 3, 1, 4, 2, 5}));
+    result.push_back(to_device(video, Device::CPU).view({c.out_dim, g[0] * p[0], g[1] * p[1], g[2] * p[2]}));
+  }
   return result;
 }
 

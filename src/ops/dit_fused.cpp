@@ -75,8 +75,8 @@ void rms_norm_rope_into(const Tensor& x, const Tensor& weight, double eps, int64
     WAN_CHECK(table->head_dim == Dh, "rms_norm_rope: the RoPE table is for head_dim ", table->head_dim, ", not ", Dh);
     WAN_CHECK(int64_t(grids.size()) == B, "rms_norm_rope: ", grids.size(), " grids for batch ", B);
     for (const auto& g : grids)
-      WAN_CHECK((first_token > 0 || g[0] * g[1] * g[2] <= L) && g[0] <= table->max_pos && g[1] <= table->max_pos && g[2] <= table->max_pos,
-                "rms_norm_rope: grid ", g[0], "x", g[1], "x", g[2], " does not fit ", L, " tokens / the RoPE table");
+      WAN_CHECK(g[0] <= table->max_pos && g[1] <= table->max_pos && g[2] <= table->max_pos, "rms_norm_rope: grid ",
+                g[0], "x", g[1], "x", g[2], " exceeds the RoPE table's ", table->max_pos, " positions");
   }
   if (x.device() == Device::CUDA) {
 #ifdef WAN_HAVE_CUDA

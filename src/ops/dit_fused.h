@@ -9,7 +9,8 @@
 //   y = bf16(bf16(x · rsqrt(mean(x²) + eps)) · weight) over the full D (WanRMSNorm, as autocast
 //   computes it), then, when `table` is given, the 3-D RoPE of head h's pairs at the token's grid
 //   position (tokens past the sample's grid unrotated), in f32; the result rounded to bf16.
-//   Row l is token first_token + l of its sample (Ulysses: each GPU holds a slice of the tokens).
+//   Row l is token first_token + l of its sample (Ulysses: each GPU holds a slice of the tokens,
+//   so a grid may hold more tokens than x has rows).
 // rms_norm_rope_: the same in place on x [B, L, D] bf16 whose rows may be strided (the q or k
 //   columns of a fused QKV product: stride(2) = 1, stride(0) = L·stride(1)).
 // residual_add_: x [B, L, D] f32 += y [B, L, D] bf16 · gate[b] (gate [B, D] f32, or 1 when undefined).

@@ -32,7 +32,8 @@ struct RopeTable {
 RopeTable rope_table_3d(int64_t head_dim, int64_t max_pos = 1024, double theta = 10000.0);
 
 // x [B, L, H, head_dim] f32 -> rotated copy; grids.size() == B. Row l of x is token
-// first_token + l of its sample (a slice of the sequence, as Ulysses gives each GPU).
+// first_token + l of its sample (a slice of the sequence, as Ulysses gives each GPU; so the grid
+// may hold more tokens than x has rows).
 Tensor rope_apply_3d(const Tensor& x, const std::vector<Grid3>& grids, const RopeTable& table, int64_t first_token = 0);
 
 }  // namespace wan::ops

@@ -1,6 +1,7 @@
 #include "pipeline/denoise.h"
 
 #include "backend/backend.h"
+#include "core/thread_pool.h"
 #include "dist/communicator.h"
 #include "pipeline/task_config.h"
 
@@ -11,7 +12,11 @@ Tensor classifier_free_guidance(const Tensor& cond, const Tensor& uncond, double
   const Tensor c = cond.to(DType::F32).contiguous(), u = uncond.to(DType::F32).contiguous();
   Tensor out = Tensor::empty(c.shape(), DType::F32);
   const float g = float(guide);
-  for (int64_t i = 0; i < c.numel(); ++i) out.data<float>()[i] = u.data<float>()[i] + g * (c.data<float>()[i] - u.data<float>()[i]);
+  const float *cp = c.data<float>(), *up = u.data<float>();
+  float* op = out.data<float>();
+  parallel_for(c.numel(), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) op[i] = up[i] + g * (cp[i] - up[i]);
+  }, 1 << 16);
   return out;
 }
 

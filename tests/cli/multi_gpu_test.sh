@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `wan generate` over two GPUs on the demo checkpoint: CFG-parallel gives the one-GPU video (same
 # seed; PSNR >= 40 dB over 8-bit frames), only rank 0 writes, and a bad Ulysses degree (the demo
-# has one head) fails before anything loads. Exit 77 (skipped) below 2 GPUs.
+# has one head) fails before anything loads. Exit 77 (skipped) below 2 GPUs or without FFmpeg.
 # Usage: multi_gpu_test.sh WAN_BINARY
 source "$(dirname "$0")/harness.sh"
 gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
 if [[ ${gpus:-0} -lt 2 ]]; then echo "skipped: needs 2 GPUs, found ${gpus:-0}"; exit 77; fi
+if "$WAN" info --system 2>&1 | grep -q "video output: none"; then echo "skipped: this build has no FFmpeg to write videos"; exit 77; fi
 
 run() { "$WAN" generate --device cuda --seed 9 --frames 9 "$@" >"$work/log.txt" 2>&1; }
 if run --output "$work/one.mp4" --frames-dir "$work/one"; then ok "one GPU"; else bad "one GPU: $(cat "$work/log.txt")"; fi

@@ -2,8 +2,12 @@
 // binary again as 2 ranks (dist::launch_ranks) with --gtest_filter naming itself; the ranks do the
 // work, and the test passes when every rank does. Skipped with a message elsewhere.
 //
-// Bounds: CFG-parallel runs the same batch-1 forwards as one GPU, only on two cards, so the
-// latents agree to float rounding (cuDNN may time and pick another engine per process: 1e-3).
+// Bounds: CFG-parallel runs the same batch-1 forwards as one GPU, only on two cards; but each
+// process times and picks its own cuDNN/cuBLASLt candidates, so the two runs differ by bf16
+// roundings that the loop carries from step to step: measured 7.4e-3 on the latent after 10
+// steps (as far as bf16 lands from the f32 official result, 7e-3), so the pipeline golden's 3e-2.
+// The whole-video test compares within one process (the same kernels), where only the exchange
+// itself could differ: 1e-3.
 // Ulysses runs the same per-token arithmetic; only the attention sees H/N heads over the padded
 // sequence, which may change cuDNN's tiling and so a bf16 rounding here and there: 5e-3 against
 // one GPU (half the goldens' bf16 bound), and the goldens' own 1e-2.
@@ -104,8 +108,8 @@ TEST(MultiGpu, CfgParallelDenoisingMatchesOneGpu) {
     const Tensor split = denoise(in);
     const double err = rel_l2(split, alone);
     std::printf("rank %d %s: CFG-parallel latent vs one GPU %.3e\n", group->info.rank, path.c_str(), err);
-    EXPECT_LE(err, 1e-3);
-    EXPECT_GT(rel_l2(alone, in.noise), 1e-2);  // the loop did move the latent
+    EXPECT_LE(err, 3e-2);
+    EXPECT_GT(rel_l2(alone, in.noise), 1e-1);  // the loop did move the latent
   }
 }
 

@@ -4,6 +4,9 @@
 // kernels, the others (258, 18, 266) the scalar ones: both are checked.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "backend/backend.h"
 #include "core/stats.h"
 #include "ops/dit_fused.h"
@@ -104,6 +107,26 @@ TEST_F(DitFusedCuda, RmsNormRopeInPlaceOnFusedColumns) {
               1e-2) << part;
   EXPECT_EQ(rel_l2(back.narrow(2, 2 * D, D).contiguous().to(DType::F32),
                    qkv.narrow(2, 2 * D, D).contiguous().to(DType::F32)), 0.0);  // v untouched
+}
+
+// The GPU's f32 -> bf16 rounding is the host's, bit for bit (ties to even, infinities, NaN), and
+// bf16 -> f32 is exact.
+TEST_F(DitFusedCuda, ConvertsBetweenF32AndBf16LikeTheHost) {
+  Tensor x = test::random_tensor({1000}, 17, 50.0);
+  float* p = x.data<float>();
+  const float specials[] = {0.0f, -0.0f, 1.00390625f /* a tie: 1 + 2^-8 */, 1.01171875f /* 1 + 3·2^-8 */,
+                            3.0e38f, -3.4e38f, 1e-40f, std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::quiet_NaN()};
+  for (size_t i = 0; i < sizeof specials / sizeof *specials; ++i) p[i] = specials[i];
+  const Tensor down = host(convert_on_device(gpu(x), DType::BF16));
+  const Tensor ref = x.to(DType::BF16);
+  ASSERT_EQ(down.dtype(), DType::BF16);
+  const uint16_t *a = static_cast<const uint16_t*>(down.data_ptr()), *b = static_cast<const uint16_t*>(ref.data_ptr());
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const bool both_nan = std::isnan(p[i]) && (a[i] & 0x7f80) == 0x7f80 && (a[i] & 0x7f) != 0;
+    if (!both_nan) EXPECT_EQ(a[i], b[i]) << i << ": " << p[i];
+  }
+  EXPECT_EQ(rel_l2(host(convert_on_device(gpu(ref), DType::F32)), ref.to(DType::F32)), 0.0);
 }
 
 TEST_F(DitFusedCuda, BlockModulation) {
