@@ -11,9 +11,10 @@ namespace {
 
 constexpr double kGiB = double(1ull << 30);
 
-// Measured on an H100 with `wan bench vae` (docs/performance.md): live bytes per output pixel.
-constexpr double kVae21BytesPerPixel = 19.82 * kGiB / (1280.0 * 720.0);
-constexpr double kVae22BytesPerPixel = 20.68 * kGiB / (1280.0 * 704.0);
+// Measured on an H100 with `wan bench vae` (docs/performance.md): the peak of live GPU memory
+// during a decode at 1280x720 (Wan2.1) and 1280x704 (Wan2.2), the VAE's own f32 weights included.
+constexpr double kVae21PeakGiB = 19.82, kVae21Pixels = 1280.0 * 720.0;
+constexpr double kVae22PeakGiB = 20.68, kVae22Pixels = 1280.0 * 704.0;
 constexpr int64_t kMargin = int64_t(1) << 30;  // 32 MiB cuBLASLt + cuDNN workspaces, fragmentation
 
 std::string gib(int64_t bytes) { return str(double(int64_t(double(bytes) / kGiB * 10 + 0.5)) / 10, " GiB"); }
@@ -42,7 +43,9 @@ MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int6
   const bool v22 = task.z_dim == 48;
   const WanVAEConfig vae = v22 ? WanVAEConfig::wan22() : WanVAEConfig::wan21();
   p.vae_weights = WanVAE::parameter_count(vae) * 4;
-  p.vae_decode = int64_t((v22 ? kVae22BytesPerPixel : kVae21BytesPerPixel) * double(width) * double(height));
+  // The decode's own tensors (the measured peak less the weights) grow with the frame area.
+  const double measured = (v22 ? kVae22PeakGiB : kVae21PeakGiB) * kGiB - double(p.vae_weights);
+  p.vae_decode = int64_t(measured / (v22 ? kVae22Pixels : kVae21Pixels) * double(width) * double(height));
   p.margin = kMargin;
   return p;
 }

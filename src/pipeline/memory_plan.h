@@ -9,8 +9,10 @@
 //    models/wan_dit_cuda.cpp). Checked against `wan bench dit` on an H100 (docs/performance.md):
 //    26.62 + 4.33 GiB at 720p, 26.62 + 1.88 at 480p, 9.31 + 0.95 for TI2V-5B, all within 1%.
 //  - the VAE decode: its live tensors grow with the frame area (a chunk has at most 4 frames);
-//    the bytes per output pixel are measured with `wan bench vae` on an H100 at 1280x720 (Wan2.1:
-//    19.82 GiB) and 1280x704 (Wan2.2: 20.68 GiB) and assumed to scale with the area.
+//    the peaks measured with `wan bench vae` on an H100 at 1280x720 (Wan2.1: 19.82 GiB) and
+//    1280x704 (Wan2.2: 20.68 GiB), less the VAE's weights, are assumed to scale with the area.
+//    Checked against a whole TI2V-5B 1280x704x121 run (`wan bench e2e`): predicted 31.0 GiB,
+//    measured 30.00 GiB.
 // With Ulysses over N GPUs (dist/parallel.h) a forward holds 1/N of the tokens, at 16 bytes per
 // token and dim: the all-to-all's send and receive buffers of q, k, v live beside the residual
 // stream (models/wan_dit_cuda.cpp ulysses_attention). Rank 0 alone holds the VAE.

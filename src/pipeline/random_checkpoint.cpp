@@ -56,6 +56,18 @@ Tensor random_weight(const std::string& name, const Shape& shape, DType dtype, u
   return t.to(dtype);
 }
 
+}  // namespace
+
+T5Encoder random_t5_encoder(const T5Config& config, uint64_t seed) {
+  T5Weights weights;
+  uint64_t index = 0;
+  for (const WeightSlot& s : t5_weight_slots(weights, config))
+    *s.tensor = random_weight(s.name, s.shape, DType::BF16, seed, index++).to(DType::F32);
+  return T5Encoder(config, std::move(weights));
+}
+
+namespace {
+
 std::string dit_config_json(const WanDiTConfig& c) {
   const nlohmann::json j = {{"_class_name", "WanModel"},
                             {"model_type", c.model_type},

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 
+#include "models/t5_encoder.h"
 #include "pipeline/convert_checkpoint.h"
 
 namespace wan {
@@ -30,5 +31,9 @@ struct RandomCheckpointOptions {
 
 // Writes the folder `dst` (which must not exist), built under a temporary name and renamed.
 ConvertReport write_random_checkpoint(const std::string& dst, const RandomCheckpointOptions& options);
+
+// A text encoder of `config` with the same kind of random weights, in memory (bf16 values, as
+// the official .pth holds them).
+T5Encoder random_t5_encoder(const T5Config& config, uint64_t seed);
 
 }  // namespace wan

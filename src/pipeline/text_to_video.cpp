@@ -16,6 +16,7 @@
 #endif
 #include "models/wan_vae.h"
 #include "pipeline/denoise.h"
+#include "pipeline/random_checkpoint.h"
 
 namespace fs = std::filesystem;
 
@@ -187,6 +188,40 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
               " does not match the text encoder's width ", impl->t5->config().dim);
   }
   return TextToVideo(std::move(impl));
+}
+
+TextToVideo TextToVideo::random(const std::string& task_name, int64_t t5_layers, const std::string& tokenizer_model,
+                                std::shared_ptr<const dist::ProcessGroup> group, uint64_t seed) {
+#ifndef WAN_HAVE_CUDA
+  fail("random weights are made on the GPU, and this build has no CUDA backend");
+#else
+  WAN_CHECK(cuda_available(), "random weights are made on the GPU: ", cuda_device_summary());
+  WAN_CHECK(t5_layers >= 1 && t5_layers <= 24, "text encoder layers ", t5_layers, " must be in [1, 24]");
+  auto impl = std::make_unique<Impl>();
+  impl->task = &task_config(task_name);
+  impl->group = group && group->info.world > 1 ? std::move(group) : nullptr;
+  const TaskConfig& task = *impl->task;
+  const WanDiTConfig dit = task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b();
+  auto make_dit = [&](uint64_t s) {
+    auto model = std::make_unique<WanDiTCuda>(WanDiTCuda::random(dit, s));
+    if (impl->group && impl->group->ulysses) {
+      impl->group->config.validate(dit.num_heads);
+      model->set_sequence_parallel(impl->group->ulysses);
+    }
+    return model;
+  };
+  if (task.two_experts) impl->high = make_dit(seed + 1);
+  impl->low = make_dit(seed + 2);
+  if (impl->output_rank()) {
+    impl->tokenizer = std::make_unique<T5Tokenizer>(T5Tokenizer::load(tokenizer_model));
+    T5Config t5 = T5Config::umt5_xxl();
+    t5.num_layers = t5_layers;
+    impl->t5 = std::make_unique<T5Encoder>(random_t5_encoder(t5, seed + 3));
+    impl->vae = std::make_unique<WanVAE>(
+        WanVAE::random(task.z_dim == 48 ? WanVAEConfig::wan22() : WanVAEConfig::wan21(), seed + 4, Device::CUDA));
+  }
+  return TextToVideo(std::move(impl));
+#endif
 }
 
 void TextToVideo::generate(const GenerateParams& params, const GenerateCallbacks& cb) {

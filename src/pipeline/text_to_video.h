@@ -68,6 +68,12 @@ class TextToVideo {
   ~TextToVideo();
   TextToVideo(TextToVideo&&) noexcept;
 
+  // Random weights at the task's real sizes (the DiTs and the VAE made on the GPU, the text
+  // encoder with `t5_layers` layers on the CPU, the tokenizer from `tokenizer_model`): whole runs
+  // timed at the real size with no checkpoint on disk (`wan bench e2e --random`). CUDA only.
+  static TextToVideo random(const std::string& task, int64_t t5_layers, const std::string& tokenizer_model,
+                            std::shared_ptr<const dist::ProcessGroup> group = nullptr, uint64_t seed = 1);
+
   const TaskConfig& task() const;
   // False on the ranks of a process group other than 0: they hand out no frames.
   bool produces_frames() const;

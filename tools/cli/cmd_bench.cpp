@@ -124,7 +124,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   }
   std::sort(times.begin(), times.end());
   const double median = times[times.size() / 2];
-  const double tflops = forward_flops(config, L) / median / 1e12;
+  const double tflops = forward_flops(config, L) / median / 1e12 / parallel.world();  // per GPU
   const DeviceMemoryStats mem = device_memory_stats();
   // One more forward with CUDA events between stages: where the GPU time goes.
   StreamProfiler profiler(true);
@@ -133,7 +133,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const double profiled_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
   const auto split = profiler.finish();
   auto ms = [&](const char* k) { return split.count(k) ? split.at(k) : 0.0; };
-  say("forward: median %.3f s of %lld (min %.3f, max %.3f), %.0f TFLOP/s, peak GPU memory %.2f GiB "
+  say("forward: median %.3f s of %lld (min %.3f, max %.3f), %.0f TFLOP/s per GPU, peak GPU memory %.2f GiB "
               "(reserved %.2f GiB)\n",
               median, (long long)reps, times.front(), times.back(), tflops, double(mem.peak) / double(1ull << 30),
               double(mem.reserved) / double(1ull << 30));

@@ -25,6 +25,9 @@ namespace {
 
 const std::vector<OptionSpec> kOptions = {
     {"ckpt-dir", true, "checkpoint folder (default: the built-in demo checkpoint)", {"ckpt_dir"}},
+    {"random", true, "no checkpoint: random weights of this task (t2v-A14B or ti2v-5B) at the real sizes, made on "
+     "the GPU", {}},
+    {"t5-layers", true, "with --random: text encoder layers (default 24, the real count; it runs on the CPU)", {}},
     {"size", true, "W*H (default per task)", {}},
     {"frames", true, "frame count, 4n+1 (default per task)", {"frame_num"}},
     {"steps", true, "sampling steps (default per task)", {"sample_steps"}},
@@ -65,8 +68,11 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
     group = dist::ProcessGroup::join(parallel, *rank);
   }
   const bool report = !group || group->is_output_rank();
+  const std::string random_task = args.get_or("random", "");
+  WAN_CHECK(random_task.empty() || !args.has("ckpt-dir"), "--random and --ckpt-dir exclude each other");
+  WAN_CHECK(random_task.empty() || device == "cuda", "--random makes its weights on the GPU: use --device cuda");
   std::string folder = args.get_or("ckpt-dir", "");
-  const bool demo = folder.empty();
+  const bool demo = folder.empty() && random_task.empty();
   if (demo) folder = ensure_demo_checkpoint(demo_checkpoint_dir(), data_dir());
 
   GenerateParams p;
@@ -85,7 +91,11 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
                       : "");
   reset_device_peak_memory();
   const auto t_load = Clock::now();
-  TextToVideo t2v = TextToVideo::load(folder, "", device == "cuda" ? Device::CUDA : Device::CPU, group);
+  TextToVideo t2v = random_task.empty()
+                        ? TextToVideo::load(folder, "", device == "cuda" ? Device::CUDA : Device::CPU, group)
+                        : TextToVideo::random(task_config(random_task).name, args.get_int("t5-layers", 24),
+                                              data_dir() + "/tokenizer/spiece.model", group);
+  if (!random_task.empty()) folder = "random weights";
   const double load_s = since(t_load);
   if (demo || !report) set_log_level(LogLevel::Error);
   p = resolve_params(t2v.task(), p);
