@@ -93,8 +93,9 @@ typedef void (*wan_log_callback)(void* user_data, wan_log_level level, const cha
 typedef struct wan_context_params {
   const char* checkpoint_dir; /* a folder in the official layout (required) */
   const char* task;           /* "t2v-A14B" or "ti2v-5B"; NULL: detected from the folder */
-  wan_device device;          /* where the DiT and the VAE decoder run (default CPU; text encoder: CPU) */
+  wan_device device;          /* where the DiT, the VAE decoder and the text encoder run (default CPU) */
   int threads;                /* CPU threads for the whole process; 0: leave as is (all cores) */
+  int32_t t5_cpu;             /* nonzero: the text encoder on the CPU (official --t5_cpu); else on `device` */
   int32_t cfg_parallel;       /* nonzero: the two CFG branches on two groups of GPUs (see wan_nccl_unique_id) */
   int32_t ulysses;            /* sequence-parallel degree (0 or 1: off); divides the DiT's head count */
   wan_log_callback log_callback;

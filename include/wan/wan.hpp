@@ -41,6 +41,7 @@ struct ContextOptions {
   std::string task;  // empty: detected
   wan_device device = WAN_DEVICE_CPU;
   int threads = 0;
+  bool t5_cpu = false;        // the text encoder on the CPU (official --t5_cpu)
   bool cfg_parallel = false;  // several GPUs, one process each: see wan_nccl_unique_id in wan.h
   int ulysses = 1;
   std::function<void(wan_log_level, const std::string&)> on_log;  // empty: stderr
@@ -182,6 +183,7 @@ class Context {
     p.task = options_->task.empty() ? nullptr : options_->task.c_str();
     p.device = options_->device;
     p.threads = options_->threads;
+    p.t5_cpu = options_->t5_cpu ? 1 : 0;
     p.cfg_parallel = options_->cfg_parallel ? 1 : 0;
     p.ulysses = options_->ulysses;
     if (options_->on_log) {

@@ -265,6 +265,7 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
     ctx->pipeline = std::make_unique<wan::TextToVideo>(wan::TextToVideo::load(
         params->checkpoint_dir, ctx->task, params->device == WAN_DEVICE_CUDA ? wan::Device::CUDA : wan::Device::CPU,
         group));
+    if (params->t5_cpu) ctx->pipeline->set_text_encoder_device(wan::Device::CPU);
     ctx->log_callback = params->log_callback;
     ctx->log_user_data = params->log_user_data;
     *out = ctx.release();

@@ -78,12 +78,13 @@ Tensor T5Encoder::position_bias(const Tensor& embedding, int64_t L) const {
   return bias;
 }
 
-Tensor T5Encoder::forward(const Tensor& ids, const Tensor& mask) const {
+namespace {
+
+// The mask [B, L] as key lengths: ones followed by zeros.
+std::vector<int64_t> key_lengths(const Tensor& ids, const Tensor& mask) {
   WAN_CHECK(ids.dim() == 2, "T5Encoder: ids must be [B, L], got ", ids.describe());
   WAN_CHECK(mask.shape() == ids.shape(), "T5Encoder: mask ", mask.describe(), " does not match ids ", ids.describe());
-  const int64_t B = ids.size(0), L = ids.size(1), H = config_.num_heads, Dh = config_.head_dim();
-
-  // The mask as key lengths: ones followed by zeros.
+  const int64_t B = ids.size(0), L = ids.size(1);
   const Tensor m = mask.to(DType::I64).contiguous();
   std::vector<int64_t> lens(size_t(B), 0);
   for (int64_t b = 0; b < B; ++b) {
@@ -94,6 +95,14 @@ Tensor T5Encoder::forward(const Tensor& ids, const Tensor& mask) const {
       WAN_CHECK(row[k] == 0, "T5Encoder: attention mask of sample ", b, " is not ones followed by zeros");
     lens[size_t(b)] = n;
   }
+  return lens;
+}
+
+}  // namespace
+
+Tensor T5Encoder::forward(const Tensor& ids, const Tensor& mask) const {
+  const std::vector<int64_t> lens = key_lengths(ids, mask);
+  const int64_t B = ids.size(0), L = ids.size(1), H = config_.num_heads, Dh = config_.head_dim();
 
   Tensor x = ops::embedding_lookup(ids, weights_.token_embedding_weight);  // [B, L, dim]
   const Tensor shared_bias = config_.shared_pos ? position_bias(weights_.pos_embedding_weight, L) : Tensor();
@@ -115,7 +124,14 @@ Tensor T5Encoder::forward(const Tensor& ids, const Tensor& mask) const {
   return ops::rms_norm(x, weights_.norm_weight, config_.eps);  // [B, L, dim]
 }
 
-std::vector<Tensor> T5Encoder::encode(const Tensor& ids, const Tensor& mask) const {
+std::vector<Tensor> T5Encoder::encode(const Tensor& ids, const Tensor& mask, Device device) const {
+  if (device == Device::CUDA) {
+#ifdef WAN_HAVE_CUDA
+    return encode_cuda(ids, key_lengths(ids, mask));
+#else
+    fail("the text encoder on CUDA: this build has no CUDA backend");
+#endif
+  }
   const Tensor out = forward(ids, mask);
   const Tensor m = mask.to(DType::I64).contiguous();
   std::vector<Tensor> contexts;

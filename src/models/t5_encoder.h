@@ -51,10 +51,18 @@ class T5Encoder {
 
   const T5Config& config() const { return config_; }
   Tensor forward(const Tensor& ids, const Tensor& mask) const;
-  std::vector<Tensor> encode(const Tensor& ids, const Tensor& mask) const;
+  // Each sample's first mask-count rows of the output, [n_b, dim] f32 on the host. On CUDA the
+  // weights stay on the host and go to the GPU one block at a time as bf16, used and released
+  // (the text encoder holds no GPU memory between prompts; the DiTs keep theirs), and each sample
+  // runs alone over its n_b real tokens (the same rows as the masked batch: keys past n_b are
+  // masked and rows past it are dropped). The precision of the official bf16 encoder: bf16
+  // weights and matrix products, norms as WanRMSNorm/T5LayerNorm under bf16 (two roundings); the
+  // residual stream and the attention (with its position bias) in f32.
+  std::vector<Tensor> encode(const Tensor& ids, const Tensor& mask, Device device = Device::CPU) const;
 
  private:
   Tensor position_bias(const Tensor& embedding, int64_t length) const;  // [H, L, L]
+  std::vector<Tensor> encode_cuda(const Tensor& ids, const std::vector<int64_t>& lens) const;
 
   T5Config config_;
   T5Weights weights_;

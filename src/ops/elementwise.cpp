@@ -52,6 +52,16 @@ void add_(Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  if (a.device() == Device::CUDA) {
+#ifdef WAN_HAVE_CUDA
+    WAN_CHECK(a.dtype() == DType::BF16 && b.dtype() == DType::BF16 && b.device() == Device::CUDA &&
+                  a.is_contiguous() && b.is_contiguous() && a.shape() == b.shape(),
+              "mul on CUDA: contiguous bf16 a and b of one shape on the GPU, got ", a.describe(), " and ", b.describe());
+    Tensor out = empty_on(a.shape(), DType::BF16, Device::CUDA);
+    cuda::mul_bf16(a, b, out);
+    return out;
+#endif
+  }
   check_cpu_f32(a, "mul", "a");
   check_cpu_f32(b, "mul", "b");
   WAN_CHECK(a.shape() == b.shape(), "mul: shapes ", a.describe(), " and ", b.describe(), " differ");

@@ -1,7 +1,8 @@
 // Elementwise arithmetic of the DiT's fp32 regions (wan/modules/model.py WanAttentionBlock.forward).
 //
 // add:            a [..., *S] + b [*S]  (b broadcast over a's leading dims): `modulation + e0`.
-// mul:            a · b, same shapes: the gated FFN `fc1(x) · gelu(gate(x))`.
+// mul:            a · b, same shapes: the gated FFN `fc1(x) · gelu(gate(x))`. On CUDA: contiguous
+//                 bf16 a and b, the product in f32 rounded once to bf16 (as torch multiplies bf16).
 // add_:           a += b, same shapes: the cross-attention residual `x = x + cross_attn(...)`.
 // modulate:       x [B, L, D] · (1 + scale) + shift, with shift/scale [B, Lm, D], Lm = 1 (one
 //                 vector per sample, broadcast over tokens) or Lm = L (per token). Evaluated in

@@ -135,6 +135,7 @@ struct TextToVideo::Impl {
   std::unique_ptr<DiTModel> high, low;
   std::unique_ptr<WanVAE> vae;
   std::shared_ptr<const dist::ProcessGroup> group;  // null: one process
+  Device text_device = Device::CPU;
   bool output_rank() const { return !group || group->is_output_rank(); }
 };
 
@@ -143,6 +144,7 @@ TextToVideo::~TextToVideo() = default;
 TextToVideo::TextToVideo(TextToVideo&&) noexcept = default;
 const TaskConfig& TextToVideo::task() const { return *impl_->task; }
 bool TextToVideo::produces_frames() const { return impl_->output_rank(); }
+void TextToVideo::set_text_encoder_device(Device device) { impl_->text_device = device; }
 
 TextToVideo TextToVideo::load(const std::string& folder, const std::string& task_name, Device device,
                               std::shared_ptr<const dist::ProcessGroup> group) {
@@ -150,6 +152,7 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
   impl->folder = folder;
   impl->task = &task_config(task_name.empty() ? detect_task(folder) : task_name);
   impl->group = group && group->info.world > 1 ? std::move(group) : nullptr;
+  impl->text_device = device;
   WAN_CHECK(!impl->group || device == Device::CUDA, "several GPUs need --device cuda");
   check_checkpoint_folder(folder, *impl->task);
   const fs::path dir(folder);
@@ -200,6 +203,7 @@ TextToVideo TextToVideo::random(const std::string& task_name, int64_t t5_layers,
   auto impl = std::make_unique<Impl>();
   impl->task = &task_config(task_name);
   impl->group = group && group->info.world > 1 ? std::move(group) : nullptr;
+  impl->text_device = Device::CUDA;
   const TaskConfig& task = *impl->task;
   const WanDiTConfig dit = task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b();
   auto make_dit = [&](uint64_t s) {
@@ -235,7 +239,7 @@ void TextToVideo::generate(const GenerateParams& params, const GenerateCallbacks
   std::vector<Tensor> contexts;
   if (d.output_rank()) {
     const TokenizedBatch tokens = d.tokenizer->encode({params.prompt, params.negative_prompt}, kTextLen);
-    contexts = d.t5->encode(tokens.ids, tokens.mask);
+    contexts = d.t5->encode(tokens.ids, tokens.mask, d.text_device);
   }
   if (d.group) contexts = broadcast_contexts(*d.group->world, contexts, d.low->config().text_dim);
 

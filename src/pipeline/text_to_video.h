@@ -59,8 +59,8 @@ struct GenerateCallbacks {
 
 class TextToVideo {
  public:
-  // `device` CUDA runs the DiTs and the VAE decoder on the GPU (the text encoder stays on the CPU
-  // for now). With a process group of several ranks (dist/parallel.h; CUDA only) every rank
+  // `device` CUDA runs the DiTs, the VAE decoder and (unless set_text_encoder_device(CPU)) the
+  // text encoder on the GPU. With a process group of several ranks (dist/parallel.h; CUDA only) every rank
   // loads the DiTs, and only rank 0 the text encoder and the VAE: it encodes the prompts for all
   // and alone decodes; generate() on the other ranks returns after the last step, with no frames.
   static TextToVideo load(const std::string& folder, const std::string& task = "", Device device = Device::CPU,
@@ -73,6 +73,10 @@ class TextToVideo {
   // timed at the real size with no checkpoint on disk (`wan bench e2e --random`). CUDA only.
   static TextToVideo random(const std::string& task, int64_t t5_layers, const std::string& tokenizer_model,
                             std::shared_ptr<const dist::ProcessGroup> group = nullptr, uint64_t seed = 1);
+
+  // Where the text encoder runs: the pipeline's device by default (on CUDA one layer at a time,
+  // holding no GPU memory between prompts); Device::CPU is the official --t5_cpu.
+  void set_text_encoder_device(Device device);
 
   const TaskConfig& task() const;
   // False on the ranks of a process group other than 0: they hand out no frames.

@@ -9,7 +9,9 @@
 
 #include "backend/backend.h"
 #include "core/stats.h"
+#include "core/error.h"
 #include "ops/dit_fused.h"
+#include "ops/elementwise.h"
 #include "test_util.h"
 
 namespace wan::ops {
@@ -128,6 +130,16 @@ TEST_F(DitFusedCuda, ConvertsBetweenF32AndBf16LikeTheHost) {
   }
   const Tensor finite = ref.narrow(0, 9, x.numel() - 9).contiguous();  // past the specials
   EXPECT_EQ(rel_l2(host(convert_on_device(gpu(finite), DType::F32)), finite.to(DType::F32)), 0.0);
+}
+
+// The gated FFN's product in bf16 (ops::mul on CUDA): f32 product, one rounding; odd size.
+TEST_F(DitFusedCuda, MulBf16RoundsTheF32ProductOnce) {
+  const Tensor a = test::random_tensor({3, 37, 11}, 18).to(DType::BF16), b = test::random_tensor({3, 37, 11}, 19).to(DType::BF16);
+  const Tensor got = host(mul(gpu(a), gpu(b)));
+  const Tensor ref = mul(a.to(DType::F32), b.to(DType::F32)).to(DType::BF16);
+  ASSERT_EQ(got.dtype(), DType::BF16);
+  EXPECT_EQ(rel_l2(got.to(DType::F32), ref.to(DType::F32)), 0.0);
+  EXPECT_THROW(mul(gpu(a), gpu(a.narrow(0, 0, 2).contiguous())), Error);
 }
 
 TEST_F(DitFusedCuda, BlockModulation) {

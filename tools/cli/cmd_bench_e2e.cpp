@@ -27,6 +27,7 @@ const std::vector<OptionSpec> kOptions = {
     {"ckpt-dir", true, "checkpoint folder (default: the built-in demo checkpoint)", {"ckpt_dir"}},
     {"random", true, "no checkpoint: random weights of this task (t2v-A14B or ti2v-5B) at the real sizes, made on "
      "the GPU", {}},
+    {"t5-cpu", false, "the text encoder on the CPU (official --t5_cpu; default: on --device)", {"t5_cpu"}},
     {"t5-layers", true, "with --random: text encoder layers (default 24, the real count; it runs on the CPU)", {}},
     {"size", true, "W*H (default per task)", {}},
     {"frames", true, "frame count, 4n+1 (default per task)", {"frame_num"}},
@@ -96,6 +97,7 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
                         : TextToVideo::random(task_config(random_task).name, args.get_int("t5-layers", 24),
                                               data_dir() + "/tokenizer/spiece.model", group);
   if (!random_task.empty()) folder = "random weights";
+  if (args.has("t5-cpu")) t2v.set_text_encoder_device(Device::CPU);
   const double load_s = since(t_load);
   if (demo || !report) set_log_level(LogLevel::Error);
   p = resolve_params(t2v.task(), p);

@@ -36,10 +36,10 @@ const std::vector<OptionSpec> kOptions = {
     {"negative-prompt", true, "the negative prompt (default: the official one)", {"n_prompt", "negative_prompt"}},
     {"output", true, "the .mp4 to write (default: the official file name pattern)", {"save_file"}},
     {"frames-dir", true, "also write every frame as PNG into this folder", {}},
-    {"device", true, "cpu or cuda: where the DiT and the VAE decoder run (default cpu; the text encoder: CPU)", {}},
+    {"device", true, "cpu or cuda: where the DiT, the VAE decoder and the text encoder run (default cpu)", {}},
     {"offload", true, "true/false (official --offload_model); accepted, no effect yet: models stay on --device",
      {"offload_model"}},
-    {"t5-cpu", false, "run the text encoder on the CPU (official --t5_cpu); it always does for now", {"t5_cpu"}},
+    {"t5-cpu", false, "run the text encoder on the CPU (official --t5_cpu; default: on --device)", {"t5_cpu"}},
     {"threads", true, "CPU threads (default: all cores)", {}},
     {"cfg-parallel", false, "several GPUs: the two CFG branches on two GPUs (with --ulysses N: 2N GPUs)", {"cfg_parallel"}},
     {"ulysses", true, "several GPUs: split the tokens over N GPUs (N divides the head count: 40 for A14B, 24 for 5B)",
@@ -119,6 +119,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
   WAN_CHECK(device == "cpu" || wan_cuda_available(), "--device cuda: ", wan_cuda_device_summary(),
             "; use --device cpu");
   options.device = device == "cuda" ? WAN_DEVICE_CUDA : WAN_DEVICE_CPU;
+  options.t5_cpu = args.has("t5-cpu");
   options.cfg_parallel = args.has("cfg-parallel");
   options.ulysses = int(args.get_int("ulysses", 1));
   WAN_CHECK(options.ulysses >= 1, "--ulysses must be at least 1");

@@ -60,6 +60,8 @@ void strided_copy(Tensor& dst, const Tensor& src);
 
 // out f32 = in bf16 (contiguous, same size).
 void bf16_to_f32(const Tensor& in, Tensor& out);
+// out = bf16(a · b) elementwise, the product in f32 (contiguous bf16, same size).
+void mul_bf16(const Tensor& a, const Tensor& b, Tensor& out);
 // out bf16 = in f32 rounded to nearest even (contiguous, same size).
 void f32_to_bf16(const Tensor& in, Tensor& out);
 // Normal random values (a counter hash and Box-Muller) into a contiguous bf16/f32 GPU tensor.

@@ -118,6 +118,12 @@ __global__ void f32_to_bf16_kernel(const float* __restrict__ in, __nv_bfloat16* 
     out[i] = __float2bfloat16_rn(in[i]);
 }
 
+__global__ void mul_bf16_kernel(const __nv_bfloat16* __restrict__ a, const __nv_bfloat16* __restrict__ b,
+                                __nv_bfloat16* __restrict__ out, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    out[i] = __float2bfloat16_rn(__bfloat162float(a[i]) * __bfloat162float(b[i]));
+}
+
 __device__ uint64_t mix64(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -391,6 +397,15 @@ void bf16_to_f32(const Tensor& in, Tensor& out) {
   if (n == 0) return;
   bf16_to_f32_kernel<<<unsigned(std::min<int64_t>((n + 255) / 256, 65535)), 256, 0, wan::cuda::context().stream>>>(
       static_cast<const __nv_bfloat16*>(in.data_ptr()), out.data<float>(), n);
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
+void mul_bf16(const Tensor& a, const Tensor& b, Tensor& out) {
+  const int64_t n = a.numel();
+  if (n == 0) return;
+  mul_bf16_kernel<<<unsigned(std::min<int64_t>((n + 255) / 256, 65535)), 256, 0, wan::cuda::context().stream>>>(
+      static_cast<const __nv_bfloat16*>(a.data_ptr()), static_cast<const __nv_bfloat16*>(b.data_ptr()),
+      static_cast<__nv_bfloat16*>(out.data_ptr()), n);
   WAN_CUDA_CHECK_LAUNCH();
 }
 
