@@ -33,8 +33,14 @@ int launch_ranks(int world, const std::vector<std::string>& args) {
             devices == 0 ? " (" + cuda_device_summary() + ")" : std::string());
   const std::string id = nccl_unique_id_hex();
   const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  return run_processes("/proc/self/exe", world, args, [&](int rank) {
+    return rank_environment(rank, world, id, visible ? visible : "", devices);
+  });
+}
 
-  std::vector<std::string> argv_strings{"/proc/self/exe"};
+int run_processes(const std::string& program, int world, const std::vector<std::string>& args,
+                  const std::function<std::vector<std::string>(int rank)>& environment, double grace_seconds) {
+  std::vector<std::string> argv_strings{program};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& s : argv_strings) argv.push_back(s.data());
@@ -57,15 +63,14 @@ int launch_ranks(int world, const std::vector<std::string>& args) {
       const char* eq = std::strchr(*e, '=');
       if (eq) env[std::string(*e, size_t(eq - *e))] = eq + 1;
     }
-    for (const std::string& kv : rank_environment(rank, world, id, visible ? visible : "", devices))
-      env[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+    for (const std::string& kv : environment(rank)) env[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
     std::vector<std::string> env_strings;
     for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
     std::vector<char*> envp;
     for (auto& s : env_strings) envp.push_back(s.data());
     envp.push_back(nullptr);
     pid_t pid = 0;
-    const int err = posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data());
+    const int err = posix_spawn(&pid, program.c_str(), nullptr, nullptr, argv.data(), envp.data());
     if (err != 0) {
       std::fprintf(stderr, "wan: cannot start rank %d: %s\n", rank, std::strerror(err));
       first_failure = 1;
@@ -75,12 +80,12 @@ int launch_ranks(int world, const std::vector<std::string>& args) {
     }
     ranks[pid] = rank;
   }
-  // After a failure the others got SIGTERM; SIGKILL if they are still there 10 s later.
+  // After a failure the others got SIGTERM; SIGKILL if they are still there `grace_seconds` later.
   while (!ranks.empty()) {
     int status = 0;
     const pid_t pid = waitpid(-1, &status, first_failure ? WNOHANG : 0);
     if (pid == 0) {  // failure seen, others still running
-      if (std::chrono::steady_clock::now() - stopped_at > std::chrono::seconds(10))
+      if (std::chrono::steady_clock::now() - stopped_at > std::chrono::duration<double>(grace_seconds))
         for (const auto& [p, r] : ranks) kill(p, SIGKILL);
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;

@@ -4,6 +4,7 @@
 // alone would wait forever in a collective).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,5 +17,11 @@ int launched_rank();
 // the exit code: 0 when all succeed, else the first failure's (128 + signal for a rank killed by
 // a signal). Throws before starting anything when there are too few GPUs or no NCCL.
 int launch_ranks(int world, const std::vector<std::string>& args);
+
+// What launch_ranks does once the ranks' environments are known: `program` with `args` as `world`
+// processes, process r with this environment plus `environment(r)` ("NAME=value" strings); on the
+// first failure the others get SIGTERM, and SIGKILL after `grace_seconds`.
+int run_processes(const std::string& program, int world, const std::vector<std::string>& args,
+                  const std::function<std::vector<std::string>(int rank)>& environment, double grace_seconds = 10);
 
 }  // namespace wan::dist

@@ -1,9 +1,11 @@
 // The rank layout and the launcher's environment (dist/parallel.h): no GPU needed.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 
 #include "core/error.h"
+#include "dist/launcher.h"
 #include "dist/parallel.h"
 
 namespace wan::dist {
@@ -78,6 +80,26 @@ TEST(RankEnvironmentVariables, RotateTheVisibleDevices) {
   EXPECT_EQ(visible(1, 2, "5,3", 8), "3,5");
   EXPECT_THROW(rank_environment(0, 4, id, "0,1", 8), Error);  // 4 ranks, 2 visible GPUs
   EXPECT_THROW(rank_environment(0, 2, id, "", 1), Error);
+}
+
+// The launcher's process handling, with /bin/sh in place of the ranks: every rank gets its own
+// environment; the first failure's code comes back; a failing rank stops the others (a rank that
+// ignores SIGTERM is killed after the grace period) instead of leaving them to wait forever.
+TEST(RunProcesses, PassesEnvironmentsAndCodes) {
+  auto env = [](int r) { return std::vector<std::string>{"R=" + std::to_string(r)}; };
+  EXPECT_EQ(run_processes("/bin/sh", 3, {"-c", "test \"$R\" -ge 0 && test \"$R\" -le 2"}, env), 0);
+  EXPECT_EQ(run_processes("/bin/sh", 3, {"-c", "exit $((R == 2 ? 7 : 0))"}, env), 7);
+}
+
+TEST(RunProcesses, AFailureStopsTheOthers) {
+  auto env = [](int r) { return std::vector<std::string>{"R=" + std::to_string(r)}; };
+  const auto t0 = std::chrono::steady_clock::now();
+  // Rank 1 fails at once; rank 0 would sleep 60 s; SIGTERM ends it.
+  EXPECT_EQ(run_processes("/bin/sh", 2, {"-c", "if [ $R = 1 ]; then exit 3; fi; exec sleep 60"}, env), 3);
+  // Rank 0 ignores SIGTERM (an ignored signal stays ignored across exec): killed after the 1 s grace.
+  EXPECT_EQ(run_processes("/bin/sh", 2, {"-c", "trap '' TERM; if [ $R = 1 ]; then exit 4; fi; exec sleep 60"}, env, 1.0),
+            4);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 20.0);
 }
 
 }  // namespace
