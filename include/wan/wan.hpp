@@ -159,8 +159,13 @@ class Context {
     cp.checkpoint_dir = options.checkpoint_dir.c_str();
     cp.task = options.task.empty() ? nullptr : options.task.c_str();
     cp.device = options.device;
+    cp.t5_cpu = options.t5_cpu ? 1 : 0;
     cp.cfg_parallel = options.cfg_parallel ? 1 : 0;
     cp.ulysses = options.ulysses;
+    if (options.on_log) {  // the checks' warnings go where the context's messages go
+      cp.log_callback = detail::log_trampoline;
+      cp.log_user_data = const_cast<std::function<void(wan_log_level, const std::string&)>*>(&options.on_log);
+    }
     detail::Callbacks cb{&request, nullptr};
     const wan_generate_params p = detail::to_c(request, cb);
     wan_generate_params out{};

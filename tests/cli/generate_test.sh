@@ -29,6 +29,17 @@ else
   bad "demo run failed: $(tail -5 "$work/stderr")"
 fi
 
+# The demo folder named as a real one (so its warnings show): a non-official size warns once,
+# although the request is checked before loading and again by the run.
+if "$WAN" generate --ckpt-dir "$WAN_DEMO_CHECKPOINT" --size 96*64 --frames 5 --steps 2 --seed 3 \
+     --output "$work/out/warn.mp4" >"$work/stdout" 2>"$work/stderr"; then
+  n=$(grep -c "is not one of t2v-A14B's official sizes" "$work/stderr")
+  [[ $n -eq 1 ]] && ok "size warning printed once" || bad "size warning printed $n times: $(cat "$work/stderr")"
+else
+  bad "non-official size run failed: $(tail -5 "$work/stderr")"
+fi
+rm -f "$work/out/warn.mp4"
+
 # Official spellings and two guide scales; a random seed is printed.
 if "$WAN" generate --output "$work/out/b.mp4" --sample_steps 2 --frame_num 5 --size 64x32 \
      --sample_guide_scale 3,4 --sample_solver dpm++ --base_seed -1 >"$work/stdout" 2>"$work/stderr"; then

@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <memory>
 #include <random>
+#include <set>
 
 #include "args.h"
 #include "commands.h"
@@ -163,10 +165,13 @@ int cmd_generate(const std::vector<std::string>& argv) {
                  options.checkpoint_dir.c_str());
   }
   // Library messages: warnings as "warning: ...", the rest plain; the demo's non-official size
-  // is expected, so its warnings are dropped.
-  options.on_log = [demo, quiet](wan_log_level level, const std::string& message) {
+  // is expected, so its warnings are dropped. The request is checked twice (before loading, and
+  // by the run itself): each warning is printed once.
+  auto warned = std::make_shared<std::set<std::string>>();
+  options.on_log = [demo, quiet, warned](wan_log_level level, const std::string& message) {
     if (quiet && level < WAN_LOG_ERROR) return;
-    if (level >= WAN_LOG_WARNING && !demo) std::fprintf(stderr, "warning: %s\n", message.c_str());
+    if (level >= WAN_LOG_WARNING && !demo && warned->insert(message).second)
+      std::fprintf(stderr, "warning: %s\n", message.c_str());
     else if (level == WAN_LOG_INFO) std::fprintf(stderr, "%s\n", message.c_str());
   };
   const std::string output = args.get_or("output", "");
