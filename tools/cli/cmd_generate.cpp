@@ -95,6 +95,8 @@ std::string default_output(const std::string& task, const api::Request& p, int u
   return str(task, "_", p.width, "*", p.height, "_", ulysses, "_", prompt, "_", date, ".mp4");
 }
 
+bool two_experts_task(const std::string& task) { return task == "t2v-A14B"; }
+
 std::string format_seconds(double s) {
   if (s < 60) return str(int(s + 0.5), "s");
   return str(int(s) / 60, "m", (int(s) % 60 < 10 ? "0" : ""), int(s) % 60, "s");
@@ -212,6 +214,16 @@ int cmd_generate(const std::vector<std::string>& argv) {
   std::printf("task %s, %dx%d, %d frames, %d steps (%s, shift %g, guide %g/%g), seed %lld\n", ctx.task().c_str(),
               p.width, p.height, p.frames, p.steps, solver_label(p.solver), p.shift, p.guide_scale_low,
               p.guide_scale_high, (long long)p.seed);
+  // Every choice the run makes, with the flag that changes it.
+  const char* where = device == "cuda" ? "the GPU" : "the CPU";
+  std::printf("settings: DiT%s and VAE decoder on %s (--device), text encoder on %s (--t5-cpu), %s, %s\n",
+              two_experts_task(ctx.task()) ? " experts (both resident)" : "", where,
+              options.t5_cpu ? "the CPU" : where, device == "cuda" ? "bf16 DiT (no FP8 yet)" : "f32 throughout",
+              world == 1 ? std::string("one process").c_str()
+                         : str(world, " GPUs (", options.cfg_parallel ? "--cfg-parallel" : "",
+                               options.cfg_parallel && options.ulysses > 1 ? ", " : "",
+                               options.ulysses > 1 ? str("--ulysses ", options.ulysses) : std::string(), ")")
+                               .c_str());
   std::printf("repeat with --seed %lld\n", (long long)p.seed);
   std::fflush(stdout);
   std::fprintf(stderr, "loaded %s in %.1f s\n", options.checkpoint_dir.c_str(),
