@@ -4,7 +4,8 @@
 //
 // What runs where: everything per token on the GPU, and the time embedding and every block's
 // modulation too (f32 arithmetic on bf16 weights, as the official --convert_model_dtype runs
-// it); patch gathering and unpatchify (cheap rearrangements) on the host. Self-attention's q, k,
+// it); patch gathering and unpatchify as strided copies on the GPU (only the latent crosses the
+// bus, f32, each way). Self-attention's q, k,
 // v are one product (and cross-attention's k, v), q/k normalised and rotated in place; the FFN
 // runs over the tokens in chunks so its hidden activation never exists whole. One departure from
 // the official precision map: the head's output projection runs in bf16 here (f32 in the
