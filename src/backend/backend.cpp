@@ -148,7 +148,8 @@ Tensor contiguous_on_device(const Tensor& t) { return t.is_contiguous() ? t : cl
 Tensor convert_on_device(const Tensor& t, DType dtype) {
   if (t.device() == Device::CPU) return t.to(dtype);
 #ifdef WAN_HAVE_CUDA
-  const bool up = t.dtype() == DType::BF16 && dtype == DType::F32, down = t.dtype() == DType::F32 && dtype == DType::BF16;
+  const bool up = t.dtype() == DType::BF16 && dtype == DType::F32;
+  const bool down = t.dtype() == DType::F32 && dtype == DType::BF16;
   WAN_CHECK((up || down) && t.is_contiguous(), "convert_on_device: only contiguous bf16 <-> f32 on the GPU, got ",
             t.describe(), " -> ", dtype_name(dtype));
   Tensor out = cuda::empty(t.shape(), dtype);

@@ -179,8 +179,8 @@ void Communicator::all_to_all(const Tensor& send, Tensor& recv) const {
   check_gpu(recv, "all_to_all", "recv");
   WAN_CHECK(send.dim() >= 1 && send.size(0) == impl_->size && recv.shape() == send.shape() &&
                 recv.dtype() == send.dtype(),
-            "Communicator::all_to_all: send ", send.describe(), " and recv ", recv.describe(), " must be [", impl_->size,
-            ", ...] of one shape");
+            "Communicator::all_to_all: send ", send.describe(), " and recv ", recv.describe(), " must be [",
+            impl_->size, ", ...] of one shape");
   const NcclLibrary& lib = loaded();
   const size_t part = send.nbytes() / size_t(impl_->size);
   const char* s = static_cast<const char*>(send.data_ptr());

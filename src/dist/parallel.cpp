@@ -33,8 +33,8 @@ std::vector<std::string> split_commas(const std::string& s) {
 void ParallelConfig::validate(int64_t num_heads) const {
   WAN_CHECK(cfg == 1 || cfg == 2, "CFG-parallel splits the two CFG branches: its degree is 1 or 2, not ", cfg);
   WAN_CHECK(ulysses >= 1 && ulysses <= 64, "--ulysses ", ulysses, " must be in [1, 64]");
-  WAN_CHECK(num_heads == 0 || num_heads % ulysses == 0, "the Ulysses degree (--ulysses) ", ulysses, " must divide the DiT's ", num_heads,
-            " attention heads (Ulysses gives each GPU whole heads)");
+  WAN_CHECK(num_heads == 0 || num_heads % ulysses == 0, "the Ulysses degree (--ulysses) ", ulysses,
+            " must divide the DiT's ", num_heads, " attention heads (Ulysses gives each GPU whole heads)");
 }
 
 std::optional<RankInfo> rank_from_environment() {

@@ -56,7 +56,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 #ifdef WAN_HAVE_CUDA
     WAN_CHECK(a.dtype() == DType::BF16 && b.dtype() == DType::BF16 && b.device() == Device::CUDA &&
                   a.is_contiguous() && b.is_contiguous() && a.shape() == b.shape(),
-              "mul on CUDA: contiguous bf16 a and b of one shape on the GPU, got ", a.describe(), " and ", b.describe());
+              "mul on CUDA: contiguous bf16 a and b of one shape on the GPU, got ", a.describe(), " and ",
+              b.describe());
     Tensor out = empty_on(a.shape(), DType::BF16, Device::CUDA);
     cuda::mul_bf16(a, b, out);
     return out;

@@ -56,7 +56,8 @@ void check_fits(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, 
   if (plan.peak() <= free_bytes) return;
   std::string fits;
   for (const auto& [w, h] : task.sizes)
-    if (plan_gpu_memory(task, dit, w, h, frames, ulysses).peak() <= free_bytes) fits += str(fits.empty() ? "" : ", ", w, "*", h);
+    if (plan_gpu_memory(task, dit, w, h, frames, ulysses).peak() <= free_bytes)
+      fits += str(fits.empty() ? "" : ", ", w, "*", h);
   fail(task.name, " at ", width, "x", height, ", ", frames, " frames needs about ", plan.describe(), "; the GPU has ",
        gib(free_bytes), " free. ",
        fits.empty() ? std::string("No official size of this task fits; use --device cpu (slow), or a GPU with more "
