@@ -170,8 +170,8 @@ wan_generate_params wan_generate_default_params(void);
  * folder that exists, and with WAN_DEVICE_CUDA enough free GPU memory for the predicted peak:
  * the error then names the sizes that would fit; with cfg_parallel/ulysses a Ulysses degree that
  * divides the head count, and the memory only in a process that has a rank). *resolved gets
- * the values wan_generate will use (a negative seed
- * stays negative); its strings point into `params`. `resolved` may be NULL. */
+ * the values wan_generate will use (a negative seed stays negative); its strings point into
+ * `params`. `resolved` may be NULL. */
 wan_status wan_resolve_params(const wan_context_params* context, const wan_generate_params* params,
                               wan_generate_params* resolved);
 
