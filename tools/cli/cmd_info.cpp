@@ -7,6 +7,8 @@
 #include "commands.h"
 #include "backend/backend.h"
 #include "core/thread_pool.h"
+#include "dist/communicator.h"
+#include "dist/parallel.h"
 #include "io/checkpoint.h"
 #include "io/video_writer.h"
 #include "pipeline/memory_plan.h"
@@ -22,6 +24,7 @@ const std::vector<OptionSpec> kOptions = {
     {"task", true, "with --system: t2v-A14B or ti2v-5B (default t2v-A14B)", {}},
     {"size", true, "with --system: W*H (default per task)", {}},
     {"frames", true, "with --system: frame count (default per task)", {}},
+    {"ulysses", true, "with --system: the plan per GPU with the tokens split over N GPUs", {"ulysses_size"}},
     {"help", false, "show this help", {"h"}},
 };
 
@@ -52,6 +55,8 @@ int system_info(const Args& args) {
   std::printf("CPU threads: %d\n", num_threads());
   std::printf("GPU: %s\n", cuda_device_summary().c_str());
   const bool gpu = cuda_available();
+  std::printf("GPUs: %d; several GPUs (--cfg-parallel, --ulysses): %s\n", cuda_device_count(),
+              dist::nccl_description().c_str());
   if (gpu) {
     const DeviceMemoryInfo mem = device_memory_info();
     const int cc = cuda_compute_capability();
@@ -67,13 +72,17 @@ int system_info(const Args& args) {
   if (args.has("size")) std::tie(W, H) = parse_size(*args.get("size"));
   const int64_t frames = args.get_int("frames", task.frame_num);
   const WanDiTConfig dit = task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b();
-  const MemoryPlan plan = plan_gpu_memory(task, dit, W, H, frames);
+  const dist::ParallelConfig parallel{1, int(args.get_int("ulysses", 1))};
+  parallel.validate(dit.num_heads);
+  const MemoryPlan plan = plan_gpu_memory(task, dit, W, H, frames, parallel.ulysses);
   std::printf("\n%s, %lldx%lld, %lld frames with --device cuda (bf16 DiT, every expert resident, text encoder on "
-              "the CPU):\n  predicted GPU peak %s\n",
-              task.name.c_str(), (long long)W, (long long)H, (long long)frames, plan.describe().c_str());
+              "the GPU one layer at a time%s):\n  predicted GPU peak %s%s\n",
+              task.name.c_str(), (long long)W, (long long)H, (long long)frames,
+              parallel.ulysses > 1 ? str(", Ulysses over ", parallel.ulysses, " GPUs").c_str() : "",
+              plan.describe().c_str(), parallel.ulysses > 1 ? " (rank 0; per GPU)" : "");
   if (gpu) {
     try {
-      check_fits(task, dit, W, H, frames, device_memory_info().free);
+      check_fits(task, dit, W, H, frames, device_memory_info().free, parallel.ulysses);
       std::printf("  fits this GPU: wan generate --device cuda can run it\n");
     } catch (const Error& e) {
       std::printf("  does not fit this GPU: %s\n", e.what());
