@@ -175,6 +175,26 @@ wan_generate_params wan_generate_default_params(void);
 wan_status wan_resolve_params(const wan_context_params* context, const wan_generate_params* params,
                               wan_generate_params* resolved);
 
+/* The GPU memory a request would need with WAN_DEVICE_CUDA, predicted from the sizes of what
+ * lives on the GPU (both A14B experts resident, bf16; the VAE decoder; per GPU with ulysses) and
+ * checked against whole runs on an H100 (T2V-A14B 720p: 74.0 GiB predicted, 73.05 measured;
+ * TI2V-5B 720p: 31.0 / 30.00). The DiT's config comes from checkpoint_dir, or from the official
+ * task config when checkpoint_dir is NULL and task is set (no checkpoint needed). */
+typedef struct wan_memory_prediction {
+  double peak_gib;            /* the run's peak: the larger phase, plus the margin */
+  int32_t experts;            /* DiT experts resident */
+  double dit_weights_gib;     /* all resident experts */
+  double dit_activations_gib; /* one forward's tensors above its weights */
+  double vae_weights_gib;
+  double vae_decode_gib;      /* the decoder's tensors, at their peak */
+  double margin_gib;          /* library workspaces and fragmentation */
+  double free_gib;            /* free on this process's GPU now; 0 without one */
+  int32_t fits;               /* 1 when a GPU is present and peak_gib <= free_gib */
+} wan_memory_prediction;
+
+wan_status wan_predict_memory(const wan_context_params* context, const wan_generate_params* params,
+                              wan_memory_prediction* out);
+
 /* Text to video. `result` may be NULL. The mp4, if asked for, is written to a temporary name and
  * renamed into place at the end: on any failure or cancellation no file is left. */
 wan_status wan_generate(wan_context* ctx, const wan_generate_params* params, wan_generate_result* result);

@@ -153,6 +153,21 @@ class Context {
     return result;
   }
 
+  // The GPU memory the request would need (wan_predict_memory); options.checkpoint_dir may be
+  // empty when options.task is set.
+  static wan_memory_prediction predict_memory(const ContextOptions& options, const Request& request) {
+    wan_context_params cp = wan_context_default_params();
+    cp.checkpoint_dir = options.checkpoint_dir.empty() ? nullptr : options.checkpoint_dir.c_str();
+    cp.task = options.task.empty() ? nullptr : options.task.c_str();
+    cp.cfg_parallel = options.cfg_parallel ? 1 : 0;
+    cp.ulysses = options.ulysses;
+    detail::Callbacks cb{&request, nullptr};
+    const wan_generate_params p = detail::to_c(request, cb);
+    wan_memory_prediction out{};
+    check(wan_predict_memory(&cp, &p, &out));
+    return out;
+  }
+
   // The request with the task's defaults filled in, validated without loading anything.
   static Request resolve(const ContextOptions& options, const Request& request) {
     wan_context_params cp = wan_context_default_params();

@@ -303,6 +303,44 @@ wan_status wan_resolve_params(const wan_context_params* context, const wan_gener
   });
 }
 
+wan_status wan_predict_memory(const wan_context_params* context, const wan_generate_params* params,
+                              wan_memory_prediction* out) {
+  wan::ScopedThreadLogSink log(context ? sink_for(context->log_callback, context->log_user_data) : wan::LogSink());
+  return guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
+    WAN_CHECK(context && params && out, "wan_predict_memory: context, params and out must not be NULL");
+    const bool folder = context->checkpoint_dir && *context->checkpoint_dir;
+    WAN_CHECK(folder || (context->task && *context->task), "wan_predict_memory: set checkpoint_dir or task");
+    const wan::TaskConfig& task = wan::task_config(folder ? task_of(*context) : std::string(context->task));
+    const wan::WanDiTConfig dit = folder ? wan::dit_config_of(context->checkpoint_dir, task)
+                                  : task.two_experts ? wan::WanDiTConfig::t2v_a14b()
+                                                     : wan::WanDiTConfig::ti2v_5b();
+    wan_context_params cp = *context;
+    cp.device = WAN_DEVICE_CUDA;  // the prediction is for the GPU, whatever the context says
+    const wan::dist::ParallelConfig parallel = parallel_of(cp);
+    parallel.validate(dit.num_heads);
+    wan_generate_params gp = *params;
+    if (!gp.prompt) gp.prompt = "";  // the prompt does not change the memory
+    gp.output_path = nullptr;
+    gp.frames_dir = nullptr;
+    const wan::GenerateParams p = resolve(task, gp);
+    const wan::MemoryPlan plan = wan::plan_gpu_memory(task, dit, p.width, p.height, p.frames, parallel.ulysses);
+    constexpr double kGiB = double(1ull << 30);
+    *out = {};
+    out->peak_gib = double(plan.peak()) / kGiB;
+    out->experts = int32_t(plan.experts);
+    out->dit_weights_gib = double(plan.dit_weights) / kGiB;
+    out->dit_activations_gib = double(plan.dit_activations) / kGiB;
+    out->vae_weights_gib = double(plan.vae_weights) / kGiB;
+    out->vae_decode_gib = double(plan.vae_decode) / kGiB;
+    out->margin_gib = double(plan.margin) / kGiB;
+    if (wan::cuda_available()) {
+      out->free_gib = double(wan::device_memory_info().free) / kGiB;
+      out->fits = out->peak_gib <= out->free_gib ? 1 : 0;
+    }
+    return WAN_OK;
+  });
+}
+
 wan_status wan_generate(wan_context* ctx, const wan_generate_params* params, wan_generate_result* result) {
   const auto t0 = std::chrono::steady_clock::now();
   wan::ScopedThreadLogSink log(ctx ? sink_for(ctx->log_callback, ctx->log_user_data) : wan::LogSink());

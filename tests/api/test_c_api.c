@@ -122,6 +122,36 @@ int main(int argc, char** argv) {
   else
     EXPECT(wan_resolve_params(&cp, &gp, NULL) == WAN_ERROR_UNSUPPORTED, "no FFmpeg: %s", wan_last_error());
 
+  /* The GPU memory prediction: for the official T2V-A14B at 720p without a checkpoint (the plan
+   * the H100 runs confirmed: 74.0 GiB), per GPU with Ulysses, and refused for a bad degree. */
+  {
+    wan_context_params official = wan_context_default_params();
+    official.task = "t2v-A14B";
+    wan_generate_params req = wan_generate_default_params();
+    wan_memory_prediction m;
+    EXPECT(wan_predict_memory(&official, &req, &m) == WAN_OK, "%s", wan_last_error());
+    EXPECT(m.experts == 2 && m.peak_gib > 73.5 && m.peak_gib < 74.5, "A14B 720p: %d experts, %.2f GiB", m.experts,
+           m.peak_gib);
+    EXPECT(m.dit_weights_gib > 53.0 && m.dit_weights_gib < 53.4 && m.dit_activations_gib > 4.2 &&
+               m.dit_activations_gib < 4.4, "weights %.2f, activations %.2f", m.dit_weights_gib, m.dit_activations_gib);
+    EXPECT(m.fits == (wan_cuda_available() && m.free_gib >= m.peak_gib), "fits %d with %.1f GiB free", m.fits,
+           m.free_gib);
+    official.ulysses = 2;
+    EXPECT(wan_predict_memory(&official, &req, &m) == WAN_OK && m.dit_activations_gib > 2.8 && m.dit_activations_gib < 3.0,
+           "Ulysses 2: %.2f GiB of activations (%s)", m.dit_activations_gib, wan_last_error());
+    official.ulysses = 3;
+    EXPECT(wan_predict_memory(&official, &req, &m) == WAN_ERROR_INVALID_ARGUMENT && strstr(wan_last_error(), "divide"),
+           "Ulysses 3: %s", wan_last_error());
+    official.ulysses = 0;
+    official.task = NULL;
+    EXPECT(wan_predict_memory(&official, &req, &m) == WAN_ERROR_INVALID_ARGUMENT, "neither folder nor task");
+    req.width = 96;
+    req.height = 64;
+    req.frames = 17;
+    EXPECT(wan_predict_memory(&cp, &req, &m) == WAN_OK && m.peak_gib > 0 && m.peak_gib < 2, "demo: %.3f GiB (%s)",
+           m.peak_gib, wan_last_error());
+  }
+
   EXPECT(wan_context_create(&cp, &ctx) == WAN_OK && ctx != NULL, "%s", wan_last_error());
   if (!ctx) return 1;
   EXPECT(strcmp(wan_context_task(ctx), "t2v-A14B") == 0, "task %s", wan_context_task(ctx));
