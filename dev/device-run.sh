@@ -102,6 +102,8 @@ if [[ "${BENCH_MULTI:-0}" == 1 ]]; then
   stamp "random TI2V-5B checkpoint"
   ckpt=/tmp/wan-5b-random
   build/device/wan random-checkpoint "$ckpt" --task ti2v-5B --t5-layers 1 2>&1 | tail -1
+  stamp "== wan bench load (cold page cache): loading against reading the files"
+  build/device/wan bench load --ckpt-dir "$ckpt" 2>&1 | tee -a "$OUT/bench_load.txt" | grep -vE "^JSON|info:"
   for mode in "" "--cfg-parallel" "--ulysses $gpus"; do
     stamp "== wan bench e2e ti2v-5B ${E2E_STEPS:-10} steps $mode"
     build/device/wan bench e2e --ckpt-dir "$ckpt" --steps "${E2E_STEPS:-10}" $mode 2>&1 | tee -a "$OUT/bench_e2e.txt" | grep -vE "^JSON|^device"

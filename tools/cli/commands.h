@@ -13,6 +13,7 @@ int cmd_generate(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_bench_vae(const std::vector<std::string>& args);
 int cmd_bench_e2e(const std::vector<std::string>& args);
+int cmd_bench_load(const std::vector<std::string>& args);
 int cmd_compare(const std::vector<std::string>& args);
 int cmd_convert(const std::vector<std::string>& args);
 int cmd_random_checkpoint(const std::vector<std::string>& args);
