@@ -66,6 +66,14 @@ T5Encoder random_t5_encoder(const T5Config& config, uint64_t seed) {
   return T5Encoder(config, std::move(weights));
 }
 
+WanDiTWeights random_wan_dit_weights(const WanDiTConfig& config, uint64_t seed) {
+  WanDiTWeights weights;
+  uint64_t index = 0;
+  for (const WeightSlot& s : wan_dit_weight_slots(weights, config))
+    *s.tensor = random_weight(s.name, s.shape, DType::BF16, seed, index++).to(DType::F32);
+  return weights;
+}
+
 namespace {
 
 std::string dit_config_json(const WanDiTConfig& c) {

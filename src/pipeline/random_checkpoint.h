@@ -12,6 +12,7 @@
 #include <string>
 
 #include "models/t5_encoder.h"
+#include "models/wan_dit_weights.h"
 #include "pipeline/convert_checkpoint.h"
 
 namespace wan {
@@ -35,5 +36,7 @@ ConvertReport write_random_checkpoint(const std::string& dst, const RandomCheckp
 // A text encoder of `config` with the same kind of random weights, in memory (bf16 values, as
 // the official .pth holds them).
 T5Encoder random_t5_encoder(const T5Config& config, uint64_t seed);
+// DiT weights of `config` with the same kind of random values, in memory (bf16 values in f32).
+WanDiTWeights random_wan_dit_weights(const WanDiTConfig& config, uint64_t seed);
 
 }  // namespace wan

@@ -14,6 +14,7 @@ int cmd_bench(const std::vector<std::string>& args);
 int cmd_bench_vae(const std::vector<std::string>& args);
 int cmd_bench_e2e(const std::vector<std::string>& args);
 int cmd_bench_load(const std::vector<std::string>& args);
+int cmd_bench_fp8(const std::vector<std::string>& args);
 int cmd_compare(const std::vector<std::string>& args);
 int cmd_convert(const std::vector<std::string>& args);
 int cmd_random_checkpoint(const std::vector<std::string>& args);
