@@ -34,7 +34,7 @@ const std::vector<OptionSpec> kOptions = {
 };
 
 // FLOPs of one batch-1 forward (matrix products and attention; element-wise work not counted).
-double forward_flops(const WanDiTConfig& c, int64_t L) {
+[[maybe_unused]] double forward_flops(const WanDiTConfig& c, int64_t L) {
   const double D = double(c.dim), F = double(c.ffn_dim), Lt = double(c.text_len), l = double(L);
   const double per_block = 4 * 2 * l * D * D + 2 * 2 * l * D * D + 2 * 2 * Lt * D * D + 2 * 2 * l * D * F +
                            4 * l * l * D + 4 * l * Lt * D;
