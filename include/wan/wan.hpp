@@ -97,6 +97,23 @@ inline void log_trampoline(void* user, wan_log_level level, const char* message)
   }
 }
 
+// The C view of context options; valid while `o` lives.
+inline wan_context_params context_params(const ContextOptions& o) {
+  wan_context_params p = wan_context_default_params();
+  p.checkpoint_dir = o.checkpoint_dir.c_str();
+  p.task = o.task.empty() ? nullptr : o.task.c_str();
+  p.device = o.device;
+  p.threads = o.threads;
+  p.t5_cpu = o.t5_cpu ? 1 : 0;
+  p.cfg_parallel = o.cfg_parallel ? 1 : 0;
+  p.ulysses = o.ulysses;
+  if (o.on_log) {  // the library's messages go to the options' sink (the trampoline only calls it)
+    p.log_callback = log_trampoline;
+    p.log_user_data = const_cast<std::function<void(wan_log_level, const std::string&)>*>(&o.on_log);
+  }
+  return p;
+}
+
 // The C view of a request; valid while `r` and `cb` live.
 inline wan_generate_params to_c(const Request& r, Callbacks& cb) {
   wan_generate_params p = wan_generate_default_params();
@@ -124,7 +141,7 @@ inline wan_generate_params to_c(const Request& r, Callbacks& cb) {
 class Context {
  public:
   explicit Context(ContextOptions options) : options_(std::make_unique<ContextOptions>(std::move(options))) {
-    const wan_context_params p = c_params();
+    const wan_context_params p = detail::context_params(*options_);
     check(wan_context_create(&p, &ctx_));
   }
   ~Context() { wan_context_free(ctx_); }
@@ -156,11 +173,7 @@ class Context {
   // The GPU memory the request would need (wan_predict_memory); options.checkpoint_dir may be
   // empty when options.task is set.
   static wan_memory_prediction predict_memory(const ContextOptions& options, const Request& request) {
-    wan_context_params cp = wan_context_default_params();
-    cp.checkpoint_dir = options.checkpoint_dir.empty() ? nullptr : options.checkpoint_dir.c_str();
-    cp.task = options.task.empty() ? nullptr : options.task.c_str();
-    cp.cfg_parallel = options.cfg_parallel ? 1 : 0;
-    cp.ulysses = options.ulysses;
+    const wan_context_params cp = detail::context_params(options);
     detail::Callbacks cb{&request, nullptr};
     const wan_generate_params p = detail::to_c(request, cb);
     wan_memory_prediction out{};
@@ -170,17 +183,7 @@ class Context {
 
   // The request with the task's defaults filled in, validated without loading anything.
   static Request resolve(const ContextOptions& options, const Request& request) {
-    wan_context_params cp = wan_context_default_params();
-    cp.checkpoint_dir = options.checkpoint_dir.c_str();
-    cp.task = options.task.empty() ? nullptr : options.task.c_str();
-    cp.device = options.device;
-    cp.t5_cpu = options.t5_cpu ? 1 : 0;
-    cp.cfg_parallel = options.cfg_parallel ? 1 : 0;
-    cp.ulysses = options.ulysses;
-    if (options.on_log) {  // the checks' warnings go where the context's messages go
-      cp.log_callback = detail::log_trampoline;
-      cp.log_user_data = const_cast<std::function<void(wan_log_level, const std::string&)>*>(&options.on_log);
-    }
+    const wan_context_params cp = detail::context_params(options);  // warnings go where the context's go
     detail::Callbacks cb{&request, nullptr};
     const wan_generate_params p = detail::to_c(request, cb);
     wan_generate_params out{};
@@ -197,21 +200,6 @@ class Context {
   }
 
  private:
-  wan_context_params c_params() {
-    wan_context_params p = wan_context_default_params();
-    p.checkpoint_dir = options_->checkpoint_dir.c_str();
-    p.task = options_->task.empty() ? nullptr : options_->task.c_str();
-    p.device = options_->device;
-    p.threads = options_->threads;
-    p.t5_cpu = options_->t5_cpu ? 1 : 0;
-    p.cfg_parallel = options_->cfg_parallel ? 1 : 0;
-    p.ulysses = options_->ulysses;
-    if (options_->on_log) {
-      p.log_callback = detail::log_trampoline;
-      p.log_user_data = &options_->on_log;
-    }
-    return p;
-  }
 
   std::unique_ptr<ContextOptions> options_;  // stable address: the log callback's user data
   wan_context* ctx_ = nullptr;
