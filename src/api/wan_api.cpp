@@ -311,9 +311,8 @@ wan_status wan_predict_memory(const wan_context_params* context, const wan_gener
     const bool folder = context->checkpoint_dir && *context->checkpoint_dir;
     WAN_CHECK(folder || (context->task && *context->task), "wan_predict_memory: set checkpoint_dir or task");
     const wan::TaskConfig& task = wan::task_config(folder ? task_of(*context) : std::string(context->task));
-    const wan::WanDiTConfig dit = folder ? wan::dit_config_of(context->checkpoint_dir, task)
-                                  : task.two_experts ? wan::WanDiTConfig::t2v_a14b()
-                                                     : wan::WanDiTConfig::ti2v_5b();
+    const wan::WanDiTConfig dit =
+        folder ? wan::dit_config_of(context->checkpoint_dir, task) : wan::official_dit_config(task);
     wan_context_params cp = *context;
     cp.device = WAN_DEVICE_CUDA;  // the prediction is for the GPU, whatever the context says
     const wan::dist::ParallelConfig parallel = parallel_of(cp);

@@ -147,7 +147,7 @@ ConvertReport write_random_checkpoint(const std::string& dst_in, const RandomChe
   WAN_CHECK(fs::is_regular_file(o.tokenizer_model, ec), "tokenizer model ", o.tokenizer_model,
             " not found (a SentencePiece spiece.model, e.g. tests/data/tokenizer/spiece.model)");
   WanDiTConfig dit = o.dit_config_json.empty()
-                         ? (task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b())
+                         ? official_dit_config(task)
                          : WanDiTConfig::from_json(o.dit_config_json, "the DiT config");
   if (o.dit_layers > 0) dit.num_layers = o.dit_layers;
   dit.validate();

@@ -27,4 +27,8 @@ const TaskConfig& task_config(const std::string& name) {
   fail("unknown task '", name, "' (supported: t2v-A14B, ti2v-5B)");
 }
 
+WanDiTConfig official_dit_config(const TaskConfig& task) {
+  return task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b();
+}
+
 }  // namespace wan

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "models/wan_dit_config.h"
+
 namespace wan {
 
 struct TaskConfig {
@@ -28,6 +30,9 @@ struct TaskConfig {
 
 // "t2v-A14B" or "ti2v-5B" (case-insensitive); throws with the supported names otherwise.
 const TaskConfig& task_config(const std::string& name);
+
+// The task's official DiT config (both A14B experts share theirs), for work without a checkpoint.
+WanDiTConfig official_dit_config(const TaskConfig& task);
 
 extern const char* const kT5Checkpoint;   // models_t5_umt5-xxl-enc-bf16.pth
 extern const char* const kT5Tokenizer;    // google/umt5-xxl

@@ -49,6 +49,17 @@ std::vector<Tensor> broadcast_contexts(const dist::Communicator& world, const st
   return out;
 }
 
+#ifdef WAN_HAVE_CUDA
+// With a Ulysses group, the DiT splits every forward's tokens over its ranks.
+std::unique_ptr<WanDiTCuda> split_tokens(std::unique_ptr<WanDiTCuda> dit, const dist::ProcessGroup* group) {
+  if (group && group->ulysses) {
+    group->config.validate(dit->config().num_heads);  // the message that names --ulysses
+    dit->set_sequence_parallel(group->ulysses);
+  }
+  return dit;
+}
+#endif
+
 }  // namespace
 
 std::string detect_task(const std::string& folder) {
@@ -163,12 +174,7 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
   auto load_dit = [&](const std::string& path) -> std::unique_ptr<DiTModel> {
     if (device == Device::CPU) return std::make_unique<WanDiT>(WanDiT::load(path));
 #ifdef WAN_HAVE_CUDA
-    auto dit = std::make_unique<WanDiTCuda>(WanDiTCuda::load(path));
-    if (impl->group && impl->group->ulysses) {
-      impl->group->config.validate(dit->config().num_heads);
-      dit->set_sequence_parallel(impl->group->ulysses);
-    }
-    return dit;
+    return split_tokens(std::make_unique<WanDiTCuda>(WanDiTCuda::load(path)), impl->group.get());
 #else
     fail("--device cuda: this build has no CUDA backend");
 #endif
@@ -205,14 +211,9 @@ TextToVideo TextToVideo::random(const std::string& task_name, int64_t t5_layers,
   impl->group = group && group->info.world > 1 ? std::move(group) : nullptr;
   impl->text_device = Device::CUDA;
   const TaskConfig& task = *impl->task;
-  const WanDiTConfig dit = task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b();
+  const WanDiTConfig dit = official_dit_config(task);
   auto make_dit = [&](uint64_t s) {
-    auto model = std::make_unique<WanDiTCuda>(WanDiTCuda::random(dit, s));
-    if (impl->group && impl->group->ulysses) {
-      impl->group->config.validate(dit.num_heads);
-      model->set_sequence_parallel(impl->group->ulysses);
-    }
-    return model;
+    return split_tokens(std::make_unique<WanDiTCuda>(WanDiTCuda::random(dit, s)), impl->group.get());
   };
   if (task.two_experts) impl->high = make_dit(seed + 1);
   impl->low = make_dit(seed + 2);

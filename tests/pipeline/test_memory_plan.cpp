@@ -20,7 +20,7 @@ TEST(MemoryPlan, DiTActivationsMatchTheMeasuredPeaks) {
                {"ti2v-5B", 1280, 704, 121, 10.26 - 9.31}};
   for (const auto& c : cases) {
     const TaskConfig& task = task_config(c.task);
-    const WanDiTConfig dit = task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b();
+    const WanDiTConfig dit = official_dit_config(task);
     const MemoryPlan p = plan_gpu_memory(task, dit, c.w, c.h, c.f);
     EXPECT_NEAR(double(p.dit_activations) / kGiB, c.measured_gib, 0.02 * c.measured_gib) << c.task << " " << c.w;
     EXPECT_EQ(p.experts, task.two_experts ? 2 : 1);
@@ -49,7 +49,7 @@ TEST(MemoryPlan, WholeRunPeaksWithinTenPercent) {
   } cases[] = {{"t2v-A14B", 1280, 720, 81, 73.05}, {"ti2v-5B", 1280, 704, 121, 30.00}};
   for (const auto& c : cases) {
     const TaskConfig& task = task_config(c.task);
-    const WanDiTConfig dit = task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b();
+    const WanDiTConfig dit = official_dit_config(task);
     const double predicted = double(plan_gpu_memory(task, dit, c.w, c.h, c.f).peak()) / kGiB;
     EXPECT_NEAR(predicted, c.measured_gib, 0.10 * c.measured_gib) << c.task;
     EXPECT_GE(predicted, c.measured_gib) << c.task << ": the plan should not promise less than a run takes";

@@ -51,7 +51,7 @@ int cmd_bench_fp8(const std::vector<std::string>& argv) {
     return 0;
   }
   const TaskConfig& task = task_config(args.get_or("task", "t2v-A14B"));
-  WanDiTConfig config = task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b();
+  WanDiTConfig config = official_dit_config(task);
   config.num_layers = args.get_int("layers", 2);
   config.text_len = args.get_int("text-len", 32);
   const int64_t frames = args.get_int("frames", 2);

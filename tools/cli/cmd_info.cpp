@@ -71,7 +71,7 @@ int system_info(const Args& args) {
   int64_t W = task.default_size.first, H = task.default_size.second;
   if (args.has("size")) std::tie(W, H) = parse_size(*args.get("size"));
   const int64_t frames = args.get_int("frames", task.frame_num);
-  const WanDiTConfig dit = task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b();
+  const WanDiTConfig dit = official_dit_config(task);
   const dist::ParallelConfig parallel{1, int(args.get_int("ulysses", 1))};
   parallel.validate(dit.num_heads);
   const MemoryPlan plan = plan_gpu_memory(task, dit, W, H, frames, parallel.ulysses);
