@@ -21,11 +21,6 @@ extern char** environ;
 
 namespace wan::dist {
 
-int launched_rank() {
-  const char* r = std::getenv("WAN_RANK");
-  return r && *r ? std::atoi(r) : -1;
-}
-
 int launch_ranks(int world, const std::vector<std::string>& args) {
   WAN_CHECK(world >= 1, "launch_ranks: ", world, " ranks");
   const int devices = cuda_device_count();
@@ -36,6 +31,16 @@ int launch_ranks(int world, const std::vector<std::string>& args) {
   return run_processes("/proc/self/exe", world, args, [&](int rank) {
     return rank_environment(rank, world, id, visible ? visible : "", devices);
   });
+}
+
+std::optional<int> launch_or_join(const ParallelConfig& config, const std::vector<std::string>& args,
+                                  std::shared_ptr<const ProcessGroup>& group) {
+  group = nullptr;
+  if (config.world() == 1) return std::nullopt;
+  const std::optional<RankInfo> rank = rank_from_environment();
+  if (!rank) return launch_ranks(config.world(), args);
+  group = ProcessGroup::join(config, *rank);
+  return std::nullopt;
 }
 
 int run_processes(const std::string& program, int world, const std::vector<std::string>& args,

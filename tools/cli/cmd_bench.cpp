@@ -63,7 +63,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
 #else
   WAN_CHECK(cuda_available(), "wan bench dit needs a GPU: ", cuda_device_summary());
   const TaskConfig& task = task_config(args.get_or("task", "t2v-A14B"));
-  WanDiTConfig config = task.two_experts ? WanDiTConfig::t2v_a14b() : WanDiTConfig::ti2v_5b();
+  WanDiTConfig config = official_dit_config(task);
   int64_t W = task.default_size.first, H = task.default_size.second;
   if (args.has("size")) std::tie(W, H) = parse_size(*args.get("size"));
   const int64_t frames = args.get_int("frames", task.frame_num);
@@ -77,15 +77,9 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const dist::ParallelConfig parallel{1, int(args.get_int("ulysses", 1))};
   parallel.validate(config.num_heads);
   std::shared_ptr<const dist::ProcessGroup> group;
-  if (parallel.world() > 1) {
-    const auto rank = dist::rank_from_environment();
-    if (!rank) {  // the launcher: the same command once per GPU
-      std::vector<std::string> rank_args(argv.begin(), argv.end());
-      rank_args.insert(rank_args.begin(), "bench");
-      return dist::launch_ranks(parallel.world(), rank_args);
-    }
-    group = dist::ProcessGroup::join(parallel, *rank);
-  }
+  std::vector<std::string> rank_args{"bench"};  // the same command once per GPU
+  rank_args.insert(rank_args.end(), argv.begin(), argv.end());
+  if (const auto launched = dist::launch_or_join(parallel, rank_args, group)) return *launched;
   // Only rank 0 prints; the others run the same forwards (every forward is collective).
   auto say = [&](auto... a) {
     if (!group || group->is_output_rank()) std::printf(a...);

@@ -59,15 +59,9 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
   parallel.validate();
   WAN_CHECK(parallel.world() == 1 || device == "cuda", "--cfg-parallel and --ulysses need --device cuda");
   std::shared_ptr<const dist::ProcessGroup> group;
-  if (parallel.world() > 1) {
-    const auto rank = dist::rank_from_environment();
-    if (!rank) {  // the launcher: the same command once per GPU
-      std::vector<std::string> rank_args{"bench", "e2e"};
-      rank_args.insert(rank_args.end(), argv.begin(), argv.end());
-      return dist::launch_ranks(parallel.world(), rank_args);
-    }
-    group = dist::ProcessGroup::join(parallel, *rank);
-  }
+  std::vector<std::string> rank_args{"bench", "e2e"};  // the same command once per GPU
+  rank_args.insert(rank_args.end(), argv.begin(), argv.end());
+  if (const auto launched = dist::launch_or_join(parallel, rank_args, group)) return *launched;
   const bool report = !group || group->is_output_rank();
   const std::string random_task = args.get_or("random", "");
   WAN_CHECK(random_task.empty() || !args.has("ckpt-dir"), "--random and --ckpt-dir exclude each other");

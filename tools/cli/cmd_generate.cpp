@@ -129,7 +129,8 @@ int cmd_generate(const std::vector<std::string>& argv) {
   WAN_CHECK(options.ulysses >= 1, "--ulysses must be at least 1");
   const int world = (options.cfg_parallel ? 2 : 1) * options.ulysses;
   WAN_CHECK(world == 1 || device == "cuda", "--cfg-parallel and --ulysses need --device cuda");
-  const int rank = dist::launched_rank();  // >= 0: one of several GPUs, started by the launcher below
+  const auto rank_info = dist::rank_from_environment();  // one of several GPUs, started by the launcher below
+  const int rank = rank_info ? rank_info->rank : -1;
   const bool quiet = rank > 0;       // only rank 0 reports
   if (args.has("offload")) {
     const std::string v = *args.get("offload");
