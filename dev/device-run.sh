@@ -2,7 +2,8 @@
 # On the GPU machine (see DEVELOPERS.md): build with CUDA, record `wan info --system`, run the
 # tests of TEST_LABELS (default gpu|unit|golden; "none" skips them), then the benchmarks asked for:
 # BENCH_OPS=1 (default) ops beside PyTorch's, BENCH_VAE=1 the VAE decoder, BENCH_DIT=1 the DiT
-# forward beside the PyTorch stand-in, BENCH_MULTI=1 several GPUs (Ulysses DiT forwards beside one
+# forward beside the PyTorch stand-in, BENCH_LOAD=1 a 5B checkpoint's load against its read,
+# BENCH_MULTI=1 several GPUs (Ulysses DiT forwards beside one
 # GPU's, and whole TI2V-5B runs of a random checkpoint on one GPU, CFG-parallel and Ulysses), all
 # in the same call. Results go under $OUT.
 # The machine has no nlohmann-json, GoogleTest or FFmpeg development files: dev/fetch-device-deps.sh
@@ -56,10 +57,12 @@ fi
 
 # The VAE decoder at real sizes with random weights (BENCH_VAE=1).
 if [[ "${BENCH_VAE:-0}" == 1 ]]; then
-  for spec in "21 1280*720 81" "22 1280*704 121"; do
+  for spec in "21 1280*720 81" "22 1280*704 121" "21 832*480 81"; do
     set -- $spec
-    echo "== wan bench vae --version $1 --size $2 --frames $3"
-    build/device/wan bench vae --version "$1" --size "$2" --frames "$3" 2>&1 | tee -a "$OUT/bench_vae.txt" | grep -v '^JSON'
+    for dtype in ${VAE_DTYPES:-f32 bf16}; do
+      echo "== wan bench vae --version $1 --size $2 --frames $3 --dtype $dtype"
+      build/device/wan bench vae --version "$1" --size "$2" --frames "$3" --dtype "$dtype" --reps 2 --profile 2>&1 | tee -a "$OUT/bench_vae.txt" | grep -v '^JSON'
+    done
   done
 fi
 
@@ -72,6 +75,21 @@ if [[ "${BENCH_DIT:-0}" == 1 ]]; then
     echo "== torch_wan_dit.py $1 $2 $3"
     python3 dev/bench/torch_wan_dit.py --task "$1" --size "$2" --frames "$3" --reps 2 2>&1 | tee -a "$OUT/torch_dit.txt" | tail -2
   done
+fi
+
+# A random TI2V-5B checkpoint in the official fp32 layout (1-layer text encoder), made once.
+ckpt=/tmp/wan-5b-random
+random_5b_checkpoint() {
+  [[ -f "$ckpt/config.json" ]] && return
+  stamp "random TI2V-5B checkpoint"
+  build/device/wan random-checkpoint "$ckpt" --task ti2v-5B --t5-layers 1 2>&1 | tail -1
+}
+
+# Loading a real-size checkpoint against reading its files, both from a cold page cache (BENCH_LOAD=1).
+if [[ "${BENCH_LOAD:-0}" == 1 ]]; then
+  random_5b_checkpoint
+  stamp "== wan bench load (cold page cache): loading against reading the files"
+  build/device/wan bench load --ckpt-dir "$ckpt" 2>&1 | tee -a "$OUT/bench_load.txt" | grep -vE "^JSON|info:"
 fi
 
 # Several GPUs (BENCH_MULTI=1): the A14B forward on one GPU and split over all of them (Ulysses,
@@ -99,11 +117,7 @@ if [[ "${BENCH_MULTI:-0}" == 1 ]]; then
     build/device/wan bench e2e --random t2v-A14B --t5-layers 1 --steps "${E2E_A14B_STEPS:-2}" $mode 2>&1 | tee -a "$OUT/bench_e2e.txt" | grep -vE "^JSON|^device"
   done
   [[ "${E2E_5B:-1}" == 1 ]] || { stamp "done"; exit 0; }
-  stamp "random TI2V-5B checkpoint"
-  ckpt=/tmp/wan-5b-random
-  build/device/wan random-checkpoint "$ckpt" --task ti2v-5B --t5-layers 1 2>&1 | tail -1
-  stamp "== wan bench load (cold page cache): loading against reading the files"
-  build/device/wan bench load --ckpt-dir "$ckpt" 2>&1 | tee -a "$OUT/bench_load.txt" | grep -vE "^JSON|info:"
+  random_5b_checkpoint
   for mode in "" "--cfg-parallel" "--ulysses $gpus"; do
     stamp "== wan bench e2e ti2v-5B ${E2E_STEPS:-10} steps $mode"
     build/device/wan bench e2e --ckpt-dir "$ckpt" --steps "${E2E_STEPS:-10}" $mode 2>&1 | tee -a "$OUT/bench_e2e.txt" | grep -vE "^JSON|^device"

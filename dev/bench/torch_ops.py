@@ -69,6 +69,37 @@ def attention():
                                   "tflops": round(tflops, 1)}))
 
 
+def conv3d():
+    """The VAE decoders' heaviest 3x3x3 convolutions as PyTorch runs them with channels_last_3d (the
+    official VAE runs NCDHW f32, which cuDNN allows TF32 for by default)."""
+    cases = [
+        ("2.1 96ch 720p", 96, 6, 720, 1280, 96, torch.bfloat16),
+        ("2.1 96ch 720p", 96, 6, 720, 1280, 96, torch.float32),
+        ("2.1 192ch 360p", 192, 6, 360, 640, 192, torch.bfloat16),
+        ("2.1 384ch 180p", 384, 4, 180, 320, 384, torch.bfloat16),
+        ("2.1 head 96->3", 96, 6, 720, 1280, 3, torch.bfloat16),
+        ("2.2 256ch 352p", 256, 6, 352, 640, 256, torch.bfloat16),
+        ("2.2 512ch 176p", 512, 6, 176, 320, 512, torch.bfloat16),
+        ("2.2 1024ch 88p", 1024, 4, 88, 160, 1024, torch.bfloat16),
+    ]
+    print(f"\n{'torch conv3d':<16} {'dtype':>8} {'ms':>10} {'TFLOP/s':>9} {'NCDHW f32 ms':>13}")
+    for name, c, t, h, w, o, dtype in cases:
+        x = torch.randn(1, c, t, h, w, device="cuda", dtype=dtype).to(memory_format=torch.channels_last_3d)
+        wt = (torch.randn(o, c, 3, 3, 3, device="cuda", dtype=dtype) * 0.02).to(memory_format=torch.channels_last_3d)
+        b = torch.randn(o, device="cuda", dtype=dtype) * 0.02
+        ms = median_ms(lambda: F.conv3d(x, wt, b, padding=(0, 1, 1)), warmup=3, reps=10)
+        tflops = 2 * o * c * 27 * (t - 2) * h * w / (ms * 1e-3) / 1e12
+        ncdhw = ""
+        if dtype == torch.float32:  # the official layout too
+            xc, wc = x.contiguous(), wt.contiguous()
+            ncdhw = f"{median_ms(lambda: F.conv3d(xc, wc, b, padding=(0, 1, 1)), warmup=3, reps=10):.3f}"
+        print(f"{name:<16} {str(dtype).split('.')[-1]:>8} {ms:>10.3f} {tflops:>9.1f} {ncdhw:>13}")
+        print("JSON", json.dumps({"op": "torch_conv3d", "name": name, "dtype": str(dtype), "ms": round(ms, 4),
+                                  "tflops": round(tflops, 1)}))
+        del x, wt
+
+
 if __name__ == "__main__":
     main()
     attention()
+    conv3d()

@@ -79,6 +79,21 @@ Tensor empty_on(const Shape& shape, DType dtype, Device device) {
 #endif
 }
 
+Tensor empty_channels_last_on(const Shape& shape, DType dtype, Device device) {
+  if (shape.size() < 2) return empty_on(shape, dtype, device);
+  Shape physical(shape.begin() + 1, shape.end());  // [T, H, W, C]
+  physical.push_back(shape[0]);
+  std::vector<int64_t> order{int64_t(shape.size()) - 1};
+  for (int64_t d = 0; d + 1 < int64_t(shape.size()); ++d) order.push_back(d);
+  return empty_on(physical, dtype, device).permute(order);
+}
+
+Tensor empty_like_on_device(const Tensor& t, DType dtype) {
+  if (t.is_contiguous() || !t.is_dense()) return empty_on(t.shape(), dtype, t.device());
+  const Tensor flat = empty_on({t.numel()}, dtype, t.device());
+  return Tensor::from_storage_strided(flat.storage(), flat.byte_offset(), t.shape(), t.strides(), dtype);
+}
+
 void device_synchronize() {
 #ifdef WAN_HAVE_CUDA
   if (cuda::available()) cuda::synchronize();
@@ -150,9 +165,11 @@ Tensor convert_on_device(const Tensor& t, DType dtype) {
 #ifdef WAN_HAVE_CUDA
   const bool up = t.dtype() == DType::BF16 && dtype == DType::F32;
   const bool down = t.dtype() == DType::F32 && dtype == DType::BF16;
-  WAN_CHECK((up || down) && t.is_contiguous(), "convert_on_device: only contiguous bf16 <-> f32 on the GPU, got ",
-            t.describe(), " -> ", dtype_name(dtype));
-  Tensor out = cuda::empty(t.shape(), dtype);
+  if (t.dtype() == dtype) return t;
+  WAN_CHECK(up || down, "convert_on_device: only bf16 <-> f32 on the GPU, got ", t.describe(), " -> ",
+            dtype_name(dtype));
+  if (!t.is_dense()) return convert_on_device(contiguous_on_device(t), dtype);
+  Tensor out = empty_like_on_device(t, dtype);  // same strides: converted element by element in memory order
   if (up) ops::cuda::bf16_to_f32(t, out);
   else ops::cuda::f32_to_bf16(t, out);
   return out;

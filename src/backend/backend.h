@@ -24,6 +24,12 @@ std::string cuda_library_versions();
 Tensor to_device(const Tensor& t, Device device);
 // An uninitialised tensor on `device`.
 Tensor empty_on(const Shape& shape, DType dtype, Device device);
+// An uninitialised channels-last tensor (Tensor::is_channels_last: [C, T, H, W] stored as
+// [T, H, W, C]) on `device`: the layout of the GPU VAE's activations.
+Tensor empty_channels_last_on(const Shape& shape, DType dtype, Device device);
+// An uninitialised tensor of t's shape on t's device in `dtype`, with t's strides when t is dense
+// (channels-last stays channels-last), else contiguous: what elementwise ops write.
+Tensor empty_like_on_device(const Tensor& t, DType dtype);
 // Waits for all queued GPU work (no-op without CUDA).
 void device_synchronize();
 
@@ -49,7 +55,7 @@ void copy_into(Tensor& dst, const Tensor& src);  // on the GPU also between stri
 Tensor zeros_on(const Shape& shape, DType dtype, Device device);
 Tensor contiguous_on_device(const Tensor& t);
 Tensor clone_on_device(const Tensor& t);
-Tensor convert_on_device(const Tensor& t, DType dtype);
+Tensor convert_on_device(const Tensor& t, DType dtype);  // dense t keeps its strides
 // GPU time by category, for benchmarks: region("attention") marks, on the stream, where work of
 // that category starts; it lasts until the next region() or finish(). finish() waits for the GPU
 // and returns milliseconds per category. Disabled (the default without CUDA) it costs nothing.

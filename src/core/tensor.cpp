@@ -251,6 +251,32 @@ bool Tensor::is_contiguous() const {
   return true;
 }
 
+bool Tensor::is_dense() const {
+  if (numel() == 0) return true;
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size) of the dims with more than one element
+  for (size_t i = 0; i < shape_.size(); ++i)
+    if (shape_[i] != 1) dims.emplace_back(strides_[i], shape_[i]);
+  std::sort(dims.begin(), dims.end());
+  int64_t expected = 1;
+  for (const auto& [stride, size] : dims) {
+    if (stride != expected) return false;
+    expected *= size;
+  }
+  return true;
+}
+
+bool Tensor::is_channels_last() const {
+  if (numel() == 0 || shape_.empty()) return true;
+  int64_t expected = shape_[0];
+  if (shape_[0] != 1 && strides_[0] != 1) return false;
+  for (size_t i = shape_.size(); i-- > 1;) {
+    if (shape_[i] == 1) continue;
+    if (strides_[i] != expected) return false;
+    expected *= shape_[i];
+  }
+  return true;
+}
+
 std::string Tensor::describe() const {
   if (!defined()) return "undefined";
   return std::string(dtype_name(dtype_)) + shape_str(shape_);

@@ -75,6 +75,12 @@ class Tensor {
   int64_t numel() const;
   size_t nbytes() const { return size_t(numel()) * dtype_size(dtype_); }
   bool is_contiguous() const;
+  // Dense: the elements fill numel() consecutive slots from data_ptr() in some order of the dims
+  // (a permutation of a contiguous tensor, e.g. channels-last, or a time window of one).
+  bool is_dense() const;
+  // Channels-last: dim 0 innermost, the other dims row-major after it (an [C, T, H, W] video stored
+  // as [T, H, W, C], cuDNN's NDHWC with N = 1). Size-1 dims may have any stride.
+  bool is_channels_last() const;
   std::string describe() const;  // "f32[1, 72, 256]"
   const std::shared_ptr<Storage>& storage() const { return storage_; }
 

@@ -13,27 +13,73 @@
 namespace wan::vae {
 namespace {
 
+StreamProfiler* g_profiler = nullptr;
+
+// What storing t in `dtype` keeps: on the CPU with bf16 (the emulation), t rounded to bf16 and back;
+// otherwise t (the GPU stores its activations in their dtype already).
+Tensor stored(const Tensor& t, DType dtype) {
+  return t.device() == Device::CPU && dtype == DType::BF16 ? t.to(DType::BF16).to(DType::F32) : t;
+}
+
+// A convolution weight prepared for `dtype` on its device (see Layer::prepare).
+Tensor prepared_weight(const Tensor& w, DType dtype) {
+  return w.device() == Device::CPU ? stored(w, dtype) : ops::conv3d_weight_layout(w, dtype);
+}
+
+Tensor conv(const Tensor& x, const Tensor& w, const Tensor& b, std::array<int64_t, 3> stride, std::array<int64_t, 4> pad,
+            DType dtype) {
+  if (g_profiler) g_profiler->region("convolution");
+  Tensor y = stored(ops::conv3d(stored(x, dtype), w, b, stride, pad), dtype);
+  if (g_profiler) g_profiler->region("other");
+  return y;
+}
+
 // Every layer runs on the device its input is on (the CPU reference or the GPU): tensors are made
-// with the backend's device-agnostic helpers.
+// with the backend's device-agnostic helpers, videos in their device's layout by new_video.
+
+// An uninitialised video [C, T, H, W] on like's device in like's dtype: channels-last on the GPU
+// (a time window of it is then one block of memory), contiguous on the CPU.
+Tensor new_video(const Shape& shape, const Tensor& like) {
+  return like.device() == Device::CUDA ? empty_channels_last_on(shape, like.dtype(), Device::CUDA)
+                                       : empty_on(shape, like.dtype(), Device::CPU);
+}
 
 // Concatenates [C, t_a, H, W] and [C, t_b, H, W] along time; an undefined `a` counts as empty.
 Tensor cat_frames(const Tensor& a, const Tensor& b) {
   if (!a.defined() || a.size(1) == 0) return b;
-  Tensor out = empty_on({b.size(0), a.size(1) + b.size(1), b.size(2), b.size(3)}, DType::F32, b.device());
+  Tensor out = new_video({b.size(0), a.size(1) + b.size(1), b.size(2), b.size(3)}, b);
   Tensor front = out.narrow(1, 0, a.size(1)), back = out.narrow(1, a.size(1), b.size(1));
   copy_into(front, a);
   copy_into(back, b);
   return out;
 }
 
+Tensor zero_frames(int64_t n, const Tensor& like) {
+  Tensor z = new_video({like.size(0), n, like.size(2), like.size(3)}, like);
+  fill_zero_(z);
+  return z;
+}
+
 // A copy, never a view: caches must not alias a chunk that a later layer modifies in place
 // (Down_ResidualBlock adds its shortcut into the Resample's output).
 Tensor last_frames(const Tensor& x, int64_t n) {
   const int64_t t = x.size(1);
-  return clone_on_device(x.narrow(1, std::max<int64_t>(0, t - n), std::min(n, t)));
+  const Tensor window = x.narrow(1, std::max<int64_t>(0, t - n), std::min(n, t));
+  Tensor out = new_video(window.shape(), x);
+  copy_into(out, window);
+  return out;
+}
+
+// Frames first, first + step, ... of a video (`count` of them), as a strided view.
+Tensor strided_frames(const Tensor& v, int64_t first, int64_t step, int64_t count) {
+  return Tensor::from_storage_strided(v.storage(), v.byte_offset() + size_t(first * v.stride(1)) * dtype_size(v.dtype()),
+                                      {v.size(0), count, v.size(2), v.size(3)},
+                                      {v.stride(0), step * v.stride(1), v.stride(2), v.stride(3)}, v.dtype());
 }
 
 }  // namespace
+
+void set_profiler(StreamProfiler* profiler) { g_profiler = profiler; }
 
 // ---------------------------------------------------------------------------------------------
 
@@ -41,31 +87,38 @@ CausalConv3d::CausalConv3d(int64_t in, int64_t out, std::array<int64_t, 3> kerne
                            int64_t stride_t)
     : in_(in), out_(out), stride_t_(stride_t), kernel_(kernel), padding_(padding) {}
 
+void CausalConv3d::prepare(DType dtype) {
+  weight_ = prepared_weight(weight_, dtype);
+  activations_ = dtype;
+}
+
 void CausalConv3d::slots(const std::string& prefix, std::vector<WeightSlot>& s) {
   s.push_back({prefix + "weight", &weight_, {out_, in_, kernel_[0], kernel_[1], kernel_[2]}});
   s.push_back({prefix + "bias", &bias_, {out_}});
 }
 
 Tensor CausalConv3d::apply(const Tensor& x_padded) const {
-  return ops::conv3d(x_padded, weight_, bias_, {stride_t_, 1, 1}, {padding_[1], padding_[1], padding_[2], padding_[2]});
+  return conv(x_padded, weight_, bias_, {stride_t_, 1, 1}, {padding_[1], padding_[1], padding_[2], padding_[2]},
+              activations_);
 }
 
 Tensor CausalConv3d::forward(const Tensor& x, bool) {
   const int64_t front = 2 * padding_[0];  // causal: all temporal padding in front
-  if (front == 0) return ops::conv3d(x, weight_, bias_, {1, 1, 1}, {padding_[1], padding_[1], padding_[2], padding_[2]});
+  if (front == 0)
+    return conv(x, weight_, bias_, {1, 1, 1}, {padding_[1], padding_[1], padding_[2], padding_[2]}, activations_);
   const Tensor seen = cat_frames(history_, x);
   const int64_t hist = history_.defined() ? history_.size(1) : 0;
   const Tensor input = hist >= front ? seen  // [C, front + t, H, W]
-                                     : cat_frames(zeros_on({x.size(0), front - hist, x.size(2), x.size(3)}, DType::F32,
-                                                           x.device()),
-                                                  seen);
+                                     : cat_frames(zero_frames(front - hist, x), seen);
   history_ = last_frames(seen, front);
-  return ops::conv3d(input, weight_, bias_, {1, 1, 1}, {padding_[1], padding_[1], padding_[2], padding_[2]});
+  return conv(input, weight_, bias_, {1, 1, 1}, {padding_[1], padding_[1], padding_[2], padding_[2]}, activations_);
 }
 
 // ---------------------------------------------------------------------------------------------
 
 Tensor RmsNorm::forward(const Tensor& x, bool) { return ops::rms_norm_channels(x, gamma_.view({dim_})); }
+
+Tensor RmsNorm::forward_silu(const Tensor& x) { return ops::rms_norm_channels(x, gamma_.view({dim_}), /*silu=*/true); }
 
 void RmsNorm::slots(const std::string& prefix, std::vector<WeightSlot>& s) {
   s.push_back({prefix + "gamma", &gamma_, images_ ? Shape{dim_, 1, 1} : Shape{dim_, 1, 1, 1}});
@@ -83,12 +136,24 @@ class Identity : public Layer {  // nn.Dropout in eval mode
 
 Tensor Sequential::forward(const Tensor& x, bool first_chunk) {
   Tensor h = x;
-  for (auto& l : layers_) h = l->forward(h, first_chunk);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    auto* norm = dynamic_cast<RmsNorm*>(layers_[i].get());
+    if (norm && i + 1 < layers_.size() && dynamic_cast<SiLU*>(layers_[i + 1].get())) {
+      h = norm->forward_silu(h);
+      ++i;
+      continue;
+    }
+    h = layers_[i]->forward(h, first_chunk);
+  }
   return h;
 }
 
 void Sequential::reset() {
   for (auto& l : layers_) l->reset();
+}
+
+void Sequential::prepare(DType dtype) {
+  for (auto& l : layers_) l->prepare(dtype);
 }
 
 void Sequential::slots(const std::string& prefix, std::vector<WeightSlot>& s) {
@@ -112,10 +177,16 @@ Tensor ResidualBlock::forward(const Tensor& x, bool first_chunk) {
   const Tensor h = shortcut_ ? shortcut_->forward(x, first_chunk) : x;
   Tensor y = residual_.forward(x, first_chunk);
   ops::add_(y, h);
-  return y;
+  return stored(y, activations_);
 }
 
 void ResidualBlock::reset() { residual_.reset(); }
+
+void ResidualBlock::prepare(DType dtype) {
+  activations_ = dtype;
+  residual_.prepare(dtype);
+  if (shortcut_) shortcut_->prepare(dtype);
+}
 
 void ResidualBlock::slots(const std::string& prefix, std::vector<WeightSlot>& s) {
   residual_.slots(prefix + "residual.", s);
@@ -135,20 +206,23 @@ void AttentionBlock::slots(const std::string& prefix, std::vector<WeightSlot>& s
 }
 
 Tensor AttentionBlock::forward(const Tensor& x, bool) {
-  const int64_t C = dim_, T = x.size(1), HW = x.size(2) * x.size(3);
+  const int64_t C = dim_, T = x.size(1), H = x.size(2), W = x.size(3), HW = H * W;
   const Tensor xn = norm_.forward(x, false);  // [C, T, H, W]
-  Tensor out = clone_on_device(x);
+  Tensor out = new_video(x.shape(), x);
+  copy_into(out, x);
   const Tensor wqkv = qkv_weight_.view({3 * C, C}), wproj = proj_weight_.view({C, C});
   for (int64_t t = 0; t < T; ++t) {
-    const Tensor tokens = contiguous_on_device(contiguous_on_device(xn.select(1, t)).view({C, HW}).permute({1, 0}));
+    // [C, H, W] -> tokens [H·W, C]: a view of a channels-last frame, a copy of a contiguous one.
+    const Tensor tokens = convert_on_device(contiguous_on_device(xn.select(1, t).permute({1, 2, 0})), DType::F32)
+                              .view({HW, C});
     const Tensor qkv = ops::linear(tokens, wqkv, qkv_bias_);  // [HW, 3C]
     auto part = [&](int64_t k) { return contiguous_on_device(qkv.narrow(1, k * C, C)).view({1, HW, 1, C}); };
     const Tensor a = ops::attention(part(0), part(1), part(2), {}, 1.0 / std::sqrt(double(C)));  // [1, HW, 1, C]
-    const Tensor y = ops::linear(a.view({HW, C}), wproj, proj_bias_);  // [HW, C]
-    Tensor frame = out.select(1, t);                                   // [C, H, W], a view of out
-    Tensor sum = clone_on_device(frame).view({C, HW});                 // identity + proj(attention)
-    ops::add_(sum, contiguous_on_device(y.permute({1, 0})));
-    copy_into(frame, sum.view({C, x.size(2), x.size(3)}));
+    const Tensor y = convert_on_device(ops::linear(a.view({HW, C}), wproj, proj_bias_), out.dtype());  // [HW, C]
+    Tensor frame = out.select(1, t).permute({1, 2, 0});  // [H, W, C], a view of out
+    Tensor sum = contiguous_on_device(frame);           // frame itself when channels-last
+    ops::add_(sum, y.view({H, W, C}));                  // identity + proj(attention)
+    if (!frame.is_contiguous()) copy_into(frame, stored(sum, activations_));
   }
   return out;
 }
@@ -171,6 +245,12 @@ void Resample::slots(const std::string& prefix, std::vector<WeightSlot>& s) {
   if (time_conv_) time_conv_->slots(prefix + "time_conv.", s);
 }
 
+void Resample::prepare(DType dtype) {
+  conv_weight_ = prepared_weight(conv_weight_, dtype);
+  activations_ = dtype;
+  if (time_conv_) time_conv_->prepare(dtype);
+}
+
 void Resample::reset() {
   if (time_conv_) time_conv_->reset();
   seen_first_ = false;
@@ -185,21 +265,21 @@ Tensor Resample::forward(const Tensor& x_in, bool) {
     } else {
       const Tensor tc = time_conv_->forward(x, false);  // [2C, t, H, W], causal over chunks 1..
       const int64_t C = dim_, t = x.size(1);
-      // [2, C, t, H, W] -> [C, t, 2, H, W]: the two halves interleaved in time.
-      Tensor doubled = empty_on({C, t, 2, x.size(2), x.size(3)}, DType::F32, x.device());
+      // [2, C, t, H, W] -> [C, 2t, H, W]: half 0 becomes frames 0, 2, ..., half 1 frames 1, 3, ...
+      Tensor doubled = new_video({C, 2 * t, x.size(2), x.size(3)}, x);
       for (int64_t half = 0; half < 2; ++half) {
-        Tensor dst = doubled.select(2, half);
+        Tensor dst = strided_frames(doubled, half, 2, t);
         copy_into(dst, tc.narrow(0, half * C, C));
       }
-      x = doubled.view({C, 2 * t, x.size(2), x.size(3)});
+      x = doubled;
     }
   }
-  const Tensor w = conv_weight_.view({conv_out_, dim_, 1, 3, 3});
+  const Tensor w = conv_weight_.unsqueeze(2);  // [O, C, 1, 3, 3]
   Tensor y;
   if (mode_ == ResampleMode::Upsample2d || mode_ == ResampleMode::Upsample3d) {
-    y = ops::conv3d(ops::upsample_nearest_2x(x), w, conv_bias_, {1, 1, 1}, {1, 1, 1, 1});
+    y = conv(ops::upsample_nearest_2x(x), w, conv_bias_, {1, 1, 1}, {1, 1, 1, 1}, activations_);
   } else {
-    y = ops::conv3d(x, w, conv_bias_, {1, 2, 2}, {0, 1, 0, 1});  // ZeroPad2d((0, 1, 0, 1)), stride 2
+    y = conv(x, w, conv_bias_, {1, 2, 2}, {0, 1, 0, 1}, activations_);  // ZeroPad2d((0, 1, 0, 1)), stride 2
   }
   if (mode_ == ResampleMode::Downsample3d) {
     if (!last_frame_.defined()) {
@@ -244,22 +324,49 @@ DupUp3D::DupUp3D(int64_t in, int64_t out, int64_t ft, int64_t fs) : in_(in), out
 }
 
 Tensor DupUp3D::forward(const Tensor& x, bool first_chunk) {
-  const int64_t repeats = out_ * ft_ * fs_ * fs_ / in_, T = x.size(1), H = x.size(2), W = x.size(3);
-  // repeat_interleave over channels: x as [in, repeats, T, H, W] with a zero stride, copied.
-  const Tensor xc = contiguous_on_device(x);
-  const Tensor rep = contiguous_on_device(Tensor::from_storage_strided(
-      xc.storage(), xc.byte_offset(), {in_, repeats, T, H, W}, {T * H * W, 0, H * W, W, 1}, DType::F32));
-  // [out, ft, fs, fs, T, H, W] -> [out, T, ft, H, fs, W, fs] -> [out, T·ft, H·fs, W·fs]
-  Tensor y = contiguous_on_device(rep.view({out_, ft_, fs_, fs_, T, H, W}).permute({0, 4, 1, 5, 2, 6, 3}))
-                 .view({out_, T * ft_, H * fs_, W * fs_});
-  if (first_chunk && ft_ > 1) y = contiguous_on_device(y.narrow(1, ft_ - 1, y.size(1) - (ft_ - 1)));
+  const int64_t f = ft_ * fs_ * fs_, repeats = out_ * f / in_, T = x.size(1), H = x.size(2), W = x.size(3);
+  // repeat_interleave over channels, view [out, ft, fs, fs, T, H, W], permute to [out, T, ft, H, fs,
+  // W, fs]: output channel o at sub-position j = (a, b, c) of its ft x fs x fs block reads input
+  // channel (o·f + j) / repeats. Written as one strided copy per sub-position (and per residue of
+  // o when repeats > f), in either layout.
+  WAN_CHECK(f % repeats == 0 || repeats % f == 0, "DupUp3D: ", in_, " -> ", out_, " channels with factor ", f,
+            " repeats each channel ", repeats, " times, which neither divides nor is a multiple of ", f);
+  Tensor y = new_video({out_, T * ft_, H * fs_, W * fs_}, x);
+  auto view = [](const Tensor& t, int64_t offset, const Shape& shape, const Shape& strides) {
+    return Tensor::from_storage_strided(t.storage(), t.byte_offset() + size_t(offset) * dtype_size(t.dtype()), shape,
+                                        strides, t.dtype());
+  };
+  for (int64_t j = 0; j < f; ++j) {
+    const int64_t a = j / (fs_ * fs_), b = (j / fs_) % fs_, c = j % fs_;
+    const int64_t at = a * y.stride(1) + b * y.stride(2) + c * y.stride(3);
+    const Shape frame_strides{ft_ * y.stride(1), fs_ * y.stride(2), fs_ * y.stride(3)};
+    if (f % repeats == 0) {  // o reads channel o·(f/repeats) + j/repeats
+      Tensor dst = view(y, at, {out_, T, H, W}, {y.stride(0), frame_strides[0], frame_strides[1], frame_strides[2]});
+      const Tensor src = view(x, (j / repeats) * x.stride(0), {out_, T, H, W},
+                              {(f / repeats) * x.stride(0), x.stride(1), x.stride(2), x.stride(3)});
+      copy_into(dst, src);
+    } else {  // repeats = m·f: o reads channel o / m, so o = q·m + r reads channel q
+      const int64_t m = repeats / f;
+      for (int64_t r = 0; r < m; ++r) {
+        Tensor dst = view(y, at + r * y.stride(0), {in_, T, H, W},
+                          {m * y.stride(0), frame_strides[0], frame_strides[1], frame_strides[2]});
+        copy_into(dst, x);
+      }
+    }
+  }
+  if (first_chunk && ft_ > 1) {  // the first chunk drops its first ft − 1 frames
+    const Tensor kept = y.narrow(1, ft_ - 1, y.size(1) - (ft_ - 1));
+    Tensor out = new_video(kept.shape(), y);
+    copy_into(out, kept);
+    return out;
+  }
   return y;
 }
 
 Tensor ShortcutBlock::forward(const Tensor& x, bool first_chunk) {
   Tensor y = main_->forward(x, first_chunk);
   if (shortcut_) ops::add_(y, shortcut_->forward(x, first_chunk));
-  return y;
+  return stored(y, activations_);
 }
 
 }  // namespace wan::vae

@@ -1,7 +1,12 @@
 // Building blocks of the Wan 2.1 and 2.2 video VAEs (wan/modules/vae2_1.py, vae2_2.py), evaluated
 // one temporal chunk at a time with the official causal caches.
 //
-// Every layer takes a chunk x [C, t, H, W] f32 and returns the chunk's output; layers with
+// Every layer takes a chunk x [C, t, H, W] and returns the chunk's output: on the CPU contiguous
+// f32 (the reference); on the GPU channels-last (Tensor::is_channels_last, cuDNN's NDHWC) in the
+// activation dtype prepare() chose, bf16 or f32, with f32 arithmetic inside each op. Prepared for
+// bf16 on the CPU, the layers emulate the GPU's bf16 storage: f32 arithmetic with the convolution
+// weights, inputs and outputs and the residual sums rounded to bf16, to measure what bf16 costs
+// (tests bound the GPU's bf16 path by it). Layers with
 // temporal context keep their own cache (the official code keeps the same state in a shared
 // feat_cache list, indexed in traversal order). reset() clears it before and after a video.
 // Cache semantics (wan22-reference.md §6.1):
@@ -19,16 +24,25 @@
 #include <string>
 #include <vector>
 
+#include "backend/backend.h"
 #include "core/tensor.h"
 #include "models/weight_binding.h"
 
 namespace wan::vae {
+
+// For benchmarks: while set (not null), the layers mark "convolution" (cuDNN and its bias pass) and
+// "other" regions on this profiler's stream. One decode at a time.
+void set_profiler(StreamProfiler* profiler);
 
 class Layer {
  public:
   virtual ~Layer() = default;
   virtual Tensor forward(const Tensor& x, bool first_chunk) = 0;
   virtual void reset() {}
+  // Puts the layer's convolution weights (already on their device, f32) in the layout and dtype the
+  // device's convolution reads (ops::conv3d_weight_layout; on the CPU, bf16 rounds them and turns
+  // the emulation on): activations then arrive in `dtype`.
+  virtual void prepare(DType dtype) { (void)dtype; }
   // Adds the layer's weights, named under `prefix` ("decoder.upsamples.3."), to `slots`.
   virtual void slots(const std::string& prefix, std::vector<WeightSlot>& slots) = 0;
 };
@@ -43,6 +57,7 @@ class CausalConv3d : public Layer {
                int64_t stride_t = 1);
   Tensor forward(const Tensor& x, bool first_chunk) override;
   void reset() override { history_ = Tensor(); }
+  void prepare(DType dtype) override;
   void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;
   // The convolution of an explicitly padded input, without the cache (downsample3d's time_conv).
   Tensor apply(const Tensor& x_padded) const;
@@ -51,6 +66,7 @@ class CausalConv3d : public Layer {
   int64_t in_, out_, stride_t_;
   std::array<int64_t, 3> kernel_, padding_;
   Tensor weight_, bias_;
+  DType activations_ = DType::F32;
   Tensor history_;  // the last (up to) kernel_t − 1 input frames
 };
 
@@ -59,6 +75,7 @@ class RmsNorm : public Layer {
  public:
   RmsNorm(int64_t dim, bool images) : dim_(dim), images_(images) {}
   Tensor forward(const Tensor& x, bool) override;
+  Tensor forward_silu(const Tensor& x);  // the norm and the SiLU after it, in one pass
   void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;
 
  private:
@@ -81,8 +98,10 @@ class Sequential : public Layer {
     layers_.push_back(std::move(layer));
     return *this;
   }
+  // An RmsNorm followed by a SiLU runs as one fused op.
   Tensor forward(const Tensor& x, bool first_chunk) override;
   void reset() override;
+  void prepare(DType dtype) override;
   void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;
   size_t size() const { return layers_.size(); }
 
@@ -96,24 +115,30 @@ class ResidualBlock : public Layer {
   ResidualBlock(int64_t in, int64_t out);
   Tensor forward(const Tensor& x, bool first_chunk) override;
   void reset() override;
+  void prepare(DType dtype) override;
   void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;
 
  private:
   Sequential residual_;
   std::unique_ptr<CausalConv3d> shortcut_;  // 1x1x1 when in != out
+  DType activations_ = DType::F32;
 };
 
-// AttentionBlock (vae2_1.py L223–262): per frame, one head over H·W positions.
+// AttentionBlock (vae2_1.py L223–262): per frame, one head over H·W positions. It runs in f32 on
+// either device (one block at the smallest resolution; its head dim, 384 or 1024, is past the
+// fused bf16 attention's limit), its result added to a bf16 stream in bf16.
 class AttentionBlock : public Layer {
  public:
   explicit AttentionBlock(int64_t dim);
   Tensor forward(const Tensor& x, bool first_chunk) override;
+  void prepare(DType dtype) override { activations_ = dtype; }
   void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;
 
  private:
   int64_t dim_;
   RmsNorm norm_;
   Tensor qkv_weight_, qkv_bias_, proj_weight_, proj_bias_;
+  DType activations_ = DType::F32;
 };
 
 enum class ResampleMode { Upsample2d, Upsample3d, Downsample2d, Downsample3d };
@@ -125,6 +150,7 @@ class Resample : public Layer {
   Resample(int64_t dim, ResampleMode mode, int64_t up_out);
   Tensor forward(const Tensor& x, bool first_chunk) override;
   void reset() override;
+  void prepare(DType dtype) override;
   void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;
 
  private:
@@ -132,6 +158,7 @@ class Resample : public Layer {
   ResampleMode mode_;
   int64_t conv_out_;
   Tensor conv_weight_, conv_bias_;          // resample.1 (Conv2d 3x3)
+  DType activations_ = DType::F32;
   std::unique_ptr<CausalConv3d> time_conv_;  // 3-D modes
   bool seen_first_ = false;                 // upsample3d: the official 'Rep' marker
   Tensor last_frame_;                       // downsample3d: previous chunk's last frame
@@ -167,6 +194,10 @@ class ShortcutBlock : public Layer {
       : main_name_(std::move(main_name)), main_(std::move(main)), shortcut_(std::move(shortcut)) {}
   Tensor forward(const Tensor& x, bool first_chunk) override;
   void reset() override { main_->reset(); }
+  void prepare(DType dtype) override {
+    main_->prepare(dtype);
+    activations_ = dtype;
+  }
   void slots(const std::string& prefix, std::vector<WeightSlot>& s) override {
     main_->slots(prefix + main_name_ + ".", s);
   }
@@ -175,6 +206,7 @@ class ShortcutBlock : public Layer {
   std::string main_name_;
   std::unique_ptr<Sequential> main_;
   LayerPtr shortcut_;
+  DType activations_ = DType::F32;
 };
 
 }  // namespace wan::vae

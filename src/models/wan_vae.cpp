@@ -286,13 +286,21 @@ void WanVAE::decode(const Tensor& z_in, const FrameSink& sink) {
     for (int64_t i = 0; i < S; ++i) p[i] = p[i] / inv_std + c.latent_mean[size_t(ch)];
   }
   reset();
-  const Tensor x = net_->conv2->forward(to_device(z, device_), true);  // [z_dim, T, h, w]
+  Tensor zd = to_device(z, device_);
+  if (device_ == Device::CUDA) {  // the GPU layers take channels-last activations in their dtype
+    Tensor cl = empty_channels_last_on(zd.shape(), DType::F32, Device::CUDA);
+    copy_into(cl, zd);
+    zd = convert_on_device(cl, activations_);
+  }
+  const Tensor x = net_->conv2->forward(zd, true);  // [z_dim, T, h, w]
   for (int64_t i = 0; i < x.size(1); ++i) {
     const bool first = i == 0;
-    Tensor h = net_->dec_conv1->forward(contiguous_on_device(x.narrow(1, i, 1)), first);
+    const Tensor chunk = x.narrow(1, i, 1);  // one block of memory in channels-last
+    Tensor h = net_->dec_conv1->forward(device_ == Device::CPU ? chunk.contiguous() : chunk, first);
     h = net_->dec_middle->forward(h, first);
     h = net_->dec_up->forward(h, first);
     h = net_->dec_head->forward(h, first);
+    h = convert_on_device(contiguous_on_device(h), DType::F32);  // [3 or 12, t, H, W] f32
     if (c.version == 22) h = unpatchify(h);
     sink(clamp_unit(to_device(h, Device::CPU)));  // frames leave the GPU chunk by chunk
   }
@@ -329,6 +337,7 @@ WanVAE WanVAE::random(const WanVAEConfig& config, uint64_t seed, Device device) 
     *slot.tensor = t;
   }
   vae.device_ = device;
+  vae.prepare_layers();
   return vae;
 }
 
@@ -339,11 +348,27 @@ int64_t WanVAE::parameter_count(const WanVAEConfig& config) {
   return n;
 }
 
-void WanVAE::to(Device device) {
-  if (device == device_) return;
-  for (WeightSlot& slot : slots()) *slot.tensor = to_device(slot.tensor->to(DType::F32), device);
+void WanVAE::to(Device device, DType activations) {
+  WAN_CHECK(activations == DType::F32 || activations == DType::BF16, "the VAE's activations are bf16 or f32, not ",
+            dtype_name(activations));
+  if (device == device_ && activations == activations_) return;
+  for (WeightSlot& slot : slots()) {  // back to plain f32 tensors on the target device
+    const Tensor& w = *slot.tensor;
+    *slot.tensor = device == Device::CPU ? to_device(w, Device::CPU).to(DType::F32)
+                                         : convert_on_device(contiguous_on_device(to_device(w, device)), DType::F32);
+  }
   device_ = device;
+  activations_ = activations;
+  prepare_layers();
   reset();
+}
+
+void WanVAE::prepare_layers() {
+  Net& N = *net_;
+  for (Layer* l : std::initializer_list<Layer*>{N.enc_conv1.get(), N.enc_down.get(), N.enc_middle.get(), N.enc_head.get(),
+                                                N.conv1.get(), N.conv2.get(), N.dec_conv1.get(), N.dec_middle.get(),
+                                                N.dec_up.get(), N.dec_head.get()})
+    l->prepare(activations_);
 }
 
 Tensor WanVAE::encode(const Tensor& video_in) {

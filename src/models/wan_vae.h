@@ -66,10 +66,15 @@ class WanVAE {
 
   const WanVAEConfig& config() const { return config_; }
 
-  // Moves the weights (as f32) to `device`; decode then runs there (frames still arrive on the
-  // host). Encode runs on the CPU only for now.
-  void to(Device device);
+  // Moves the weights to `device` and sets the dtype decode's activations take there: on the CPU
+  // f32 (the reference); on the GPU bf16 (convolutions at the bf16 tensor-core rate, half the
+  // memory) or f32 (TF32 convolutions, as the official f32 VAE runs under PyTorch's defaults), in
+  // channels-last either way. Frames still arrive on the host as f32. bf16 on the CPU emulates the
+  // GPU's bf16 storage in f32 arithmetic (vae_layers.h), to measure it. Encode runs on the CPU only
+  // for now. Moving a bf16 VAE back to the CPU keeps its bf16-rounded convolution weights.
+  void to(Device device, DType activations = DType::F32);
   Device device() const { return device_; }
+  DType activation_dtype() const { return activations_; }
 
   using FrameSink = std::function<void(const Tensor& frames)>;  // [3, t, H, W], clamped, on the host
   void decode(const Tensor& z, const FrameSink& sink);
@@ -80,10 +85,12 @@ class WanVAE {
   struct Net;
   std::vector<WeightSlot> slots();
   void reset();
+  void prepare_layers();  // each layer's prepare(activations_)
 
   WanVAEConfig config_;
   std::unique_ptr<Net> net_;
   Device device_ = Device::CPU;
+  DType activations_ = DType::F32;
 };
 
 }  // namespace wan

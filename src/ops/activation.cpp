@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "backend/backend.h"
 #include "ops/check.h"
 #include "ops/cpu/kernels.h"
 
@@ -31,10 +32,11 @@ Tensor gelu_tanh(const Tensor& x) {
 Tensor silu(const Tensor& x) {
   if (x.device() == Device::CUDA) {
 #ifdef WAN_HAVE_CUDA
-    WAN_CHECK(x.dtype() == DType::F32 && x.is_contiguous(), "silu on CUDA: x must be contiguous f32, got ",
+    WAN_CHECK(x.dtype() == DType::F32 || x.dtype() == DType::BF16, "silu on CUDA: x must be bf16 or f32, got ",
               x.describe());
-    Tensor y = wan::cuda::empty(x.shape(), DType::F32);
-    cuda::silu(x, y);
+    const Tensor dense = x.is_dense() ? x : contiguous_on_device(x);
+    Tensor y = empty_like_on_device(dense, dense.dtype());
+    cuda::silu_flat(dense, y);
     return y;
 #endif
   }

@@ -1,7 +1,7 @@
 // Pointwise activations, f32 in and out.
 //
 // gelu_tanh: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))  (nn.GELU(approximate='tanh'))
-// silu:      x·sigmoid(x)                                   (nn.SiLU); also on CUDA (f32, contiguous)
+// silu:      x·sigmoid(x)                                   (nn.SiLU); also on CUDA (bf16/f32; the output keeps a dense x's layout)
 #pragma once
 
 #include "core/tensor.h"

@@ -36,11 +36,17 @@ Tensor add(const Tensor& a, const Tensor& b) {
 void add_(Tensor& a, const Tensor& b) {
   if (a.device() == Device::CUDA) {
 #ifdef WAN_HAVE_CUDA
-    WAN_CHECK(a.dtype() == DType::F32 && b.dtype() == DType::F32 && b.device() == Device::CUDA && a.is_contiguous() &&
-                  a.shape() == b.shape(),
-              "add_ on CUDA: a contiguous f32 a and an f32 b of its shape on the GPU, got ", a.describe(), " and ",
-              b.describe());
-    cuda::add_inplace(a, contiguous_on_device(b));
+    WAN_CHECK((a.dtype() == DType::F32 || a.dtype() == DType::BF16) && b.dtype() == a.dtype() &&
+                  b.device() == Device::CUDA && a.is_dense() && a.shape() == b.shape(),
+              "add_ on CUDA: a dense bf16/f32 a and a b of its dtype and shape on the GPU, got ", a.describe(),
+              " and ", b.describe());
+    if (b.strides() == a.strides() && b.is_dense()) {
+      cuda::add_flat(a, b);
+    } else {  // b rearranged into a's memory order first
+      Tensor same = empty_like_on_device(a, a.dtype());
+      copy_into(same, b);
+      cuda::add_flat(a, same);
+    }
     return;
 #endif
   }

@@ -3,7 +3,8 @@
 // add:            a [..., *S] + b [*S]  (b broadcast over a's leading dims): `modulation + e0`.
 // mul:            a · b, same shapes: the gated FFN `fc1(x) · gelu(gate(x))`. On CUDA: contiguous
 //                 bf16 a and b, the product in f32 rounded once to bf16 (as torch multiplies bf16).
-// add_:           a += b, same shapes: the cross-attention residual `x = x + cross_attn(...)`.
+// add_:           a += b, same shapes: the cross-attention residual `x = x + cross_attn(...)`, the
+//                 VAE's residual sums. On CUDA: a dense bf16/f32 a (e.g. channels-last), b any layout.
 // modulate:       x [B, L, D] · (1 + scale) + shift, with shift/scale [B, Lm, D], Lm = 1 (one
 //                 vector per sample, broadcast over tokens) or Lm = L (per token). Evaluated in
 //                 the official order: (1 + scale), then the product, then + shift.

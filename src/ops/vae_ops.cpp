@@ -1,6 +1,7 @@
 #include "ops/vae_ops.h"
 
 #include "backend/backend.h"
+#include "ops/activation.h"
 #include "ops/check.h"
 #ifdef WAN_HAVE_CUDA
 #include "backend/cuda/cuda_context.h"
@@ -10,16 +11,22 @@
 
 namespace wan::ops {
 
-Tensor rms_norm_channels(const Tensor& x, const Tensor& gamma) {
+Tensor rms_norm_channels(const Tensor& x, const Tensor& gamma, bool silu) {
   if (x.device() == Device::CUDA) {
 #ifdef WAN_HAVE_CUDA
-    WAN_CHECK(x.dtype() == DType::F32 && gamma.dtype() == DType::F32 && gamma.device() == Device::CUDA &&
-                  x.dim() >= 1 && gamma.numel() == x.size(0),
-              "rms_norm_channels on CUDA: f32 x [C, ...] and gamma [C] on the GPU, got ", x.describe(), " and ",
-              gamma.describe());
+    WAN_CHECK((x.dtype() == DType::F32 || x.dtype() == DType::BF16) && gamma.dtype() == DType::F32 &&
+                  gamma.device() == Device::CUDA && x.dim() >= 1 && gamma.numel() == x.size(0),
+              "rms_norm_channels on CUDA: bf16/f32 x [C, ...] and f32 gamma [C] on the GPU, got ", x.describe(),
+              " and ", gamma.describe());
+    if (x.dim() >= 2 && x.is_channels_last() && !(x.is_contiguous() && x.dtype() == DType::F32)) {
+      Tensor y = empty_channels_last_on(x.shape(), x.dtype(), Device::CUDA);
+      cuda::rms_norm_channels_last(x, contiguous_on_device(gamma), silu, y);
+      return y;
+    }
+    WAN_CHECK(x.dtype() == DType::F32, "rms_norm_channels on CUDA: bf16 x must be channels-last, got ", x.describe());
     Tensor y = wan::cuda::empty(x.shape(), DType::F32);
     cuda::rms_norm_channels(contiguous_on_device(x), contiguous_on_device(gamma), y);
-    return y;
+    return silu ? ops::silu(y) : y;
 #endif
   }
   check_cpu_f32(x, "rms_norm_channels", "x");
@@ -28,14 +35,20 @@ Tensor rms_norm_channels(const Tensor& x, const Tensor& gamma) {
             " does not match the ", x.size(0), " channels of x ", x.describe());
   Tensor y = Tensor::empty(x.shape(), DType::F32);
   cpu::rms_norm_channels(x.contiguous(), gamma.contiguous(), y);
-  return y;
+  return silu ? ops::silu(y) : y;
 }
 
 Tensor upsample_nearest_2x(const Tensor& x) {
   if (x.device() == Device::CUDA) {
 #ifdef WAN_HAVE_CUDA
-    WAN_CHECK(x.dtype() == DType::F32 && x.dim() == 4, "upsample_nearest_2x on CUDA: f32 [C, T, H, W], got ",
-              x.describe());
+    WAN_CHECK(x.dim() == 4 && (x.dtype() == DType::F32 || x.dtype() == DType::BF16),
+              "upsample_nearest_2x on CUDA: bf16/f32 [C, T, H, W], got ", x.describe());
+    if (x.is_channels_last() && !(x.is_contiguous() && x.dtype() == DType::F32)) {
+      Tensor y = empty_channels_last_on({x.size(0), x.size(1), 2 * x.size(2), 2 * x.size(3)}, x.dtype(), Device::CUDA);
+      cuda::upsample_nearest_2x_last(x, y);
+      return y;
+    }
+    WAN_CHECK(x.dtype() == DType::F32, "upsample_nearest_2x on CUDA: bf16 x must be channels-last, got ", x.describe());
     Tensor y = wan::cuda::empty({x.size(0), x.size(1), 2 * x.size(2), 2 * x.size(3)}, DType::F32);
     cuda::upsample_nearest_2x(contiguous_on_device(x), y);
     return y;

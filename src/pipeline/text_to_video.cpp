@@ -190,7 +190,7 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
             impl->task->name, " needs ", impl->task->z_dim);
   if (impl->output_rank()) {
     impl->vae = std::make_unique<WanVAE>(WanVAE::load((dir / impl->task->vae_file).string()));
-    impl->vae->to(device);  // on CUDA the VAE decodes on the GPU (f32, TF32 convolutions)
+    impl->vae->to(device, device == Device::CUDA ? DType::BF16 : DType::F32);  // GPU: bf16 channels-last
     WAN_CHECK(impl->vae->config().z_dim == impl->task->z_dim, folder, ": the VAE has ", impl->vae->config().z_dim,
               " latent channels; ", impl->task->name, " needs ", impl->task->z_dim);
     WAN_CHECK(dit.text_dim == impl->t5->config().dim, folder, ": the DiT's text_dim ", dit.text_dim,
@@ -224,6 +224,7 @@ TextToVideo TextToVideo::random(const std::string& task_name, int64_t t5_layers,
     impl->t5 = std::make_unique<T5Encoder>(random_t5_encoder(t5, seed + 3));
     impl->vae = std::make_unique<WanVAE>(
         WanVAE::random(task.z_dim == 48 ? WanVAEConfig::wan22() : WanVAEConfig::wan21(), seed + 4, Device::CUDA));
+    impl->vae->to(Device::CUDA, DType::BF16);  // as a loaded checkpoint's VAE on the GPU
   }
   return TextToVideo(std::move(impl));
 #endif

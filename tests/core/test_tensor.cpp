@@ -123,6 +123,29 @@ TEST(Tensor, RejectsBadShapes) {
 
 namespace wan {
 namespace {
+TEST(Tensor, DenseAndChannelsLastLayouts) {
+  const Tensor c = iota({3, 4, 5, 6});  // [C, T, H, W] contiguous
+  EXPECT_TRUE(c.is_dense());
+  EXPECT_FALSE(c.is_channels_last());
+  const Tensor cl = iota({4, 5, 6, 3}).permute({3, 0, 1, 2});  // [C, T, H, W] stored [T, H, W, C]
+  EXPECT_EQ(cl.shape(), (Shape{3, 4, 5, 6}));
+  EXPECT_TRUE(cl.is_dense());
+  EXPECT_TRUE(cl.is_channels_last());
+  EXPECT_FALSE(cl.is_contiguous());
+  // A time window of a channels-last video is one block of memory, still channels-last.
+  EXPECT_TRUE(cl.narrow(1, 1, 2).is_dense());
+  EXPECT_TRUE(cl.narrow(1, 1, 2).is_channels_last());
+  // A window in space, or every other channel, is neither.
+  EXPECT_FALSE(cl.narrow(2, 1, 2).is_dense());
+  EXPECT_FALSE(cl.narrow(2, 1, 2).is_channels_last());
+  EXPECT_FALSE(c.narrow(1, 1, 2).is_dense());
+  // Other permutations are dense but not channels-last; size-1 dims may have any stride.
+  EXPECT_TRUE(c.permute({1, 0, 3, 2}).is_dense());
+  EXPECT_FALSE(c.permute({1, 0, 3, 2}).is_channels_last());
+  EXPECT_TRUE(iota({1, 5, 7}).permute({0, 2, 1}).is_dense());
+  EXPECT_TRUE(iota({5, 1}).is_channels_last());
+}
+
 TEST(Tensor, EmptyTensorsAreContiguous) {
   const Tensor t = Tensor::empty({3, 0, 2}, DType::F32);
   EXPECT_TRUE(t.is_contiguous());

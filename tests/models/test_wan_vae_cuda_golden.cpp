@@ -1,7 +1,15 @@
-// The VAE decoder on the GPU (f32 tensors, TF32 convolutions and products) against the official
-// outputs of every vae*.io.safetensors case: relative L2 <= 1e-2 (the bound of one reduced-
-// precision model call, tests/data/golden/README.md; TF32 keeps 10 mantissa bits). Also: the GPU
-// decoder agrees with the CPU reference on an odd latent (3 frames, 5x7) of the same weights.
+// The VAE decoder on the GPU, channels-last, against the official outputs of every
+// vae*.io.safetensors case:
+//  - f32 activations (TF32 convolutions and products): relative L2 <= 1e-2, the bound of one
+//    reduced-precision model call (tests/data/golden/README.md; TF32 keeps 10 mantissa bits).
+//  - bf16 activations (bf16 convolutions, f32 norms and attention): these tiny random-weight VAEs
+//    amplify rounding ~20x (rounding only the weights to bf16 moves the f32 output by 7e-3), so no
+//    bf16 computation of them meets 1e-2. The bound is what bf16 storage itself costs: the CPU
+//    reference with the GPU's bf16 roundings emulated (WanVAE::to(CPU, BF16): convolution weights,
+//    inputs, outputs and residual sums) measures it, and the GPU may exceed it by half (its
+//    accumulation order, and roundings the emulation leaves out: the attention's input and output).
+// Also: the GPU decoder agrees with the CPU reference on an odd latent (3 frames, 5x7), within
+// the same bounds against the CPU's f32 output.
 #include <gtest/gtest.h>
 
 #include "backend/backend.h"
@@ -27,33 +35,55 @@ class WanVAECudaGolden : public ::testing::TestWithParam<std::string> {
   }
 };
 
+// The bound of a GPU decode with `activations` against the official f32 output (see the top).
+double bound_for(DType activations, const std::string& path, const SafetensorsFile& io, const Tensor& z,
+                 const Tensor& ref) {
+  if (activations == DType::F32) return 1e-2;
+  WanVAE emulated = open_vae(path, io);
+  emulated.to(Device::CPU, DType::BF16);
+  const double cost = rel_l2(emulated.decode(z), ref);
+  std::printf("%s: bf16 storage emulated on the CPU costs relative L2 %.3e\n", path.c_str(), cost);
+  EXPECT_GT(cost, 1e-5) << "the emulation rounds nothing";
+  return std::max(1e-2, 1.5 * cost);
+}
+
 TEST_P(WanVAECudaGolden, DecodeMatchesOfficialOutput) {
   const auto io = SafetensorsFile::open(GetParam());
-  WanVAE vae = open_vae(GetParam(), *io);
-  vae.to(Device::CUDA);
-  ASSERT_EQ(vae.device(), Device::CUDA);
-  const Tensor video = vae.decode(io->tensor("z"));
-  const Tensor ref = io->tensor("video");
-  ASSERT_EQ(video.shape(), ref.shape());
-  const double err = rel_l2(video, ref);
-  std::printf("%s video on CUDA: relative L2 %.3e\n", GetParam().c_str(), err);
-  EXPECT_LE(err, 1e-2);
-  EXPECT_GT(tensor_stats(video).stddev, 1e-3);
+  const Tensor ref = io->tensor("video"), z = io->tensor("z");
+  for (DType activations : {DType::F32, DType::BF16}) {
+    WanVAE vae = open_vae(GetParam(), *io);
+    vae.to(Device::CUDA, activations);
+    ASSERT_EQ(vae.device(), Device::CUDA);
+    const Tensor video = vae.decode(z);
+    ASSERT_EQ(video.shape(), ref.shape());
+    const double err = rel_l2(video, ref), bound = bound_for(activations, GetParam(), *io, z, ref);
+    std::printf("%s video on CUDA (%s activations): relative L2 %.3e (bound %.3e)\n", GetParam().c_str(),
+                dtype_name(activations), err, bound);
+    EXPECT_LE(err, bound) << dtype_name(activations);
+    EXPECT_GT(tensor_stats(video).stddev, 1e-3);
+  }
 }
 
 TEST_P(WanVAECudaGolden, OddLatentMatchesTheCpuReference) {
   const auto io = SafetensorsFile::open(GetParam());
-  WanVAE cpu = open_vae(GetParam(), *io), gpu = open_vae(GetParam(), *io);
-  gpu.to(Device::CUDA);
+  WanVAE cpu = open_vae(GetParam(), *io);
   const Tensor z = test::random_tensor({cpu.config().z_dim, 3, 5, 7}, 5);
-  const Tensor ref = cpu.decode(z), got = gpu.decode(z);
-  ASSERT_EQ(got.shape(), ref.shape());
-  const double err = rel_l2(got, ref);
-  std::printf("%s odd latent on CUDA vs CPU: relative L2 %.3e\n", GetParam().c_str(), err);
-  EXPECT_LE(err, 1e-2);
-  // The device decoder can go back to the CPU and gives the reference again.
-  gpu.to(Device::CPU);
-  EXPECT_LE(rel_l2(gpu.decode(z), ref), 1e-6);
+  const Tensor ref = cpu.decode(z);
+  for (DType activations : {DType::F32, DType::BF16}) {
+    WanVAE gpu = open_vae(GetParam(), *io);
+    gpu.to(Device::CUDA, activations);
+    const Tensor got = gpu.decode(z);
+    ASSERT_EQ(got.shape(), ref.shape());
+    const double err = rel_l2(got, ref);
+    std::printf("%s odd latent on CUDA vs CPU (%s activations): relative L2 %.3e\n", GetParam().c_str(),
+                dtype_name(activations), err);
+    const double bound = bound_for(activations, GetParam(), *io, z, ref);
+    EXPECT_LE(err, bound) << dtype_name(activations);
+    // The device decoder can go back to the CPU and gives the reference again (bf16 convolution
+    // weights stay rounded: within the bf16 bound then).
+    gpu.to(Device::CPU);
+    EXPECT_LE(rel_l2(gpu.decode(z), ref), activations == DType::F32 ? 1e-6 : bound) << dtype_name(activations);
+  }
 }
 
 std::string case_name(const ::testing::TestParamInfo<std::string>& info) { return test::golden_case_name(info.param); }

@@ -3,10 +3,14 @@
 // add_, strided device copies, f32 linear through the TF32 GEMM and f32 attention (head dim 96,
 // with and without a bias). f32 outputs computed with TF32 (10 mantissa bits): relative L2 <= 5e-3;
 // exact ops (copies, upsampling, add) <= 1e-7.
+// The same ops on channels-last bf16 and f32 videos (the GPU VAE's layout), against the CPU
+// reference evaluated on the bf16-rounded inputs: one rounding of the bf16 output (2^-9 relative)
+// plus the accumulation order, relative L2 <= 5e-3; the output keeps the channels-last layout.
 #include <gtest/gtest.h>
 
 #include "backend/backend.h"
 #include "core/stats.h"
+#include "ops/activation.h"
 #include "ops/attention.h"
 #include "ops/conv.h"
 #include "ops/elementwise.h"
@@ -46,6 +50,75 @@ TEST_F(VaeOpsCuda, Conv3dMatchesTheCpuReference) {
     EXPECT_LE(rel_l2(host(got), ref), 5e-3) << c.C << "x" << c.T << "x" << c.H << "x" << c.W << " k" << c.kt << c.kh
                                             << c.kw;
   }
+}
+
+// x on the GPU, channels-last, in `dtype`.
+Tensor gpu_channels_last(const Tensor& x, DType dtype) {
+  Tensor cl = empty_channels_last_on(x.shape(), DType::F32, Device::CUDA);
+  copy_into(cl, gpu(x));
+  return convert_on_device(cl, dtype);
+}
+// Back to the host as contiguous f32.
+Tensor host_f32(const Tensor& t) { return host(t).to(DType::F32); }
+// What a bf16 tensor holds of x (x itself for f32).
+Tensor rounded(const Tensor& x, DType dtype) { return x.to(dtype).to(DType::F32); }
+
+TEST_F(VaeOpsCuda, ChannelsLastConv3dMatchesTheCpuReference) {
+  struct Case {
+    int64_t C, T, H, W, O, kt, kh, kw;
+    std::array<int64_t, 3> stride;
+    std::array<int64_t, 4> pad;
+  };
+  int seed = 100;
+  for (DType dtype : {DType::BF16, DType::F32})
+    for (const Case& c : {Case{8, 3, 7, 9, 16, 3, 3, 3, {1, 1, 1}, {1, 1, 1, 1}},
+                          Case{5, 3, 6, 5, 6, 3, 3, 3, {1, 1, 1}, {1, 1, 1, 1}},  // odd channel counts
+                          Case{16, 1, 8, 6, 8, 1, 3, 3, {1, 2, 2}, {0, 1, 0, 1}},
+                          Case{24, 5, 4, 5, 48, 3, 1, 1, {2, 1, 1}, {0, 0, 0, 0}},
+                          Case{32, 2, 3, 3, 16, 1, 1, 1, {1, 1, 1}, {0, 0, 0, 0}}}) {
+      const Tensor x = test::random_tensor({c.C, c.T, c.H, c.W}, ++seed);
+      const Tensor w = test::random_tensor({c.O, c.C, c.kt, c.kh, c.kw}, ++seed, 0.2);
+      const Tensor b = test::random_tensor({c.O}, ++seed);
+      const Tensor ref = conv3d(rounded(x, dtype), rounded(w, dtype), b, c.stride, c.pad);
+      const Tensor wl = conv3d_weight_layout(gpu(w), dtype);
+      EXPECT_EQ(wl.stride(1), 1) << "C innermost";
+      const Tensor got = conv3d(gpu_channels_last(x, dtype), wl, gpu(b), c.stride, c.pad);
+      ASSERT_EQ(got.shape(), ref.shape());
+      EXPECT_TRUE(got.is_channels_last());
+      EXPECT_EQ(got.dtype(), dtype);
+      EXPECT_LE(rel_l2(host_f32(got), ref), 5e-3)
+          << dtype_name(dtype) << " " << c.C << "x" << c.T << "x" << c.H << "x" << c.W << " k" << c.kt << c.kh << c.kw;
+    }
+}
+
+TEST_F(VaeOpsCuda, ChannelsLastPointwiseOps) {
+  int seed = 200;
+  for (DType dtype : {DType::BF16, DType::F32})
+    for (int64_t C : {3, 7, 16, 96}) {  // odd rows take the one-warp norm and 2-byte upsampling
+      const Tensor x = test::random_tensor({C, 2, 5, 9}, ++seed, 3.0), gamma = test::random_tensor({C}, ++seed);
+      const Tensor xr = rounded(x, dtype), xg = gpu_channels_last(x, dtype);
+      for (bool fused_silu : {false, true}) {
+        const Tensor got = rms_norm_channels(xg, gpu(gamma), fused_silu);
+        EXPECT_TRUE(got.is_channels_last());
+        EXPECT_LE(rel_l2(host_f32(got), rms_norm_channels(xr, gamma, fused_silu)), dtype == DType::F32 ? 1e-6 : 5e-3)
+            << dtype_name(dtype) << " C=" << C << " silu " << fused_silu;
+      }
+      const Tensor up = upsample_nearest_2x(xg);
+      EXPECT_TRUE(up.is_channels_last());
+      EXPECT_EQ(rel_l2(host_f32(up), upsample_nearest_2x(xr)), 0.0) << dtype_name(dtype) << " C=" << C;
+      const Tensor s = silu(xg);
+      EXPECT_TRUE(s.is_channels_last());
+      EXPECT_LE(rel_l2(host_f32(s), silu(xr)), dtype == DType::F32 ? 1e-6 : 5e-3) << dtype_name(dtype);
+      // a += b with b channels-last, then with b contiguous (rearranged first).
+      const Tensor b = test::random_tensor({C, 2, 5, 9}, ++seed);
+      Tensor a = gpu_channels_last(x, dtype);
+      add_(a, gpu_channels_last(b, dtype));
+      add_(a, convert_on_device(gpu(b), dtype));
+      Tensor expect = xr.clone();
+      add_(expect, rounded(b, dtype));
+      add_(expect, rounded(b, dtype));
+      EXPECT_LE(rel_l2(host_f32(a), expect), dtype == DType::F32 ? 1e-7 : 5e-3) << dtype_name(dtype);
+    }
 }
 
 TEST_F(VaeOpsCuda, PointwiseOps) {

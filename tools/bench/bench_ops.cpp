@@ -12,6 +12,7 @@
 #include "backend/cuda/cuda_context.h"
 #include "core/rng.h"
 #include "ops/attention.h"
+#include "ops/conv.h"
 #include "ops/linear.h"
 
 using namespace wan;
@@ -105,6 +106,41 @@ int main() {
     std::printf("JSON {\"op\":\"attention\",\"name\":\"%s\",\"Lq\":%lld,\"Lk\":%lld,\"H\":%lld,\"ms\":%.4f,"
                 "\"tflops\":%.1f}\n",
                 a.name, (long long)a.Lq, (long long)a.Lk, (long long)a.H, ms, tflops);
+  }
+
+  // The VAE decoders' heaviest convolutions (3x3x3, one decoded chunk of 4 frames + the 2 cached
+  // frames in front), channels-last bf16 (and the largest one also f32 with TF32).
+  struct Conv {
+    const char* name;
+    int64_t C, T, H, W, O;
+    DType dtype;
+  };
+  const std::vector<Conv> convs = {{"2.1 96ch 720p", 96, 6, 720, 1280, 96, DType::BF16},
+                                   {"2.1 96ch 720p", 96, 6, 720, 1280, 96, DType::F32},
+                                   {"2.1 192ch 360p", 192, 6, 360, 640, 192, DType::BF16},
+                                   {"2.1 384ch 180p", 384, 4, 180, 320, 384, DType::BF16},
+                                   {"2.1 head 96->3", 96, 6, 720, 1280, 3, DType::BF16},
+                                   {"2.2 256ch 352p", 256, 6, 352, 640, 256, DType::BF16},
+                                   {"2.2 512ch 176p", 512, 6, 176, 320, 512, DType::BF16},
+                                   {"2.2 1024ch 88p", 1024, 4, 88, 160, 1024, DType::BF16}};
+  std::printf("\n%-16s %5s %5s %10s %5s %5s %10s %9s\n", "conv3d 3x3x3", "dtype", "C", "T,H,W", "", "O", "ms", "TFLOP/s");
+  for (const Conv& c : convs) {
+    Tensor xf = Tensor::empty({c.T, c.H, c.W, c.C}, DType::F32);
+    Rng(seed++).fill_normal(xf, 0.0, 1.0);
+    const Tensor x = convert_on_device(to_device(xf, Device::CUDA), c.dtype).permute({3, 0, 1, 2});  // channels-last
+    Tensor wf = Tensor::empty({c.O, c.C, 3, 3, 3}, DType::F32);
+    Rng(seed++).fill_normal(wf, 0.0, 0.02);
+    const Tensor w = ops::conv3d_weight_layout(to_device(wf, Device::CUDA), c.dtype);
+    Tensor bf = Tensor::empty({c.O}, DType::F32);
+    Rng(seed++).fill_normal(bf, 0.0, 0.02);
+    const Tensor b = to_device(bf, Device::CUDA);
+    const double ms = median_ms([&] { ops::conv3d(x, w, b, {1, 1, 1}, {1, 1, 1, 1}); }, 3, 10);
+    const double tflops = 2.0 * double(c.O) * double(c.C) * 27.0 * double(c.T - 2) * double(c.H) * double(c.W) /
+                          (ms * 1e-3) / 1e12;
+    std::printf("%-16s %5s %5lld %4lld,%lld,%lld %5lld %10.3f %9.1f\n", c.name, dtype_name(c.dtype), (long long)c.C,
+                (long long)c.T, (long long)c.H, (long long)c.W, (long long)c.O, ms, tflops);
+    std::printf("JSON {\"op\":\"conv3d\",\"name\":\"%s\",\"dtype\":\"%s\",\"ms\":%.4f,\"tflops\":%.1f}\n", c.name,
+                dtype_name(c.dtype), ms, tflops);
   }
   return 0;
 }

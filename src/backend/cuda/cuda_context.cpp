@@ -154,7 +154,11 @@ Tensor to_device(const Tensor& host_in) {
 
 Tensor to_host(const Tensor& dev) {
   WAN_CHECK(dev.device() == Device::CUDA, "to_host: the tensor is not on the GPU");
-  WAN_CHECK(dev.is_contiguous(), "to_host: copy of a strided GPU tensor is not supported");
+  if (!dev.is_contiguous()) {  // gather on the GPU first, then one transfer
+    Tensor packed = empty(dev.shape(), dev.dtype());
+    copy(packed, dev);
+    return to_host(packed);
+  }
   Tensor out = Tensor::empty(dev.shape(), dev.dtype());
   WAN_CUDA_CHECK(cudaMemcpyAsync(out.data_ptr(), dev.data_ptr(), dev.nbytes(), cudaMemcpyDeviceToHost, context().stream));
   WAN_CUDA_CHECK(cudaStreamSynchronize(context().stream));
@@ -182,7 +186,7 @@ DeviceMemoryInfo memory_info() {
 
 void fill_zero(Tensor& t) {
   if (t.numel() == 0) return;
-  WAN_CHECK(t.device() == Device::CUDA && t.is_contiguous(), "fill_zero: needs a contiguous GPU tensor");
+  WAN_CHECK(t.device() == Device::CUDA && t.is_dense(), "fill_zero: needs a dense GPU tensor, got ", t.describe());
   WAN_CUDA_CHECK(cudaMemsetAsync(t.data_ptr(), 0, t.nbytes(), context().stream));
 }
 
@@ -191,7 +195,10 @@ void copy(Tensor& dst, const Tensor& src) {
   WAN_CHECK(dst.device() == Device::CUDA && src.device() == Device::CUDA && dst.dtype() == src.dtype() &&
                 dst.numel() == src.numel(),
             "copy: needs GPU tensors of one dtype and size, got ", dst.describe(), " and ", src.describe());
-  if (dst.is_contiguous() && src.is_contiguous()) {
+  // One block of memory each, elements in the same order (contiguous, or e.g. time windows of
+  // channels-last videos): a plain copy.
+  if ((dst.is_contiguous() && src.is_contiguous()) ||
+      (dst.is_dense() && src.is_dense() && dst.shape() == src.shape() && dst.strides() == src.strides())) {
     WAN_CUDA_CHECK(
         cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), src.nbytes(), cudaMemcpyDeviceToDevice, context().stream));
     return;

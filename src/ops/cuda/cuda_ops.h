@@ -17,8 +17,6 @@ void linear(const Tensor& x2d, const Tensor& weight, const Tensor& bias, Activat
 // y2d [M, N] f32 = x2d [M, K] f32 · weight [N, K]ᵀ + bias [N], then SiLU when asked: weight and
 // bias bf16 or f32, f32 arithmetic; one warp per output feature, for small M (time embeddings).
 void linear_f32(const Tensor& x2d, const Tensor& weight, const Tensor& bias, bool silu, Tensor& y2d);
-// y = silu(x), f32, contiguous, same size.
-void silu(const Tensor& x, Tensor& y);
 // ops/dit_fused.h block_modulation.
 void block_modulation(const Tensor& e, const Tensor& table, Tensor& out);
 
@@ -46,15 +44,26 @@ void attention_f32(const Tensor& q, const Tensor& k, const Tensor& v, double sca
 // In place over `rows` rows of n values (leading dimension ld): softmax, f32.
 void softmax_rows(float* s, int64_t rows, int64_t n, int64_t ld);
 
-// ops/conv.h on cuDNN (f32, TF32 math): x [C, T, H, W] contiguous, out preallocated.
-void conv3d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::array<int64_t, 3> stride,
+// ops/conv.h on cuDNN, channels-last: x [C, T, H, W] and out [O, T', H', W'] channels-last, weight
+// [O, C, kt, kh, kw] with C innermost (conv3d_weight_layout), all bf16 (fp32 accumulation) or all f32
+// (TF32 math, as PyTorch runs f32 convolutions); bias f32 [O] or undefined; symmetric padding
+// (pad[0] == pad[1], pad[2] == pad[3]). The fastest of cuDNN's algorithms, timed once per shape.
+// False when no algorithm runs the shape (seen for f32 with 3 output channels at 720p): the caller
+// then splits the frames.
+bool conv3d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::array<int64_t, 3> stride,
             std::array<int64_t, 4> pad, Tensor& out);
-// ops/vae_ops.h: contiguous f32 tensors, out preallocated.
+// ops/vae_ops.h on contiguous f32 tensors, out preallocated.
 void rms_norm_channels(const Tensor& x, const Tensor& gamma, Tensor& y);
 void upsample_nearest_2x(const Tensor& x, Tensor& y);
-// a += b (contiguous f32, same size); y [O, ...] += bias[o].
-void add_inplace(Tensor& a, const Tensor& b);
-void add_channel_bias(Tensor& y, const Tensor& bias);
+// The same on channels-last bf16 or f32 tensors (x and y of one dtype; gamma f32), with the SiLU
+// after the norm fused in when asked (channels_last_kernels.cu).
+void rms_norm_channels_last(const Tensor& x, const Tensor& gamma, bool silu, Tensor& y);
+void upsample_nearest_2x_last(const Tensor& x, Tensor& y);
+// y [O, ...] channels-last bf16/f32 += bias[o] (f32).
+void add_channel_bias_last(Tensor& y, const Tensor& bias);
+// Over dense tensors of one layout, bf16 or f32, element by element in memory order: a += b; y = silu(x).
+void add_flat(Tensor& a, const Tensor& b);
+void silu_flat(const Tensor& x, Tensor& y);
 // dst = src, any strides (rank <= 8), same shape and dtype, both on the GPU.
 void strided_copy(Tensor& dst, const Tensor& src);
 

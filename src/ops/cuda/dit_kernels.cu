@@ -174,10 +174,6 @@ __global__ void linear_f32_kernel(const float* __restrict__ x, const W* __restri
   }
 }
 
-__global__ void silu_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    y[i] = x[i] / (1.0f + expf(-x[i]));
-}
 
 // out [N, K, B, D] = table [N, K, D] + e [B, Ke, D] (Ke = K, or 1: the same row for every k).
 __global__ void modulation_kernel(const float* __restrict__ table, const float* __restrict__ e, float* __restrict__ out,
@@ -376,12 +372,6 @@ void linear_f32(const Tensor& x2d, const Tensor& weight, const Tensor& bias, boo
   WAN_CUDA_CHECK_LAUNCH();
 }
 
-void silu(const Tensor& x, Tensor& y) {
-  const int64_t n = x.numel();
-  if (n == 0) return;
-  silu_kernel<<<grid_for(n), 256, 0, wan::cuda::context().stream>>>(x.data<float>(), y.data<float>(), n);
-  WAN_CUDA_CHECK_LAUNCH();
-}
 
 void block_modulation(const Tensor& e, const Tensor& table, Tensor& out) {
   const int64_t N = table.size(0), K = table.size(1), D = table.size(2), B = e.size(0), Ke = e.size(1);

@@ -1,5 +1,6 @@
-// CUDA kernels of the video VAE's ops (ops/vae_ops.h, ops/elementwise.h add_), the f32
-// attention's softmax, and the backend's strided copy. f32 throughout, as the official VAE runs.
+// CUDA kernels of the video VAE's ops on contiguous f32 tensors (ops/vae_ops.h), the f32
+// attention's softmax, and the backend's strided copy. The channels-last kernels of the GPU VAE
+// are in channels_last_kernels.cu.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -55,18 +56,6 @@ __global__ void upsample_kernel(const float* __restrict__ x, float* __restrict__
     const int64_t w2 = i % (2 * W), h2 = (i / (2 * W)) % (2 * H), p = i / (4 * H * W);
     y[i] = x[(p * H + h2 / 2) * W + w2 / 2];
   }
-}
-
-__global__ void add_kernel(float* __restrict__ a, const float* __restrict__ b, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    a[i] += b[i];
-}
-
-// y [O, S] += bias[o].
-__global__ void add_bias_kernel(float* __restrict__ y, const float* __restrict__ bias, int64_t O, int64_t S) {
-  const int64_t n = O * S;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    y[i] += bias[i / S];
 }
 
 // One block per row of s [rows, n] (leading dimension ld): s = softmax(s) in place, f32.
@@ -158,21 +147,6 @@ void upsample_nearest_2x(const Tensor& x, Tensor& y) {
   if (y.numel() == 0) return;
   upsample_kernel<<<blocks_for(y.numel()), 256, 0, wan::cuda::context().stream>>>(x.data<float>(), y.data<float>(),
                                                                                   planes, H, W);
-  WAN_CUDA_CHECK_LAUNCH();
-}
-
-void add_inplace(Tensor& a, const Tensor& b) {
-  const int64_t n = a.numel();
-  if (n == 0) return;
-  add_kernel<<<blocks_for(n), 256, 0, wan::cuda::context().stream>>>(a.data<float>(), b.data<float>(), n);
-  WAN_CUDA_CHECK_LAUNCH();
-}
-
-void add_channel_bias(Tensor& y, const Tensor& bias) {
-  const int64_t O = y.size(0), S = y.numel() / std::max<int64_t>(1, O);
-  if (y.numel() == 0) return;
-  add_bias_kernel<<<blocks_for(O * S), 256, 0, wan::cuda::context().stream>>>(y.data<float>(), bias.data<float>(), O,
-                                                                              S);
   WAN_CUDA_CHECK_LAUNCH();
 }
 
