@@ -11,6 +11,7 @@
 #include "io/checkpoint.h"
 #include "io/json_config.h"
 #include "ops/conv.h"
+#include "ops/vae_ops.h"
 
 namespace wan {
 
@@ -63,12 +64,6 @@ Tensor unpatchify(const Tensor& x) {
   const int64_t C = x.size(0) / 4, F = x.size(1), H = x.size(2), W = x.size(3);
   return contiguous_on_device(contiguous_on_device(x).view({C, 2, 2, F, H, W}).permute({0, 3, 4, 2, 5, 1}))
       .view({C, F, H * 2, W * 2});
-}
-
-Tensor clamp_unit(Tensor x) {
-  float* p = x.data<float>();
-  for (int64_t i = 0; i < x.numel(); ++i) p[i] = std::clamp(p[i], -1.0f, 1.0f);
-  return x;
 }
 
 }  // namespace
@@ -300,9 +295,9 @@ void WanVAE::decode(const Tensor& z_in, const FrameSink& sink) {
     h = net_->dec_middle->forward(h, first);
     h = net_->dec_up->forward(h, first);
     h = net_->dec_head->forward(h, first);
-    h = convert_on_device(contiguous_on_device(h), DType::F32);  // [3 or 12, t, H, W] f32
+    h = ops::clamp(convert_on_device(contiguous_on_device(h), DType::F32), -1.0f, 1.0f);  // [3 or 12, t, H, W]
     if (c.version == 22) h = unpatchify(h);
-    sink(clamp_unit(to_device(h, Device::CPU)));  // frames leave the GPU chunk by chunk
+    sink(to_device(h, Device::CPU));  // frames leave the GPU chunk by chunk
   }
   reset();
 }

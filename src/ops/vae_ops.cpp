@@ -61,4 +61,21 @@ Tensor upsample_nearest_2x(const Tensor& x) {
   return y;
 }
 
+Tensor clamp(const Tensor& x, float lo, float hi) {
+  WAN_CHECK(lo <= hi, "clamp: lo ", lo, " above hi ", hi);
+  if (x.device() == Device::CUDA) {
+#ifdef WAN_HAVE_CUDA
+    WAN_CHECK(x.dtype() == DType::F32 || x.dtype() == DType::BF16, "clamp on CUDA: bf16 or f32, got ", x.describe());
+    const Tensor dense = x.is_dense() ? x : contiguous_on_device(x);
+    Tensor y = empty_like_on_device(dense, dense.dtype());
+    cuda::clamp_flat(dense, lo, hi, y);
+    return y;
+#endif
+  }
+  check_cpu_f32(x, "clamp", "x");
+  Tensor y = Tensor::empty(x.shape(), DType::F32);
+  cpu::clamp(x.contiguous(), lo, hi, y);
+  return y;
+}
+
 }  // namespace wan::ops

@@ -5,6 +5,8 @@
 //   with `silu`, then x·sigmoid(x) (the nn.SiLU that follows every RMS_norm of the VAE's blocks).
 // upsample_nearest_2x: x [C, T, H, W] -> [C, T, 2H, 2W], out[.., h, w] = x[.., h/2, w/2]
 //   (nn.Upsample(scale_factor=2, mode='nearest-exact')).
+// clamp: min(max(x, lo), hi) elementwise (the decoder's `.clamp_(-1, 1)`); the output keeps a
+//   dense x's layout.
 // CPU: f32. CUDA: f32 contiguous, or channels-last (Tensor::is_channels_last) bf16/f32, the GPU VAE's
 // layout, which the output keeps; arithmetic in f32.
 #pragma once
@@ -15,5 +17,6 @@ namespace wan::ops {
 
 Tensor rms_norm_channels(const Tensor& x, const Tensor& gamma, bool silu = false);
 Tensor upsample_nearest_2x(const Tensor& x);
+Tensor clamp(const Tensor& x, float lo, float hi);
 
 }  // namespace wan::ops

@@ -3,6 +3,7 @@
 #include "core/stats.h"
 #include "ops/activation.h"
 #include "ops/elementwise.h"
+#include "ops/vae_ops.h"
 #include "test_util.h"
 
 namespace wan::ops {
@@ -21,6 +22,15 @@ TEST(Activation, KnownValues) {
   EXPECT_NEAR(s[1], 0.7310586, 1e-6);
   EXPECT_NEAR(s[2], -0.2689414, 1e-6);
   EXPECT_NEAR(s[4], -4.5397868e-4, 1e-9);
+}
+
+TEST(Elementwise, ClampKnownValues) {
+  const Tensor x = Tensor::from_vector<float>({-3.0f, -1.0f, -0.25f, 0.0f, 0.5f, 1.0f, 7.0f}, {7});
+  EXPECT_EQ(clamp(x, -1.0f, 1.0f).to_vector<float>(), (std::vector<float>{-1.0f, -1.0f, -0.25f, 0.0f, 0.5f, 1.0f, 1.0f}));
+  // A strided input gives the clamped values in order.
+  const Tensor m = Tensor::from_vector<float>({-2.0f, 0.5f, 3.0f, 0.25f}, {2, 2}).permute({1, 0});
+  EXPECT_EQ(clamp(m, 0.0f, 1.0f).to_vector<float>(), (std::vector<float>{0.0f, 1.0f, 0.5f, 0.25f}));
+  EXPECT_THROW(clamp(x, 1.0f, -1.0f), Error);
 }
 
 TEST(Elementwise, AddBroadcastsOverLeadingDims) {

@@ -106,6 +106,9 @@ TEST_F(VaeOpsCuda, ChannelsLastPointwiseOps) {
       const Tensor up = upsample_nearest_2x(xg);
       EXPECT_TRUE(up.is_channels_last());
       EXPECT_EQ(rel_l2(host_f32(up), upsample_nearest_2x(xr)), 0.0) << dtype_name(dtype) << " C=" << C;
+      const Tensor clamped = clamp(xg, -1.0f, 2.0f);
+      EXPECT_TRUE(clamped.is_channels_last());
+      EXPECT_EQ(rel_l2(host_f32(clamped), clamp(xr, -1.0f, 2.0f)), 0.0) << dtype_name(dtype);
       const Tensor s = silu(xg);
       EXPECT_TRUE(s.is_channels_last());
       EXPECT_LE(rel_l2(host_f32(s), silu(xr)), dtype == DType::F32 ? 1e-6 : 5e-3) << dtype_name(dtype);
@@ -145,6 +148,40 @@ TEST_F(VaeOpsCuda, StridedCopiesOnTheDevice) {
   EXPECT_EQ(pad.min, 0.0);
   EXPECT_EQ(pad.max, 0.0);
   EXPECT_EQ(rel_l2(host(clone_on_device(gpu(x).select(1, 2))), x.select(1, 2).contiguous()), 0.0);
+}
+
+// The device copy orders and merges dims and copies 16/8/4/2-byte units where rows allow: check
+// it on the layouts the VAE makes (channels-last windows, every other frame, every other channel)
+// in bf16 and f32, against the host's element-by-element copy.
+TEST_F(VaeOpsCuda, StridedCopiesOfChannelsLastVideos) {
+  int seed = 300;
+  for (DType dtype : {DType::BF16, DType::F32})
+    for (int64_t C : {3, 8, 24}) {
+      const Tensor x = test::random_tensor({C, 4, 5, 6}, ++seed).to(dtype);
+      const Tensor gx = gpu_channels_last(x.to(DType::F32), dtype);
+      // Every other frame of a channels-last video of 8 frames, written from a contiguous source.
+      Tensor big = empty_channels_last_on({C, 8, 5, 6}, dtype, Device::CUDA);
+      fill_zero_(big);
+      Tensor odd = Tensor::from_storage_strided(big.storage(), big.byte_offset() + size_t(big.stride(1)) * dtype_size(dtype),
+                                                {C, 4, 5, 6}, {big.stride(0), 2 * big.stride(1), big.stride(2), big.stride(3)},
+                                                dtype);
+      copy_into(odd, gpu(x));
+      const Tensor back = host(big).to(DType::F32);
+      for (int64_t t = 0; t < 4; ++t) {
+        EXPECT_EQ(rel_l2(back.narrow(1, 2 * t + 1, 1).contiguous(), x.to(DType::F32).narrow(1, t, 1).contiguous()), 0.0);
+        EXPECT_EQ(tensor_stats(back.narrow(1, 2 * t, 1).contiguous()).max, 0.0);
+      }
+      // Every other channel (a channel stride of 2) and a transposed copy, back to contiguous.
+      if (C % 2 == 0) {
+        const Tensor half = Tensor::from_storage_strided(gx.storage(), gx.byte_offset(), {C / 2, 4, 5, 6},
+                                                         {2 * gx.stride(0), gx.stride(1), gx.stride(2), gx.stride(3)}, dtype);
+        const Tensor want = x.to(DType::F32).view({C / 2, 2, 4, 5, 6}).select(1, 0).contiguous();
+        EXPECT_EQ(rel_l2(host(contiguous_on_device(half)).to(DType::F32), want), 0.0) << C;
+      }
+      EXPECT_EQ(rel_l2(host(contiguous_on_device(gx.permute({2, 0, 3, 1}))).to(DType::F32),
+                       x.to(DType::F32).permute({2, 0, 3, 1}).contiguous()),
+                0.0);
+    }
 }
 
 TEST_F(VaeOpsCuda, F32LinearAndAttention) {

@@ -72,6 +72,14 @@ void rms_norm_channels(const Tensor& x, const Tensor& gamma, Tensor& y) {
   }, 256);
 }
 
+void clamp(const Tensor& x, float lo, float hi, Tensor& y) {
+  const float* xp = x.data<float>();
+  float* yp = y.data<float>();
+  parallel_for(x.numel(), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) yp[i] = std::min(std::max(xp[i], lo), hi);
+  }, 1 << 16);
+}
+
 void upsample_nearest_2x(const Tensor& x, Tensor& y) {
   const int64_t CT = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
   const float* xp = x.data<float>();

@@ -1,7 +1,7 @@
 // CUDA kernels for channels-last videos (Tensor::is_channels_last: [C, T, H, W] stored as
 // [T, H, W, C]), the GPU VAE's layout, in bf16 or f32: the channel RMS norm (with the SiLU that
 // follows it in every VAE block fused in), the per-channel bias of a convolution, nearest 2x
-// upsampling, and the elementwise SiLU and in-place add over dense tensors of one layout.
+// upsampling, and the elementwise SiLU, clamp and in-place add over dense tensors of one layout.
 // Arithmetic in f32; bf16 results rounded to nearest even once.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -154,6 +154,12 @@ __global__ void silu_flat_kernel(const T* __restrict__ x, T* __restrict__ y, int
 }
 
 template <typename T>
+__global__ void clamp_flat_kernel(const T* __restrict__ x, T* __restrict__ y, float lo, float hi, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    y[i] = from_f32<T>(fminf(fmaxf(to_f32(x[i]), lo), hi));
+}
+
+template <typename T>
 __global__ void add_flat_kernel(T* __restrict__ a, const T* __restrict__ b, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
     a[i] = from_f32<T>(to_f32(a[i]) + to_f32(b[i]));
@@ -244,6 +250,17 @@ void silu_flat(const Tensor& x, Tensor& y) {
     using T = std::remove_pointer_t<decltype(tag)>;
     silu_flat_kernel<T><<<grid_for(n), 256, 0, wan::cuda::context().stream>>>(static_cast<const T*>(x.data_ptr()),
                                                                               static_cast<T*>(y.data_ptr()), n);
+  });
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
+void clamp_flat(const Tensor& x, float lo, float hi, Tensor& y) {
+  const int64_t n = x.numel();
+  if (n == 0) return;
+  by_dtype(x.dtype(), "clamp", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    clamp_flat_kernel<T><<<grid_for(n), 256, 0, wan::cuda::context().stream>>>(
+        static_cast<const T*>(x.data_ptr()), static_cast<T*>(y.data_ptr()), lo, hi, n);
   });
   WAN_CUDA_CHECK_LAUNCH();
 }

@@ -64,6 +64,7 @@ void add_channel_bias_last(Tensor& y, const Tensor& bias);
 // Over dense tensors of one layout, bf16 or f32, element by element in memory order: a += b; y = silu(x).
 void add_flat(Tensor& a, const Tensor& b);
 void silu_flat(const Tensor& x, Tensor& y);
+void clamp_flat(const Tensor& x, float lo, float hi, Tensor& y);
 // dst = src, any strides (rank <= 8), same shape and dtype, both on the GPU.
 void strided_copy(Tensor& dst, const Tensor& src);
 

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cfloat>
+#include <cstdint>
+#include <limits>
+#include <vector>
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
@@ -20,15 +23,24 @@ struct StridedLayout {
   int64_t sizes[kMaxRank], dst[kMaxRank], src[kMaxRank];
 };
 
-template <typename T>
-__global__ void strided_copy_kernel(T* __restrict__ dst, const T* __restrict__ src, StridedLayout l, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    int64_t rest = i, od = 0, os = 0;
+// dst = src over a layout whose last dim is innermost in dst (host code orders and merges dims);
+// I is the index type (32-bit when everything fits: the divisions are most of the cost).
+template <typename T, typename I>
+__global__ void strided_copy_kernel(T* __restrict__ dst, const T* __restrict__ src, StridedLayout l, I n) {
+  I sizes[kMaxRank], ds[kMaxRank], ss[kMaxRank];
+#pragma unroll
+  for (int d = 0; d < kMaxRank; ++d) {
+    sizes[d] = I(l.sizes[d]);
+    ds[d] = I(l.dst[d]);
+    ss[d] = I(l.src[d]);
+  }
+  for (I i = I(blockIdx.x) * I(blockDim.x) + I(threadIdx.x); i < n; i += I(gridDim.x) * I(blockDim.x)) {
+    I rest = i, od = 0, os = 0;
     for (int d = l.rank - 1; d >= 0; --d) {
-      const int64_t c = rest % l.sizes[d];
-      rest /= l.sizes[d];
-      od += c * l.dst[d];
-      os += c * l.src[d];
+      const I c = rest % sizes[d];
+      rest /= sizes[d];
+      od += c * ds[d];
+      os += c * ss[d];
     }
     dst[od] = src[os];
   }
@@ -98,38 +110,101 @@ unsigned blocks_for(int64_t n) { return unsigned(std::max<int64_t>(1, std::min<i
 
 }  // namespace
 
-void strided_copy(Tensor& dst, const Tensor& src) {
-  const int64_t n = src.numel();
-  if (n == 0) return;
-  WAN_CHECK(dst.dim() <= kMaxRank, "strided copy: more than ", kMaxRank, " dims");
+namespace {
+
+// The copy's dims in dst's memory order (innermost last), size-1 dims dropped, and neighbours that
+// are one run in both tensors merged: a channels-last time window becomes one dim, and threads
+// next to each other write next to each other.
+StridedLayout simplified_layout(const Tensor& dst, const Tensor& src) {
+  std::vector<int> dims;
+  for (int d = 0; d < int(dst.dim()); ++d)
+    if (dst.size(d) != 1) dims.push_back(d);
+  std::stable_sort(dims.begin(), dims.end(), [&](int a, int b) { return dst.stride(a) > dst.stride(b); });
   StridedLayout l{};
-  l.rank = int(dst.dim());
-  for (int d = 0; d < l.rank; ++d) {
-    l.sizes[d] = dst.size(d);
-    l.dst[d] = dst.stride(d);
-    l.src[d] = src.stride(d);
+  l.rank = 0;
+  for (int d : dims) {
+    if (l.rank > 0) {
+      const int p = l.rank - 1;
+      if (l.dst[p] == dst.stride(d) * dst.size(d) && l.src[p] == src.stride(d) * dst.size(d)) {
+        l.sizes[p] *= dst.size(d);
+        l.dst[p] = dst.stride(d);
+        l.src[p] = src.stride(d);
+        continue;
+      }
+    }
+    l.sizes[l.rank] = dst.size(d);
+    l.dst[l.rank] = dst.stride(d);
+    l.src[l.rank] = src.stride(d);
+    ++l.rank;
   }
   if (l.rank == 0) {
     l.rank = 1;
     l.sizes[0] = 1;
+    l.dst[0] = l.src[0] = 1;
+  }
+  return l;
+}
+
+template <typename U>
+void launch_copy(void* dst, const void* src, const StridedLayout& l) {
+  int64_t n = 1, span_d = 1, span_s = 1;
+  for (int d = 0; d < l.rank; ++d) {
+    n *= l.sizes[d];
+    span_d += (l.sizes[d] - 1) * l.dst[d];
+    span_s += (l.sizes[d] - 1) * l.src[d];
   }
   cudaStream_t stream = wan::cuda::context().stream;
-  switch (dtype_size(dst.dtype())) {
-    case 8:
-      strided_copy_kernel<<<blocks_for(n), 256, 0, stream>>>(static_cast<uint64_t*>(dst.data_ptr()),
-                                                             static_cast<const uint64_t*>(src.data_ptr()), l, n);
-      break;
-    case 4:
-      strided_copy_kernel<<<blocks_for(n), 256, 0, stream>>>(static_cast<uint32_t*>(dst.data_ptr()),
-                                                             static_cast<const uint32_t*>(src.data_ptr()), l, n);
-      break;
-    case 2:
-      strided_copy_kernel<<<blocks_for(n), 256, 0, stream>>>(static_cast<uint16_t*>(dst.data_ptr()),
-                                                             static_cast<const uint16_t*>(src.data_ptr()), l, n);
-      break;
-    default:
-      strided_copy_kernel<<<blocks_for(n), 256, 0, stream>>>(static_cast<uint8_t*>(dst.data_ptr()),
-                                                             static_cast<const uint8_t*>(src.data_ptr()), l, n);
+  const int64_t limit = std::numeric_limits<int32_t>::max();
+  if (n < limit && span_d < limit && span_s < limit)
+    strided_copy_kernel<U, int32_t><<<blocks_for(n), 256, 0, stream>>>(static_cast<U*>(dst), static_cast<const U*>(src),
+                                                                        l, int32_t(n));
+  else
+    strided_copy_kernel<U, int64_t><<<blocks_for(n), 256, 0, stream>>>(static_cast<U*>(dst), static_cast<const U*>(src),
+                                                                        l, n);
+}
+
+// Copies in units of U (a multiple of the element size) when the innermost dim is a run in both
+// tensors whose bytes, and every other stride's, are multiples of U, at aligned addresses.
+template <typename U>
+bool launch_in_units(void* dst, const void* src, StridedLayout l, size_t esize) {
+  if (sizeof(U) % esize != 0) return false;
+  const int64_t per = int64_t(sizeof(U) / esize);
+  const int in = l.rank - 1;
+  if (l.dst[in] != 1 || l.src[in] != 1 || l.sizes[in] % per != 0) return false;
+  if (reinterpret_cast<uintptr_t>(dst) % sizeof(U) != 0 || reinterpret_cast<uintptr_t>(src) % sizeof(U) != 0)
+    return false;
+  for (int d = 0; d < in; ++d)
+    if (l.dst[d] % per != 0 || l.src[d] % per != 0) return false;
+  for (int d = 0; d < in; ++d) {
+    l.dst[d] /= per;
+    l.src[d] /= per;
+  }
+  l.sizes[in] /= per;
+  launch_copy<U>(dst, src, l);
+  return true;
+}
+
+}  // namespace
+
+void strided_copy(Tensor& dst, const Tensor& src) {
+  const int64_t n = src.numel();
+  if (n == 0) return;
+  WAN_CHECK(dst.dim() <= kMaxRank, "strided copy: more than ", kMaxRank, " dims");
+  const StridedLayout l = simplified_layout(dst, src);
+  const size_t esize = dtype_size(dst.dtype());
+  void* d = dst.data_ptr();
+  const void* s = src.data_ptr();
+  if (launch_in_units<uint4>(d, s, l, esize) || launch_in_units<uint2>(d, s, l, esize) ||
+      launch_in_units<uint32_t>(d, s, l, esize) || launch_in_units<uint16_t>(d, s, l, esize)) {
+  } else if (esize == 8) {  // the innermost dim is not a run in both: element by element
+    launch_copy<uint64_t>(d, s, l);
+  } else if (esize == 4) {
+    launch_copy<uint32_t>(d, s, l);
+  } else if (esize == 2) {
+    launch_copy<uint16_t>(d, s, l);
+  } else {
+    WAN_CHECK(esize == 1, "strided copy: element size ", esize, " is not supported");
+    launch_copy<uint8_t>(d, s, l);
   }
   WAN_CUDA_CHECK_LAUNCH();
 }
