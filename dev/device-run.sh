@@ -105,14 +105,14 @@ if [[ "${BENCH_MULTI:-0}" == 1 ]]; then
   # Whole TI2V-5B 1280x704x121 runs with random weights (the real 24-layer text encoder, on the
   # GPU), E2E_5B_STEPS steps, one GPU then CFG-parallel (E2E_5B_RANDOM=1).
   if [[ "${E2E_5B_RANDOM:-0}" == 1 ]]; then
-    for mode in "" "--cfg-parallel"; do
+    for mode in "" $( ((gpus > 1)) && echo --cfg-parallel); do
       stamp "== wan bench e2e --random ti2v-5B ${E2E_5B_STEPS:-50} steps $mode"
       build/device/wan bench e2e --random ti2v-5B --steps "${E2E_5B_STEPS:-50}" $mode 2>&1 | tee -a "$OUT/bench_e2e.txt" | grep -vE "^JSON|^device"
     done
   fi
   # Whole A14B 720p runs with random weights made on the GPU (no checkpoint fits this disk):
   # E2E_A14B_STEPS steps (one high-noise, the rest low-noise), one GPU then CFG-parallel.
-  [[ "${E2E_A14B:-1}" == 1 ]] && for mode in "" "--cfg-parallel"; do
+  [[ "${E2E_A14B:-1}" == 1 ]] && for mode in "" $( ((gpus > 1)) && echo --cfg-parallel); do
     stamp "== wan bench e2e --random t2v-A14B 1280*720 ${E2E_A14B_STEPS:-2} steps $mode"
     build/device/wan bench e2e --random t2v-A14B --t5-layers 1 --steps "${E2E_A14B_STEPS:-2}" $mode 2>&1 | tee -a "$OUT/bench_e2e.txt" | grep -vE "^JSON|^device"
   done

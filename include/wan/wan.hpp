@@ -42,6 +42,7 @@ struct ContextOptions {
   wan_device device = WAN_DEVICE_CPU;
   int threads = 0;
   bool t5_cpu = false;        // the text encoder on the CPU (official --t5_cpu)
+  bool vae_f32 = false;       // the GPU VAE decoder in f32 (see wan_context_params.vae_f32)
   bool cfg_parallel = false;  // several GPUs, one process each: see wan_nccl_unique_id in wan.h
   int ulysses = 1;
   std::function<void(wan_log_level, const std::string&)> on_log;  // empty: stderr
@@ -105,6 +106,7 @@ inline wan_context_params context_params(const ContextOptions& o) {
   p.device = o.device;
   p.threads = o.threads;
   p.t5_cpu = o.t5_cpu ? 1 : 0;
+  p.vae_f32 = o.vae_f32 ? 1 : 0;
   p.cfg_parallel = o.cfg_parallel ? 1 : 0;
   p.ulysses = o.ulysses;
   if (o.on_log) {  // the library's messages go to the options' sink (the trampoline only calls it)

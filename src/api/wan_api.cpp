@@ -264,7 +264,7 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
     ctx->ulysses = parallel.ulysses;
     ctx->pipeline = std::make_unique<wan::TextToVideo>(wan::TextToVideo::load(
         params->checkpoint_dir, ctx->task, params->device == WAN_DEVICE_CUDA ? wan::Device::CUDA : wan::Device::CPU,
-        group));
+        group, params->vae_f32 ? wan::DType::F32 : wan::DType::BF16));
     if (params->t5_cpu) ctx->pipeline->set_text_encoder_device(wan::Device::CPU);
     ctx->log_callback = params->log_callback;
     ctx->log_user_data = params->log_user_data;
@@ -296,7 +296,8 @@ wan_status wan_resolve_params(const wan_context_params* context, const wan_gener
       // leaves the check to each rank, and keeps its hands off the GPUs.
       const bool launcher = parallel.world() > 1 && !wan::dist::rank_from_environment();
       if (wan::cuda_available() && !launcher)
-        wan::check_fits(task, dit, p.width, p.height, p.frames, wan::device_memory_info().free, parallel.ulysses);
+        wan::check_fits(task, dit, p.width, p.height, p.frames, wan::device_memory_info().free, parallel.ulysses,
+                        context->vae_f32 != 0);
     }
     if (resolved) *resolved = to_c(p, *params);
     return WAN_OK;
@@ -322,7 +323,8 @@ wan_status wan_predict_memory(const wan_context_params* context, const wan_gener
     gp.output_path = nullptr;
     gp.frames_dir = nullptr;
     const wan::GenerateParams p = resolve(task, gp);
-    const wan::MemoryPlan plan = wan::plan_gpu_memory(task, dit, p.width, p.height, p.frames, parallel.ulysses);
+    const wan::MemoryPlan plan =
+        wan::plan_gpu_memory(task, dit, p.width, p.height, p.frames, parallel.ulysses, context->vae_f32 != 0);
     constexpr double kGiB = double(1ull << 30);
     *out = {};
     out->peak_gib = double(plan.peak()) / kGiB;

@@ -11,10 +11,11 @@ namespace {
 
 constexpr double kGiB = double(1ull << 30);
 
-// Measured on an H100 with `wan bench vae` (docs/performance.md): the peak of live GPU memory
-// during a decode at 1280x720 (Wan2.1) and 1280x704 (Wan2.2), the VAE's own f32 weights included.
-constexpr double kVae21PeakGiB = 19.82, kVae21Pixels = 1280.0 * 720.0;
-constexpr double kVae22PeakGiB = 20.68, kVae22Pixels = 1280.0 * 704.0;
+// Measured on an H100 with `wan bench vae` (docs/performance.md, fourth session): the peak of live
+// GPU memory during a decode at 1280x720 (Wan2.1) and 1280x704 (Wan2.2), the VAE's own weights
+// included, with bf16 and with f32 activations.
+constexpr double kVae21PeakGiB[2] = {8.00, 16.87}, kVae21Pixels = 1280.0 * 720.0;
+constexpr double kVae22PeakGiB[2] = {8.66, 18.11}, kVae22Pixels = 1280.0 * 704.0;
 constexpr int64_t kMargin = int64_t(1) << 30;  // 32 MiB cuBLASLt + cuDNN workspaces, fragmentation
 
 std::string gib(int64_t bytes) { return str(double(int64_t(double(bytes) / kGiB * 10 + 0.5)) / 10, " GiB"); }
@@ -32,7 +33,7 @@ std::string MemoryPlan::describe() const {
 }
 
 MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height,
-                           int64_t frames, int64_t ulysses) {
+                           int64_t frames, int64_t ulysses, bool vae_f32) {
   WAN_CHECK(width > 0 && height > 0 && frames > 0 && ulysses >= 1, "plan_gpu_memory: empty video");
   MemoryPlan p;
   p.experts = task.two_experts ? 2 : 1;
@@ -42,21 +43,21 @@ MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int6
   p.dit_activations = (ulysses > 1 ? 16 : 12) * ((tokens + ulysses - 1) / ulysses) * dit.dim;
   const bool v22 = task.z_dim == 48;
   const WanVAEConfig vae = v22 ? WanVAEConfig::wan22() : WanVAEConfig::wan21();
-  p.vae_weights = WanVAE::parameter_count(vae) * 4;
+  p.vae_weights = WanVAE::parameter_count(vae) * (vae_f32 ? 4 : 2);  // bf16: the convolutions' weights, nearly all
   // The decode's own tensors (the measured peak less the weights) grow with the frame area.
-  const double measured = (v22 ? kVae22PeakGiB : kVae21PeakGiB) * kGiB - double(p.vae_weights);
+  const double measured = (v22 ? kVae22PeakGiB : kVae21PeakGiB)[vae_f32 ? 1 : 0] * kGiB - double(p.vae_weights);
   p.vae_decode = int64_t(measured / (v22 ? kVae22Pixels : kVae21Pixels) * double(width) * double(height));
   p.margin = kMargin;
   return p;
 }
 
 void check_fits(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height, int64_t frames,
-                int64_t free_bytes, int64_t ulysses) {
-  const MemoryPlan plan = plan_gpu_memory(task, dit, width, height, frames, ulysses);
+                int64_t free_bytes, int64_t ulysses, bool vae_f32) {
+  const MemoryPlan plan = plan_gpu_memory(task, dit, width, height, frames, ulysses, vae_f32);
   if (plan.peak() <= free_bytes) return;
   std::string fits;
   for (const auto& [w, h] : task.sizes)
-    if (plan_gpu_memory(task, dit, w, h, frames, ulysses).peak() <= free_bytes)
+    if (plan_gpu_memory(task, dit, w, h, frames, ulysses, vae_f32).peak() <= free_bytes)
       fits += str(fits.empty() ? "" : ", ", w, "*", h);
   fail(task.name, " at ", width, "x", height, ", ", frames, " frames needs about ", plan.describe(), "; the GPU has ",
        gib(free_bytes), " free. ",

@@ -2,17 +2,17 @@
 // GPU, so a run that cannot fit fails before loading anything, with what would fit.
 //
 // What this engine keeps on the GPU with --device cuda (pipeline/text_to_video.cpp): every DiT
-// expert in bf16 (both A14B experts stay resident), the VAE in f32; the text encoder runs on the
-// CPU. Two phases peak:
+// expert in bf16 (both A14B experts stay resident), the VAE's convolution weights in bf16 (f32 with
+// vae_f32); the text encoder is released after encoding. Two phases peak:
 //  - a DiT forward: its weights plus 12 bytes per token and model dim (the f32 residual stream,
 //    the bf16 q/k/v product and the bf16 attention output live together during self-attention;
 //    models/wan_dit_cuda.cpp). Checked against `wan bench dit` on an H100 (docs/performance.md):
 //    26.62 + 4.33 GiB at 720p, 26.62 + 1.88 at 480p, 9.31 + 0.95 for TI2V-5B, all within 1%.
-//  - the VAE decode: its live tensors grow with the frame area (a chunk has at most 4 frames);
-//    the peaks measured with `wan bench vae` on an H100 at 1280x720 (Wan2.1: 19.82 GiB) and
-//    1280x704 (Wan2.2: 20.68 GiB), less the VAE's weights, are assumed to scale with the area.
-//    Checked against a whole TI2V-5B 1280x704x121 run (`wan bench e2e`): predicted 31.0 GiB,
-//    measured 30.00 GiB.
+//  - the VAE decode (channels-last, models/wan_vae.h): its live tensors grow with the frame area
+//    (a chunk has at most 4 frames); the peaks measured with `wan bench vae` on an H100 at
+//    1280x720 (Wan2.1: 8.00 GiB with bf16 activations, 16.87 with f32) and 1280x704 (Wan2.2: 8.66
+//    and 18.11 GiB), less the VAE's weights, scale with the area (832x480, Wan2.1 bf16: 3.60 GiB
+//    measured, 3.6 predicted). Whole runs: docs/performance.md and tests/pipeline/test_memory_plan.cpp.
 // With Ulysses over N GPUs (dist/parallel.h) a forward holds 1/N of the tokens, at 16 bytes per
 // token and dim: the all-to-all's send and receive buffers of q, k, v live beside the residual
 // stream (models/wan_dit_cuda.cpp ulysses_attention). Rank 0 alone holds the VAE.
@@ -40,12 +40,13 @@ struct MemoryPlan {
 };
 
 // The plan for `task` at width x height x frames; `dit` is the task's DiT config.
+// vae_f32: the VAE decoder with f32 activations (WanVAE::to) instead of bf16.
 MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height,
-                           int64_t frames, int64_t ulysses = 1);
+                           int64_t frames, int64_t ulysses = 1, bool vae_f32 = false);
 
 // Throws a clear error when the plan does not fit `free_bytes`, naming the need, what is free and
 // the officially supported sizes of the task that would fit (or that none does).
 void check_fits(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height, int64_t frames,
-                int64_t free_bytes, int64_t ulysses = 1);
+                int64_t free_bytes, int64_t ulysses = 1, bool vae_f32 = false);
 
 }  // namespace wan

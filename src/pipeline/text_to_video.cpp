@@ -157,8 +157,9 @@ const TaskConfig& TextToVideo::task() const { return *impl_->task; }
 bool TextToVideo::produces_frames() const { return impl_->output_rank(); }
 void TextToVideo::set_text_encoder_device(Device device) { impl_->text_device = device; }
 
+
 TextToVideo TextToVideo::load(const std::string& folder, const std::string& task_name, Device device,
-                              std::shared_ptr<const dist::ProcessGroup> group) {
+                              std::shared_ptr<const dist::ProcessGroup> group, DType vae_activations) {
   auto impl = std::make_unique<Impl>();
   impl->folder = folder;
   impl->task = &task_config(task_name.empty() ? detect_task(folder) : task_name);
@@ -190,7 +191,7 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
             impl->task->name, " needs ", impl->task->z_dim);
   if (impl->output_rank()) {
     impl->vae = std::make_unique<WanVAE>(WanVAE::load((dir / impl->task->vae_file).string()));
-    impl->vae->to(device, device == Device::CUDA ? DType::BF16 : DType::F32);  // GPU: bf16 channels-last
+    impl->vae->to(device, device == Device::CUDA ? vae_activations : DType::F32);  // GPU: channels-last
     WAN_CHECK(impl->vae->config().z_dim == impl->task->z_dim, folder, ": the VAE has ", impl->vae->config().z_dim,
               " latent channels; ", impl->task->name, " needs ", impl->task->z_dim);
     WAN_CHECK(dit.text_dim == impl->t5->config().dim, folder, ": the DiT's text_dim ", dit.text_dim,

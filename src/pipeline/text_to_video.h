@@ -63,8 +63,10 @@ class TextToVideo {
   // text encoder on the GPU. With a process group of several ranks (dist/parallel.h; CUDA only) every rank
   // loads the DiTs, and only rank 0 the text encoder and the VAE: it encodes the prompts for all
   // and alone decodes; generate() on the other ranks returns after the last step, with no frames.
+  // `vae_activations`: the GPU VAE decoder's activations, bf16 or f32 (WanVAE::to); the CPU's are f32.
   static TextToVideo load(const std::string& folder, const std::string& task = "", Device device = Device::CPU,
-                          std::shared_ptr<const dist::ProcessGroup> group = nullptr);
+                          std::shared_ptr<const dist::ProcessGroup> group = nullptr,
+                          DType vae_activations = DType::BF16);
   ~TextToVideo();
   TextToVideo(TextToVideo&&) noexcept;
 
