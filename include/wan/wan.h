@@ -180,8 +180,8 @@ wan_status wan_resolve_params(const wan_context_params* context, const wan_gener
 
 /* The GPU memory a request would need with WAN_DEVICE_CUDA, predicted from the sizes of what
  * lives on the GPU (both A14B experts resident, bf16; the VAE decoder; per GPU with ulysses) and
- * checked against whole runs on an H100 (T2V-A14B 720p: 74.0 GiB predicted, 73.05 measured;
- * TI2V-5B 720p: 31.0 / 30.00). The DiT's config comes from checkpoint_dir, or from the official
+ * checked against whole runs on an H100 (bf16 VAE: T2V-A14B 720p: 62.2 GiB predicted, 61.19
+ * measured; TI2V-5B 720p: 19.0 / 17.97; vae_f32 adds the f32 decode's tensors). The DiT's config comes from checkpoint_dir, or from the official
  * task config when checkpoint_dir is NULL and task is set (no checkpoint needed). */
 typedef struct wan_memory_prediction {
   double peak_gib;            /* the run's peak: the larger phase, plus the margin */
