@@ -57,7 +57,8 @@ fi
 
 # The VAE decoder at real sizes with random weights (BENCH_VAE=1).
 if [[ "${BENCH_VAE:-0}" == 1 ]]; then
-  for spec in "21 1280*720 81" "22 1280*704 121" "21 832*480 81"; do
+  IFS=, read -ra vae_specs <<<"${VAE_SPECS:-21 1280*720 81,22 1280*704 121,21 832*480 81}"
+  for spec in "${vae_specs[@]}"; do
     set -- $spec
     for dtype in ${VAE_DTYPES:-f32 bf16}; do
       echo "== wan bench vae --version $1 --size $2 --frames $3 --dtype $dtype"

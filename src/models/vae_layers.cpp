@@ -102,16 +102,32 @@ Tensor CausalConv3d::apply(const Tensor& x_padded) const {
               activations_);
 }
 
+Tensor CausalConv3d::window(const Tensor& like, int64_t t) const {
+  const int64_t f = front(), hist = history_.defined() ? history_.size(1) : 0;
+  Tensor w = new_video({in_, f + t, like.size(2), like.size(3)}, like);
+  if (hist < f) {  // causal: zeros before the first frame
+    Tensor zeros = w.narrow(1, 0, f - hist);
+    copy_into(zeros, zero_frames(f - hist, w));
+  }
+  if (hist > 0) {
+    Tensor cached = w.narrow(1, f - hist, hist);
+    copy_into(cached, history_);
+  }
+  return w;
+}
+
+Tensor CausalConv3d::forward_window(const Tensor& window) {
+  history_ = last_frames(window, front());
+  return conv(window, weight_, bias_, {1, 1, 1}, {padding_[1], padding_[1], padding_[2], padding_[2]}, activations_);
+}
+
 Tensor CausalConv3d::forward(const Tensor& x, bool) {
-  const int64_t front = 2 * padding_[0];  // causal: all temporal padding in front
-  if (front == 0)
+  if (front() == 0)
     return conv(x, weight_, bias_, {1, 1, 1}, {padding_[1], padding_[1], padding_[2], padding_[2]}, activations_);
-  const Tensor seen = cat_frames(history_, x);
-  const int64_t hist = history_.defined() ? history_.size(1) : 0;
-  const Tensor input = hist >= front ? seen  // [C, front + t, H, W]
-                                     : cat_frames(zero_frames(front - hist, x), seen);
-  history_ = last_frames(seen, front);
-  return conv(input, weight_, bias_, {1, 1, 1}, {padding_[1], padding_[1], padding_[2], padding_[2]}, activations_);
+  Tensor w = window(x, x.size(1));
+  Tensor chunk = w.narrow(1, front(), x.size(1));
+  copy_into(chunk, x);
+  return forward_window(w);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -119,6 +135,10 @@ Tensor CausalConv3d::forward(const Tensor& x, bool) {
 Tensor RmsNorm::forward(const Tensor& x, bool) { return ops::rms_norm_channels(x, gamma_.view({dim_})); }
 
 Tensor RmsNorm::forward_silu(const Tensor& x) { return ops::rms_norm_channels(x, gamma_.view({dim_}), /*silu=*/true); }
+
+void RmsNorm::forward_silu_into(const Tensor& x, Tensor& out) {
+  ops::rms_norm_channels_into(x, gamma_.view({dim_}), /*silu=*/true, out);
+}
 
 void RmsNorm::slots(const std::string& prefix, std::vector<WeightSlot>& s) {
   s.push_back({prefix + "gamma", &gamma_, images_ ? Shape{dim_, 1, 1} : Shape{dim_, 1, 1, 1}});
@@ -139,6 +159,15 @@ Tensor Sequential::forward(const Tensor& x, bool first_chunk) {
   for (size_t i = 0; i < layers_.size(); ++i) {
     auto* norm = dynamic_cast<RmsNorm*>(layers_[i].get());
     if (norm && i + 1 < layers_.size() && dynamic_cast<SiLU*>(layers_[i + 1].get())) {
+      auto* next = i + 2 < layers_.size() ? dynamic_cast<CausalConv3d*>(layers_[i + 2].get()) : nullptr;
+      if (next && next->front() > 0) {  // norm + SiLU into the convolution's input window
+        Tensor w = next->window(h, h.size(1));
+        Tensor chunk = w.narrow(1, next->front(), h.size(1));
+        norm->forward_silu_into(h, chunk);
+        h = next->forward_window(w);
+        i += 2;
+        continue;
+      }
       h = norm->forward_silu(h);
       ++i;
       continue;

@@ -61,6 +61,14 @@ class CausalConv3d : public Layer {
   void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;
   // The convolution of an explicitly padded input, without the cache (downsample3d's time_conv).
   Tensor apply(const Tensor& x_padded) const;
+  // forward() in two halves, so that the layer before can write its chunk straight into the input
+  // window instead of it being concatenated behind the cache: window() is [in, front + t, H, W]
+  // (H, W, device and dtype of `like`) with the cached frames, or zeros, in its first front()
+  // frames; the caller fills frames [front, front + t); forward_window() convolves it and keeps its
+  // last frames as the cache. front() is the causal padding, 0 for kernel_t 1 (no window needed).
+  int64_t front() const { return 2 * padding_[0]; }
+  Tensor window(const Tensor& like, int64_t t) const;
+  Tensor forward_window(const Tensor& window);
 
  private:
   int64_t in_, out_, stride_t_;
@@ -76,6 +84,7 @@ class RmsNorm : public Layer {
   RmsNorm(int64_t dim, bool images) : dim_(dim), images_(images) {}
   Tensor forward(const Tensor& x, bool) override;
   Tensor forward_silu(const Tensor& x);  // the norm and the SiLU after it, in one pass
+  void forward_silu_into(const Tensor& x, Tensor& out);  // the same, written into out
   void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;
 
  private:
@@ -98,7 +107,8 @@ class Sequential : public Layer {
     layers_.push_back(std::move(layer));
     return *this;
   }
-  // An RmsNorm followed by a SiLU runs as one fused op.
+  // An RmsNorm followed by a SiLU runs as one fused op, which writes straight into the input window
+  // of a CausalConv3d that follows.
   Tensor forward(const Tensor& x, bool first_chunk) override;
   void reset() override;
   void prepare(DType dtype) override;

@@ -38,6 +38,21 @@ Tensor rms_norm_channels(const Tensor& x, const Tensor& gamma, bool silu) {
   return silu ? ops::silu(y) : y;
 }
 
+void rms_norm_channels_into(const Tensor& x, const Tensor& gamma, bool silu, Tensor& out) {
+  WAN_CHECK(out.shape() == x.shape() && out.dtype() == x.dtype() && out.device() == x.device(),
+            "rms_norm_channels_into: out ", out.describe(), " on ", device_name(out.device()), " must match x ",
+            x.describe(), " on ", device_name(x.device()));
+#ifdef WAN_HAVE_CUDA
+  if (x.device() == Device::CUDA && x.dim() >= 2 && x.is_channels_last() && out.is_channels_last() &&
+      !(x.is_contiguous() && x.dtype() == DType::F32) && gamma.device() == Device::CUDA &&
+      gamma.dtype() == DType::F32 && gamma.numel() == x.size(0)) {
+    cuda::rms_norm_channels_last(x, contiguous_on_device(gamma), silu, out);  // straight into out
+    return;
+  }
+#endif
+  copy_into(out, rms_norm_channels(x, gamma, silu));
+}
+
 Tensor upsample_nearest_2x(const Tensor& x) {
   if (x.device() == Device::CUDA) {
 #ifdef WAN_HAVE_CUDA

@@ -16,6 +16,9 @@
 namespace wan::ops {
 
 Tensor rms_norm_channels(const Tensor& x, const Tensor& gamma, bool silu = false);
+// The same written into `out` (x's shape, dtype and device; e.g. the time window of a larger video
+// that a convolution reads next, so the result needs no copy there).
+void rms_norm_channels_into(const Tensor& x, const Tensor& gamma, bool silu, Tensor& out);
 Tensor upsample_nearest_2x(const Tensor& x);
 Tensor clamp(const Tensor& x, float lo, float hi);
 
