@@ -3,6 +3,7 @@
  * overrides what it wants and asks wan_resolve_params whether the choice can run, before loading:
  *   device        WAN_DEVICE_CPU or WAN_DEVICE_CUDA: where the DiT, the VAE and the text encoder run
  *   t5_cpu        keep the text encoder on the CPU even on CUDA (the official --t5_cpu)
+ *   vae_f32       the GPU VAE decoder in f32 (as the official VAE) instead of bf16 (faster, less memory)
  *   threads       CPU threads (0: all cores)
  *   cfg_parallel  the two CFG branches on two GPUs; ulysses N: the tokens split over N GPUs.
  *                 Both need one process per GPU (`wan generate --cfg-parallel` starts them; see
@@ -54,6 +55,9 @@ int main(int argc, char** argv) {
   cp.device = WAN_DEVICE_CUDA;
   cp.t5_cpu = 1;
   const int cuda_ok = wan_cuda_available() && check("CUDA, text encoder on the CPU", &cp, &gp);
+  cp.vae_f32 = 1;
+  if (cuda_ok) check("CUDA, f32 VAE decoder", &cp, &gp);
+  cp.vae_f32 = 0;
 
   cp.cfg_parallel = 1;
   cp.ulysses = 3;

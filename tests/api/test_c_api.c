@@ -136,6 +136,12 @@ int main(int argc, char** argv) {
                m.dit_activations_gib < 4.4, "weights %.2f, activations %.2f", m.dit_weights_gib, m.dit_activations_gib);
     EXPECT(m.fits == (wan_cuda_available() && m.free_gib >= m.peak_gib), "fits %d with %.1f GiB free", m.fits,
            m.free_gib);
+    /* The f32 VAE decoder: its decode's tensors (16.87 GiB measured with its weights) set the peak. */
+    official.vae_f32 = 1;
+    EXPECT(wan_predict_memory(&official, &req, &m) == WAN_OK && m.peak_gib > 70.6 && m.peak_gib < 71.6 &&
+               m.vae_decode_gib + m.vae_weights_gib > 16.8 && m.vae_decode_gib + m.vae_weights_gib < 16.95,
+           "vae_f32: %.2f GiB (%s)", m.peak_gib, wan_last_error());
+    official.vae_f32 = 0;
     official.ulysses = 2;
     EXPECT(wan_predict_memory(&official, &req, &m) == WAN_OK && m.dit_activations_gib > 2.8 && m.dit_activations_gib < 3.0,
            "Ulysses 2: %.2f GiB of activations (%s)", m.dit_activations_gib, wan_last_error());
