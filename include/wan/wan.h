@@ -39,6 +39,11 @@ typedef enum wan_status {
 
 typedef enum wan_device { WAN_DEVICE_CPU = 0, WAN_DEVICE_CUDA = 1 } wan_device;
 
+/* Where T2V-A14B's two experts live (the official --offload_model): AUTO keeps both on the GPU when
+ * the largest official size fits with both, else the inactive one in page-locked host memory
+ * (swapped once per video, at the boundary step); ON always offloads; OFF never does. */
+typedef enum wan_offload { WAN_OFFLOAD_AUTO = 0, WAN_OFFLOAD_ON = 1, WAN_OFFLOAD_OFF = 2 } wan_offload;
+
 typedef enum wan_solver { WAN_SOLVER_UNIPC = 0, WAN_SOLVER_DPMPP = 1, WAN_SOLVER_EULER = 2 } wan_solver;
 
 typedef enum wan_log_level {
@@ -98,6 +103,7 @@ typedef struct wan_context_params {
   int32_t t5_cpu;             /* nonzero: the text encoder on the CPU (official --t5_cpu); else on `device` */
   int32_t cfg_parallel;       /* nonzero: the two CFG branches on two groups of GPUs (see wan_nccl_unique_id) */
   int32_t ulysses;            /* sequence-parallel degree (0 or 1: off); divides the DiT's head count */
+  wan_offload offload;        /* T2V-A14B on CUDA: the inactive expert in host memory (default AUTO) */
   int32_t vae_f32;            /* nonzero: the GPU VAE decoder in f32 (TF32 convolutions, as the official f32 VAE
                                  under PyTorch's defaults); else bf16 activations: about 3x faster and half
                                  the memory, output ~1e-2 (relative L2) from f32 */
@@ -119,6 +125,8 @@ const char* wan_context_task(const wan_context* ctx);
 /* 1 when wan_generate on this context hands out frames and writes files: always, except on the
  * ranks other than 0 of several GPUs. */
 int wan_context_produces_frames(const wan_context* ctx);
+/* 1 when this context keeps T2V-A14B's inactive expert in host memory (wan_context_params.offload). */
+int wan_context_offloads_experts(const wan_context* ctx);
 
 /* Frames as they are decoded: `count` frames of height x width RGB (3 bytes per pixel, rows top
  * to bottom), frame `first_index` first. The pixels are valid only during the callback. */

@@ -29,6 +29,7 @@ struct wan_context {
   std::unique_ptr<wan::TextToVideo> pipeline;
   std::string task;
   int64_t ulysses = 1;
+  bool offload_experts = false;
   wan_log_callback log_callback = nullptr;
   void* log_user_data = nullptr;
 };
@@ -92,6 +93,22 @@ wan::dist::ParallelConfig parallel_of(const wan_context_params& cp) {
   pc.validate();
   WAN_CHECK(pc.world() == 1 || cp.device == WAN_DEVICE_CUDA, "cfg_parallel and ulysses need WAN_DEVICE_CUDA");
   return pc;
+}
+
+// The placement a context's run gets on the GPU; WAN_OFFLOAD_AUTO decides from the free memory
+// now (both experts resident on a machine without a GPU).
+wan::GpuPlacement placement_of(const wan_context_params& cp, const wan::TaskConfig& task, const wan::WanDiTConfig& dit,
+                               int64_t frames) {
+  WAN_CHECK(cp.offload == WAN_OFFLOAD_AUTO || cp.offload == WAN_OFFLOAD_ON || cp.offload == WAN_OFFLOAD_OFF,
+            "unknown offload mode ", int(cp.offload), " (use WAN_OFFLOAD_AUTO, WAN_OFFLOAD_ON or WAN_OFFLOAD_OFF)");
+  wan::GpuPlacement placement;
+  placement.ulysses = parallel_of(cp).ulysses;
+  placement.vae_f32 = cp.vae_f32 != 0;
+  placement.offload_experts =
+      task.two_experts && (cp.offload == WAN_OFFLOAD_ON ||
+                           (cp.offload == WAN_OFFLOAD_AUTO && wan::cuda_available() &&
+                            wan::needs_expert_offload(task, dit, frames, wan::device_memory_info().free, placement)));
+  return placement;
 }
 
 // The C request as the pipeline's parameters, defaults filled in and validated.
@@ -262,9 +279,14 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
     auto ctx = std::make_unique<wan_context>();
     ctx->task = task;  // TextToVideo::load checks the folder's files
     ctx->ulysses = parallel.ulysses;
+    const wan::TaskConfig& tc = wan::task_config(ctx->task);
+    const bool offload = params->device == WAN_DEVICE_CUDA &&
+                         placement_of(*params, tc, wan::dit_config_of(params->checkpoint_dir, tc), tc.frame_num)
+                             .offload_experts;
     ctx->pipeline = std::make_unique<wan::TextToVideo>(wan::TextToVideo::load(
         params->checkpoint_dir, ctx->task, params->device == WAN_DEVICE_CUDA ? wan::Device::CUDA : wan::Device::CPU,
-        group, params->vae_f32 ? wan::DType::F32 : wan::DType::BF16));
+        group, params->vae_f32 ? wan::DType::F32 : wan::DType::BF16, offload));
+    ctx->offload_experts = offload;
     if (params->t5_cpu) ctx->pipeline->set_text_encoder_device(wan::Device::CPU);
     ctx->log_callback = params->log_callback;
     ctx->log_user_data = params->log_user_data;
@@ -276,6 +298,8 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
 void wan_context_free(wan_context* ctx) { delete ctx; }
 
 const char* wan_context_task(const wan_context* ctx) { return ctx ? ctx->task.c_str() : ""; }
+
+int wan_context_offloads_experts(const wan_context* ctx) { return ctx && ctx->offload_experts ? 1 : 0; }
 
 int wan_context_produces_frames(const wan_context* ctx) { return ctx && ctx->pipeline->produces_frames() ? 1 : 0; }
 
@@ -296,8 +320,8 @@ wan_status wan_resolve_params(const wan_context_params* context, const wan_gener
       // leaves the check to each rank, and keeps its hands off the GPUs.
       const bool launcher = parallel.world() > 1 && !wan::dist::rank_from_environment();
       if (wan::cuda_available() && !launcher)
-        wan::check_fits(task, dit, p.width, p.height, p.frames, wan::device_memory_info().free, parallel.ulysses,
-                        context->vae_f32 != 0);
+        wan::check_fits(task, dit, p.width, p.height, p.frames, wan::device_memory_info().free,
+                        placement_of(*context, task, dit, p.frames));
     }
     if (resolved) *resolved = to_c(p, *params);
     return WAN_OK;
@@ -324,7 +348,7 @@ wan_status wan_predict_memory(const wan_context_params* context, const wan_gener
     gp.frames_dir = nullptr;
     const wan::GenerateParams p = resolve(task, gp);
     const wan::MemoryPlan plan =
-        wan::plan_gpu_memory(task, dit, p.width, p.height, p.frames, parallel.ulysses, context->vae_f32 != 0);
+        wan::plan_gpu_memory(task, dit, p.width, p.height, p.frames, placement_of(cp, task, dit, p.frames));
     constexpr double kGiB = double(1ull << 30);
     *out = {};
     out->peak_gib = double(plan.peak()) / kGiB;

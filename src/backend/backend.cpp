@@ -70,6 +70,15 @@ Tensor to_device(const Tensor& t, Device device) {
 #endif
 }
 
+Tensor to_pinned_host(const Tensor& t) {
+  if (t.device() == Device::CPU) return t.contiguous();
+#ifdef WAN_HAVE_CUDA
+  return cuda::to_pinned_host(t);
+#else
+  fail("to_pinned_host: no CUDA backend");
+#endif
+}
+
 Tensor empty_on(const Shape& shape, DType dtype, Device device) {
   if (device == Device::CPU) return Tensor::empty(shape, dtype);
 #ifdef WAN_HAVE_CUDA

@@ -22,6 +22,9 @@ std::string cuda_library_versions();
 
 // A contiguous copy of `t` on `device` (t itself when it is already there and contiguous).
 Tensor to_device(const Tensor& t, Device device);
+// A host copy of t (a GPU tensor) in page-locked memory, which copies back to the GPU at full bus
+// speed (ordinary host memory when the driver will not lock more).
+Tensor to_pinned_host(const Tensor& t);
 // An uninitialised tensor on `device`.
 Tensor empty_on(const Shape& shape, DType dtype, Device device);
 // An uninitialised channels-last tensor (Tensor::is_channels_last: [C, T, H, W] stored as

@@ -15,6 +15,12 @@ class DiTModel {
   virtual const WanDiTConfig& config() const = 0;
   virtual std::vector<Tensor> predict(const std::vector<Tensor>& x, const Tensor& t, const std::vector<Tensor>& context,
                                       int64_t seq_len) const = 0;
+  // Residency, for models on a GPU: offload() moves the weights to host memory and frees their GPU
+  // memory; reload() brings them back (predict needs them there). Models that live in host memory
+  // anyway (the CPU reference) do nothing and are always resident.
+  virtual void offload() {}
+  virtual void reload() {}
+  virtual bool resident() const { return true; }
 };
 
 }  // namespace wan

@@ -97,12 +97,52 @@ struct WanDiTCuda::Impl {
   std::vector<BlockGpu> blocks;
   ops::RopeTable rope;
   std::shared_ptr<const dist::Communicator> sequence_parallel;
+  bool offloaded = false;
+  std::vector<Tensor> host;  // page-locked copies of the weights, in for_each_weight order, once offloaded
+
+  // Every weight tensor on the GPU (undefined ones, e.g. self-attention's kv, skipped by callers).
+  template <typename F>
+  void for_each_weight(F&& f) {
+    for (Tensor* t : {&time0_w, &time0_b, &time2_w, &time2_b, &proj_w, &proj_b, &modulation, &head_modulation, &patch_w,
+                      &patch_b, &text0_w, &text0_b, &text2_w, &text2_b, &head_w, &head_b})
+      f(*t);
+    for (BlockGpu& b : blocks) {
+      for (AttentionGpu* a : {&b.self_attn, &b.cross_attn})
+        for (Tensor* t : {&a->in_w, &a->in_b, &a->kv_w, &a->kv_b, &a->o_w, &a->o_b, &a->norm_q, &a->norm_k}) f(*t);
+      for (Tensor* t : {&b.norm3_w, &b.norm3_b, &b.ffn0_w, &b.ffn0_b, &b.ffn2_w, &b.ffn2_b}) f(*t);
+    }
+  }
 };
 
 WanDiTCuda::WanDiTCuda(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WanDiTCuda::~WanDiTCuda() = default;
 WanDiTCuda::WanDiTCuda(WanDiTCuda&&) noexcept = default;
 const WanDiTConfig& WanDiTCuda::config() const { return impl_->config; }
+
+void WanDiTCuda::offload() {
+  if (impl_->offloaded) return;
+  const bool first = impl_->host.empty();
+  size_t i = 0;
+  impl_->for_each_weight([&](Tensor& t) {
+    if (first) impl_->host.push_back(t.defined() ? to_pinned_host(t) : Tensor());
+    WAN_CHECK(i < impl_->host.size() && impl_->host[i].defined() == t.defined(), "WanDiTCuda::offload: weights changed");
+    t = Tensor();  // the GPU block goes back to the pool, for the other expert's same-shaped weights
+    ++i;
+  });
+  impl_->offloaded = true;
+}
+
+void WanDiTCuda::reload() {
+  if (!impl_->offloaded) return;
+  size_t i = 0;
+  impl_->for_each_weight([&](Tensor& t) {
+    const Tensor& h = impl_->host[i++];
+    if (h.defined()) t = to_device(h, Device::CUDA);
+  });
+  impl_->offloaded = false;
+}
+
+bool WanDiTCuda::resident() const { return !impl_->offloaded; }
 
 void WanDiTCuda::set_sequence_parallel(std::shared_ptr<const dist::Communicator> group) {
   WAN_CHECK(!group || impl_->config.num_heads % group->size() == 0, "Ulysses over ", group ? group->size() : 0,
@@ -253,6 +293,7 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     if (profiler) profiler->region(category);
   };
   const Impl& d = *impl_;
+  WAN_CHECK(!d.offloaded, "the DiT's weights are offloaded to host memory: reload() them before a forward");
   const WanDiTConfig& c = d.config;
   const int64_t B = int64_t(x_in.size()), D = c.dim, H = c.num_heads, Dh = c.head_dim();
   const auto& p = c.patch_size;

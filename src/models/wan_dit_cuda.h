@@ -54,6 +54,12 @@ class WanDiTCuda : public DiTModel {
                               int64_t seq_len) const override {
     return forward(x, t, context, seq_len);
   }
+  // The weights to page-locked host memory (copied the first time, kept: they never change) and
+  // their GPU memory back to the pool; reload() uploads them again. forward() refuses to run
+  // offloaded. pipeline/expert_residency.h swaps T2V-A14B's experts with these.
+  void offload() override;
+  void reload() override;
+  bool resident() const override;
 
  private:
   struct Impl;

@@ -33,10 +33,12 @@ std::string MemoryPlan::describe() const {
 }
 
 MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height,
-                           int64_t frames, int64_t ulysses, bool vae_f32) {
+                           int64_t frames, const GpuPlacement& placement) {
+  const int64_t ulysses = placement.ulysses;
+  const bool vae_f32 = placement.vae_f32;
   WAN_CHECK(width > 0 && height > 0 && frames > 0 && ulysses >= 1, "plan_gpu_memory: empty video");
   MemoryPlan p;
-  p.experts = task.two_experts ? 2 : 1;
+  p.experts = task.two_experts && !placement.offload_experts ? 2 : 1;
   p.dit_weights = p.experts * wan_dit_parameter_count(dit) * 2;
   const int64_t tokens = ((frames - 1) / task.vae_stride[0] + 1) * (height / task.vae_stride[1] / task.patch[1]) *
                          (width / task.vae_stride[2] / task.patch[2]);
@@ -52,19 +54,43 @@ MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int6
 }
 
 void check_fits(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height, int64_t frames,
-                int64_t free_bytes, int64_t ulysses, bool vae_f32) {
-  const MemoryPlan plan = plan_gpu_memory(task, dit, width, height, frames, ulysses, vae_f32);
+                int64_t free_bytes, const GpuPlacement& placement) {
+  const MemoryPlan plan = plan_gpu_memory(task, dit, width, height, frames, placement);
   if (plan.peak() <= free_bytes) return;
+  GpuPlacement offloaded = placement;
+  offloaded.offload_experts = true;
+  const bool offload_helps = task.two_experts && !placement.offload_experts &&
+                             plan_gpu_memory(task, dit, width, height, frames, offloaded).peak() <= free_bytes;
   std::string fits;
   for (const auto& [w, h] : task.sizes)
-    if (plan_gpu_memory(task, dit, w, h, frames, ulysses, vae_f32).peak() <= free_bytes)
+    if (plan_gpu_memory(task, dit, w, h, frames, placement).peak() <= free_bytes)
       fits += str(fits.empty() ? "" : ", ", w, "*", h);
+  const std::string offload_hint =
+      offload_helps ? str(" With the inactive expert offloaded to host memory (--offload true) it fits: ",
+                          gib(plan_gpu_memory(task, dit, width, height, frames, offloaded).peak()), ".")
+                    : std::string();
   fail(task.name, " at ", width, "x", height, ", ", frames, " frames needs about ", plan.describe(), "; the GPU has ",
-       gib(free_bytes), " free. ",
-       fits.empty() ? std::string("No official size of this task fits; use --device cpu (slow), or a GPU with more "
-                                  "memory (offloading the inactive expert and FP8 are not implemented yet)")
-                    : str("Sizes that fit with ", frames, " frames: ", fits,
-                          " (offloading the inactive expert and FP8 are not implemented yet)"));
+       gib(free_bytes), " free.", offload_hint, " ",
+       fits.empty() ? std::string("No official size of this task fits as placed; use --device cpu (slow), or a GPU "
+                                  "with more memory (FP8 is not implemented yet)")
+                    : str("Sizes that fit with ", frames, " frames as placed: ", fits, " (FP8 is not implemented yet)"));
+}
+
+bool needs_expert_offload(const TaskConfig& task, const WanDiTConfig& dit, int64_t frames, int64_t free_bytes,
+                          const GpuPlacement& placement) {
+  if (!task.two_experts) return false;
+  int64_t largest = 0;
+  std::pair<int64_t, int64_t> size{};
+  for (const auto& [w, h] : task.sizes)
+    if (w * h > largest) {
+      largest = w * h;
+      size = {w, h};
+    }
+  GpuPlacement both = placement, one = placement;
+  both.offload_experts = false;
+  one.offload_experts = true;
+  return plan_gpu_memory(task, dit, size.first, size.second, frames, both).peak() > free_bytes &&
+         plan_gpu_memory(task, dit, size.first, size.second, frames, one).peak() <= free_bytes;
 }
 
 }  // namespace wan

@@ -2,7 +2,7 @@
 // GPU, so a run that cannot fit fails before loading anything, with what would fit.
 //
 // What this engine keeps on the GPU with --device cuda (pipeline/text_to_video.cpp): every DiT
-// expert in bf16 (both A14B experts stay resident), the VAE's convolution weights in bf16 (f32 with
+// expert in bf16 (both A14B experts stay resident, or one with offload_experts), the VAE's convolution weights in bf16 (f32 with
 // vae_f32); the text encoder is released after encoding. Two phases peak:
 //  - a DiT forward: its weights plus 12 bytes per token and model dim (the f32 residual stream,
 //    the bf16 q/k/v product and the bf16 attention output live together during self-attention;
@@ -40,13 +40,24 @@ struct MemoryPlan {
 };
 
 // The plan for `task` at width x height x frames; `dit` is the task's DiT config.
-// vae_f32: the VAE decoder with f32 activations (WanVAE::to) instead of bf16.
+// How a run places its parts on the GPU(s).
+struct GpuPlacement {
+  int64_t ulysses = 1;           // tokens split over this many GPUs (the plan is per GPU)
+  bool vae_f32 = false;          // the VAE decoder with f32 activations (WanVAE::to) instead of bf16
+  bool offload_experts = false;  // T2V-A14B: one expert on the GPU at a time (pipeline/expert_residency.h)
+};
+
 MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height,
-                           int64_t frames, int64_t ulysses = 1, bool vae_f32 = false);
+                           int64_t frames, const GpuPlacement& placement = {});
 
 // Throws a clear error when the plan does not fit `free_bytes`, naming the need, what is free and
 // the officially supported sizes of the task that would fit (or that none does).
+// Without offload_experts, a T2V-A14B run that would fit with it says so.
 void check_fits(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height, int64_t frames,
-                int64_t free_bytes, int64_t ulysses = 1, bool vae_f32 = false);
+                int64_t free_bytes, const GpuPlacement& placement = {});
+// Whether T2V-A14B needs its experts offloaded to run every official size with `frames` frames in
+// `free_bytes` (both resident do not fit the largest, one resident does); false for one-expert tasks.
+bool needs_expert_offload(const TaskConfig& task, const WanDiTConfig& dit, int64_t frames, int64_t free_bytes,
+                          const GpuPlacement& placement = {});
 
 }  // namespace wan

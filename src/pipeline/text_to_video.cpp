@@ -16,6 +16,7 @@
 #endif
 #include "models/wan_vae.h"
 #include "pipeline/denoise.h"
+#include "pipeline/expert_residency.h"
 #include "pipeline/random_checkpoint.h"
 
 namespace fs = std::filesystem;
@@ -143,11 +144,22 @@ struct TextToVideo::Impl {
   const TaskConfig* task;
   std::unique_ptr<T5Tokenizer> tokenizer;
   std::unique_ptr<T5Encoder> t5;
-  std::unique_ptr<DiTModel> high, low;
+  std::unique_ptr<DiTModel> high, low;  // with offloading: views of `residency`'s two experts
+  std::unique_ptr<ExpertResidency> residency;
   std::unique_ptr<WanVAE> vae;
   std::shared_ptr<const dist::ProcessGroup> group;  // null: one process
   Device text_device = Device::CPU;
   bool output_rank() const { return !group || group->is_output_rank(); }
+  // The two experts under one ExpertResidency (high-noise first: it denoises first), the pipeline
+  // predicting through its views.
+  void offload_one_expert() {
+    std::vector<std::unique_ptr<DiTModel>> experts;
+    experts.push_back(std::move(high));
+    experts.push_back(std::move(low));
+    residency = std::make_unique<ExpertResidency>(std::move(experts));
+    high = residency->view(0);
+    low = residency->view(1);
+  }
 };
 
 TextToVideo::TextToVideo(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -159,7 +171,8 @@ void TextToVideo::set_text_encoder_device(Device device) { impl_->text_device = 
 
 
 TextToVideo TextToVideo::load(const std::string& folder, const std::string& task_name, Device device,
-                              std::shared_ptr<const dist::ProcessGroup> group, DType vae_activations) {
+                              std::shared_ptr<const dist::ProcessGroup> group, DType vae_activations,
+                              bool offload_experts) {
   auto impl = std::make_unique<Impl>();
   impl->folder = folder;
   impl->task = &task_config(task_name.empty() ? detect_task(folder) : task_name);
@@ -182,7 +195,9 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
   };
   if (impl->task->two_experts) {
     impl->high = load_dit((dir / "high_noise_model").string());
+    if (offload_experts && device == Device::CUDA) impl->high->offload();  // before the other one arrives
     impl->low = load_dit((dir / "low_noise_model").string());
+    if (offload_experts && device == Device::CUDA) impl->offload_one_expert();
   } else {
     impl->low = load_dit(folder);
   }
@@ -201,7 +216,8 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
 }
 
 TextToVideo TextToVideo::random(const std::string& task_name, int64_t t5_layers, const std::string& tokenizer_model,
-                                std::shared_ptr<const dist::ProcessGroup> group, uint64_t seed) {
+                                std::shared_ptr<const dist::ProcessGroup> group, uint64_t seed,
+                                bool offload_experts) {
 #ifndef WAN_HAVE_CUDA
   fail("random weights are made on the GPU, and this build has no CUDA backend");
 #else
@@ -217,7 +233,9 @@ TextToVideo TextToVideo::random(const std::string& task_name, int64_t t5_layers,
     return split_tokens(std::make_unique<WanDiTCuda>(WanDiTCuda::random(dit, s)), impl->group.get());
   };
   if (task.two_experts) impl->high = make_dit(seed + 1);
+  if (task.two_experts && offload_experts) impl->high->offload();  // before the other one is made
   impl->low = make_dit(seed + 2);
+  if (task.two_experts && offload_experts) impl->offload_one_expert();
   if (impl->output_rank()) {
     impl->tokenizer = std::make_unique<T5Tokenizer>(T5Tokenizer::load(tokenizer_model));
     T5Config t5 = T5Config::umt5_xxl();

@@ -64,9 +64,11 @@ class TextToVideo {
   // loads the DiTs, and only rank 0 the text encoder and the VAE: it encodes the prompts for all
   // and alone decodes; generate() on the other ranks returns after the last step, with no frames.
   // `vae_activations`: the GPU VAE decoder's activations, bf16 or f32 (WanVAE::to); the CPU's are f32.
+  // `offload_experts` (T2V-A14B on CUDA): one expert on the GPU at a time, the other in page-locked
+  // host memory (pipeline/expert_residency.h).
   static TextToVideo load(const std::string& folder, const std::string& task = "", Device device = Device::CPU,
                           std::shared_ptr<const dist::ProcessGroup> group = nullptr,
-                          DType vae_activations = DType::BF16);
+                          DType vae_activations = DType::BF16, bool offload_experts = false);
   ~TextToVideo();
   TextToVideo(TextToVideo&&) noexcept;
 
@@ -74,7 +76,8 @@ class TextToVideo {
   // encoder with `t5_layers` layers on the CPU, the tokenizer from `tokenizer_model`): whole runs
   // timed at the real size with no checkpoint on disk (`wan bench e2e --random`). CUDA only.
   static TextToVideo random(const std::string& task, int64_t t5_layers, const std::string& tokenizer_model,
-                            std::shared_ptr<const dist::ProcessGroup> group = nullptr, uint64_t seed = 1);
+                            std::shared_ptr<const dist::ProcessGroup> group = nullptr, uint64_t seed = 1,
+                            bool offload_experts = false);
 
   // Where the text encoder runs: the pipeline's device by default (on CUDA one layer at a time,
   // holding no GPU memory between prompts); Device::CPU is the official --t5_cpu.

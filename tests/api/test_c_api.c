@@ -142,6 +142,16 @@ int main(int argc, char** argv) {
                m.vae_decode_gib + m.vae_weights_gib > 16.8 && m.vae_decode_gib + m.vae_weights_gib < 16.95,
            "vae_f32: %.2f GiB (%s)", m.peak_gib, wan_last_error());
     official.vae_f32 = 0;
+    /* The inactive expert offloaded: one expert's 26.6 GiB fewer; an unknown mode is refused. */
+    official.offload = WAN_OFFLOAD_ON;
+    EXPECT(wan_predict_memory(&official, &req, &m) == WAN_OK && m.experts == 1 && m.peak_gib > 35.1 && m.peak_gib < 36.1,
+           "offload: %d experts, %.2f GiB (%s)", m.experts, m.peak_gib, wan_last_error());
+    official.offload = (wan_offload)7;
+    EXPECT(wan_predict_memory(&official, &req, &m) == WAN_ERROR_INVALID_ARGUMENT && strstr(wan_last_error(), "offload"),
+           "offload 7: %s", wan_last_error());
+    official.offload = WAN_OFFLOAD_OFF;
+    EXPECT(wan_predict_memory(&official, &req, &m) == WAN_OK && m.experts == 2, "offload off: %d experts", m.experts);
+    official.offload = WAN_OFFLOAD_AUTO;
     official.ulysses = 2;
     EXPECT(wan_predict_memory(&official, &req, &m) == WAN_OK && m.dit_activations_gib > 2.8 && m.dit_activations_gib < 3.0,
            "Ulysses 2: %.2f GiB of activations (%s)", m.dit_activations_gib, wan_last_error());

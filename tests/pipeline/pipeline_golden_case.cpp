@@ -12,6 +12,7 @@
 #include "pipeline/denoise.h"
 #ifdef WAN_HAVE_CUDA
 #include "models/wan_dit_cuda.h"
+#include "pipeline/expert_residency.h"
 #endif
 
 namespace wan::test {
@@ -33,12 +34,21 @@ std::unique_ptr<DiTModel> load_dit(const std::string& path, bool cuda) {
 
 }  // namespace
 
-std::vector<PipelineResult> run_pipeline_golden(const std::string& case_path, bool cuda) {
+std::vector<PipelineResult> run_pipeline_golden(const std::string& case_path, bool cuda, bool offload, size_t* swaps) {
   const auto io = SafetensorsFile::open(case_path);
   const std::filesystem::path path(case_path);
   const std::filesystem::path dir = golden_sibling(case_path, "");
-  const auto high = load_dit((dir / "high_noise_model").string(), cuda);
-  const auto low = load_dit((dir / "low_noise_model").string(), cuda);
+  std::unique_ptr<DiTModel> high = load_dit((dir / "high_noise_model").string(), cuda);
+  std::unique_ptr<DiTModel> low = load_dit((dir / "low_noise_model").string(), cuda);
+  std::unique_ptr<ExpertResidency> residency;
+  if (offload) {
+    std::vector<std::unique_ptr<DiTModel>> experts;
+    experts.push_back(std::move(high));
+    experts.push_back(std::move(low));
+    residency = std::make_unique<ExpertResidency>(std::move(experts));
+    high = residency->view(0);
+    low = residency->view(1);
+  }
   const auto vae_case = SafetensorsFile::open((path.parent_path() / "vae21_tiny.io.safetensors").string());
   WanVAE vae = WanVAE::load((path.parent_path() / "vae21_tiny.pth").string(),
                             WanVAEConfig::from_json(vae_case->metadata().at("config"), vae_case->path(), 21));
@@ -71,6 +81,7 @@ std::vector<PipelineResult> run_pipeline_golden(const std::string& case_path, bo
     r.reference = io->tensor(e.name);
     results.push_back(std::move(r));
   }
+  if (swaps) *swaps = residency ? residency->swaps() : 0;
   return results;
 }
 

@@ -16,6 +16,9 @@ struct PipelineResult {
   int64_t high_noise_steps = 0, steps = 0;
 };
 
-std::vector<PipelineResult> run_pipeline_golden(const std::string& case_path, bool cuda);
+// offload (CUDA only): the two experts under an ExpertResidency, one on the GPU at a time;
+// `swaps` receives its reloads.
+std::vector<PipelineResult> run_pipeline_golden(const std::string& case_path, bool cuda, bool offload = false,
+                                                size_t* swaps = nullptr);
 
 }  // namespace wan::test

@@ -31,7 +31,7 @@ TEST(MemoryPlan, DiTActivationsMatchTheMeasuredPeaks) {
   EXPECT_NEAR(double(a14b.dit_weights) / 2 / kGiB, 26.62, 0.05);
   // `wan bench vae`'s measured peak holds the VAE's weights and its decode's tensors (bf16, or f32).
   EXPECT_NEAR(double(a14b.vae_decode + a14b.vae_weights) / kGiB, 8.00, 0.01);
-  const MemoryPlan f32 = plan_gpu_memory(task_config("t2v-A14B"), WanDiTConfig::t2v_a14b(), 1280, 720, 81, 1, true);
+  const MemoryPlan f32 = plan_gpu_memory(task_config("t2v-A14B"), WanDiTConfig::t2v_a14b(), 1280, 720, 81, {1, true});
   EXPECT_NEAR(double(f32.vae_decode + f32.vae_weights) / kGiB, 16.87, 0.01);
   // Linear in the frame area: Wan2.1 bf16 at 832x480 measured 3.60 GiB.
   const MemoryPlan small = plan_gpu_memory(task_config("t2v-A14B"), WanDiTConfig::t2v_a14b(), 832, 480, 81);
@@ -41,7 +41,7 @@ TEST(MemoryPlan, DiTActivationsMatchTheMeasuredPeaks) {
 
 // Ulysses over 2 H100s (third session): 29.51 GiB peak per GPU with 26.62 GiB of weights.
 TEST(MemoryPlan, UlyssesActivationsMatchTheMeasuredPeak) {
-  const MemoryPlan p = plan_gpu_memory(task_config("t2v-A14B"), WanDiTConfig::t2v_a14b(), 1280, 720, 81, 2);
+  const MemoryPlan p = plan_gpu_memory(task_config("t2v-A14B"), WanDiTConfig::t2v_a14b(), 1280, 720, 81, {2});
   EXPECT_NEAR(double(p.dit_activations) / kGiB, 29.51 - 26.62, 0.02 * (29.51 - 26.62));
 }
 
@@ -84,6 +84,34 @@ TEST(MemoryPlan, OutOfMemoryNamesTheSizesThatFit) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("No official size"), std::string::npos) << e.what();
   }
+}
+
+// Offloading the inactive A14B expert: one expert's weights (26.62 GiB) fewer on the GPU; a 48 GB
+// card then runs 720p, which the error without offload says, and the automatic choice takes.
+TEST(MemoryPlan, OffloadingTheInactiveExpert) {
+  const TaskConfig& task = task_config("t2v-A14B");
+  const WanDiTConfig dit = WanDiTConfig::t2v_a14b();
+  const MemoryPlan both = plan_gpu_memory(task, dit, 1280, 720, 81);
+  const MemoryPlan one = plan_gpu_memory(task, dit, 1280, 720, 81, {1, false, true});
+  EXPECT_EQ(one.experts, 1);
+  EXPECT_EQ(both.peak() - one.peak(), both.dit_weights / 2);
+  EXPECT_NEAR(double(one.peak()) / kGiB, 35.6, 0.1);
+  const int64_t card48 = int64_t(46 * kGiB);  // what a 48 GB card has free
+  try {
+    check_fits(task, dit, 1280, 720, 81, card48);
+    FAIL() << "both experts at 720p should not fit in 46 GiB";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--offload true"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(check_fits(task, dit, 1280, 720, 81, card48, {1, false, true}));
+  EXPECT_TRUE(needs_expert_offload(task, dit, 81, card48));
+  EXPECT_FALSE(needs_expert_offload(task, dit, 81, int64_t(79 * kGiB)));  // an 80 GB card holds both
+  EXPECT_FALSE(needs_expert_offload(task, dit, 81, int64_t(20 * kGiB)));  // offloading does not help
+  EXPECT_FALSE(needs_expert_offload(task_config("ti2v-5B"), official_dit_config(task_config("ti2v-5B")), 121, card48));
+  // One-expert tasks are the same either way.
+  const TaskConfig& ti2v = task_config("ti2v-5B");
+  EXPECT_EQ(plan_gpu_memory(ti2v, official_dit_config(ti2v), 1280, 704, 121, {1, false, true}).peak(),
+            plan_gpu_memory(ti2v, official_dit_config(ti2v), 1280, 704, 121).peak());
 }
 
 }  // namespace

@@ -34,6 +34,20 @@ TEST_P(PipelineCudaGolden, VideoMatchesWithinTheBf16Bound) {
   }
 }
 
+// With the inactive expert offloaded (one on the GPU at a time, swapped at the boundary step and
+// back for the next solver's run): the same videos bit for bit.
+TEST_P(PipelineCudaGolden, OffloadingTheInactiveExpertKeepsTheVideo) {
+  const auto resident = test::run_pipeline_golden(GetParam(), /*cuda=*/true);
+  size_t swaps = 0;
+  const auto offloaded = test::run_pipeline_golden(GetParam(), /*cuda=*/true, /*offload=*/true, &swaps);
+  ASSERT_EQ(offloaded.size(), resident.size());
+  for (size_t i = 0; i < resident.size(); ++i) {
+    EXPECT_GT(resident[i].high_noise_steps, 0);
+    EXPECT_EQ(rel_l2(offloaded[i].video, resident[i].video), 0.0) << resident[i].name;
+  }
+  EXPECT_EQ(swaps, 2 * resident.size() - 1) << "one swap per expert change";
+}
+
 INSTANTIATE_TEST_SUITE_P(Golden, PipelineCudaGolden, ::testing::ValuesIn(test::golden_files("pipeline_", ".io.safetensors")));
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(PipelineCudaGolden);
 

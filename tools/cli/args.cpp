@@ -77,6 +77,12 @@ std::string options_help(const std::vector<OptionSpec>& specs) {
   return out;
 }
 
+bool parse_bool_flag(const std::string& s, const std::string& flag) {
+  if (s == "true" || s == "True") return true;
+  if (s == "false" || s == "False") return false;
+  fail(flag, " takes true or false, got '", s, "'");
+}
+
 std::pair<int64_t, int64_t> parse_size(const std::string& s) {
   const size_t sep = s.find_first_of("*xX");
   WAN_CHECK(sep != std::string::npos, "--size '", s, "' must be W*H or WxH, e.g. 1280*720");

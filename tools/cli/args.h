@@ -39,5 +39,7 @@ std::string options_help(const std::vector<OptionSpec>& specs);
 
 // "W*H" or "WxH" with positive integers (--size); throws naming the value otherwise.
 std::pair<int64_t, int64_t> parse_size(const std::string& s);
+// "true"/"True" or "false"/"False" (the official flags' spelling); anything else is an error naming `flag`.
+bool parse_bool_flag(const std::string& s, const std::string& flag);
 
 }  // namespace wan::cli

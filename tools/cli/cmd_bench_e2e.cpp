@@ -37,6 +37,8 @@ const std::vector<OptionSpec> kOptions = {
     {"seed", true, "seed (default 1)", {}},
     {"cfg-parallel", false, "the two CFG branches on two GPUs (one process each)", {"cfg_parallel"}},
     {"ulysses", true, "split the tokens over N GPUs (default 1)", {"ulysses_size"}},
+    {"offload", true, "true/false: T2V-A14B's inactive expert in host memory, one expert on the GPU (default false)",
+     {"offload_model"}},
     {"help", false, "show this help", {"h"}},
 };
 
@@ -86,10 +88,12 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
                       : "");
   reset_device_peak_memory();
   const auto t_load = Clock::now();
+  const bool offload = args.has("offload") && parse_bool_flag(*args.get("offload"), "--offload");
   TextToVideo t2v = random_task.empty()
-                        ? TextToVideo::load(folder, "", device == "cuda" ? Device::CUDA : Device::CPU, group)
+                        ? TextToVideo::load(folder, "", device == "cuda" ? Device::CUDA : Device::CPU, group,
+                                            DType::BF16, offload)
                         : TextToVideo::random(task_config(random_task).name, args.get_int("t5-layers", 24),
-                                              data_dir() + "/tokenizer/spiece.model", group);
+                                              data_dir() + "/tokenizer/spiece.model", group, 1, offload);
   if (!random_task.empty()) folder = "random weights";
   if (args.has("t5-cpu")) t2v.set_text_encoder_device(Device::CPU);
   const double load_s = since(t_load);

@@ -39,8 +39,8 @@ const std::vector<OptionSpec> kOptions = {
     {"output", true, "the .mp4 to write (default: the official file name pattern)", {"save_file"}},
     {"frames-dir", true, "also write every frame as PNG into this folder", {}},
     {"device", true, "cpu or cuda: where the DiT, the VAE decoder and the text encoder run (default cpu)", {}},
-    {"offload", true, "true/false (official --offload_model); accepted, no effect yet: models stay on --device",
-     {"offload_model"}},
+    {"offload", true, "true/false (official --offload_model): T2V-A14B on CUDA keeps the inactive expert in host "
+                      "memory, one expert on the GPU (default: only when both do not fit the GPU)", {"offload_model"}},
     {"t5-cpu", false, "run the text encoder on the CPU (official --t5_cpu; default: on --device)", {"t5_cpu"}},
     {"vae-f32", false, "the GPU VAE decoder in f32 (TF32 convolutions, as the official f32 VAE; default bf16: about 3x "
                        "faster, half the memory)", {}},
@@ -135,10 +135,8 @@ int cmd_generate(const std::vector<std::string>& argv) {
   const auto rank_info = dist::rank_from_environment();  // one of several GPUs, started by the launcher below
   const int rank = rank_info ? rank_info->rank : -1;
   const bool quiet = rank > 0;       // only rank 0 reports
-  if (args.has("offload")) {
-    const std::string v = *args.get("offload");
-    WAN_CHECK(v == "true" || v == "false" || v == "True" || v == "False", "--offload takes true or false");
-  }
+  if (args.has("offload"))
+    options.offload = parse_bool_flag(*args.get("offload"), "--offload") ? WAN_OFFLOAD_ON : WAN_OFFLOAD_OFF;
 
   // Parse and validate everything before loading anything.
   api::Request p;
@@ -220,8 +218,11 @@ int cmd_generate(const std::vector<std::string>& argv) {
               p.guide_scale_high, (long long)p.seed);
   // Every choice the run makes, with the flag that changes it.
   const char* where = device == "cuda" ? "the GPU" : "the CPU";
+  const char* experts = !two_experts_task(ctx.task()) ? ""
+                        : ctx.offloads_experts()   ? " experts (one on the GPU, the other in host memory: --offload)"
+                                                   : " experts (both on the GPU: --offload)";
   std::printf("settings: DiT%s and VAE decoder on %s (--device), text encoder on %s (--t5-cpu), %s, %s\n",
-              two_experts_task(ctx.task()) ? " experts (both resident)" : "", where,
+              device == "cuda" ? experts : (two_experts_task(ctx.task()) ? " experts" : ""), where,
               options.t5_cpu ? "the CPU" : where,
               device == "cuda" ? (options.vae_f32 ? "bf16 DiT (no FP8 yet), f32 VAE (--vae-f32)"
                                                   : "bf16 DiT (no FP8 yet), bf16 VAE (--vae-f32 for f32)")

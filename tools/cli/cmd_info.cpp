@@ -26,6 +26,8 @@ const std::vector<OptionSpec> kOptions = {
     {"frames", true, "with --system: frame count (default per task)", {}},
     {"ulysses", true, "with --system: the plan per GPU with the tokens split over N GPUs", {"ulysses_size"}},
     {"vae-f32", false, "with --system: the plan with the VAE decoder in f32 (wan generate --vae-f32)", {}},
+    {"offload", true, "with --system: true/false, T2V-A14B's inactive expert in host memory (default: what wan "
+                      "generate chooses for this GPU)", {"offload_model"}},
     {"help", false, "show this help", {"h"}},
 };
 
@@ -75,16 +77,27 @@ int system_info(const Args& args) {
   const WanDiTConfig dit = official_dit_config(task);
   const dist::ParallelConfig parallel{1, int(args.get_int("ulysses", 1))};
   parallel.validate(dit.num_heads);
-  const bool vae_f32 = args.has("vae-f32");
-  const MemoryPlan plan = plan_gpu_memory(task, dit, W, H, frames, parallel.ulysses, vae_f32);
-  std::printf("\n%s, %lldx%lld, %lld frames with --device cuda (bf16 DiT, every expert resident, %s VAE, text encoder "
-              "on the GPU one layer at a time%s):\n  predicted GPU peak %s%s\n",
-              task.name.c_str(), (long long)W, (long long)H, (long long)frames, vae_f32 ? "f32" : "bf16",
+  GpuPlacement placement;
+  placement.ulysses = parallel.ulysses;
+  placement.vae_f32 = args.has("vae-f32");
+  std::string residency = task.two_experts ? "both experts resident" : "one DiT";
+  if (args.has("offload")) {
+    placement.offload_experts = task.two_experts && parse_bool_flag(*args.get("offload"), "--offload");
+    if (placement.offload_experts) residency = "the inactive expert offloaded (--offload true)";
+  } else if (gpu && needs_expert_offload(task, dit, task.frame_num, device_memory_info().free, placement)) {
+    placement.offload_experts = true;  // what wan generate chooses here
+    residency = "the inactive expert offloaded: both do not fit this GPU (--offload false to refuse)";
+  }
+  const MemoryPlan plan = plan_gpu_memory(task, dit, W, H, frames, placement);
+  std::printf("\n%s, %lldx%lld, %lld frames with --device cuda (bf16 DiT, %s, %s VAE, text encoder on the GPU one "
+              "layer at a time%s):\n  predicted GPU peak %s%s\n",
+              task.name.c_str(), (long long)W, (long long)H, (long long)frames, residency.c_str(),
+              placement.vae_f32 ? "f32" : "bf16",
               parallel.ulysses > 1 ? str(", Ulysses over ", parallel.ulysses, " GPUs").c_str() : "",
               plan.describe().c_str(), parallel.ulysses > 1 ? " (rank 0; per GPU)" : "");
   if (gpu) {
     try {
-      check_fits(task, dit, W, H, frames, device_memory_info().free, parallel.ulysses, vae_f32);
+      check_fits(task, dit, W, H, frames, device_memory_info().free, placement);
       std::printf("  fits this GPU: wan generate --device cuda can run it\n");
     } catch (const Error& e) {
       std::printf("  does not fit this GPU: %s\n", e.what());

@@ -165,6 +165,26 @@ Tensor to_host(const Tensor& dev) {
   return out;
 }
 
+Tensor to_pinned_host(const Tensor& dev_in) {
+  WAN_CHECK(dev_in.device() == Device::CUDA, "to_pinned_host: the tensor is not on the GPU");
+  const Tensor dev = dev_in.is_contiguous() ? dev_in : [&] {
+    Tensor packed = empty(dev_in.shape(), dev_in.dtype());
+    copy(packed, dev_in);
+    return packed;
+  }();
+  void* p = nullptr;
+  if (cudaHostAlloc(&p, std::max<size_t>(dev.nbytes(), 1), cudaHostAllocDefault) != cudaSuccess) {
+    cudaGetLastError();  // no page-locked memory left: an ordinary (slower) host copy
+    return to_host(dev);
+  }
+  std::shared_ptr<void> owner(p, [](void* q) { cudaFreeHost(q); });
+  auto storage = std::make_shared<Storage>(p, dev.nbytes(), Device::CPU, owner);
+  Tensor out = Tensor::from_storage(storage, 0, dev.shape(), dev.dtype());
+  WAN_CUDA_CHECK(cudaMemcpyAsync(p, dev.data_ptr(), dev.nbytes(), cudaMemcpyDeviceToHost, context().stream));
+  WAN_CUDA_CHECK(cudaStreamSynchronize(context().stream));
+  return out;
+}
+
 void synchronize() { WAN_CUDA_CHECK(cudaStreamSynchronize(context().stream)); }
 
 cudnnHandle_t cudnn_handle() {

@@ -40,6 +40,9 @@ void copy(Tensor& dst, const Tensor& src);  // device to device, same dtype and 
 Tensor empty(const Shape& shape, DType dtype);
 Tensor to_device(const Tensor& host);  // contiguous copy, completed before returning
 Tensor to_host(const Tensor& device);
+// A host copy of a GPU tensor in page-locked memory (fast to copy back; pageable memory when the
+// driver refuses to lock that much), completed before returning.
+Tensor to_pinned_host(const Tensor& device);
 void synchronize();
 
 }  // namespace wan::cuda
