@@ -50,4 +50,14 @@ void ExpertResidency::make_resident(size_t index) {
   WAN_LOG_DEBUG("offloading: expert ", index, " moved onto the GPU");
 }
 
+std::unique_ptr<ExpertResidency> share_one_gpu(std::unique_ptr<DiTModel>& first, std::unique_ptr<DiTModel>& second) {
+  std::vector<std::unique_ptr<DiTModel>> models;
+  models.push_back(std::move(first));
+  models.push_back(std::move(second));
+  auto residency = std::make_unique<ExpertResidency>(std::move(models));
+  first = residency->view(0);
+  second = residency->view(1);
+  return residency;
+}
+
 }  // namespace wan

@@ -34,4 +34,8 @@ class ExpertResidency {
   size_t swaps_ = 0;
 };
 
+// Puts `first` and `second` under one ExpertResidency (first resident) and replaces them with its
+// views; the returned residency must outlive them.
+std::unique_ptr<ExpertResidency> share_one_gpu(std::unique_ptr<DiTModel>& first, std::unique_ptr<DiTModel>& second);
+
 }  // namespace wan

@@ -152,14 +152,7 @@ struct TextToVideo::Impl {
   bool output_rank() const { return !group || group->is_output_rank(); }
   // The two experts under one ExpertResidency (high-noise first: it denoises first), the pipeline
   // predicting through its views.
-  void offload_one_expert() {
-    std::vector<std::unique_ptr<DiTModel>> experts;
-    experts.push_back(std::move(high));
-    experts.push_back(std::move(low));
-    residency = std::make_unique<ExpertResidency>(std::move(experts));
-    high = residency->view(0);
-    low = residency->view(1);
-  }
+  void offload_one_expert() { residency = share_one_gpu(high, low); }
 };
 
 TextToVideo::TextToVideo(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

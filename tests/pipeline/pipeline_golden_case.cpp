@@ -41,14 +41,7 @@ std::vector<PipelineResult> run_pipeline_golden(const std::string& case_path, bo
   std::unique_ptr<DiTModel> high = load_dit((dir / "high_noise_model").string(), cuda);
   std::unique_ptr<DiTModel> low = load_dit((dir / "low_noise_model").string(), cuda);
   std::unique_ptr<ExpertResidency> residency;
-  if (offload) {
-    std::vector<std::unique_ptr<DiTModel>> experts;
-    experts.push_back(std::move(high));
-    experts.push_back(std::move(low));
-    residency = std::make_unique<ExpertResidency>(std::move(experts));
-    high = residency->view(0);
-    low = residency->view(1);
-  }
+  if (offload) residency = share_one_gpu(high, low);
   const auto vae_case = SafetensorsFile::open((path.parent_path() / "vae21_tiny.io.safetensors").string());
   WanVAE vae = WanVAE::load((path.parent_path() / "vae21_tiny.pth").string(),
                             WanVAEConfig::from_json(vae_case->metadata().at("config"), vae_case->path(), 21));

@@ -14,6 +14,7 @@
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
 #include "backend/cuda/cudnn_check.h"
+#include "backend/cuda/stream_timer.h"
 #include "ops/cuda/cuda_ops.h"
 
 namespace wan::ops::cuda {
@@ -91,10 +92,6 @@ ConvPlan make_plan(const Key& k, const Tensor& x, const Tensor& w, Tensor& out) 
   WAN_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle(), p.x, p.w, p.conv, p.y,
                                                          CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf));
   // Time every usable candidate on the real tensors: one warm-up, then the best of two runs.
-  auto& ctx = wan::cuda::context();
-  cudaEvent_t a, b;
-  WAN_CUDA_CHECK(cudaEventCreate(&a));
-  WAN_CUDA_CHECK(cudaEventCreate(&b));
   float best = std::numeric_limits<float>::max();
   for (int i = 0; i < found; ++i) {
     if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
@@ -104,24 +101,13 @@ ConvPlan make_plan(const Key& k, const Tensor& x, const Tensor& w, Tensor& out) 
         ws > kMaxWorkspace)
       continue;
     if (run(p, perf[i].algo, ws, x, w, out) != CUDNN_STATUS_SUCCESS) continue;
-    float fastest = std::numeric_limits<float>::max();
-    for (int r = 0; r < 2; ++r) {
-      WAN_CUDA_CHECK(cudaEventRecord(a, ctx.stream));
-      WAN_CUDNN_CHECK(run(p, perf[i].algo, ws, x, w, out));
-      WAN_CUDA_CHECK(cudaEventRecord(b, ctx.stream));
-      WAN_CUDA_CHECK(cudaEventSynchronize(b));
-      float ms = 0;
-      WAN_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-      fastest = std::min(fastest, ms);
-    }
+    const float fastest = wan::cuda::fastest_ms(2, [&] { WAN_CUDNN_CHECK(run(p, perf[i].algo, ws, x, w, out)); });
     if (fastest < best) {
       best = fastest;
       p.algo = perf[i].algo;
       p.workspace = ws;
     }
   }
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
   p.usable = best < std::numeric_limits<float>::max();
   return p;
 }

@@ -12,6 +12,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
+#include "backend/cuda/stream_timer.h"
 #include "ops/cuda/cuda_ops.h"
 
 namespace wan::ops::cuda {
@@ -86,30 +87,15 @@ void run(const Plan& p, const cublasLtMatmulAlgo_t& algo, const Tensor& x2d, con
 // Times each candidate (one warm-up, then the best of 3) and keeps the fastest in p.algo.
 void autotune(Plan& p, const Tensor& x2d, const Tensor& weight, Tensor& y2d) {
   if (p.candidates.size() < 2) return;
-  auto& ctx = wan::cuda::context();
-  cudaEvent_t a, b;
-  WAN_CUDA_CHECK(cudaEventCreate(&a));
-  WAN_CUDA_CHECK(cudaEventCreate(&b));
   float best = 1e30f;
   for (const auto& algo : p.candidates) {
     run(p, algo, x2d, weight, y2d);
-    float fastest = 1e30f;
-    for (int r = 0; r < 3; ++r) {
-      WAN_CUDA_CHECK(cudaEventRecord(a, ctx.stream));
-      run(p, algo, x2d, weight, y2d);
-      WAN_CUDA_CHECK(cudaEventRecord(b, ctx.stream));
-      WAN_CUDA_CHECK(cudaEventSynchronize(b));
-      float ms = 0;
-      WAN_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-      fastest = std::min(fastest, ms);
-    }
+    const float fastest = wan::cuda::fastest_ms(3, [&] { run(p, algo, x2d, weight, y2d); });
     if (fastest < best) {
       best = fastest;
       p.algo = algo;
     }
   }
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
 }
 
 }  // namespace
