@@ -248,6 +248,9 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
     WAN_CHECK(params->device == WAN_DEVICE_CPU || params->device == WAN_DEVICE_CUDA, "unknown device ",
               int(params->device));
     WAN_CHECK(params->threads >= 0, "threads must not be negative (0: all cores)");
+    WAN_CHECK(params->offload == WAN_OFFLOAD_AUTO || params->offload == WAN_OFFLOAD_ON ||
+                  params->offload == WAN_OFFLOAD_OFF,
+              "unknown offload mode ", int(params->offload), " (use WAN_OFFLOAD_AUTO, WAN_OFFLOAD_ON or WAN_OFFLOAD_OFF)");
     task = task_of(*params);
     parallel = parallel_of(*params);
     if (parallel.world() > 1) {

@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
   Seen seen;
   memset(&seen, 0, sizeof seen);
   wan_context_params cp = wan_context_default_params();
-  EXPECT(cp.device == WAN_DEVICE_CPU && cp.checkpoint_dir == NULL, "context defaults");
+  EXPECT(cp.device == WAN_DEVICE_CPU && cp.checkpoint_dir == NULL && cp.offload == WAN_OFFLOAD_AUTO && cp.vae_f32 == 0,
+         "context defaults");
   wan_context* ctx = NULL;
   EXPECT(wan_context_create(&cp, &ctx) == WAN_ERROR_INVALID_ARGUMENT && ctx == NULL, "no checkpoint_dir");
   EXPECT(strstr(wan_last_error(), "checkpoint_dir") != NULL, "message: %s", wan_last_error());
@@ -91,6 +92,10 @@ int main(int argc, char** argv) {
   EXPECT(wan_context_create(&cp, &ctx) != WAN_OK && ctx == NULL, "missing folder");
   EXPECT(strstr(wan_last_error(), "/nonexistent/wan") != NULL, "message names the folder: %s", wan_last_error());
   EXPECT(wan_context_create(NULL, &ctx) == WAN_ERROR_INVALID_ARGUMENT, "NULL params");
+  cp.offload = (wan_offload)9;
+  EXPECT(wan_context_create(&cp, &ctx) == WAN_ERROR_INVALID_ARGUMENT && strstr(wan_last_error(), "offload mode"),
+         "bad offload mode: %s", wan_last_error());
+  cp.offload = WAN_OFFLOAD_AUTO;
 
   cp.checkpoint_dir = demo;
   cp.log_callback = on_log;
