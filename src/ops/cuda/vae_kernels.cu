@@ -154,7 +154,8 @@ void launch_copy(void* dst, const void* src, const StridedLayout& l) {
     span_s += (l.sizes[d] - 1) * l.src[d];
   }
   cudaStream_t stream = wan::cuda::context().stream;
-  const int64_t limit = std::numeric_limits<int32_t>::max();
+  // 32-bit indices when nothing, including a grid-stride step past the end, can overflow them.
+  const int64_t limit = std::numeric_limits<int32_t>::max() - int64_t(65535) * 256;
   if (n < limit && span_d < limit && span_s < limit)
     strided_copy_kernel<U, int32_t><<<blocks_for(n), 256, 0, stream>>>(static_cast<U*>(dst), static_cast<const U*>(src),
                                                                         l, int32_t(n));
