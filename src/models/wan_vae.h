@@ -1,6 +1,7 @@
 // The Wan video VAEs: Wan 2.1 (wan/modules/vae2_1.py, T2V-A14B: 16 latent channels, stride
 // 4x8x8) and Wan 2.2 (vae2_2.py, TI2V-5B: 48 channels, 2x2 patchify, stride 4x16x16), decode and
-// encode on the CPU reference, chunk by chunk as the official code does.
+// encode on the CPU reference, chunk by chunk as the official code does; decode also on the GPU
+// (to(): channels-last, bf16 or f32 activations).
 //
 // decode(z [z_dim, T, h, w]): z / (1/std) + mean per channel, conv2 (1x1x1) on the whole latent,
 //   then one latent frame at a time through the decoder with the causal caches (latent frame 0 →
