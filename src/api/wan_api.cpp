@@ -95,12 +95,16 @@ wan::dist::ParallelConfig parallel_of(const wan_context_params& cp) {
   return pc;
 }
 
+void check_offload_mode(const wan_context_params& cp) {
+  WAN_CHECK(cp.offload == WAN_OFFLOAD_AUTO || cp.offload == WAN_OFFLOAD_ON || cp.offload == WAN_OFFLOAD_OFF,
+            "unknown offload mode ", int(cp.offload), " (use WAN_OFFLOAD_AUTO, WAN_OFFLOAD_ON or WAN_OFFLOAD_OFF)");
+}
+
 // The placement a context's run gets on the GPU; WAN_OFFLOAD_AUTO decides from the free memory
 // now (both experts resident on a machine without a GPU).
 wan::GpuPlacement placement_of(const wan_context_params& cp, const wan::TaskConfig& task, const wan::WanDiTConfig& dit,
                                int64_t frames) {
-  WAN_CHECK(cp.offload == WAN_OFFLOAD_AUTO || cp.offload == WAN_OFFLOAD_ON || cp.offload == WAN_OFFLOAD_OFF,
-            "unknown offload mode ", int(cp.offload), " (use WAN_OFFLOAD_AUTO, WAN_OFFLOAD_ON or WAN_OFFLOAD_OFF)");
+  check_offload_mode(cp);
   wan::GpuPlacement placement;
   placement.ulysses = parallel_of(cp).ulysses;
   placement.vae_f32 = cp.vae_f32 != 0;
@@ -248,9 +252,7 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
     WAN_CHECK(params->device == WAN_DEVICE_CPU || params->device == WAN_DEVICE_CUDA, "unknown device ",
               int(params->device));
     WAN_CHECK(params->threads >= 0, "threads must not be negative (0: all cores)");
-    WAN_CHECK(params->offload == WAN_OFFLOAD_AUTO || params->offload == WAN_OFFLOAD_ON ||
-                  params->offload == WAN_OFFLOAD_OFF,
-              "unknown offload mode ", int(params->offload), " (use WAN_OFFLOAD_AUTO, WAN_OFFLOAD_ON or WAN_OFFLOAD_OFF)");
+    check_offload_mode(*params);
     task = task_of(*params);
     parallel = parallel_of(*params);
     if (parallel.world() > 1) {

@@ -54,12 +54,6 @@ Tensor cat_frames(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor zero_frames(int64_t n, const Tensor& like) {
-  Tensor z = new_video({like.size(0), n, like.size(2), like.size(3)}, like);
-  fill_zero_(z);
-  return z;
-}
-
 // A copy, never a view: caches must not alias a chunk that a later layer modifies in place
 // (Down_ResidualBlock adds its shortcut into the Resample's output).
 Tensor last_frames(const Tensor& x, int64_t n) {
@@ -70,11 +64,16 @@ Tensor last_frames(const Tensor& x, int64_t n) {
   return out;
 }
 
+// A view of t's memory `offset` elements past t's first, with the given shape and strides.
+Tensor strided_view(const Tensor& t, int64_t offset, const Shape& shape, const Shape& strides) {
+  return Tensor::from_storage_strided(t.storage(), t.byte_offset() + size_t(offset) * dtype_size(t.dtype()), shape,
+                                      strides, t.dtype());
+}
+
 // Frames first, first + step, ... of a video (`count` of them), as a strided view.
 Tensor strided_frames(const Tensor& v, int64_t first, int64_t step, int64_t count) {
-  return Tensor::from_storage_strided(v.storage(), v.byte_offset() + size_t(first * v.stride(1)) * dtype_size(v.dtype()),
-                                      {v.size(0), count, v.size(2), v.size(3)},
-                                      {v.stride(0), step * v.stride(1), v.stride(2), v.stride(3)}, v.dtype());
+  return strided_view(v, first * v.stride(1), {v.size(0), count, v.size(2), v.size(3)},
+                      {v.stride(0), step * v.stride(1), v.stride(2), v.stride(3)});
 }
 
 }  // namespace
@@ -105,9 +104,9 @@ Tensor CausalConv3d::apply(const Tensor& x_padded) const {
 Tensor CausalConv3d::window(const Tensor& like, int64_t t) const {
   const int64_t f = front(), hist = history_.defined() ? history_.size(1) : 0;
   Tensor w = new_video({in_, f + t, like.size(2), like.size(3)}, like);
-  if (hist < f) {  // causal: zeros before the first frame
+  if (hist < f) {  // causal: zeros before the first frame (a time window: one block of memory on the GPU)
     Tensor zeros = w.narrow(1, 0, f - hist);
-    copy_into(zeros, zero_frames(f - hist, w));
+    fill_zero_(zeros);
   }
   if (hist > 0) {
     Tensor cached = w.narrow(1, f - hist, hist);
@@ -361,24 +360,21 @@ Tensor DupUp3D::forward(const Tensor& x, bool first_chunk) {
   WAN_CHECK(f % repeats == 0 || repeats % f == 0, "DupUp3D: ", in_, " -> ", out_, " channels with factor ", f,
             " repeats each channel ", repeats, " times, which neither divides nor is a multiple of ", f);
   Tensor y = new_video({out_, T * ft_, H * fs_, W * fs_}, x);
-  auto view = [](const Tensor& t, int64_t offset, const Shape& shape, const Shape& strides) {
-    return Tensor::from_storage_strided(t.storage(), t.byte_offset() + size_t(offset) * dtype_size(t.dtype()), shape,
-                                        strides, t.dtype());
-  };
   for (int64_t j = 0; j < f; ++j) {
     const int64_t a = j / (fs_ * fs_), b = (j / fs_) % fs_, c = j % fs_;
     const int64_t at = a * y.stride(1) + b * y.stride(2) + c * y.stride(3);
     const Shape frame_strides{ft_ * y.stride(1), fs_ * y.stride(2), fs_ * y.stride(3)};
     if (f % repeats == 0) {  // o reads channel o·(f/repeats) + j/repeats
-      Tensor dst = view(y, at, {out_, T, H, W}, {y.stride(0), frame_strides[0], frame_strides[1], frame_strides[2]});
-      const Tensor src = view(x, (j / repeats) * x.stride(0), {out_, T, H, W},
-                              {(f / repeats) * x.stride(0), x.stride(1), x.stride(2), x.stride(3)});
+      Tensor dst =
+          strided_view(y, at, {out_, T, H, W}, {y.stride(0), frame_strides[0], frame_strides[1], frame_strides[2]});
+      const Tensor src = strided_view(x, (j / repeats) * x.stride(0), {out_, T, H, W},
+                                      {(f / repeats) * x.stride(0), x.stride(1), x.stride(2), x.stride(3)});
       copy_into(dst, src);
     } else {  // repeats = m·f: o reads channel o / m, so o = q·m + r reads channel q
       const int64_t m = repeats / f;
       for (int64_t r = 0; r < m; ++r) {
-        Tensor dst = view(y, at + r * y.stride(0), {in_, T, H, W},
-                          {m * y.stride(0), frame_strides[0], frame_strides[1], frame_strides[2]});
+        Tensor dst = strided_view(y, at + r * y.stride(0), {in_, T, H, W},
+                                  {m * y.stride(0), frame_strides[0], frame_strides[1], frame_strides[2]});
         copy_into(dst, x);
       }
     }

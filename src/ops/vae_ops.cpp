@@ -10,15 +10,30 @@
 #include "ops/cpu/kernels.h"
 
 namespace wan::ops {
+namespace {
+
+#ifdef WAN_HAVE_CUDA
+// Whether a GPU tensor goes to the channels-last kernels: channels-last and not a contiguous f32
+// tensor (which the contiguous f32 kernels take as it is; the two coincide when only C > 1).
+bool channels_last_path(const Tensor& x) {
+  return x.dim() >= 2 && x.is_channels_last() && !(x.is_contiguous() && x.dtype() == DType::F32);
+}
+
+void check_norm_on_cuda(const Tensor& x, const Tensor& gamma) {
+  WAN_CHECK((x.dtype() == DType::F32 || x.dtype() == DType::BF16) && gamma.dtype() == DType::F32 &&
+                gamma.device() == Device::CUDA && x.dim() >= 1 && gamma.numel() == x.size(0),
+            "rms_norm_channels on CUDA: bf16/f32 x [C, ...] and f32 gamma [C] on the GPU, got ", x.describe(),
+            " and ", gamma.describe());
+}
+#endif
+
+}  // namespace
 
 Tensor rms_norm_channels(const Tensor& x, const Tensor& gamma, bool silu) {
   if (x.device() == Device::CUDA) {
 #ifdef WAN_HAVE_CUDA
-    WAN_CHECK((x.dtype() == DType::F32 || x.dtype() == DType::BF16) && gamma.dtype() == DType::F32 &&
-                  gamma.device() == Device::CUDA && x.dim() >= 1 && gamma.numel() == x.size(0),
-              "rms_norm_channels on CUDA: bf16/f32 x [C, ...] and f32 gamma [C] on the GPU, got ", x.describe(),
-              " and ", gamma.describe());
-    if (x.dim() >= 2 && x.is_channels_last() && !(x.is_contiguous() && x.dtype() == DType::F32)) {
+    check_norm_on_cuda(x, gamma);
+    if (channels_last_path(x)) {
       Tensor y = empty_channels_last_on(x.shape(), x.dtype(), Device::CUDA);
       cuda::rms_norm_channels_last(x, contiguous_on_device(gamma), silu, y);
       return y;
@@ -43,9 +58,8 @@ void rms_norm_channels_into(const Tensor& x, const Tensor& gamma, bool silu, Ten
             "rms_norm_channels_into: out ", out.describe(), " on ", device_name(out.device()), " must match x ",
             x.describe(), " on ", device_name(x.device()));
 #ifdef WAN_HAVE_CUDA
-  if (x.device() == Device::CUDA && x.dim() >= 2 && x.is_channels_last() && out.is_channels_last() &&
-      !(x.is_contiguous() && x.dtype() == DType::F32) && gamma.device() == Device::CUDA &&
-      gamma.dtype() == DType::F32 && gamma.numel() == x.size(0)) {
+  if (x.device() == Device::CUDA && channels_last_path(x) && out.is_channels_last()) {
+    check_norm_on_cuda(x, gamma);
     cuda::rms_norm_channels_last(x, contiguous_on_device(gamma), silu, out);  // straight into out
     return;
   }
@@ -58,7 +72,7 @@ Tensor upsample_nearest_2x(const Tensor& x) {
 #ifdef WAN_HAVE_CUDA
     WAN_CHECK(x.dim() == 4 && (x.dtype() == DType::F32 || x.dtype() == DType::BF16),
               "upsample_nearest_2x on CUDA: bf16/f32 [C, T, H, W], got ", x.describe());
-    if (x.is_channels_last() && !(x.is_contiguous() && x.dtype() == DType::F32)) {
+    if (channels_last_path(x)) {
       Tensor y = empty_channels_last_on({x.size(0), x.size(1), 2 * x.size(2), 2 * x.size(3)}, x.dtype(), Device::CUDA);
       cuda::upsample_nearest_2x_last(x, y);
       return y;

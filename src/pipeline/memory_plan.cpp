@@ -59,15 +59,15 @@ void check_fits(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, 
   if (plan.peak() <= free_bytes) return;
   GpuPlacement offloaded = placement;
   offloaded.offload_experts = true;
-  const bool offload_helps = task.two_experts && !placement.offload_experts &&
-                             plan_gpu_memory(task, dit, width, height, frames, offloaded).peak() <= free_bytes;
+  const int64_t offloaded_peak = plan_gpu_memory(task, dit, width, height, frames, offloaded).peak();
+  const bool offload_helps = task.two_experts && !placement.offload_experts && offloaded_peak <= free_bytes;
   std::string fits;
   for (const auto& [w, h] : task.sizes)
     if (plan_gpu_memory(task, dit, w, h, frames, placement).peak() <= free_bytes)
       fits += str(fits.empty() ? "" : ", ", w, "*", h);
   const std::string offload_hint =
       offload_helps ? str(" With the inactive expert offloaded to host memory (--offload true) it fits: ",
-                          gib(plan_gpu_memory(task, dit, width, height, frames, offloaded).peak()), ".")
+                          gib(offloaded_peak), ".")
                     : std::string();
   fail(task.name, " at ", width, "x", height, ", ", frames, " frames needs about ", plan.describe(), "; the GPU has ",
        gib(free_bytes), " free.", offload_hint, " ",
@@ -79,13 +79,9 @@ void check_fits(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, 
 bool needs_expert_offload(const TaskConfig& task, const WanDiTConfig& dit, int64_t frames, int64_t free_bytes,
                           const GpuPlacement& placement) {
   if (!task.two_experts) return false;
-  int64_t largest = 0;
-  std::pair<int64_t, int64_t> size{};
-  for (const auto& [w, h] : task.sizes)
-    if (w * h > largest) {
-      largest = w * h;
-      size = {w, h};
-    }
+  const auto size = *std::max_element(task.sizes.begin(), task.sizes.end(), [](const auto& a, const auto& b) {
+    return a.first * a.second < b.first * b.second;
+  });
   GpuPlacement both = placement, one = placement;
   both.offload_experts = false;
   one.offload_experts = true;
