@@ -12,13 +12,10 @@
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
 #include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/grid.h"
 
 namespace wan::ops::cuda {
 namespace {
-
-unsigned grid_for(int64_t n, int64_t per_block = 256) {
-  return unsigned(std::max<int64_t>(1, std::min<int64_t>((n + per_block - 1) / per_block, 65535)));
-}
 
 __device__ inline float to_f32(float v) { return v; }
 __device__ inline float to_f32(__nv_bfloat16 v) { return __bfloat162float(v); }

@@ -11,6 +11,7 @@
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
 #include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/grid.h"
 
 namespace wan::ops::cuda {
 namespace {
@@ -352,8 +353,6 @@ void with_vpt(int vpt, F&& f) {
   }
 }
 
-unsigned grid_for(int64_t n) { return unsigned(std::max<int64_t>(1, std::min<int64_t>((n + 255) / 256, 65535))); }
-
 }  // namespace
 
 void linear_f32(const Tensor& x2d, const Tensor& weight, const Tensor& bias, bool silu, Tensor& y2d) {
@@ -385,7 +384,7 @@ void block_modulation(const Tensor& e, const Tensor& table, Tensor& out) {
 void bf16_to_f32(const Tensor& in, Tensor& out) {
   const int64_t n = in.numel();
   if (n == 0) return;
-  bf16_to_f32_kernel<<<unsigned(std::min<int64_t>((n + 255) / 256, 65535)), 256, 0, wan::cuda::context().stream>>>(
+  bf16_to_f32_kernel<<<grid_for(n), 256, 0, wan::cuda::context().stream>>>(
       static_cast<const __nv_bfloat16*>(in.data_ptr()), out.data<float>(), n);
   WAN_CUDA_CHECK_LAUNCH();
 }
@@ -393,7 +392,7 @@ void bf16_to_f32(const Tensor& in, Tensor& out) {
 void mul_bf16(const Tensor& a, const Tensor& b, Tensor& out) {
   const int64_t n = a.numel();
   if (n == 0) return;
-  mul_bf16_kernel<<<unsigned(std::min<int64_t>((n + 255) / 256, 65535)), 256, 0, wan::cuda::context().stream>>>(
+  mul_bf16_kernel<<<grid_for(n), 256, 0, wan::cuda::context().stream>>>(
       static_cast<const __nv_bfloat16*>(a.data_ptr()), static_cast<const __nv_bfloat16*>(b.data_ptr()),
       static_cast<__nv_bfloat16*>(out.data_ptr()), n);
   WAN_CUDA_CHECK_LAUNCH();
@@ -402,7 +401,7 @@ void mul_bf16(const Tensor& a, const Tensor& b, Tensor& out) {
 void f32_to_bf16(const Tensor& in, Tensor& out) {
   const int64_t n = in.numel();
   if (n == 0) return;
-  f32_to_bf16_kernel<<<unsigned(std::min<int64_t>((n + 255) / 256, 65535)), 256, 0, wan::cuda::context().stream>>>(
+  f32_to_bf16_kernel<<<grid_for(n), 256, 0, wan::cuda::context().stream>>>(
       in.data<float>(), static_cast<__nv_bfloat16*>(out.data_ptr()), n);
   WAN_CUDA_CHECK_LAUNCH();
 }
@@ -410,7 +409,7 @@ void f32_to_bf16(const Tensor& in, Tensor& out) {
 void fill_normal(Tensor& t, uint64_t seed, float mean, float stddev) {
   const int64_t n = t.numel();
   if (n == 0) return;
-  const unsigned blocks = unsigned(std::min<int64_t>((n + 255) / 256, 65535));
+  const unsigned blocks = grid_for(n);
   if (t.dtype() == DType::BF16)
     fill_normal_kernel<<<blocks, 256, 0, wan::cuda::context().stream>>>(static_cast<__nv_bfloat16*>(t.data_ptr()), n,
                                                                          seed, mean, stddev);

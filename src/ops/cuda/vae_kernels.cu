@@ -12,6 +12,7 @@
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
 #include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/grid.h"
 
 namespace wan::ops::cuda {
 namespace {
@@ -106,7 +107,6 @@ __global__ void softmax_rows_kernel(float* s, int64_t n, int64_t ld) {
   for (int64_t j = threadIdx.x; j < n; j += blockDim.x) row[j] *= inv;
 }
 
-unsigned blocks_for(int64_t n) { return unsigned(std::max<int64_t>(1, std::min<int64_t>((n + 255) / 256, 65535))); }
 
 }  // namespace
 
@@ -157,10 +157,10 @@ void launch_copy(void* dst, const void* src, const StridedLayout& l) {
   // 32-bit indices when nothing, including a grid-stride step past the end, can overflow them.
   const int64_t limit = std::numeric_limits<int32_t>::max() - int64_t(65535) * 256;
   if (n < limit && span_d < limit && span_s < limit)
-    strided_copy_kernel<U, int32_t><<<blocks_for(n), 256, 0, stream>>>(static_cast<U*>(dst), static_cast<const U*>(src),
+    strided_copy_kernel<U, int32_t><<<grid_for(n), 256, 0, stream>>>(static_cast<U*>(dst), static_cast<const U*>(src),
                                                                         l, int32_t(n));
   else
-    strided_copy_kernel<U, int64_t><<<blocks_for(n), 256, 0, stream>>>(static_cast<U*>(dst), static_cast<const U*>(src),
+    strided_copy_kernel<U, int64_t><<<grid_for(n), 256, 0, stream>>>(static_cast<U*>(dst), static_cast<const U*>(src),
                                                                         l, n);
 }
 
@@ -213,7 +213,7 @@ void strided_copy(Tensor& dst, const Tensor& src) {
 void rms_norm_channels(const Tensor& x, const Tensor& gamma, Tensor& y) {
   const int64_t C = x.size(0), S = x.numel() / std::max<int64_t>(1, C);
   if (x.numel() == 0) return;
-  rms_norm_channels_kernel<<<blocks_for(S), 256, 0, wan::cuda::context().stream>>>(x.data<float>(), gamma.data<float>(),
+  rms_norm_channels_kernel<<<grid_for(S), 256, 0, wan::cuda::context().stream>>>(x.data<float>(), gamma.data<float>(),
                                                                                     y.data<float>(), C, S);
   WAN_CUDA_CHECK_LAUNCH();
 }
@@ -221,7 +221,7 @@ void rms_norm_channels(const Tensor& x, const Tensor& gamma, Tensor& y) {
 void upsample_nearest_2x(const Tensor& x, Tensor& y) {
   const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
   if (y.numel() == 0) return;
-  upsample_kernel<<<blocks_for(y.numel()), 256, 0, wan::cuda::context().stream>>>(x.data<float>(), y.data<float>(),
+  upsample_kernel<<<grid_for(y.numel()), 256, 0, wan::cuda::context().stream>>>(x.data<float>(), y.data<float>(),
                                                                                   planes, H, W);
   WAN_CUDA_CHECK_LAUNCH();
 }
