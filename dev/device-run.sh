@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On the GPU machine (see DEVELOPERS.md): build with CUDA, record `wan info --system`, run the
-# tests of TEST_LABELS (default gpu|unit|golden; "none" skips them), then the benchmarks asked for:
-# BENCH_OPS=1 (default) ops beside PyTorch's, BENCH_VAE=1 the VAE decoder, BENCH_DIT=1 the DiT
+# tests of TEST_LABELS (default gpu|unit|golden; "none" skips them; TEST_REGEX narrows them by
+# name), then the benchmarks asked for: BENCH_OPS=1 (default) ops beside PyTorch's (BENCH_OPS_ARGS:
+# bench_ops's sections, e.g. "attention fp8"; BENCH_OPS_TORCH=0 skips PyTorch's), BENCH_VAE=1 the VAE decoder, BENCH_DIT=1 the DiT
 # forward beside the PyTorch stand-in, BENCH_LOAD=1 a 5B checkpoint's load against its read,
 # BENCH_MULTI=1 several GPUs (Ulysses DiT forwards beside one
 # GPU's, and whole TI2V-5B runs of a random checkpoint on one GPU, CFG-parallel and Ulysses), all
@@ -42,7 +43,7 @@ grep -E "^GPU|predicted|fits" "$OUT/info_system.txt" | head -6
 stamp "tests"
 if [[ "${TEST_LABELS:-}" != none ]]; then
   # -V keeps every test's output (the measured errors) in ctest.log.
-  ctest --test-dir build/device -L "${TEST_LABELS:-gpu|unit|golden}" -j 8 -V >"$OUT/ctest.log" 2>&1
+  ctest --test-dir build/device -L "${TEST_LABELS:-gpu|unit|golden}" ${TEST_REGEX:+-R "$TEST_REGEX"} -j 8 -V >"$OUT/ctest.log" 2>&1
   grep -E "tests passed|tests failed" "$OUT/ctest.log" | tail -3
   grep -E "relative L2|FAILED|Failure" "$OUT/ctest.log" | sed 's/^[0-9]*: //' | sort -u | head -40
   grep -E "Test +#[0-9]+: .*(Failed|Exception)" "$OUT/ctest.log" | head -10
@@ -50,9 +51,11 @@ fi
 
 if [[ "${BENCH_OPS:-1}" == 1 ]]; then
   echo "== bench_ops (this engine)"
-  build/device/bench_ops 2>&1 | tee "$OUT/bench_ops.txt" | grep -v '^JSON'
-  echo "== torch baseline (same machine, same call)"
-  python3 dev/bench/torch_ops.py 2>&1 | tee "$OUT/torch_ops.txt" | grep -v '^JSON'
+  build/device/bench_ops ${BENCH_OPS_ARGS:-} 2>&1 | tee "$OUT/bench_ops.txt" | grep -v '^JSON'
+  if [[ "${BENCH_OPS_TORCH:-1}" == 1 ]]; then
+    echo "== torch baseline (same machine, same call)"
+    python3 dev/bench/torch_ops.py 2>&1 | tee "$OUT/torch_ops.txt" | grep -v '^JSON'
+  fi
 fi
 
 # The VAE decoder at real sizes with random weights (BENCH_VAE=1).
@@ -112,10 +115,11 @@ if [[ "${BENCH_MULTI:-0}" == 1 ]]; then
     done
   fi
   # Whole A14B 720p runs with random weights made on the GPU (no checkpoint fits this disk):
-  # E2E_A14B_STEPS steps (one high-noise, the rest low-noise), one GPU then CFG-parallel.
+  # E2E_A14B_STEPS steps (one high-noise, the rest low-noise), one GPU then CFG-parallel;
+  # E2E_A14B_ARGS adds flags (e.g. "--offload true").
   [[ "${E2E_A14B:-1}" == 1 ]] && for mode in "" $( ((gpus > 1)) && echo --cfg-parallel); do
     stamp "== wan bench e2e --random t2v-A14B 1280*720 ${E2E_A14B_STEPS:-2} steps $mode"
-    build/device/wan bench e2e --random t2v-A14B --t5-layers 1 --steps "${E2E_A14B_STEPS:-2}" $mode 2>&1 | tee -a "$OUT/bench_e2e.txt" | grep -vE "^JSON|^device"
+    build/device/wan bench e2e --random t2v-A14B --t5-layers 1 --steps "${E2E_A14B_STEPS:-2}" $mode ${E2E_A14B_ARGS:-} 2>&1 | tee -a "$OUT/bench_e2e.txt" | grep -vE "^JSON|^device"
   done
   [[ "${E2E_5B:-1}" == 1 ]] || { stamp "done"; exit 0; }
   random_5b_checkpoint

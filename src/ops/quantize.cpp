@@ -6,6 +6,10 @@
 #include "core/error.h"
 #include "core/float_formats.h"
 #include "core/thread_pool.h"
+#ifdef WAN_HAVE_CUDA
+#include "backend/cuda/cuda_context.h"
+#include "ops/cuda/cuda_ops.h"
+#endif
 
 namespace wan::ops {
 namespace {
@@ -14,7 +18,32 @@ constexpr float kE4M3Max = 448.0f;
 
 }  // namespace
 
-Fp8Weight quantize_fp8(const Tensor& weight, Fp8Scaling scaling) {
+namespace {
+Fp8Matrix quantize_fp8_cuda(const Tensor& x, Fp8Scaling scaling) {
+#ifdef WAN_HAVE_CUDA
+  WAN_CHECK(x.dim() == 2 && x.dtype() == DType::BF16 && x.stride(1) == 1 && x.stride(0) >= x.size(1),
+            "quantize_fp8 on CUDA: needs a bf16 GPU matrix [N, K] with contiguous rows, got ", x.describe());
+  const int64_t N = x.size(0), K = x.size(1);
+  Fp8Matrix q;
+  q.values = wan::cuda::empty({N, K}, DType::F8_E4M3);
+  if (scaling == Fp8Scaling::PerRow) {
+    q.scales = wan::cuda::empty({N}, DType::F32);
+    cuda::quantize_rows_fp8(x.data_ptr(), N, K, x.stride(0), q.values, q.scales);
+  } else {
+    q.scales = wan::cuda::empty({1}, DType::F32);
+    Tensor amax = wan::cuda::empty({1}, DType::F32);
+    cuda::quantize_tensor_fp8(x.data_ptr(), N, K, x.stride(0), q.values, q.scales, amax);
+  }
+  return q;
+#else
+  (void)scaling;
+  fail("quantize_fp8: tensor ", x.describe(), " on the GPU, but this build has no CUDA backend");
+#endif
+}
+}  // namespace
+
+Fp8Matrix quantize_fp8(const Tensor& weight, Fp8Scaling scaling) {
+  if (weight.defined() && weight.device() == Device::CUDA) return quantize_fp8_cuda(weight, scaling);
   WAN_CHECK(weight.defined() && weight.dim() == 2 && weight.device() == Device::CPU,
             "quantize_fp8: needs a CPU matrix [N, K], got ", weight.defined() ? weight.describe() : "undefined");
   const Tensor w = weight.to(DType::F32).contiguous();
@@ -32,7 +61,7 @@ Fp8Weight quantize_fp8(const Tensor& weight, Fp8Scaling scaling) {
   });
   for (int64_t n = 0; n < N; ++n)
     WAN_CHECK(finite[size_t(n)], "quantize_fp8: row ", n, " of ", weight.describe(), " holds a non-finite value");
-  Fp8Weight q;
+  Fp8Matrix q;
   if (scaling == Fp8Scaling::PerTensor) {
     const float m = N > 0 ? *std::max_element(amax.begin(), amax.end()) : 0.0f;
     q.scales = Tensor::from_vector<float>({m > 0 ? m / kE4M3Max : 1.0f}, {1});
@@ -53,7 +82,7 @@ Fp8Weight quantize_fp8(const Tensor& weight, Fp8Scaling scaling) {
   return q;
 }
 
-Tensor dequantize_fp8(const Fp8Weight& q) {
+Tensor dequantize_fp8(const Fp8Matrix& q) {
   WAN_CHECK(q.values.defined() && q.values.dtype() == DType::F8_E4M3 && q.values.dim() == 2 &&
                 q.scales.dtype() == DType::F32 && (q.scales.numel() == 1 || q.scales.numel() == q.values.size(0)),
             "dequantize_fp8: values [N, K] e4m3 and scales [N] or [1] f32 expected");

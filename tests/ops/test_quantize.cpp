@@ -14,7 +14,7 @@ namespace {
 
 TEST(QuantizeFp8, PerRowScalesMapEachRowMaximumTo448) {
   const Tensor w = Tensor::from_vector<float>({1.0f, -2.0f, 0.5f, 0.0f, 0.0f, 0.0f, 3.0f, 0.1f, -0.2f}, {3, 3});
-  const Fp8Weight q = quantize_fp8(w, Fp8Scaling::PerRow);
+  const Fp8Matrix q = quantize_fp8(w, Fp8Scaling::PerRow);
   ASSERT_EQ(q.scales.numel(), 3);
   EXPECT_FLOAT_EQ(q.scales.data<float>()[0], 2.0f / 448);
   EXPECT_FLOAT_EQ(q.scales.data<float>()[1], 1.0f);  // all-zero row
@@ -29,7 +29,7 @@ TEST(QuantizeFp8, PerRowScalesMapEachRowMaximumTo448) {
 TEST(QuantizeFp8, RoundingErrorIsWithinE4M3sStep) {
   const Tensor w = test::random_tensor({37, 129}, 3, 0.02);  // odd sizes, checkpoint-like scale
   for (Fp8Scaling s : {Fp8Scaling::PerRow, Fp8Scaling::PerTensor}) {
-    const Fp8Weight q = quantize_fp8(w, s);
+    const Fp8Matrix q = quantize_fp8(w, s);
     const Tensor back = dequantize_fp8(q);
     const float* a = w.data<float>();
     const float* b = back.data<float>();

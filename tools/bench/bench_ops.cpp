@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "backend/backend.h"
@@ -12,8 +13,10 @@
 #include "backend/cuda/cuda_context.h"
 #include "core/rng.h"
 #include "ops/attention.h"
+#include "ops/attention_fp8.h"
 #include "ops/conv.h"
 #include "ops/linear.h"
+#include "ops/linear_fp8.h"
 
 using namespace wan;
 
@@ -50,7 +53,14 @@ double median_ms(F&& fn, int warmup = 5, int reps = 20) {
 
 }  // namespace
 
-int main() {
+// Sections to run: the arguments ("linear", "attention", "conv", "fp8"), all when none.
+int main(int argc, char** argv) {
+  auto wanted = [&](const char* section) {
+    if (argc < 2) return true;
+    for (int i = 1; i < argc; ++i)
+      if (std::string(argv[i]) == section) return true;
+    return false;
+  };
   if (!cuda_available()) {
     std::printf("bench_ops: no GPU (%s)\n", cuda_device_summary().c_str());
     return 1;
@@ -71,9 +81,10 @@ int main() {
       {"ffn1+gelu 480p", 32760, 5120, 13824, ops::Activation::GeluTanh},
       {"cross k/v 512", 512, 5120, 5120, ops::Activation::None},
   };
-  std::printf("%-16s %8s %6s %6s %10s %9s\n", "linear", "M", "K", "N", "ms", "TFLOP/s");
   uint64_t seed = 1;
+  if (wanted("linear")) std::printf("%-16s %8s %6s %6s %10s %9s\n", "linear", "M", "K", "N", "ms", "TFLOP/s");
   for (const Case& c : cases) {
+    if (!wanted("linear")) break;
     const Tensor x = random_bf16({c.M, c.K}, seed++, 1.0);
     const Tensor w = random_bf16({c.N, c.K}, seed++, 0.02);
     const Tensor b = random_bf16({c.N}, seed++, 0.02);
@@ -94,8 +105,9 @@ int main() {
                                   {"self 480p A14B", 32760, 32760, 40, 128},
                                   {"self 704p 5B", 27280, 27280, 24, 128},
                                   {"cross 720p A14B", 75600, 512, 40, 128}};
-  std::printf("\n%-16s %8s %8s %4s %10s %9s\n", "attention", "Lq", "Lk", "H", "ms", "TFLOP/s");
+  if (wanted("attention")) std::printf("\n%-16s %8s %8s %4s %10s %9s\n", "attention", "Lq", "Lk", "H", "ms", "TFLOP/s");
   for (const Attn& a : attn) {
+    if (!wanted("attention")) break;
     const Tensor q = random_bf16({1, a.Lq, a.H, a.D}, seed++, 1.0);
     const Tensor k = random_bf16({1, a.Lk, a.H, a.D}, seed++, 1.0);
     const Tensor v = random_bf16({1, a.Lk, a.H, a.D}, seed++, 1.0);
@@ -123,8 +135,10 @@ int main() {
                                    {"2.2 256ch 352p", 256, 6, 352, 640, 256, DType::BF16},
                                    {"2.2 512ch 176p", 512, 6, 176, 320, 512, DType::BF16},
                                    {"2.2 1024ch 88p", 1024, 4, 88, 160, 1024, DType::BF16}};
-  std::printf("\n%-16s %5s %5s %10s %5s %5s %10s %9s\n", "conv3d 3x3x3", "dtype", "C", "T,H,W", "", "O", "ms", "TFLOP/s");
+  if (wanted("conv"))
+    std::printf("\n%-16s %5s %5s %10s %5s %5s %10s %9s\n", "conv3d 3x3x3", "dtype", "C", "T,H,W", "", "O", "ms", "TFLOP/s");
   for (const Conv& c : convs) {
+    if (!wanted("conv")) break;
     Tensor xf = Tensor::empty({c.T, c.H, c.W, c.C}, DType::F32);
     Rng(seed++).fill_normal(xf, 0.0, 1.0);
     const Tensor x = convert_on_device(to_device(xf, Device::CUDA), c.dtype).permute({3, 0, 1, 2});  // channels-last
@@ -141,6 +155,38 @@ int main() {
                 (long long)c.T, (long long)c.H, (long long)c.W, (long long)c.O, ms, tflops);
     std::printf("JSON {\"op\":\"conv3d\",\"name\":\"%s\",\"dtype\":\"%s\",\"ms\":%.4f,\"tflops\":%.1f}\n", c.name,
                 dtype_name(c.dtype), ms, tflops);
+  }
+
+  // FP8 (issue 8): the same products with E4M3 weights (per output channel) and activations (per
+  // token; "+quant" includes quantising x, as the DiT runs it), and the same self-attentions with
+  // q, k, v quantised per tensor inside the timed call.
+  if (wanted("fp8")) {
+    std::printf("\n%-16s %8s %6s %6s %10s %9s %12s %9s\n", "linear fp8", "M", "K", "N", "gemm ms", "TFLOP/s",
+                "+quant ms", "TFLOP/s");
+    for (const Case& c : cases) {
+      const Tensor x = random_bf16({c.M, c.K}, seed++, 1.0);
+      const ops::Fp8Matrix wq = ops::quantize_fp8(random_bf16({c.N, c.K}, seed++, 0.02), ops::Fp8Scaling::PerRow);
+      const Tensor b = random_bf16({c.N}, seed++, 0.02);
+      const ops::Fp8Matrix xq = ops::quantize_fp8(x, ops::Fp8Scaling::PerRow);
+      const double gemm = median_ms([&] { ops::linear_fp8(xq, wq, b, c.act); });
+      const double full = median_ms([&] { ops::linear(x, wq, b, c.act); });
+      const double flop = 2.0 * double(c.M) * double(c.K) * double(c.N);
+      std::printf("%-16s %8lld %6lld %6lld %10.3f %9.1f %12.3f %9.1f\n", c.name, (long long)c.M, (long long)c.K,
+                  (long long)c.N, gemm, flop / (gemm * 1e-3) / 1e12, full, flop / (full * 1e-3) / 1e12);
+      std::printf("JSON {\"op\":\"linear_fp8\",\"name\":\"%s\",\"gemm_ms\":%.4f,\"with_quant_ms\":%.4f}\n", c.name,
+                  gemm, full);
+    }
+    std::printf("\n%-16s %8s %8s %4s %10s %9s\n", "attention fp8", "Lq", "Lk", "H", "ms", "TFLOP/s");
+    for (const Attn& a : attn) {
+      const Tensor q = random_bf16({1, a.Lq, a.H, a.D}, seed++, 1.0);
+      const Tensor k = random_bf16({1, a.Lk, a.H, a.D}, seed++, 1.0);
+      const Tensor v = random_bf16({1, a.Lk, a.H, a.D}, seed++, 1.0);
+      const double ms = median_ms([&] { ops::attention_fp8(q, k, v, {}, 1.0 / std::sqrt(double(a.D))); }, 3, 10);
+      const double tflops = 4.0 * double(a.Lq) * double(a.Lk) * double(a.D) * double(a.H) / (ms * 1e-3) / 1e12;
+      std::printf("%-16s %8lld %8lld %4lld %10.3f %9.1f\n", a.name, (long long)a.Lq, (long long)a.Lk, (long long)a.H,
+                  ms, tflops);
+      std::printf("JSON {\"op\":\"attention_fp8\",\"name\":\"%s\",\"ms\":%.4f,\"tflops\":%.1f}\n", a.name, ms, tflops);
+    }
   }
   return 0;
 }

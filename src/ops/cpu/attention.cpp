@@ -4,13 +4,14 @@
 #include <limits>
 #include <vector>
 
+#include "core/float_formats.h"
 #include "core/thread_pool.h"
 #include "ops/cpu/kernels.h"
 
 namespace wan::ops::cpu {
 
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens,
-               double scale, const Tensor& bias, Tensor& out) {
+               double scale, const Tensor& bias, Tensor& out, bool fp8_probabilities) {
   const int64_t B = q.size(0), Lq = q.size(1), H = q.size(2), Dh = q.size(3);
   const int64_t Lk = k.size(1), Dv = v.size(3);
   const float* qp = q.data<float>();
@@ -41,8 +42,9 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vec
       double denom = 0.0;
       std::fill(acc.begin(), acc.end(), 0.0);
       for (int64_t j = 0; j < len; ++j) {
-        const double p = std::exp(scores[size_t(j)] - max_score);
+        double p = std::exp(scores[size_t(j)] - max_score);
         denom += p;
+        if (fp8_probabilities) p = double(to_float(to_f8e4m3(float(p * 448.0)))) / 448.0;
         const float* vr = vp + ((b * Lk + j) * H + h) * Dv;
         for (int64_t d = 0; d < Dv; ++d) acc[size_t(d)] += p * vr[d];
       }

@@ -27,8 +27,10 @@ void mul(const Tensor& a, const Tensor& b, Tensor& out);
 void sinusoidal_embedding(const Tensor& t, int64_t dim, Tensor& out);
 void rope_apply_3d(const Tensor& x, const std::vector<Grid3>& grids, const RopeTable& table, int64_t first_token,
                    Tensor& y);
+// fp8_probabilities: each unnormalised probability exp(s - max) rounded as E4M3 at scale 448
+// before it weighs v (the sum that normalises stays exact): ops/attention_fp8.h's emulation.
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens,
-               double scale, const Tensor& bias, Tensor& out);
+               double scale, const Tensor& bias, Tensor& out, bool fp8_probabilities = false);
 void conv3d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::array<int64_t, 3> stride,
             std::array<int64_t, 4> pad, Tensor& out);
 void rms_norm_channels(const Tensor& x, const Tensor& gamma, Tensor& y);

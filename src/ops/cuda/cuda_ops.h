@@ -25,6 +25,26 @@ void block_modulation(const Tensor& e, const Tensor& table, Tensor& out);
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens, double scale,
                Tensor& out);
 
+// FP8 E4M3 (fp8_kernels.cu, linear_fp8.cpp, attention_fp8.cpp; contracts in ops/quantize.h,
+// ops/linear_fp8.h, ops/attention_fp8.h).
+// Rows [rows, K] of bf16 at x (row stride ld) -> values [rows, K] e4m3 and scales f32 [rows].
+void quantize_rows_fp8(const void* x, int64_t rows, int64_t K, int64_t ld, Tensor& values, Tensor& scales);
+// The same with one scale [1] for all rows (and 1 / scale into *inverse when not null); amax: an
+// f32 [1] scratch tensor on the GPU.
+void quantize_tensor_fp8(const void* x, int64_t rows, int64_t cols, int64_t ld, Tensor& values, Tensor& scale,
+                         Tensor& amax, float* inverse = nullptr);
+// y2d bf16 [M, N] = act(y2d + bias [N] bf16), in place (products whose epilogue cuBLASLt lacks).
+void bias_act_bf16(Tensor& y2d, const Tensor& bias, bool gelu);
+// out bf16 = values e4m3 · scale[0] (contiguous, same size).
+void dequantize_fp8_bf16(const Tensor& values, const Tensor& scale, Tensor& out);
+// y2d bf16 [M, N] = act((xq [M, K] · x_scales[M]) · (wq [N, K] · w_scales[N])ᵀ + bias): cuBLASLt
+// FP8 with a scale per row of x and of w (or one each: [1]), fp32 accumulation.
+void linear_fp8(const Tensor& xq, const Tensor& x_scales, const Tensor& wq, const Tensor& w_scales, const Tensor& bias,
+                Activation act, Tensor& y2d);
+// As attention(), with q, k and v quantised to E4M3 with a scale each and cuDNN's FP8 attention.
+void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens,
+                   double scale, Tensor& out);
+
 // ops/dit_fused.h: x/out [B, L, D] (rms_norm_rope: rows may be strided, x may be out; others contiguous); parameters f32 [D] or [B, D]; grids [B, 3] i64 and
 // cos/sin [max_pos, head_dim/2] f32 on the GPU (undefined cos: no rotation).
 void layer_norm_modulate(const Tensor& x, double eps, const Tensor& w, const Tensor& b, const Tensor& shift,

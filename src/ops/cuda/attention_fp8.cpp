@@ -1,0 +1,269 @@
+// ops/attention_fp8.h on the GPU: q, k and v quantised to E4M3 with one scale each (their |max| /
+// 448, computed on the GPU: no host round trip), then cuDNN's fused FP8 flash attention. cuDNN
+// 9.14 has no FP8 form of the unified SDPA operation (attention.cpp), so the graph is the
+// composite one its runtime fusion engine recognises, spelled out in backend descriptors:
+//
+//   S  = (Q8 · K8ᵀ) · attn_scale · descale_q · descale_k          (fp32, virtual)
+//   M  = rowmax(S); E = exp(S − M); Z = rowsum(E); stats = M + log Z; P = E / Z
+//   amax_s = max|P|;  P8 = E4M3(P · scale_s)                       (scale_s = 448: P <= 1)
+//   O  = (P8 · V8) · descale_s · descale_v;  amax_o = max|O|;  out = O · scale_o
+//
+// out is bf16 when cuDNN has an engine for that, else E4M3 with scale_o = 1 / descale_v (|O| is at
+// most max|V|: each row of O is a convex combination of V's rows) and a pass back to bf16.
+// Plans are cached per shape like the bf16 attention; the first call of a shape times the
+// candidates. Padded keys: as attention.cpp, a narrower K/V per sample.
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cuda_context.h"
+#include "core/log.h"
+#include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/cudnn_graph.h"
+
+namespace wan::ops::cuda {
+namespace {
+
+enum Uid : int64_t {
+  kQ = 1, kK, kV, kO, kAttnScale, kDescaleQ, kDescaleK, kDescaleV, kDescaleS, kScaleS, kScaleO, kAmaxS, kAmaxO,
+  kFirstVirtual = 100
+};
+
+constexpr float kE4M3Max = 448.0f;
+
+// Builds the operation graph; every descriptor stays alive with it.
+struct GraphBuilder {
+  std::vector<Desc> keep;
+  std::vector<cudnnBackendDescriptor_t> ops;
+  int64_t next_uid = kFirstVirtual;
+
+  cudnnBackendDescriptor_t tensor(int64_t uid, cudnnDataType_t type, std::array<int64_t, 4> dims,
+                                  std::array<int64_t, 4> strides, TensorKind kind = TensorKind::Memory) {
+    keep.push_back(tensor_desc(uid, type, dims, strides, kind));
+    return keep.back().d;
+  }
+  cudnnBackendDescriptor_t scalar(int64_t uid, TensorKind kind = TensorKind::Memory) {
+    return tensor(uid, CUDNN_DATA_FLOAT, {1, 1, 1, 1}, {1, 1, 1, 1}, kind);
+  }
+  // A virtual fp32 (or `type`) tensor, row-major strides.
+  cudnnBackendDescriptor_t virt(std::array<int64_t, 4> dims, cudnnDataType_t type = CUDNN_DATA_FLOAT) {
+    const std::array<int64_t, 4> strides{dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1};
+    return tensor(next_uid++, type, dims, strides, TensorKind::Virtual);
+  }
+  void add(Desc&& op) {
+    op.finalize();
+    keep.push_back(std::move(op));
+    ops.push_back(keep.back().d);
+  }
+  void pointwise(cudnnPointwiseMode_t mode, cudnnBackendDescriptor_t x, cudnnBackendDescriptor_t b,
+                 cudnnBackendDescriptor_t y) {
+    Desc pw(CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
+    const cudnnDataType_t prec = CUDNN_DATA_FLOAT;
+    pw.set(CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode);
+    pw.set(CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &prec);
+    pw.finalize();
+    Desc op(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
+    op.set(CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &pw.d);
+    op.set(CUDNN_ATTR_OPERATION_POINTWISE_XDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x);
+    if (b) op.set(CUDNN_ATTR_OPERATION_POINTWISE_BDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &b);
+    op.set(CUDNN_ATTR_OPERATION_POINTWISE_YDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y);
+    keep.push_back(std::move(pw));
+    add(std::move(op));
+  }
+  void reduction(cudnnReduceTensorOp_t mode, cudnnBackendDescriptor_t x, cudnnBackendDescriptor_t y) {
+    Desc red(CUDNN_BACKEND_REDUCTION_DESCRIPTOR);
+    const cudnnDataType_t prec = CUDNN_DATA_FLOAT;
+    red.set(CUDNN_ATTR_REDUCTION_OPERATOR, CUDNN_TYPE_REDUCTION_OPERATOR_TYPE, 1, &mode);
+    red.set(CUDNN_ATTR_REDUCTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &prec);
+    red.finalize();
+    Desc op(CUDNN_BACKEND_OPERATION_REDUCTION_DESCRIPTOR);
+    op.set(CUDNN_ATTR_OPERATION_REDUCTION_XDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x);
+    op.set(CUDNN_ATTR_OPERATION_REDUCTION_YDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y);
+    op.set(CUDNN_ATTR_OPERATION_REDUCTION_DESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &red.d);
+    keep.push_back(std::move(red));
+    add(std::move(op));
+  }
+  void matmul(cudnnBackendDescriptor_t a, cudnnBackendDescriptor_t b, cudnnBackendDescriptor_t c) {
+    Desc mm(CUDNN_BACKEND_MATMUL_DESCRIPTOR);
+    const cudnnDataType_t prec = CUDNN_DATA_FLOAT;
+    mm.set(CUDNN_ATTR_MATMUL_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &prec);
+    mm.finalize();
+    Desc op(CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR);
+    op.set(CUDNN_ATTR_OPERATION_MATMUL_ADESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &a);
+    op.set(CUDNN_ATTR_OPERATION_MATMUL_BDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &b);
+    op.set(CUDNN_ATTR_OPERATION_MATMUL_CDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &c);
+    op.set(CUDNN_ATTR_OPERATION_MATMUL_DESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &mm.d);
+    keep.push_back(std::move(mm));
+    add(std::move(op));
+  }
+};
+
+struct Plan {
+  std::vector<Candidate> candidates;
+  bool fp8_out = false;
+  bool tuned = false;
+};
+
+// Lq, Lk, H, D, O's token stride (elements), fp8 output.
+using Key = std::array<int64_t, 6>;
+
+// The graph for one sample: Q8/K8/V8 packed [L, H, D] (token stride H·D), O with token stride so.
+std::vector<Candidate> build(const Key& key, std::string& why) {
+  const auto [Lq, Lk, H, D, so, fp8_out] = key;
+  const int64_t ld = H * D;
+  GraphBuilder g;
+  const auto q = g.tensor(kQ, CUDNN_DATA_FP8_E4M3, {1, H, Lq, D}, {Lq * ld, D, ld, 1});
+  const auto kt = g.tensor(kK, CUDNN_DATA_FP8_E4M3, {1, H, D, Lk}, {Lk * ld, D, 1, ld});  // Kᵀ: [d, s] per head
+  const auto v = g.tensor(kV, CUDNN_DATA_FP8_E4M3, {1, H, Lk, D}, {Lk * ld, D, ld, 1});
+  const auto o = g.tensor(kO, fp8_out ? CUDNN_DATA_FP8_E4M3 : CUDNN_DATA_BFLOAT16, {1, H, Lq, D}, {Lq * so, D, so, 1});
+  const auto attn_scale = g.scalar(kAttnScale, TensorKind::ByValue);
+  const auto descale_q = g.scalar(kDescaleQ), descale_k = g.scalar(kDescaleK), descale_v = g.scalar(kDescaleV);
+  const auto descale_s = g.scalar(kDescaleS), scale_s = g.scalar(kScaleS), scale_o = g.scalar(kScaleO);
+  const auto amax_s = g.scalar(kAmaxS), amax_o = g.scalar(kAmaxO);
+
+  const std::array<int64_t, 4> s_dims{1, H, Lq, Lk}, row_dims{1, H, Lq, 1}, o_dims{1, H, Lq, D};
+  const auto s0 = g.virt(s_dims);
+  g.matmul(q, kt, s0);
+  const auto s1 = g.virt(s_dims);
+  g.pointwise(CUDNN_POINTWISE_MUL, s0, attn_scale, s1);
+  const auto s2 = g.virt(s_dims);
+  g.pointwise(CUDNN_POINTWISE_MUL, s1, descale_q, s2);
+  const auto s3 = g.virt(s_dims);
+  g.pointwise(CUDNN_POINTWISE_MUL, s2, descale_k, s3);
+  // Softmax with statistics (the flash form: the row max and sum stay virtual).
+  const auto m = g.virt(row_dims);
+  g.reduction(CUDNN_REDUCE_TENSOR_MAX, s3, m);
+  const auto sub = g.virt(s_dims);
+  g.pointwise(CUDNN_POINTWISE_SUB, s3, m, sub);
+  const auto e = g.virt(s_dims);
+  g.pointwise(CUDNN_POINTWISE_EXP, sub, nullptr, e);
+  const auto z = g.virt(row_dims);
+  g.reduction(CUDNN_REDUCE_TENSOR_ADD, e, z);
+  const auto log_z = g.virt(row_dims);
+  g.pointwise(CUDNN_POINTWISE_LOG, z, nullptr, log_z);
+  const auto stats = g.virt(row_dims);
+  g.pointwise(CUDNN_POINTWISE_ADD, m, log_z, stats);
+  const auto p = g.virt(s_dims);
+  g.pointwise(CUDNN_POINTWISE_DIV, e, z, p);
+  g.reduction(CUDNN_REDUCE_TENSOR_AMAX, p, amax_s);
+  const auto p8 = g.virt(s_dims, CUDNN_DATA_FP8_E4M3);
+  g.pointwise(CUDNN_POINTWISE_MUL, p, scale_s, p8);
+  // O = P8 · V8, descaled, its amax, scaled into the output.
+  const auto o0 = g.virt(o_dims);
+  g.matmul(p8, v, o0);
+  const auto o1 = g.virt(o_dims);
+  g.pointwise(CUDNN_POINTWISE_MUL, o0, descale_s, o1);
+  const auto o2 = g.virt(o_dims);
+  g.pointwise(CUDNN_POINTWISE_MUL, o1, descale_v, o2);
+  g.pointwise(CUDNN_POINTWISE_MUL, o2, scale_o, o);
+  g.reduction(CUDNN_REDUCE_TENSOR_AMAX, o2, amax_o);
+
+  cudnnHandle_t h = wan::cuda::cudnn_handle();
+  Desc graph(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
+  graph.set(CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, int64_t(g.ops.size()), g.ops.data());
+  graph.set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
+  if (cudnnBackendFinalize(graph.d) != CUDNN_STATUS_SUCCESS) {
+    why = wan::cuda::cudnn_last_error();
+    return {};
+  }
+  return execution_plans(graph, 4, why);
+}
+
+// Device scalars: [0] descale_q, [1] descale_k, [2] descale_v, [3] 1 / descale_v, [4] descale_s,
+// [5] scale_s, [6] scale_o = 1, [7] amax_s, [8] amax_o, [9] scratch amax.
+struct Scalars {
+  Tensor t;
+  float* at(int i) const { return t.data<float>() + i; }
+  Tensor slot(int i) const { return t.narrow(0, i, 1); }
+};
+
+const Scalars& scalars() {
+  static Scalars s;
+  if (!s.t.defined()) {
+    const std::vector<float> init{1, 1, 1, 1, 1 / kE4M3Max, kE4M3Max, 1, 0, 0, 0};
+    s.t = to_device(Tensor::from_vector<float>(init, {int64_t(init.size())}), Device::CUDA);
+  }
+  return s;
+}
+
+}  // namespace
+
+void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens,
+                   double scale, Tensor& out) {
+  const int64_t B = q.size(0), Lq = q.size(1), H = q.size(2), D = q.size(3), Lk = k.size(1), ld = H * D;
+  static std::mutex mutex;
+  static std::map<Key, Plan> plans;
+  static Tensor workspace;
+  std::lock_guard<std::mutex> lock(mutex);
+  const Scalars& sc = scalars();
+  Tensor q8 = wan::cuda::empty({B, Lq, H, D}, DType::F8_E4M3);
+  Tensor k8 = wan::cuda::empty({B, Lk, H, D}, DType::F8_E4M3);
+  Tensor v8 = wan::cuda::empty({B, Lk, H, D}, DType::F8_E4M3);
+  Tensor amax = sc.slot(9), s_q = sc.slot(0), s_k = sc.slot(1), s_v = sc.slot(2);
+  quantize_tensor_fp8(q.data_ptr(), B * Lq, ld, q.stride(1), q8, s_q, amax);
+  quantize_tensor_fp8(k.data_ptr(), B * Lk, ld, k.stride(1), k8, s_k, amax);
+  quantize_tensor_fp8(v.data_ptr(), B * Lk, ld, v.stride(1), v8, s_v, amax, sc.at(3));
+  Tensor o8;  // the E4M3 output when cuDNN has no bf16-output engine
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t len = k_lens.empty() ? Lk : k_lens[size_t(b)];
+    char* op = static_cast<char*>(out.data_ptr()) + b * out.stride(0) * 2;
+    if (len == 0) {
+      WAN_CUDA_CHECK(cudaMemsetAsync(op, 0, size_t(Lq * ld * 2), wan::cuda::context().stream));
+      continue;
+    }
+    Key key{Lq, len, H, D, out.stride(1), 0};
+    auto it = plans.find(key);
+    if (it == plans.end()) {
+      std::string why;
+      Plan plan;
+      plan.candidates = build(key, why);
+      if (plan.candidates.empty()) {  // no bf16-output engine: E4M3 out, then a pass to bf16
+        WAN_LOG_DEBUG("cuDNN FP8 attention: no bf16-output engine (", why, "); E4M3 output");
+        key[4] = ld;
+        key[5] = 1;
+        plan.candidates = build(key, why);
+        plan.fp8_out = true;
+      }
+      WAN_CHECK(!plan.candidates.empty(), "cuDNN could not build an FP8 attention plan for Lq=", Lq, " Lk=", len,
+                " H=", H, " D=", D, ": ", why.empty() ? "no engine" : why,
+                ". FP8 attention needs Hopper (sm_90) or newer and cuDNN >= 9.1; use --precision bf16");
+      it = plans.emplace(Key{Lq, len, H, D, out.stride(1), 0}, std::move(plan)).first;
+    }
+    Plan& plan = it->second;
+    void* o_ptr = op;
+    if (plan.fp8_out) {
+      if (!o8.defined()) o8 = wan::cuda::empty({Lq, H, D}, DType::F8_E4M3);
+      o_ptr = o8.data_ptr();
+    }
+    float attn_scale = float(scale);
+    const std::vector<int64_t> uids{kQ, kK, kV, kO, kAttnScale, kDescaleQ, kDescaleK, kDescaleV,
+                                    kDescaleS, kScaleS, kScaleO, kAmaxS, kAmaxO};
+    const std::vector<void*> ptrs{static_cast<char*>(q8.data_ptr()) + b * Lq * ld,
+                                  static_cast<char*>(k8.data_ptr()) + b * Lk * ld,
+                                  static_cast<char*>(v8.data_ptr()) + b * Lk * ld,
+                                  o_ptr,
+                                  &attn_scale,
+                                  sc.at(0),
+                                  sc.at(1),
+                                  sc.at(2),
+                                  sc.at(4),
+                                  sc.at(5),
+                                  plan.fp8_out ? sc.at(3) : sc.at(6),
+                                  sc.at(7),
+                                  sc.at(8)};
+    if (!plan.tuned) {
+      plan.tuned = true;
+      keep_fastest(plan.candidates, "cuDNN FP8 attention", [&](const Candidate& c) { execute(c, uids, ptrs, workspace); });
+    }
+    execute(plan.candidates.front(), uids, ptrs, workspace);
+    if (plan.fp8_out) {  // back to bf16: O = stored · descale_v
+      Tensor dst = wan::cuda::empty({Lq, H, D}, DType::BF16);
+      dequantize_fp8_bf16(o8, s_v, dst);
+      Tensor view = out.select(0, b);
+      wan::cuda::copy(view, dst);
+    }
+  }
+}
+
+}  // namespace wan::ops::cuda

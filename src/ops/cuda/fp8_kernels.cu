@@ -1,0 +1,212 @@
+// FP8 E4M3 kernels of ops/quantize.h, ops/linear_fp8.h and ops/attention_fp8.h: quantisation of
+// bf16 rows with one scale per row or per tensor, and the bias/GELU pass for products whose
+// epilogue cuBLASLt cannot fuse. Quantisation mirrors the CPU's quantize_fp8 operation for
+// operation (scale = amax / 448 in f32, value · (1 / scale) rounded to nearest even), so the GPU's
+// E4M3 values equal the CPU's bit for bit on the same bf16 input.
+#include <cuda_bf16.h>
+#include <cuda_fp8.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cuda_context.h"
+#include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/grid.h"
+
+namespace wan::ops::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr float kE4M3Max = 448.0f;
+
+__device__ inline float block_max(float v) {
+  __shared__ float partial[kThreads / 32];
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  float m = 0.0f;
+  for (int w = 0; w < kThreads / 32; ++w) m = fmaxf(m, partial[w]);
+  __syncthreads();
+  return m;
+}
+
+__device__ inline float scale_of(float amax) { return amax > 0.0f ? amax / kE4M3Max : 1.0f; }
+
+__device__ inline __nv_fp8_storage_t to_e4m3(float v) { return __nv_cvt_float_to_fp8(v, __NV_SATFINITE, __NV_E4M3); }
+
+// One block per row: the row's |max|, its scale, then the quantised values (the row is read twice;
+// it is in L2 the second time for the widths of the DiT, 3-28 KB per row).
+__global__ void quantize_rows_kernel(const __nv_bfloat16* __restrict__ x, int64_t ld, int64_t K,
+                                     __nv_fp8_storage_t* __restrict__ out, float* __restrict__ scales) {
+  const int64_t r = blockIdx.x;
+  const __nv_bfloat16* xr = x + r * ld;
+  float m = 0.0f;
+  for (int64_t i = threadIdx.x; i < K; i += kThreads) m = fmaxf(m, fabsf(__bfloat162float(xr[i])));
+  const float s = scale_of(block_max(m)), inv = 1.0f / s;
+  if (threadIdx.x == 0) scales[r] = s;
+  for (int64_t i = threadIdx.x; i < K; i += kThreads) out[r * K + i] = to_e4m3(__bfloat162float(xr[i]) * inv);
+}
+
+// The same with the row in 8-byte pieces (K % 4 == 0, 8-byte aligned rows): 4 values a load.
+__global__ void quantize_rows_vec_kernel(const __nv_bfloat16* __restrict__ x, int64_t ld, int64_t K,
+                                         __nv_fp8_storage_t* __restrict__ out, float* __restrict__ scales) {
+  const int64_t r = blockIdx.x, K4 = K / 4;
+  const uint2* xr = reinterpret_cast<const uint2*>(x + r * ld);
+  float m = 0.0f;
+  for (int64_t i = threadIdx.x; i < K4; i += kThreads) {
+    const uint2 u = xr[i];
+    const __nv_bfloat162 a = *reinterpret_cast<const __nv_bfloat162*>(&u.x), b = *reinterpret_cast<const __nv_bfloat162*>(&u.y);
+    m = fmaxf(m, fmaxf(fmaxf(fabsf(__low2float(a)), fabsf(__high2float(a))),
+                       fmaxf(fabsf(__low2float(b)), fabsf(__high2float(b)))));
+  }
+  const float s = scale_of(block_max(m)), inv = 1.0f / s;
+  if (threadIdx.x == 0) scales[r] = s;
+  uint32_t* o = reinterpret_cast<uint32_t*>(out + r * K);
+  for (int64_t i = threadIdx.x; i < K4; i += kThreads) {
+    const uint2 u = xr[i];
+    const __nv_bfloat162 a = *reinterpret_cast<const __nv_bfloat162*>(&u.x), b = *reinterpret_cast<const __nv_bfloat162*>(&u.y);
+    const uint32_t q0 = to_e4m3(__low2float(a) * inv), q1 = to_e4m3(__high2float(a) * inv);
+    const uint32_t q2 = to_e4m3(__low2float(b) * inv), q3 = to_e4m3(__high2float(b) * inv);
+    o[i] = q0 | (q1 << 8) | (q2 << 16) | (q3 << 24);
+  }
+}
+
+// |max| over rows [rows, cols] (row stride ld) into *amax (zeroed before; floats >= 0 order as
+// their bit patterns, so an unsigned atomicMax is a float max). Blocks stride over the rows, one
+// atomic per block. VEC: cols % 4 == 0 and 8-byte aligned rows, 4 values a load.
+template <bool VEC>
+__global__ void absmax_kernel(const __nv_bfloat16* __restrict__ x, int64_t rows, int64_t cols, int64_t ld,
+                              float* __restrict__ amax) {
+  float m = 0.0f;
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const __nv_bfloat16* xr = x + r * ld;
+    if constexpr (VEC) {
+      const uint2* xv = reinterpret_cast<const uint2*>(xr);
+      for (int64_t i = threadIdx.x; i < cols / 4; i += kThreads) {
+        const uint2 u = xv[i];
+        const __nv_bfloat162 a = *reinterpret_cast<const __nv_bfloat162*>(&u.x);
+        const __nv_bfloat162 b = *reinterpret_cast<const __nv_bfloat162*>(&u.y);
+        m = fmaxf(m, fmaxf(fmaxf(fabsf(__low2float(a)), fabsf(__high2float(a))),
+                           fmaxf(fabsf(__low2float(b)), fabsf(__high2float(b)))));
+      }
+    } else {
+      for (int64_t i = threadIdx.x; i < cols; i += kThreads) m = fmaxf(m, fabsf(__bfloat162float(xr[i])));
+    }
+  }
+  m = block_max(m);
+  if (threadIdx.x == 0) atomicMax(reinterpret_cast<unsigned int*>(amax), __float_as_uint(m));
+}
+
+// values (packed [rows, cols]) = x / scale with scale = *amax / 448; block 0 writes the scale
+// (and its inverse when asked).
+template <bool VEC>
+__global__ void quantize_tensor_kernel(const __nv_bfloat16* __restrict__ x, int64_t rows, int64_t cols, int64_t ld,
+                                       const float* __restrict__ amax, __nv_fp8_storage_t* __restrict__ out,
+                                       float* __restrict__ scale, float* __restrict__ inverse) {
+  const float s = scale_of(*amax), inv = 1.0f / s;
+  if (blockIdx.x == 0 && threadIdx.x == 0) {
+    *scale = s;
+    if (inverse) *inverse = inv;
+  }
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const __nv_bfloat16* xr = x + r * ld;
+    if constexpr (VEC) {
+      const uint2* xv = reinterpret_cast<const uint2*>(xr);
+      uint32_t* o = reinterpret_cast<uint32_t*>(out + r * cols);
+      for (int64_t i = threadIdx.x; i < cols / 4; i += kThreads) {
+        const uint2 u = xv[i];
+        const __nv_bfloat162 a = *reinterpret_cast<const __nv_bfloat162*>(&u.x);
+        const __nv_bfloat162 b = *reinterpret_cast<const __nv_bfloat162*>(&u.y);
+        const uint32_t q0 = to_e4m3(__low2float(a) * inv), q1 = to_e4m3(__high2float(a) * inv);
+        const uint32_t q2 = to_e4m3(__low2float(b) * inv), q3 = to_e4m3(__high2float(b) * inv);
+        o[i] = q0 | (q1 << 8) | (q2 << 16) | (q3 << 24);
+      }
+    } else {
+      for (int64_t i = threadIdx.x; i < cols; i += kThreads) out[r * cols + i] = to_e4m3(__bfloat162float(xr[i]) * inv);
+    }
+  }
+}
+
+__global__ void bias_act_kernel(__nv_bfloat16* __restrict__ y, int64_t n, int64_t N, const __nv_bfloat16* __restrict__ bias,
+                                bool gelu) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    float v = __bfloat162float(y[i]);
+    if (bias) v += __bfloat162float(bias[i % N]);
+    if (gelu) v = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+    y[i] = __float2bfloat16_rn(v);
+  }
+}
+
+__global__ void dequantize_kernel(const __nv_fp8_storage_t* __restrict__ in, int64_t n, const float* __restrict__ scale,
+                                  __nv_bfloat16* __restrict__ out) {
+  const float s = *scale;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const __half_raw h = __nv_cvt_fp8_to_halfraw(in[i], __NV_E4M3);
+    out[i] = __float2bfloat16_rn(__half2float(__half(h)) * s);
+  }
+}
+
+bool aligned(const void* p, uintptr_t a) { return reinterpret_cast<uintptr_t>(p) % a == 0; }
+
+}  // namespace
+
+void quantize_rows_fp8(const void* x, int64_t rows, int64_t K, int64_t ld, Tensor& values, Tensor& scales) {
+  if (rows == 0) return;
+  const auto* xp = static_cast<const __nv_bfloat16*>(x);
+  auto* out = static_cast<__nv_fp8_storage_t*>(values.data_ptr());
+  cudaStream_t stream = wan::cuda::context().stream;
+  if (K % 4 == 0 && ld % 4 == 0 && aligned(x, 8))
+    quantize_rows_vec_kernel<<<unsigned(rows), kThreads, 0, stream>>>(xp, ld, K, out, scales.data<float>());
+  else
+    quantize_rows_kernel<<<unsigned(rows), kThreads, 0, stream>>>(xp, ld, K, out, scales.data<float>());
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
+void quantize_tensor_fp8(const void* x, int64_t rows, int64_t cols, int64_t ld, Tensor& values, Tensor& scale,
+                         Tensor& amax, float* inverse) {
+  cudaStream_t stream = wan::cuda::context().stream;
+  WAN_CUDA_CHECK(cudaMemsetAsync(amax.data_ptr(), 0, sizeof(float), stream));
+  if (rows * cols == 0) {  // scale 1, no values
+    quantize_tensor_kernel<false><<<1, kThreads, 0, stream>>>(nullptr, 0, cols, ld, amax.data<float>(), nullptr,
+                                                              scale.data<float>(), inverse);
+    WAN_CUDA_CHECK_LAUNCH();
+    return;
+  }
+  const auto* xp = static_cast<const __nv_bfloat16*>(x);
+  auto* out = static_cast<__nv_fp8_storage_t*>(values.data_ptr());
+  const unsigned grid = unsigned(std::min<int64_t>(rows, 4 * 132));
+  if (cols % 4 == 0 && ld % 4 == 0 && aligned(x, 8)) {
+    absmax_kernel<true><<<grid, kThreads, 0, stream>>>(xp, rows, cols, ld, amax.data<float>());
+    WAN_CUDA_CHECK_LAUNCH();
+    quantize_tensor_kernel<true><<<grid, kThreads, 0, stream>>>(xp, rows, cols, ld, amax.data<float>(), out,
+                                                                scale.data<float>(), inverse);
+  } else {
+    absmax_kernel<false><<<grid, kThreads, 0, stream>>>(xp, rows, cols, ld, amax.data<float>());
+    WAN_CUDA_CHECK_LAUNCH();
+    quantize_tensor_kernel<false><<<grid, kThreads, 0, stream>>>(xp, rows, cols, ld, amax.data<float>(), out,
+                                                                 scale.data<float>(), inverse);
+  }
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
+void bias_act_bf16(Tensor& y2d, const Tensor& bias, bool gelu) {
+  const int64_t n = y2d.numel();
+  if (n == 0 || (!bias.defined() && !gelu)) return;
+  bias_act_kernel<<<grid_for(n), kThreads, 0, wan::cuda::context().stream>>>(
+      static_cast<__nv_bfloat16*>(y2d.data_ptr()), n, y2d.size(-1),
+      bias.defined() ? static_cast<const __nv_bfloat16*>(bias.data_ptr()) : nullptr, gelu);
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
+void dequantize_fp8_bf16(const Tensor& values, const Tensor& scale, Tensor& out) {
+  const int64_t n = values.numel();
+  if (n == 0) return;
+  dequantize_kernel<<<grid_for(n), kThreads, 0, wan::cuda::context().stream>>>(
+      static_cast<const __nv_fp8_storage_t*>(values.data_ptr()), n, scale.data<float>(),
+      static_cast<__nv_bfloat16*>(out.data_ptr()));
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace wan::ops::cuda

@@ -1,0 +1,171 @@
+// ops/linear_fp8.h on the GPU: one cuBLASLt FP8 matmul per call. As in linear.cpp, PyTorch's
+// row-major y = x·Wᵀ is the column-major yᵀ[N, M] = W[N, K]·xᵀ: A = W (E4M3, read transposed:
+// the "TN" layout Hopper's FP8 kernels require), B = x (E4M3), D bf16. The scales are cuBLASLt's
+// outer-vector mode (cuBLAS >= 12.9 on Hopper): product (i, j) times A-scale[i] (W's output
+// channel) and B-scale[j] (x's token); or one scalar each. The bias and GELU-tanh ride in the
+// epilogue when cuBLASLt has an algorithm with it, else a separate pass applies them.
+// Plans are cached per shape and alignment; the fastest of the top heuristic candidates is timed
+// once on the first call's own operands, as for bf16.
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <vector>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cuda_context.h"
+#include "backend/cuda/stream_timer.h"
+#include "core/log.h"
+#include "ops/cuda/cuda_ops.h"
+
+namespace wan::ops::cuda {
+namespace {
+
+int alignment_of(const void* p) {
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  int align = 256;
+  while (align > 1 && a % uintptr_t(align) != 0) align /= 2;
+  return align;
+}
+
+constexpr int kCandidates = 8;
+
+struct Plan {
+  cublasLtMatmulDesc_t desc = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  std::vector<cublasLtMatmulAlgo_t> candidates;
+  cublasLtMatmulAlgo_t algo{};
+  bool fused_epilogue = false;  // false: bias/GELU applied by bias_act_bf16 after the product
+  bool tuned = false;
+};
+
+// M, N, K, activation, bias, vector scales, alignments of W, x, y, bias.
+using Key = std::tuple<int64_t, int64_t, int64_t, int, bool, bool, int, int, int, int>;
+
+// The descriptors for one epilogue; false when cuBLASLt offers no algorithm for it.
+bool try_plan(Plan& p, const Key& key, cublasLtEpilogue_t epi, std::string& why) {
+  auto& ctx = wan::cuda::context();
+  const auto [M, N, K, act, has_bias, vector_scales, align_w, align_x, align_y, align_b] = key;
+  (void)act;
+  (void)has_bias;
+  WAN_CUBLAS_CHECK(cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+  const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+  WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
+  WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
+  const int32_t mode = vector_scales ? CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F : CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F;
+  WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode, sizeof mode));
+  WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode, sizeof mode));
+  WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+  if (epi != CUBLASLT_EPILOGUE_DEFAULT && epi != CUBLASLT_EPILOGUE_GELU) {
+    const cudaDataType_t bias_type = CUDA_R_16BF;
+    WAN_CUBLAS_CHECK(
+        cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type));
+  }
+  WAN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.a, CUDA_R_8F_E4M3, uint64_t(K), uint64_t(N), K));  // W: [K, N]
+  WAN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.b, CUDA_R_8F_E4M3, uint64_t(K), uint64_t(M), K));  // x: [K, M]
+  WAN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.c, CUDA_R_16BF, uint64_t(N), uint64_t(M), N));     // y: [N, M]
+
+  cublasLtMatmulPreference_t pref = nullptr;
+  WAN_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+  const uint64_t ws = ctx.lt_workspace_bytes;
+  WAN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
+  const uint32_t al[4] = {uint32_t(align_w), uint32_t(align_x), uint32_t(align_y), uint32_t(align_b)};
+  WAN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al[0], 4));
+  WAN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al[1], 4));
+  WAN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al[2], 4));
+  WAN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al[2], 4));
+  std::vector<cublasLtMatmulHeuristicResult_t> results(kCandidates);
+  int found = 0;
+  const cublasStatus_t st =
+      cublasLtMatmulAlgoGetHeuristic(ctx.lt, p.desc, p.a, p.b, p.c, p.c, pref, kCandidates, results.data(), &found);
+  cublasLtMatmulPreferenceDestroy(pref);
+  p.candidates.clear();
+  for (int i = 0; st == CUBLAS_STATUS_SUCCESS && i < found; ++i)
+    if (results[size_t(i)].state == CUBLAS_STATUS_SUCCESS) p.candidates.push_back(results[size_t(i)].algo);
+  if (!p.candidates.empty()) {
+    p.algo = p.candidates.front();
+    return true;
+  }
+  why = cublasLtGetStatusString(st);
+  cublasLtMatmulDescDestroy(p.desc);
+  cublasLtMatrixLayoutDestroy(p.a);
+  cublasLtMatrixLayoutDestroy(p.b);
+  cublasLtMatrixLayoutDestroy(p.c);
+  p = Plan();
+  return false;
+}
+
+Plan make_plan(const Key& key) {
+  const auto [M, N, K, act, has_bias, vector_scales, aw, ax, ay, ab] = key;
+  cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_DEFAULT;
+  if (Activation(act) == Activation::GeluTanh) epi = has_bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU;
+  else if (has_bias) epi = CUBLASLT_EPILOGUE_BIAS;
+  Plan p;
+  std::string why;
+  if (epi != CUBLASLT_EPILOGUE_DEFAULT && try_plan(p, key, epi, why)) {
+    p.fused_epilogue = true;
+    return p;
+  }
+  WAN_CHECK(try_plan(p, key, CUBLASLT_EPILOGUE_DEFAULT, why), "cuBLASLt has no FP8 algorithm for linear M=", M,
+            " N=", N, " K=", K, vector_scales ? " with per-row scales" : " with scalar scales", " (", why,
+            "); FP8 products need Hopper (sm_90) or Ada (sm_89) and cuBLAS >= 12.9 for per-row scales");
+  p.fused_epilogue = epi == CUBLASLT_EPILOGUE_DEFAULT;
+  if (epi != CUBLASLT_EPILOGUE_DEFAULT)
+    WAN_LOG_DEBUG("cuBLASLt FP8 M=", M, " N=", N, " K=", K, ": no fused bias/GELU epilogue, a separate pass applies it");
+  return p;
+}
+
+void run(const Plan& p, const cublasLtMatmulAlgo_t& algo, const Tensor& xq, const Tensor& wq, Tensor& y2d) {
+  auto& ctx = wan::cuda::context();
+  const float alpha = 1.0f, beta = 0.0f;
+  WAN_CUBLAS_CHECK(cublasLtMatmul(ctx.lt, p.desc, &alpha, wq.data_ptr(), p.a, xq.data_ptr(), p.b, &beta,
+                                  y2d.data_ptr(), p.c, y2d.data_ptr(), p.c, &algo, ctx.lt_workspace,
+                                  ctx.lt_workspace_bytes, ctx.stream));
+}
+
+void autotune(Plan& p, const Tensor& xq, const Tensor& wq, Tensor& y2d) {
+  if (p.candidates.size() < 2) return;
+  float best = 1e30f;
+  for (const auto& algo : p.candidates) {
+    run(p, algo, xq, wq, y2d);
+    const float fastest = wan::cuda::fastest_ms(3, [&] { run(p, algo, xq, wq, y2d); });
+    if (fastest < best) {
+      best = fastest;
+      p.algo = algo;
+    }
+  }
+}
+
+}  // namespace
+
+void linear_fp8(const Tensor& xq, const Tensor& x_scales, const Tensor& wq, const Tensor& w_scales, const Tensor& bias,
+                Activation act, Tensor& y2d) {
+  WAN_CHECK(act != Activation::SiLU, "linear_fp8 on CUDA: the SiLU epilogue is not implemented");
+  const int64_t M = xq.size(0), K = xq.size(1), N = wq.size(0);
+  if (M == 0) return;
+  const bool has_bias = bias.defined();
+  const bool vector_scales = x_scales.numel() != 1 || w_scales.numel() != 1;
+  const Key key{M, N, K, int(act), has_bias, vector_scales, alignment_of(wq.data_ptr()), alignment_of(xq.data_ptr()),
+                alignment_of(y2d.data_ptr()), has_bias ? alignment_of(bias.data_ptr()) : 256};
+  static std::mutex mutex;
+  static std::map<Key, Plan> plans;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = plans.find(key);
+  if (it == plans.end()) it = plans.emplace(key, make_plan(key)).first;
+  Plan& plan = it->second;
+  const void* a_scale = w_scales.data_ptr();
+  const void* b_scale = x_scales.data_ptr();
+  WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &a_scale, sizeof a_scale));
+  WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &b_scale, sizeof b_scale));
+  if (has_bias && plan.fused_epilogue) {
+    const void* bp = bias.data_ptr();
+    WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof bp));
+  }
+  if (!plan.tuned) {
+    autotune(plan, xq, wq, y2d);
+    plan.tuned = true;
+  }
+  run(plan, plan.algo, xq, wq, y2d);
+  if (!plan.fused_epilogue) bias_act_bf16(y2d, bias, act == Activation::GeluTanh);
+}
+
+}  // namespace wan::ops::cuda
