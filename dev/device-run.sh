@@ -70,14 +70,21 @@ if [[ "${BENCH_VAE:-0}" == 1 ]]; then
   done
 fi
 
-# The DiT forward at real sizes beside the PyTorch stand-in of the official DiT (BENCH_DIT=1).
+# The DiT forward at real sizes beside the PyTorch stand-in of the official DiT (BENCH_DIT=1):
+# DIT_SPECS (comma-separated "task size frames"), DIT_PRECISIONS (default bf16; "bf16 fp8" for
+# both), DIT_TORCH=0 skips the stand-in.
 if [[ "${BENCH_DIT:-0}" == 1 ]]; then
-  for spec in "t2v-A14B 832*480 81" "t2v-A14B 1280*720 81" "ti2v-5B 1280*704 121"; do
+  IFS=, read -ra dit_specs <<<"${DIT_SPECS:-t2v-A14B 832*480 81,t2v-A14B 1280*720 81,ti2v-5B 1280*704 121}"
+  for spec in "${dit_specs[@]}"; do
     set -- $spec
-    echo "== wan bench dit $1 $2 $3"
-    WAN_LOG_LEVEL=debug build/device/wan bench dit --task "$1" --size "$2" --frames "$3" --reps 2 2>&1 | tee -a "$OUT/bench_dit.txt" | grep -E "forward|random|split|error|libraries|peak|engines"
-    echo "== torch_wan_dit.py $1 $2 $3"
-    python3 dev/bench/torch_wan_dit.py --task "$1" --size "$2" --frames "$3" --reps 2 2>&1 | tee -a "$OUT/torch_dit.txt" | tail -2
+    for prec in ${DIT_PRECISIONS:-bf16}; do
+      echo "== wan bench dit $1 $2 $3 --precision $prec"
+      WAN_LOG_LEVEL=debug build/device/wan bench dit --task "$1" --size "$2" --frames "$3" --reps 2 --precision "$prec" 2>&1 | tee -a "$OUT/bench_dit.txt" | grep -E "forward|random|split|error|libraries|peak|engines|FP8"
+    done
+    if [[ "${DIT_TORCH:-1}" == 1 ]]; then
+      echo "== torch_wan_dit.py $1 $2 $3"
+      python3 dev/bench/torch_wan_dit.py --task "$1" --size "$2" --frames "$3" --reps 2 2>&1 | tee -a "$OUT/torch_dit.txt" | tail -2
+    fi
   done
 fi
 

@@ -46,4 +46,18 @@ double rel_l2(const Tensor& a, const Tensor& ref) {
   return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
 }
 
+double cosine_similarity(const Tensor& a, const Tensor& b) {
+  WAN_CHECK(a.shape() == b.shape(), "cosine_similarity: shapes ", a.describe(), " and ", b.describe(), " differ");
+  const Tensor x = a.to(DType::F64).contiguous(), y = b.to(DType::F64).contiguous();
+  const double* xp = x.data<double>();
+  const double* yp = y.data<double>();
+  double xy = 0, xx = 0, yy = 0;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    xy += xp[i] * yp[i];
+    xx += xp[i] * xp[i];
+    yy += yp[i] * yp[i];
+  }
+  return xx > 0 && yy > 0 ? xy / std::sqrt(xx * yy) : 0.0;
+}
+
 }  // namespace wan

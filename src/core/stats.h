@@ -15,5 +15,7 @@ TensorStats tensor_stats(const Tensor& t);
 
 // ‖a − ref‖₂ / ‖ref‖₂ (‖a‖₂ when ref is all zeros); infinity when any element of a is not finite.
 double rel_l2(const Tensor& a, const Tensor& ref);
+// a·b / (‖a‖₂ ‖b‖₂) in double; 0 when either is all zeros.
+double cosine_similarity(const Tensor& a, const Tensor& b);
 
 }  // namespace wan

@@ -11,10 +11,12 @@
 #include "models/wan_dit_weights.h"
 #include "ops/activation.h"
 #include "ops/attention.h"
+#include "ops/attention_fp8.h"
 #include "ops/dit_fused.h"
 #include "ops/elementwise.h"
 #include "ops/embedding.h"
 #include "ops/linear.h"
+#include "ops/linear_fp8.h"
 #include "ops/patch.h"
 
 namespace wan {
@@ -39,33 +41,50 @@ Tensor cat_rows(const std::vector<Tensor>& parts) {
   return out;
 }
 
+// A block's Linear on the GPU: a bf16 weight, or (Precision::FP8) its E4M3 values with a scale
+// per output channel; the bias bf16 either way.
+struct LinearGpu {
+  Tensor w, b;
+  ops::Fp8Matrix q;
+
+  // weight: bf16 [out, in] on the GPU (quantised here for FP8, the bf16 copy dropped).
+  LinearGpu(Tensor weight, Tensor bias, Precision p) : b(std::move(bias)) {
+    if (p == Precision::FP8) q = ops::quantize_fp8(weight, ops::Fp8Scaling::PerRow);
+    else w = std::move(weight);
+  }
+  LinearGpu() = default;
+  bool defined() const { return w.defined() || q.defined(); }
+  Tensor operator()(const Tensor& x, ops::Activation act = ops::Activation::None) const {
+    return q.defined() ? ops::linear(x, q, b, act) : ops::linear(x, w, b, act);
+  }
+  template <typename F>
+  void for_each(F&& f) {
+    for (Tensor* t : {&w, &b, &q.values, &q.scales}) f(*t);
+  }
+};
+
 // Self-attention: q, k, v as one product (in_proj [3D, D] = q; k; v). Cross-attention: q from
 // the video tokens, k and v from the text as one product ([2D, D] = k; v).
 struct AttentionGpu {
-  Tensor in_w, in_b;      // bf16: self [3D, D] (q; k; v), cross [D, D] (q)
-  Tensor kv_w, kv_b;      // bf16, cross-attention only: [2D, D] (k; v)
-  Tensor o_w, o_b;        // bf16
+  LinearGpu in;           // self [3D, D] (q; k; v), cross [D, D] (q)
+  LinearGpu kv;           // cross-attention only: [2D, D] (k; v)
+  LinearGpu o;
   Tensor norm_q, norm_k;  // f32 values of the bf16 weights
 };
 
-AttentionGpu upload_self(const WanAttentionWeights& w) {
-  return {gpu_bf16(cat_rows({w.q_weight, w.k_weight, w.v_weight})),
-          gpu_bf16(cat_rows({w.q_bias, w.k_bias, w.v_bias})),
+AttentionGpu upload_self(const WanAttentionWeights& w, Precision p) {
+  return {LinearGpu(gpu_bf16(cat_rows({w.q_weight, w.k_weight, w.v_weight})),
+                    gpu_bf16(cat_rows({w.q_bias, w.k_bias, w.v_bias})), p),
           {},
-          {},
-          gpu_bf16(w.o_weight),
-          gpu_bf16(w.o_bias),
+          LinearGpu(gpu_bf16(w.o_weight), gpu_bf16(w.o_bias), p),
           gpu_f32(w.norm_q_weight.to(DType::BF16)),
           gpu_f32(w.norm_k_weight.to(DType::BF16))};
 }
 
-AttentionGpu upload_cross(const WanAttentionWeights& w) {
-  return {gpu_bf16(w.q_weight),
-          gpu_bf16(w.q_bias),
-          gpu_bf16(cat_rows({w.k_weight, w.v_weight})),
-          gpu_bf16(cat_rows({w.k_bias, w.v_bias})),
-          gpu_bf16(w.o_weight),
-          gpu_bf16(w.o_bias),
+AttentionGpu upload_cross(const WanAttentionWeights& w, Precision p) {
+  return {LinearGpu(gpu_bf16(w.q_weight), gpu_bf16(w.q_bias), p),
+          LinearGpu(gpu_bf16(cat_rows({w.k_weight, w.v_weight})), gpu_bf16(cat_rows({w.k_bias, w.v_bias})), p),
+          LinearGpu(gpu_bf16(w.o_weight), gpu_bf16(w.o_bias), p),
           gpu_f32(w.norm_q_weight.to(DType::BF16)),
           gpu_f32(w.norm_k_weight.to(DType::BF16))};
 }
@@ -73,7 +92,7 @@ AttentionGpu upload_cross(const WanAttentionWeights& w) {
 struct BlockGpu {
   AttentionGpu self_attn, cross_attn;
   Tensor norm3_w, norm3_b;  // f32
-  Tensor ffn0_w, ffn0_b, ffn2_w, ffn2_b;
+  LinearGpu ffn0, ffn2;
 };
 
 // Part `part` of a fused [B, L, parts·D] product as [B, L, D] rows (strided, no copy).
@@ -89,6 +108,7 @@ Tensor heads(const Tensor& fused, int64_t part, int64_t H, int64_t Dh) {
 
 struct WanDiTCuda::Impl {
   WanDiTConfig config;
+  Precision precision = Precision::BF16;
   // Time embedding (bf16 weights, f32 arithmetic, as --convert_model_dtype runs it).
   Tensor time0_w, time0_b, time2_w, time2_b, proj_w, proj_b;
   Tensor modulation;       // f32 [layers, 6, D]: every block's modulation parameter
@@ -107,9 +127,12 @@ struct WanDiTCuda::Impl {
                       &patch_b, &text0_w, &text0_b, &text2_w, &text2_b, &head_w, &head_b})
       f(*t);
     for (BlockGpu& b : blocks) {
-      for (AttentionGpu* a : {&b.self_attn, &b.cross_attn})
-        for (Tensor* t : {&a->in_w, &a->in_b, &a->kv_w, &a->kv_b, &a->o_w, &a->o_b, &a->norm_q, &a->norm_k}) f(*t);
-      for (Tensor* t : {&b.norm3_w, &b.norm3_b, &b.ffn0_w, &b.ffn0_b, &b.ffn2_w, &b.ffn2_b}) f(*t);
+      for (AttentionGpu* a : {&b.self_attn, &b.cross_attn}) {
+        for (LinearGpu* l : {&a->in, &a->kv, &a->o}) l->for_each(f);
+        for (Tensor* t : {&a->norm_q, &a->norm_k}) f(*t);
+      }
+      for (Tensor* t : {&b.norm3_w, &b.norm3_b}) f(*t);
+      for (LinearGpu* l : {&b.ffn0, &b.ffn2}) l->for_each(f);
     }
   }
 };
@@ -118,6 +141,7 @@ WanDiTCuda::WanDiTCuda(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WanDiTCuda::~WanDiTCuda() = default;
 WanDiTCuda::WanDiTCuda(WanDiTCuda&&) noexcept = default;
 const WanDiTConfig& WanDiTCuda::config() const { return impl_->config; }
+Precision WanDiTCuda::precision() const { return impl_->precision; }
 
 void WanDiTCuda::offload() {
   if (impl_->offloaded) return;
@@ -151,24 +175,32 @@ void WanDiTCuda::set_sequence_parallel(std::shared_ptr<const dist::Communicator>
 }
 
 namespace {
-void check_supported(const WanDiTConfig& c) {
+void check_supported(const WanDiTConfig& c, Precision p) {
   WAN_CHECK(c.qk_norm && c.cross_attn_norm,
             "the CUDA DiT implements the Wan 2.2 blocks (qk_norm and cross_attn_norm on); this config has them off: "
             "use --device cpu");
+  if (p == Precision::FP8) {
+    WAN_CHECK(cuda_compute_capability() >= 90,
+              "--precision fp8 needs compute capability 9.0 (Hopper) or later (FP8 tensor cores and cuDNN's FP8 "
+              "attention); ", cuda_device_summary(), " has not: use --precision bf16");
+    WAN_CHECK(c.dim % 16 == 0 && c.ffn_dim % 16 == 0 && c.head_dim() % 16 == 0, "--precision fp8: the DiT's widths (dim ",
+              c.dim, ", ffn_dim ", c.ffn_dim, ", head dim ", c.head_dim(), ") must be multiples of 16");
+  }
 }
 }  // namespace
 
-WanDiTCuda WanDiTCuda::load(const std::string& folder) {
+WanDiTCuda WanDiTCuda::load(const std::string& folder, Precision precision) {
   WAN_CHECK(cuda_available(), "the CUDA DiT needs a GPU: ", cuda_device_summary());
   // The weights read from the (memory-mapped) checkpoint straight into bf16 on the host: half the
   // host memory of an f32 copy (an A14B expert: 28.6 GB, not 57), converted in parallel. bf16 is
   // what the GPU computes with, and what the official --convert_model_dtype makes of every
   // parameter (modulation and norm gains included; they are used in f32 from those values).
   const WanDiTConfig c = WanDiTConfig::from_file((std::filesystem::path(folder) / "config.json").string());
-  check_supported(c);
+  check_supported(c, precision);
   const WanDiTWeights w = load_wan_dit_weights(TensorStore::open(folder), c, DType::BF16);
   auto impl = std::make_unique<Impl>();
   impl->config = c;
+  impl->precision = precision;
   impl->time0_w = gpu_bf16(w.time_embedding_0_weight);
   impl->time0_b = gpu_bf16(w.time_embedding_0_bias);
   impl->time2_w = gpu_bf16(w.time_embedding_2_weight);
@@ -189,21 +221,22 @@ WanDiTCuda WanDiTCuda::load(const std::string& folder) {
   impl->head_w = gpu_bf16(w.head_head_weight);
   impl->head_b = gpu_bf16(w.head_head_bias);
   for (const WanBlockWeights& b : w.blocks) {
-    impl->blocks.push_back(BlockGpu{upload_self(b.self_attn), upload_cross(b.cross_attn),
+    impl->blocks.push_back(BlockGpu{upload_self(b.self_attn, precision), upload_cross(b.cross_attn, precision),
                                     gpu_f32(b.norm3_weight.to(DType::BF16)), gpu_f32(b.norm3_bias.to(DType::BF16)),
-                                    gpu_bf16(b.ffn_0_weight), gpu_bf16(b.ffn_0_bias), gpu_bf16(b.ffn_2_weight),
-                                    gpu_bf16(b.ffn_2_bias)});
+                                    LinearGpu(gpu_bf16(b.ffn_0_weight), gpu_bf16(b.ffn_0_bias), precision),
+                                    LinearGpu(gpu_bf16(b.ffn_2_weight), gpu_bf16(b.ffn_2_bias), precision)});
   }
   impl->rope = ops::rope_table_3d(c.head_dim());
   return WanDiTCuda(std::move(impl));
 }
 
-WanDiTCuda WanDiTCuda::random(const WanDiTConfig& c, uint64_t seed) {
+WanDiTCuda WanDiTCuda::random(const WanDiTConfig& c, uint64_t seed, Precision precision) {
   WAN_CHECK(cuda_available(), "the CUDA DiT needs a GPU: ", cuda_device_summary());
   c.validate();
-  check_supported(c);
+  check_supported(c, precision);
   auto impl = std::make_unique<Impl>();
   impl->config = c;
+  impl->precision = precision;
   uint64_t stream = seed * 1000003;
   auto dev = [&](const Shape& s, DType dtype, double mean, double stddev) {
     Tensor t = empty_on(s, dtype, Device::CUDA);
@@ -230,10 +263,11 @@ WanDiTCuda WanDiTCuda::random(const WanDiTConfig& c, uint64_t seed) {
   impl->head_b = bf16({c.patch_volume() * c.out_dim});
   auto norm = [&] { return dev({D}, DType::F32, 1, 0.02); };
   for (int64_t i = 0; i < c.num_layers; ++i) {
-    AttentionGpu self{bf16({3 * D, D}), bf16({3 * D}), {}, {}, bf16({D, D}), bf16({D}), norm(), norm()};
-    AttentionGpu cross{bf16({D, D}), bf16({D}), bf16({2 * D, D}), bf16({2 * D}), bf16({D, D}), bf16({D}), norm(), norm()};
-    impl->blocks.push_back(BlockGpu{std::move(self), std::move(cross), norm(), dev({D}, DType::F32, 0, 0.02),
-                                    bf16({F, D}), bf16({F}), bf16({D, F}), bf16({D})});
+    auto lin = [&](int64_t out, int64_t in) { return LinearGpu(bf16({out, in}), bf16({out}), precision); };
+    AttentionGpu self{lin(3 * D, D), {}, lin(D, D), norm(), norm()};
+    AttentionGpu cross{lin(D, D), lin(2 * D, D), lin(D, D), norm(), norm()};
+    impl->blocks.push_back(
+        BlockGpu{std::move(self), std::move(cross), norm(), dev({D}, DType::F32, 0, 0.02), lin(F, D), lin(D, F)});
   }
   impl->rope = ops::rope_table_3d(c.head_dim());
   device_synchronize();
@@ -256,9 +290,15 @@ int64_t ffn_chunk_rows(int64_t rows, int64_t ffn_dim) {
 // qkv [B, Sl, 3D] holds this rank's Sl tokens of every head; returns the attention output of the
 // same tokens, [B, Sl, D]. Between the two all-to-alls each rank attends over all N·Sl tokens of
 // its H/N heads; `lens` are the samples' real token counts (padded keys masked). Frees qkv.
+// Self-attention in the model's precision: bf16, or E4M3 q, k, v (ops/attention_fp8.h).
+Tensor self_attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& lens,
+                      double scale, bool fp8) {
+  return fp8 ? ops::attention_fp8(q, k, v, lens, scale) : ops::attention(q, k, v, lens, scale);
+}
+
 template <typename Region>
 Tensor ulysses_attention(const dist::Communicator& sp, Tensor& qkv, const std::vector<int64_t>& lens, double scale,
-                         int64_t H, int64_t Dh, Region&& region) {
+                         int64_t H, int64_t Dh, bool fp8, Region&& region) {
   const int64_t N = sp.size(), B = qkv.size(0), Sl = qkv.size(1), Hn = H / N, S = N * Sl;
   region("all-to-all");
   // Part p of the send buffer: heads [p·Hn, (p+1)·Hn) of q, k and v of this rank's tokens.
@@ -272,7 +312,7 @@ Tensor ulysses_attention(const dist::Communicator& sp, Tensor& qkv, const std::v
                             : contiguous_on_device(recv.permute({1, 0, 2, 3, 4, 5})).view({B, S, 3, Hn, Dh});
   recv = Tensor();
   region("attention");
-  Tensor o = ops::attention(all.select(2, 0), all.select(2, 1), all.select(2, 2), lens, scale);  // [B, S, Hn, Dh]
+  Tensor o = self_attention(all.select(2, 0), all.select(2, 1), all.select(2, 2), lens, scale, fp8);  // [B, S, Hn, Dh]
   region("all-to-all");
   // Part p back to rank p: its tokens' rows of this rank's heads.
   const Tensor back = B == 1 ? o.view({N, 1, Sl, Hn, Dh})
@@ -363,6 +403,7 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
   text = ops::linear(text, d.text2_w, d.text2_b);  // [B, text_len, D] bf16
 
   const double eps = c.eps, scale = 1.0 / std::sqrt(double(Dh));
+  const bool fp8 = d.precision == Precision::FP8;
   const int64_t chunk = ffn_chunk_rows(Sl, c.ffn_dim);
   for (size_t i = 0; i < d.blocks.size(); ++i) {
     const BlockGpu& g = d.blocks[i];
@@ -374,7 +415,7 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     region("other");
     Tensor h = ops::layer_norm_modulate(x, eps, {}, {}, m[0], m[1]);  // [B, S, D] bf16
     region("matmul");
-    Tensor qkv = ops::linear(h, g.self_attn.in_w, g.self_attn.in_b);  // [B, S, 3D]
+    Tensor qkv = g.self_attn.in(h);  // [B, S, 3D]
     h = Tensor();
     region("other");
     Tensor q = columns(qkv, 0, D), k = columns(qkv, 1, D);
@@ -383,14 +424,14 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     q = k = Tensor();
     Tensor o;
     if (sp) {
-      o = ulysses_attention(*sp, qkv, lens, scale, H, Dh, region);
+      o = ulysses_attention(*sp, qkv, lens, scale, H, Dh, fp8, region);
     } else {
       region("attention");
-      o = ops::attention(heads(qkv, 0, H, Dh), heads(qkv, 1, H, Dh), heads(qkv, 2, H, Dh), lens, scale);
+      o = self_attention(heads(qkv, 0, H, Dh), heads(qkv, 1, H, Dh), heads(qkv, 2, H, Dh), lens, scale, fp8);
       qkv = Tensor();
     }
     region("matmul");
-    Tensor y = ops::linear(o.view({B, Sl, D}), g.self_attn.o_w, g.self_attn.o_b);
+    Tensor y = g.self_attn.o(o.view({B, Sl, D}));
     o = Tensor();
     region("other");
     ops::residual_add_(x, y, m[2]);
@@ -399,9 +440,9 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     // Cross-attention on norm3(x): all text_len keys, no RoPE, no gate.
     h = ops::layer_norm_modulate(x, eps, g.norm3_w, g.norm3_b, {}, {});
     region("matmul");
-    Tensor cq = ops::linear(h, g.cross_attn.in_w, g.cross_attn.in_b);
+    Tensor cq = g.cross_attn.in(h);
     h = Tensor();
-    Tensor ckv = ops::linear(text, g.cross_attn.kv_w, g.cross_attn.kv_b);  // [B, Lt, 2D]
+    Tensor ckv = g.cross_attn.kv(text);  // [B, Lt, 2D]
     region("other");
     ops::rms_norm_rope_(cq, g.cross_attn.norm_q, eps, H, {}, nullptr);
     Tensor ck = columns(ckv, 0, D);
@@ -410,7 +451,7 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     o = ops::attention(cq.view({B, Sl, H, Dh}), heads(ckv, 0, H, Dh), heads(ckv, 1, H, Dh), {}, scale);
     cq = ck = ckv = Tensor();
     region("matmul");
-    y = ops::linear(o.view({B, Sl, D}), g.cross_attn.o_w, g.cross_attn.o_b);
+    y = g.cross_attn.o(o.view({B, Sl, D}));
     o = Tensor();
     region("other");
     ops::residual_add_(x, y, Tensor());
@@ -425,9 +466,9 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
         region("other");
         Tensor hs = ops::layer_norm_modulate(xs, eps, {}, {}, shift, scl);
         region("matmul");
-        Tensor f = ops::linear(hs, g.ffn0_w, g.ffn0_b, ops::Activation::GeluTanh);
+        Tensor f = g.ffn0(hs, ops::Activation::GeluTanh);
         hs = Tensor();
-        Tensor ys = ops::linear(f, g.ffn2_w, g.ffn2_b);
+        Tensor ys = g.ffn2(f);
         f = Tensor();
         region("other");
         ops::residual_add_(xs, ys, gate);

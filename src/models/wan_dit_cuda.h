@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "core/precision.h"
 #include "models/wan_dit.h"
 
 namespace wan {
@@ -33,15 +34,17 @@ class Communicator;
 
 class WanDiTCuda : public DiTModel {
  public:
-  // Loads `folder` (config.json + safetensors) with bf16 weights on the GPU.
-  static WanDiTCuda load(const std::string& folder);
+  // Loads `folder` (config.json + safetensors) with bf16 weights on the GPU; with Precision::FP8
+  // the blocks' Linear weights are quantised to E4M3 there (core/precision.h says what runs how).
+  static WanDiTCuda load(const std::string& folder, Precision precision = Precision::BF16);
   // Random weights of any config (N(0, 0.02) matrices, generated on the GPU): for benchmarks at
   // the real sizes without a checkpoint. Speed does not depend on the weights' values.
-  static WanDiTCuda random(const WanDiTConfig& config, uint64_t seed);
+  static WanDiTCuda random(const WanDiTConfig& config, uint64_t seed, Precision precision = Precision::BF16);
   ~WanDiTCuda();
   WanDiTCuda(WanDiTCuda&&) noexcept;
 
   const WanDiTConfig& config() const override;
+  Precision precision() const;
   // Splits every forward's tokens over the ranks of `group` (all ranks call forward together with
   // the same inputs); null: this GPU alone. The group's size must divide the head count.
   void set_sequence_parallel(std::shared_ptr<const dist::Communicator> group);

@@ -9,7 +9,8 @@
 // as for ops/attention: contiguous heads, any token stride; bf16 out) runs cuDNN's fused FP8 flash
 // attention (ops/cuda/attention_fp8.cpp), whose probabilities are relative to a running row max:
 // the same roundings in a different order, so the two agree to FP8's precision, not bit for bit.
-// D must be a multiple of 16 on the GPU (Hopper, cuDNN >= 9.1).
+// D must be a multiple of 16 on the GPU (Hopper, cuDNN >= 9.1). Shapes cuDNN has no FP8 engine for
+// (measured: one query and one key) run through the bf16 attention.
 #pragma once
 
 #include <vector>

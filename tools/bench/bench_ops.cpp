@@ -11,6 +11,7 @@
 #include "backend/backend.h"
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
+#include "core/error.h"
 #include "core/rng.h"
 #include "ops/attention.h"
 #include "ops/attention_fp8.h"
@@ -65,6 +66,7 @@ int main(int argc, char** argv) {
     std::printf("bench_ops: no GPU (%s)\n", cuda_device_summary().c_str());
     return 1;
   }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines reach a pipe as they are printed
   std::printf("device: %s\n", cuda_device_summary().c_str());
   std::printf("libraries: %s\n", cuda_library_versions().c_str());
   struct Case {
@@ -163,7 +165,7 @@ int main(int argc, char** argv) {
   if (wanted("fp8")) {
     std::printf("\n%-16s %8s %6s %6s %10s %9s %12s %9s\n", "linear fp8", "M", "K", "N", "gemm ms", "TFLOP/s",
                 "+quant ms", "TFLOP/s");
-    for (const Case& c : cases) {
+    for (const Case& c : cases) try {
       const Tensor x = random_bf16({c.M, c.K}, seed++, 1.0);
       const ops::Fp8Matrix wq = ops::quantize_fp8(random_bf16({c.N, c.K}, seed++, 0.02), ops::Fp8Scaling::PerRow);
       const Tensor b = random_bf16({c.N}, seed++, 0.02);
@@ -175,9 +177,11 @@ int main(int argc, char** argv) {
                   (long long)c.N, gemm, flop / (gemm * 1e-3) / 1e12, full, flop / (full * 1e-3) / 1e12);
       std::printf("JSON {\"op\":\"linear_fp8\",\"name\":\"%s\",\"gemm_ms\":%.4f,\"with_quant_ms\":%.4f}\n", c.name,
                   gemm, full);
+    } catch (const Error& e) {
+      std::printf("%-16s failed: %s\n", c.name, e.what());
     }
     std::printf("\n%-16s %8s %8s %4s %10s %9s\n", "attention fp8", "Lq", "Lk", "H", "ms", "TFLOP/s");
-    for (const Attn& a : attn) {
+    for (const Attn& a : attn) try {
       const Tensor q = random_bf16({1, a.Lq, a.H, a.D}, seed++, 1.0);
       const Tensor k = random_bf16({1, a.Lk, a.H, a.D}, seed++, 1.0);
       const Tensor v = random_bf16({1, a.Lk, a.H, a.D}, seed++, 1.0);
@@ -186,6 +190,8 @@ int main(int argc, char** argv) {
       std::printf("%-16s %8lld %8lld %4lld %10.3f %9.1f\n", a.name, (long long)a.Lq, (long long)a.Lk, (long long)a.H,
                   ms, tflops);
       std::printf("JSON {\"op\":\"attention_fp8\",\"name\":\"%s\",\"ms\":%.4f,\"tflops\":%.1f}\n", a.name, ms, tflops);
+    } catch (const Error& e) {
+      std::printf("%-16s failed: %s\n", a.name, e.what());
     }
   }
   return 0;

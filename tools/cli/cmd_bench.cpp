@@ -28,6 +28,7 @@ const std::vector<OptionSpec> kOptions = {
     {"frames", true, "frame count, 4n+1 (default per task: 81, 121)", {"frame_num"}},
     {"layers", true, "run only this many blocks (default: all)", {}},
     {"reps", true, "timed forwards after one warm-up (default 3)", {}},
+    {"precision", true, "bf16 (default) or fp8: E4M3 block weights, activations and self-attention (Hopper)", {}},
     {"ulysses", true, "split the tokens over N GPUs (one process each); also checks the output against one GPU's",
      {"ulysses_size"}},
     {"help", false, "show this help", {"h"}},
@@ -72,6 +73,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
   WAN_CHECK(W % grid == 0 && H % grid == 0, "--size must be a multiple of ", grid);
   if (args.has("layers")) config.num_layers = std::clamp<int64_t>(args.get_int("layers", 1), 1, config.num_layers);
   const int64_t reps = std::max<int64_t>(1, args.get_int("reps", 3));
+  const auto precision = parse_precision(args.get_or("precision", "bf16"));
+  WAN_CHECK(precision, "--precision must be bf16 or fp8, got '", args.get_or("precision", ""), "'");
   const int64_t T = (frames - 1) / 4 + 1, h = H / task.vae_stride[1], w = W / task.vae_stride[2];
   const int64_t L = T * (h / 2) * (w / 2);
   const dist::ParallelConfig parallel{1, int(args.get_int("ulysses", 1))};
@@ -88,10 +91,10 @@ int cmd_bench(const std::vector<std::string>& argv) {
   say("device: %s\n", cuda_device_summary().c_str());
   say("libraries: %s\n", cuda_library_versions().c_str());
   if (group) say("Ulysses over %d GPUs (%s)\n", parallel.ulysses, dist::nccl_description().c_str());
-  say("%s, %lldx%lld, %lld frames: %lld tokens, %lld layers\n", task.name.c_str(), (long long)W, (long long)H,
-              (long long)frames, (long long)L, (long long)config.num_layers);
+  say("%s, %lldx%lld, %lld frames: %lld tokens, %lld layers, %s\n", task.name.c_str(), (long long)W, (long long)H,
+      (long long)frames, (long long)L, (long long)config.num_layers, precision_name(*precision));
   auto t0 = std::chrono::steady_clock::now();
-  WanDiTCuda model = WanDiTCuda::random(config, 1);  // the same weights on every rank
+  WanDiTCuda model = WanDiTCuda::random(config, 1, *precision);  // the same weights on every rank
   say("random weights on the GPU: %.1f s, %.2f GiB\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
               double(device_memory_stats().in_use) / double(1ull << 30));
@@ -139,11 +142,12 @@ int cmd_bench(const std::vector<std::string>& argv) {
       profiled_s - (ms("attention") + ms("matmul") + ms("all-to-all") + ms("other")) / 1e3);
   say("JSON {\"bench\":\"dit\",\"task\":\"%s\",\"width\":%lld,\"height\":%lld,\"frames\":%lld,\"tokens\":%lld,"
               "\"layers\":%lld,\"forward_s\":%.4f,\"tflops\":%.1f,\"peak_gib\":%.3f,\"attention_s\":%.4f,"
-              "\"matmul_s\":%.4f,\"all_to_all_s\":%.4f,\"other_s\":%.4f,\"ulysses\":%d,\"vs_one_gpu\":%.3e}\n",
+              "\"matmul_s\":%.4f,\"all_to_all_s\":%.4f,\"other_s\":%.4f,\"ulysses\":%d,\"vs_one_gpu\":%.3e,"
+      "\"precision\":\"%s\"}\n",
               task.name.c_str(), (long long)W, (long long)H, (long long)frames, (long long)L,
               (long long)config.num_layers, median, tflops, double(mem.peak) / double(1ull << 30),
       ms("attention") / 1e3, ms("matmul") / 1e3, ms("all-to-all") / 1e3, ms("other") / 1e3, parallel.ulysses,
-      vs_one_gpu);
+      vs_one_gpu, precision_name(*precision));
   return 0;
 #endif
 }

@@ -29,17 +29,6 @@ const std::vector<OptionSpec> kOptions = {
     {"help", false, "show this help", {"h"}},
 };
 
-double cosine(const Tensor& a, const Tensor& b) {
-  const Tensor x = a.to(DType::F32).contiguous(), y = b.to(DType::F32).contiguous();
-  double xy = 0, xx = 0, yy = 0;
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    xy += double(x.data<float>()[i]) * y.data<float>()[i];
-    xx += double(x.data<float>()[i]) * x.data<float>()[i];
-    yy += double(y.data<float>()[i]) * y.data<float>()[i];
-  }
-  return xy / std::sqrt(xx * yy);
-}
-
 }  // namespace
 
 int cmd_bench_fp8(const std::vector<std::string>& argv) {
@@ -83,13 +72,13 @@ int cmd_bench_fp8(const std::vector<std::string>& argv) {
     const char* name = s == ops::Fp8Scaling::PerRow ? "per output channel" : "per tensor";
     for (size_t i = 0; i < blocks.size(); ++i)
       std::printf("fp8 weights %-18s block %zu output: relative L2 %.3e, cosine %.6f\n", name, i,
-                  rel_l2(blocks[i], ref_blocks[i]), cosine(blocks[i], ref_blocks[i]));
+                  rel_l2(blocks[i], ref_blocks[i]), cosine_similarity(blocks[i], ref_blocks[i]));
     std::printf("fp8 weights %-18s prediction:     relative L2 %.3e, cosine %.6f\n", name, rel_l2(out, ref),
-                cosine(out, ref));
+                cosine_similarity(out, ref));
     std::printf("JSON {\"bench\":\"fp8\",\"task\":\"%s\",\"scaling\":\"%s\",\"layers\":%lld,\"tokens\":%lld,"
                 "\"rel_l2\":%.4e,\"cosine\":%.6f}\n",
                 task.name.c_str(), s == ops::Fp8Scaling::PerRow ? "row" : "tensor", (long long)config.num_layers,
-                (long long)seq_len, rel_l2(out, ref), cosine(out, ref));
+                (long long)seq_len, rel_l2(out, ref), cosine_similarity(out, ref));
   }
   std::printf("%.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return 0;

@@ -64,8 +64,8 @@ int system_info(const Args& args) {
     const DeviceMemoryInfo mem = device_memory_info();
     const int cc = cuda_compute_capability();
     std::printf("GPU memory: %.1f GiB free of %.1f GiB\n", double(mem.free) / kGiB, double(mem.total) / kGiB);
-    std::printf("FP8 tensor cores: %s (compute %d.%d; FP8 needs 8.9 or later; this engine has no FP8 path yet)\n",
-                cc >= 89 ? "yes" : "no", cc / 10, cc % 10);
+    std::printf("FP8 (--precision fp8): %s (compute %d.%d; the FP8 DiT needs 9.0 or later)\n", cc >= 90 ? "yes" : "no",
+                cc / 10, cc % 10);
     std::printf("libraries: %s\n", cuda_library_versions().c_str());
   }
   std::printf("video output: %s\n", video_writer_available() ? "FFmpeg (H.264 mp4, PNG)" : "none (built without FFmpeg)");

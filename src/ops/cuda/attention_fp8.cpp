@@ -11,7 +11,8 @@
 // out is bf16 when cuDNN has an engine for that, else E4M3 with scale_o = 1 / descale_v (|O| is at
 // most max|V|: each row of O is a convex combination of V's rows) and a pass back to bf16.
 // Plans are cached per shape like the bf16 attention; the first call of a shape times the
-// candidates. Padded keys: as attention.cpp, a narrower K/V per sample.
+// candidates. Padded keys: as attention.cpp, a narrower K/V per sample. A shape cuDNN has no FP8
+// engine for (a single key or query, e.g.) runs through the bf16 attention instead.
 #include <map>
 #include <mutex>
 #include <vector>
@@ -100,7 +101,7 @@ struct GraphBuilder {
 };
 
 struct Plan {
-  std::vector<Candidate> candidates;
+  std::vector<Candidate> candidates;  // empty: cuDNN has no FP8 engine for the shape (seen at 1 token)
   bool fp8_out = false;
   bool tuned = false;
 };
@@ -225,12 +226,18 @@ void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std:
         plan.candidates = build(key, why);
         plan.fp8_out = true;
       }
-      WAN_CHECK(!plan.candidates.empty(), "cuDNN could not build an FP8 attention plan for Lq=", Lq, " Lk=", len,
-                " H=", H, " D=", D, ": ", why.empty() ? "no engine" : why,
-                ". FP8 attention needs Hopper (sm_90) or newer and cuDNN >= 9.1; use --precision bf16");
+      if (plan.candidates.empty())
+        WAN_LOG_DEBUG("cuDNN has no FP8 attention engine for Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " (",
+                      why.empty() ? "no engine" : why, "): this shape runs in bf16");
       it = plans.emplace(Key{Lq, len, H, D, out.stride(1), 0}, std::move(plan)).first;
     }
     Plan& plan = it->second;
+    if (plan.candidates.empty()) {  // the bf16 attention for this sample (tiny shapes only)
+      Tensor o_b = out.narrow(0, b, 1);
+      attention(q.narrow(0, b, 1), k.narrow(0, b, 1).narrow(1, 0, len), v.narrow(0, b, 1).narrow(1, 0, len), {},
+                scale, o_b);
+      continue;
+    }
     void* o_ptr = op;
     if (plan.fp8_out) {
       if (!o8.defined()) o8 = wan::cuda::empty({Lq, H, D}, DType::F8_E4M3);

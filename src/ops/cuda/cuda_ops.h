@@ -35,6 +35,8 @@ void quantize_tensor_fp8(const void* x, int64_t rows, int64_t cols, int64_t ld, 
                          Tensor& amax, float* inverse = nullptr);
 // y2d bf16 [M, N] = act(y2d + bias [N] bf16), in place (products whose epilogue cuBLASLt lacks).
 void bias_act_bf16(Tensor& y2d, const Tensor& bias, bool gelu);
+// y2d bf16 [M, N] = act(y2d · x_scales[m] · w_scales[n] + bias [N]), in place; scales [M]/[N] or [1].
+void scale_bias_act_bf16(Tensor& y2d, const Tensor& x_scales, const Tensor& w_scales, const Tensor& bias, bool gelu);
 // out bf16 = values e4m3 · scale[0] (contiguous, same size).
 void dequantize_fp8_bf16(const Tensor& values, const Tensor& scale, Tensor& out);
 // y2d bf16 [M, N] = act((xq [M, K] · x_scales[M]) · (wq [N, K] · w_scales[N])ᵀ + bias): cuBLASLt

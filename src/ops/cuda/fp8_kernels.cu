@@ -139,6 +139,18 @@ __global__ void bias_act_kernel(__nv_bfloat16* __restrict__ y, int64_t n, int64_
   }
 }
 
+__global__ void scale_bias_act_kernel(__nv_bfloat16* __restrict__ y, int64_t n, int64_t N,
+                                      const float* __restrict__ xs, bool x_vec, const float* __restrict__ ws,
+                                      bool w_vec, const __nv_bfloat16* __restrict__ bias, bool gelu) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t m = i / N, c = i % N;
+    float v = __bfloat162float(y[i]) * xs[x_vec ? m : 0] * ws[w_vec ? c : 0];
+    if (bias) v += __bfloat162float(bias[c]);
+    if (gelu) v = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+    y[i] = __float2bfloat16_rn(v);
+  }
+}
+
 __global__ void dequantize_kernel(const __nv_fp8_storage_t* __restrict__ in, int64_t n, const float* __restrict__ scale,
                                   __nv_bfloat16* __restrict__ out) {
   const float s = *scale;
@@ -196,6 +208,16 @@ void bias_act_bf16(Tensor& y2d, const Tensor& bias, bool gelu) {
   if (n == 0 || (!bias.defined() && !gelu)) return;
   bias_act_kernel<<<grid_for(n), kThreads, 0, wan::cuda::context().stream>>>(
       static_cast<__nv_bfloat16*>(y2d.data_ptr()), n, y2d.size(-1),
+      bias.defined() ? static_cast<const __nv_bfloat16*>(bias.data_ptr()) : nullptr, gelu);
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
+void scale_bias_act_bf16(Tensor& y2d, const Tensor& x_scales, const Tensor& w_scales, const Tensor& bias, bool gelu) {
+  const int64_t n = y2d.numel();
+  if (n == 0) return;
+  scale_bias_act_kernel<<<grid_for(n), kThreads, 0, wan::cuda::context().stream>>>(
+      static_cast<__nv_bfloat16*>(y2d.data_ptr()), n, y2d.size(-1), x_scales.data<float>(), x_scales.numel() != 1,
+      w_scales.data<float>(), w_scales.numel() != 1,
       bias.defined() ? static_cast<const __nv_bfloat16*>(bias.data_ptr()) : nullptr, gelu);
   WAN_CUDA_CHECK_LAUNCH();
 }

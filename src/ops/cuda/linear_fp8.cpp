@@ -3,7 +3,10 @@
 // the "TN" layout Hopper's FP8 kernels require), B = x (E4M3), D bf16. The scales are cuBLASLt's
 // outer-vector mode (cuBLAS >= 12.9 on Hopper): product (i, j) times A-scale[i] (W's output
 // channel) and B-scale[j] (x's token); or one scalar each. The bias and GELU-tanh ride in the
-// epilogue when cuBLASLt has an algorithm with it, else a separate pass applies them.
+// epilogue when cuBLASLt has an algorithm with it, else a separate pass applies them. Where this
+// cuBLASLt has no outer-vector algorithm, the product runs unscaled (E4M3 values times E4M3
+// values, at most 448² · K: far inside bf16's range; bf16's 2^-8 rounding is below E4M3's 2^-4)
+// and one pass applies both scales, the bias and the activation. Which form a shape got is logged.
 // Plans are cached per shape and alignment; the fastest of the top heuristic candidates is timed
 // once on the first call's own operands, as for bf16.
 #include <map>
@@ -29,20 +32,28 @@ int alignment_of(const void* p) {
 
 constexpr int kCandidates = 8;
 
+// What the product does itself; the rest is a pass after it.
+enum class Form {
+  Fused,       // scales, bias and activation in cuBLASLt
+  Scaled,      // scales in cuBLASLt; bias/activation by bias_act_bf16
+  Unscaled,    // neither: scale_bias_act_bf16 applies the scales too
+};
+
 struct Plan {
   cublasLtMatmulDesc_t desc = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
   std::vector<cublasLtMatmulAlgo_t> candidates;
   cublasLtMatmulAlgo_t algo{};
-  bool fused_epilogue = false;  // false: bias/GELU applied by bias_act_bf16 after the product
+  Form form = Form::Fused;
   bool tuned = false;
 };
 
 // M, N, K, activation, bias, vector scales, alignments of W, x, y, bias.
 using Key = std::tuple<int64_t, int64_t, int64_t, int, bool, bool, int, int, int, int>;
 
-// The descriptors for one epilogue; false when cuBLASLt offers no algorithm for it.
-bool try_plan(Plan& p, const Key& key, cublasLtEpilogue_t epi, std::string& why) {
+// The descriptors for one epilogue and scale mode (unit: no scales); false when cuBLASLt offers
+// no algorithm for them.
+bool try_plan(Plan& p, const Key& key, cublasLtEpilogue_t epi, bool unit_scales, std::string& why) {
   auto& ctx = wan::cuda::context();
   const auto [M, N, K, act, has_bias, vector_scales, align_w, align_x, align_y, align_b] = key;
   (void)act;
@@ -51,9 +62,12 @@ bool try_plan(Plan& p, const Key& key, cublasLtEpilogue_t epi, std::string& why)
   const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
   WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
   WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
-  const int32_t mode = vector_scales ? CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F : CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F;
-  WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode, sizeof mode));
-  WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode, sizeof mode));
+  if (!unit_scales) {
+    const int32_t mode =
+        vector_scales ? CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F : CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F;
+    WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode, sizeof mode));
+    WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode, sizeof mode));
+  }
   WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
   if (epi != CUBLASLT_EPILOGUE_DEFAULT && epi != CUBLASLT_EPILOGUE_GELU) {
     const cudaDataType_t bias_type = CUDA_R_16BF;
@@ -100,17 +114,26 @@ Plan make_plan(const Key& key) {
   if (Activation(act) == Activation::GeluTanh) epi = has_bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU;
   else if (has_bias) epi = CUBLASLT_EPILOGUE_BIAS;
   Plan p;
-  std::string why;
-  if (epi != CUBLASLT_EPILOGUE_DEFAULT && try_plan(p, key, epi, why)) {
-    p.fused_epilogue = true;
-    return p;
+  std::string why, why_scaled;
+  const char* form = "scales, bias and activation fused";
+  if (try_plan(p, key, epi, false, why)) {
+    p.form = Form::Fused;
+  } else if (epi != CUBLASLT_EPILOGUE_DEFAULT && try_plan(p, key, CUBLASLT_EPILOGUE_DEFAULT, false, why)) {
+    p.form = Form::Scaled;
+    form = "scales fused, bias/activation in a separate pass";
+  } else {
+    why_scaled = why;
+    WAN_CHECK(try_plan(p, key, CUBLASLT_EPILOGUE_DEFAULT, true, why), "cuBLASLt has no FP8 algorithm for linear M=", M,
+              " N=", N, " K=", K, " (", why, "); FP8 products need Hopper (sm_90) or Ada (sm_89)");
+    p.form = Form::Unscaled;
+    form = "unscaled product, scales/bias/activation in a separate pass";
   }
-  WAN_CHECK(try_plan(p, key, CUBLASLT_EPILOGUE_DEFAULT, why), "cuBLASLt has no FP8 algorithm for linear M=", M,
-            " N=", N, " K=", K, vector_scales ? " with per-row scales" : " with scalar scales", " (", why,
-            "); FP8 products need Hopper (sm_90) or Ada (sm_89) and cuBLAS >= 12.9 for per-row scales");
-  p.fused_epilogue = epi == CUBLASLT_EPILOGUE_DEFAULT;
-  if (epi != CUBLASLT_EPILOGUE_DEFAULT)
-    WAN_LOG_DEBUG("cuBLASLt FP8 M=", M, " N=", N, " K=", K, ": no fused bias/GELU epilogue, a separate pass applies it");
+  static bool told = false;
+  if (!told || p.form != Form::Fused) {
+    told = true;
+    WAN_LOG_DEBUG("cuBLASLt FP8 linear M=", M, " N=", N, " K=", K, (vector_scales ? " per-row" : " scalar"),
+                  " scales: ", form, why_scaled.empty() ? "" : " (scaled: ", why_scaled, why_scaled.empty() ? "" : ")");
+  }
   return p;
 }
 
@@ -152,11 +175,15 @@ void linear_fp8(const Tensor& xq, const Tensor& x_scales, const Tensor& wq, cons
   auto it = plans.find(key);
   if (it == plans.end()) it = plans.emplace(key, make_plan(key)).first;
   Plan& plan = it->second;
-  const void* a_scale = w_scales.data_ptr();
-  const void* b_scale = x_scales.data_ptr();
-  WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &a_scale, sizeof a_scale));
-  WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &b_scale, sizeof b_scale));
-  if (has_bias && plan.fused_epilogue) {
+  if (plan.form != Form::Unscaled) {
+    const void* a_scale = w_scales.data_ptr();
+    const void* b_scale = x_scales.data_ptr();
+    WAN_CUBLAS_CHECK(
+        cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &a_scale, sizeof a_scale));
+    WAN_CUBLAS_CHECK(
+        cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &b_scale, sizeof b_scale));
+  }
+  if (has_bias && plan.form == Form::Fused) {
     const void* bp = bias.data_ptr();
     WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof bp));
   }
@@ -165,7 +192,8 @@ void linear_fp8(const Tensor& xq, const Tensor& x_scales, const Tensor& wq, cons
     plan.tuned = true;
   }
   run(plan, plan.algo, xq, wq, y2d);
-  if (!plan.fused_epilogue) bias_act_bf16(y2d, bias, act == Activation::GeluTanh);
+  if (plan.form == Form::Scaled) bias_act_bf16(y2d, bias, act == Activation::GeluTanh);
+  if (plan.form == Form::Unscaled) scale_bias_act_bf16(y2d, x_scales, w_scales, bias, act == Activation::GeluTanh);
 }
 
 }  // namespace wan::ops::cuda
