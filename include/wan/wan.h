@@ -44,6 +44,16 @@ typedef enum wan_device { WAN_DEVICE_CPU = 0, WAN_DEVICE_CUDA = 1 } wan_device;
  * (swapped once per video, at the boundary step); ON always offloads; OFF never does. */
 typedef enum wan_offload { WAN_OFFLOAD_AUTO = 0, WAN_OFFLOAD_ON = 1, WAN_OFFLOAD_OFF = 2 } wan_offload;
 
+/* The DiT's arithmetic on CUDA. BF16: bf16 weights, products and attention (the official
+ * --convert_model_dtype). FP8: the blocks' Linear weights in E4M3 (a scale per output channel),
+ * their inputs quantised per token, self-attention in E4M3 (cuDNN); embeddings, modulation, norms,
+ * cross-attention and the head stay bf16. FP8 halves the DiT's weights and runs a T2V-A14B 720p
+ * forward about 1.36x faster on an H100; its output is ~1.5e-2 (relative L2) from the official one
+ * on the test models, where bf16 is ~3e-3 (docs/performance.md). It needs compute capability 9.0
+ * (Hopper) or later: on an older GPU the context falls back to BF16 with a warning
+ * (wan_context_precision says which runs). WAN_DEVICE_CPU with FP8 is an invalid argument. */
+typedef enum wan_precision { WAN_PRECISION_BF16 = 0, WAN_PRECISION_FP8 = 1 } wan_precision;
+
 typedef enum wan_solver { WAN_SOLVER_UNIPC = 0, WAN_SOLVER_DPMPP = 1, WAN_SOLVER_EULER = 2 } wan_solver;
 
 typedef enum wan_log_level {
@@ -107,6 +117,7 @@ typedef struct wan_context_params {
   int32_t vae_f32;            /* nonzero: the GPU VAE decoder in f32 (TF32 convolutions, as the official f32 VAE
                                  under PyTorch's defaults); else bf16 activations: about 3x faster and half
                                  the memory, output ~1e-2 (relative L2) from f32 */
+  wan_precision precision;    /* the DiT's arithmetic on CUDA (default BF16; see wan_precision) */
   wan_log_callback log_callback;
   void* log_user_data;
 } wan_context_params;
@@ -127,6 +138,8 @@ const char* wan_context_task(const wan_context* ctx);
 int wan_context_produces_frames(const wan_context* ctx);
 /* 1 when this context keeps T2V-A14B's inactive expert in host memory (wan_context_params.offload). */
 int wan_context_offloads_experts(const wan_context* ctx);
+/* The precision the context's DiT runs in (BF16 where FP8 was asked on a GPU without it). */
+wan_precision wan_context_precision(const wan_context* ctx);
 
 /* Frames as they are decoded: `count` frames of height x width RGB (3 bytes per pixel, rows top
  * to bottom), frame `first_index` first. The pixels are valid only during the callback. */
@@ -187,7 +200,7 @@ wan_status wan_resolve_params(const wan_context_params* context, const wan_gener
                               wan_generate_params* resolved);
 
 /* The GPU memory a request would need with WAN_DEVICE_CUDA, predicted from the sizes of what
- * lives on the GPU (both A14B experts resident, bf16; the VAE decoder; per GPU with ulysses) and
+ * lives on the GPU (both A14B experts resident, bf16 or FP8; the VAE decoder; per GPU with ulysses) and
  * checked against whole runs on an H100 (bf16 VAE: T2V-A14B 720p: 62.2 GiB predicted, 61.19
  * measured; TI2V-5B 720p: 19.0 / 17.97; vae_f32 adds the f32 decode's tensors). The DiT's config comes from checkpoint_dir, or from the official
  * task config when checkpoint_dir is NULL and task is set (no checkpoint needed). */

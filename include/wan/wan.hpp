@@ -44,6 +44,7 @@ struct ContextOptions {
   bool t5_cpu = false;        // the text encoder on the CPU (official --t5_cpu)
   bool vae_f32 = false;       // the GPU VAE decoder in f32 (see wan_context_params.vae_f32)
   wan_offload offload = WAN_OFFLOAD_AUTO;  // T2V-A14B's inactive expert in host memory (official --offload_model)
+  wan_precision precision = WAN_PRECISION_BF16;  // the DiT's arithmetic on CUDA (see wan_precision)
   bool cfg_parallel = false;  // several GPUs, one process each: see wan_nccl_unique_id in wan.h
   int ulysses = 1;
   std::function<void(wan_log_level, const std::string&)> on_log;  // empty: stderr
@@ -109,6 +110,7 @@ inline wan_context_params context_params(const ContextOptions& o) {
   p.t5_cpu = o.t5_cpu ? 1 : 0;
   p.vae_f32 = o.vae_f32 ? 1 : 0;
   p.offload = o.offload;
+  p.precision = o.precision;
   p.cfg_parallel = o.cfg_parallel ? 1 : 0;
   p.ulysses = o.ulysses;
   if (o.on_log) {  // the library's messages go to the options' sink (the trampoline only calls it)
@@ -162,6 +164,7 @@ class Context {
   // False on the ranks other than 0 of several GPUs: generate() there makes no frames or files.
   bool produces_frames() const { return wan_context_produces_frames(ctx_) != 0; }
   bool offloads_experts() const { return wan_context_offloads_experts(ctx_) != 0; }
+  wan_precision precision() const { return wan_context_precision(ctx_); }
 
   // Throws on failure (Error::status() == WAN_ERROR_CANCELLED when a callback stopped it; a
   // callback's own exception is rethrown as it was).

@@ -30,6 +30,7 @@ struct wan_context {
   std::string task;
   int64_t ulysses = 1;
   bool offload_experts = false;
+  wan_precision precision = WAN_PRECISION_BF16;
   wan_log_callback log_callback = nullptr;
   void* log_user_data = nullptr;
 };
@@ -95,19 +96,27 @@ wan::dist::ParallelConfig parallel_of(const wan_context_params& cp) {
   return pc;
 }
 
-void check_offload_mode(const wan_context_params& cp) {
+void check_modes(const wan_context_params& cp) {
   WAN_CHECK(cp.offload == WAN_OFFLOAD_AUTO || cp.offload == WAN_OFFLOAD_ON || cp.offload == WAN_OFFLOAD_OFF,
             "unknown offload mode ", int(cp.offload), " (use WAN_OFFLOAD_AUTO, WAN_OFFLOAD_ON or WAN_OFFLOAD_OFF)");
+  WAN_CHECK(cp.precision == WAN_PRECISION_BF16 || cp.precision == WAN_PRECISION_FP8, "unknown precision ",
+            int(cp.precision), " (use WAN_PRECISION_BF16 or WAN_PRECISION_FP8)");
+}
+
+// FP8 where asked and the GPU has it; BF16 otherwise (no GPU here: as asked, for predictions).
+bool runs_fp8(const wan_context_params& cp) {
+  return cp.precision == WAN_PRECISION_FP8 && (!wan::cuda_available() || wan::cuda_compute_capability() >= 90);
 }
 
 // The placement a context's run gets on the GPU; WAN_OFFLOAD_AUTO decides from the free memory
 // now (both experts resident on a machine without a GPU).
 wan::GpuPlacement placement_of(const wan_context_params& cp, const wan::TaskConfig& task, const wan::WanDiTConfig& dit,
                                int64_t frames) {
-  check_offload_mode(cp);
+  check_modes(cp);
   wan::GpuPlacement placement;
   placement.ulysses = parallel_of(cp).ulysses;
   placement.vae_f32 = cp.vae_f32 != 0;
+  placement.fp8 = runs_fp8(cp);
   placement.offload_experts =
       task.two_experts && (cp.offload == WAN_OFFLOAD_ON ||
                            (cp.offload == WAN_OFFLOAD_AUTO && wan::cuda_available() &&
@@ -252,7 +261,9 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
     WAN_CHECK(params->device == WAN_DEVICE_CPU || params->device == WAN_DEVICE_CUDA, "unknown device ",
               int(params->device));
     WAN_CHECK(params->threads >= 0, "threads must not be negative (0: all cores)");
-    check_offload_mode(*params);
+    check_modes(*params);
+    WAN_CHECK(params->precision == WAN_PRECISION_BF16 || params->device == WAN_DEVICE_CUDA,
+              "FP8 runs on the GPU (WAN_DEVICE_CUDA); the CPU path is the f32 reference");
     task = task_of(*params);
     parallel = parallel_of(*params);
     if (parallel.world() > 1) {
@@ -288,10 +299,16 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
     const bool offload = params->device == WAN_DEVICE_CUDA &&
                          placement_of(*params, tc, wan::dit_config_of(params->checkpoint_dir, tc), tc.frame_num)
                              .offload_experts;
+    const bool fp8 = runs_fp8(*params);
+    if (params->precision == WAN_PRECISION_FP8 && !fp8)
+      WAN_LOG_WARN("FP8 needs compute capability 9.0 (Hopper) or later; ", wan::cuda_device_summary(),
+                   " has not: running in bf16");
     ctx->pipeline = std::make_unique<wan::TextToVideo>(wan::TextToVideo::load(
         params->checkpoint_dir, ctx->task, params->device == WAN_DEVICE_CUDA ? wan::Device::CUDA : wan::Device::CPU,
-        group, params->vae_f32 ? wan::DType::F32 : wan::DType::BF16, offload));
+        group, params->vae_f32 ? wan::DType::F32 : wan::DType::BF16, offload,
+        fp8 ? wan::Precision::FP8 : wan::Precision::BF16));
     ctx->offload_experts = offload;
+    ctx->precision = fp8 ? WAN_PRECISION_FP8 : WAN_PRECISION_BF16;
     if (params->t5_cpu) ctx->pipeline->set_text_encoder_device(wan::Device::CPU);
     ctx->log_callback = params->log_callback;
     ctx->log_user_data = params->log_user_data;
@@ -305,6 +322,8 @@ void wan_context_free(wan_context* ctx) { delete ctx; }
 const char* wan_context_task(const wan_context* ctx) { return ctx ? ctx->task.c_str() : ""; }
 
 int wan_context_offloads_experts(const wan_context* ctx) { return ctx && ctx->offload_experts ? 1 : 0; }
+
+wan_precision wan_context_precision(const wan_context* ctx) { return ctx ? ctx->precision : WAN_PRECISION_BF16; }
 
 int wan_context_produces_frames(const wan_context* ctx) { return ctx && ctx->pipeline->produces_frames() ? 1 : 0; }
 

@@ -39,10 +39,13 @@ MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int6
   WAN_CHECK(width > 0 && height > 0 && frames > 0 && ulysses >= 1, "plan_gpu_memory: empty video");
   MemoryPlan p;
   p.experts = task.two_experts && !placement.offload_experts ? 2 : 1;
-  p.dit_weights = p.experts * wan_dit_parameter_count(dit) * 2;
+  // FP8: every block's Linear weights (self q, k, v, o; cross q, k, v, o; the FFN) at 1 byte.
+  const int64_t fp8_params = placement.fp8 ? dit.num_layers * (8 * dit.dim * dit.dim + 2 * dit.dim * dit.ffn_dim) : 0;
+  p.dit_weights = p.experts * (wan_dit_parameter_count(dit) * 2 - fp8_params);
   const int64_t tokens = ((frames - 1) / task.vae_stride[0] + 1) * (height / task.vae_stride[1] / task.patch[1]) *
                          (width / task.vae_stride[2] / task.patch[2]);
-  p.dit_activations = (ulysses > 1 ? 16 : 12) * ((tokens + ulysses - 1) / ulysses) * dit.dim;
+  p.dit_activations =
+      ((ulysses > 1 ? 16 : 12) + (placement.fp8 ? 4 : 0)) * ((tokens + ulysses - 1) / ulysses) * dit.dim;
   const bool v22 = task.z_dim == 48;
   const WanVAEConfig vae = v22 ? WanVAEConfig::wan22() : WanVAEConfig::wan21();
   p.vae_weights = WanVAE::parameter_count(vae) * (vae_f32 ? 4 : 2);  // bf16: the convolutions' weights, nearly all
@@ -65,15 +68,21 @@ void check_fits(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, 
   for (const auto& [w, h] : task.sizes)
     if (plan_gpu_memory(task, dit, w, h, frames, placement).peak() <= free_bytes)
       fits += str(fits.empty() ? "" : ", ", w, "*", h);
-  const std::string offload_hint =
-      offload_helps ? str(" With the inactive expert offloaded to host memory (--offload true) it fits: ",
-                          gib(offloaded_peak), ".")
-                    : std::string();
+  GpuPlacement in_fp8 = placement;
+  in_fp8.fp8 = true;
+  const int64_t fp8_peak = plan_gpu_memory(task, dit, width, height, frames, in_fp8).peak();
+  const bool fp8_helps = !placement.fp8 && fp8_peak <= free_bytes;
+  std::string hints;
+  if (offload_helps)
+    hints += str(" With the inactive expert offloaded to host memory (--offload true) it fits: ", gib(offloaded_peak),
+                 ".");
+  if (fp8_helps)
+    hints += str(" In FP8 (--precision fp8, compute capability 9.0 or later) it fits: ", gib(fp8_peak), ".");
   fail(task.name, " at ", width, "x", height, ", ", frames, " frames needs about ", plan.describe(), "; the GPU has ",
-       gib(free_bytes), " free.", offload_hint, " ",
+       gib(free_bytes), " free.", hints, " ",
        fits.empty() ? std::string("No official size of this task fits as placed; use --device cpu (slow), or a GPU "
-                                  "with more memory (FP8 is not implemented yet)")
-                    : str("Sizes that fit with ", frames, " frames as placed: ", fits, " (FP8 is not implemented yet)"));
+                                  "with more memory")
+                    : str("Sizes that fit with ", frames, " frames as placed: ", fits));
 }
 
 bool needs_expert_offload(const TaskConfig& task, const WanDiTConfig& dit, int64_t frames, int64_t free_bytes,

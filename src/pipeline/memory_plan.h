@@ -13,6 +13,11 @@
 //    1280x720 (Wan2.1: 8.00 GiB with bf16 activations, 16.87 with f32) and 1280x704 (Wan2.2: 8.66
 //    and 18.11 GiB), less the VAE's weights, scale with the area (832x480, Wan2.1 bf16: 3.60 GiB
 //    measured, 3.6 predicted). Whole runs: docs/performance.md and tests/pipeline/test_memory_plan.cpp.
+// With FP8 (core/precision.h) the blocks' Linear weights take 1 byte per parameter (26.62 -> 13.54
+// GiB for an A14B expert, measured) and a forward 4 more bytes per token and dim: the E4M3 q, k, v
+// and attention output beside the bf16 ones (measured: 6.50 GiB at 720p, 2.82 at 480p, 1.41 for
+// TI2V-5B above the weights; predicted 6.49, 2.81, 1.40 before the attention output was dequantised
+// in place, which saved 2 of the then 18 bytes per token and dim).
 // With Ulysses over N GPUs (dist/parallel.h) a forward holds 1/N of the tokens, at 16 bytes per
 // token and dim: the all-to-all's send and receive buffers of q, k, v live beside the residual
 // stream (models/wan_dit_cuda.cpp ulysses_attention). Rank 0 alone holds the VAE.
@@ -45,6 +50,7 @@ struct GpuPlacement {
   int64_t ulysses = 1;           // tokens split over this many GPUs (the plan is per GPU)
   bool vae_f32 = false;          // the VAE decoder with f32 activations (WanVAE::to) instead of bf16
   bool offload_experts = false;  // T2V-A14B: one expert on the GPU at a time (pipeline/expert_residency.h)
+  bool fp8 = false;              // the DiT in FP8 (Precision::FP8)
 };
 
 MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height,

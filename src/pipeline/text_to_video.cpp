@@ -165,7 +165,9 @@ void TextToVideo::set_text_encoder_device(Device device) { impl_->text_device = 
 
 TextToVideo TextToVideo::load(const std::string& folder, const std::string& task_name, Device device,
                               std::shared_ptr<const dist::ProcessGroup> group, DType vae_activations,
-                              bool offload_experts) {
+                              bool offload_experts, Precision precision) {
+  WAN_CHECK(precision == Precision::BF16 || device == Device::CUDA,
+            "--precision fp8 runs on the GPU (--device cuda); the CPU path is the f32 reference");
   auto impl = std::make_unique<Impl>();
   impl->folder = folder;
   impl->task = &task_config(task_name.empty() ? detect_task(folder) : task_name);
@@ -181,7 +183,7 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
   auto load_dit = [&](const std::string& path) -> std::unique_ptr<DiTModel> {
     if (device == Device::CPU) return std::make_unique<WanDiT>(WanDiT::load(path));
 #ifdef WAN_HAVE_CUDA
-    return split_tokens(std::make_unique<WanDiTCuda>(WanDiTCuda::load(path)), impl->group.get());
+    return split_tokens(std::make_unique<WanDiTCuda>(WanDiTCuda::load(path, precision)), impl->group.get());
 #else
     fail("--device cuda: this build has no CUDA backend");
 #endif
@@ -210,7 +212,7 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
 
 TextToVideo TextToVideo::random(const std::string& task_name, int64_t t5_layers, const std::string& tokenizer_model,
                                 std::shared_ptr<const dist::ProcessGroup> group, uint64_t seed,
-                                bool offload_experts) {
+                                bool offload_experts, Precision precision) {
 #ifndef WAN_HAVE_CUDA
   fail("random weights are made on the GPU, and this build has no CUDA backend");
 #else
@@ -223,7 +225,7 @@ TextToVideo TextToVideo::random(const std::string& task_name, int64_t t5_layers,
   const TaskConfig& task = *impl->task;
   const WanDiTConfig dit = official_dit_config(task);
   auto make_dit = [&](uint64_t s) {
-    return split_tokens(std::make_unique<WanDiTCuda>(WanDiTCuda::random(dit, s)), impl->group.get());
+    return split_tokens(std::make_unique<WanDiTCuda>(WanDiTCuda::random(dit, s, precision)), impl->group.get());
   };
   if (task.two_experts) impl->high = make_dit(seed + 1);
   if (task.two_experts && offload_experts) impl->high->offload();  // before the other one is made

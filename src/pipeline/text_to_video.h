@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "core/precision.h"
 #include "core/tensor.h"
 #include "models/wan_dit_config.h"
 #include "pipeline/task_config.h"
@@ -65,10 +66,12 @@ class TextToVideo {
   // and alone decodes; generate() on the other ranks returns after the last step, with no frames.
   // `vae_activations`: the GPU VAE decoder's activations, bf16 or f32 (WanVAE::to); the CPU's are f32.
   // `offload_experts` (T2V-A14B on CUDA): one expert on the GPU at a time, the other in page-locked
-  // host memory (pipeline/expert_residency.h).
+  // host memory (pipeline/expert_residency.h). `precision`: the DiTs' on CUDA (core/precision.h);
+  // FP8 on the CPU is refused (the CPU path is the f32 reference).
   static TextToVideo load(const std::string& folder, const std::string& task = "", Device device = Device::CPU,
                           std::shared_ptr<const dist::ProcessGroup> group = nullptr,
-                          DType vae_activations = DType::BF16, bool offload_experts = false);
+                          DType vae_activations = DType::BF16, bool offload_experts = false,
+                          Precision precision = Precision::BF16);
   ~TextToVideo();
   TextToVideo(TextToVideo&&) noexcept;
 
@@ -77,7 +80,7 @@ class TextToVideo {
   // timed at the real size with no checkpoint on disk (`wan bench e2e --random`). CUDA only.
   static TextToVideo random(const std::string& task, int64_t t5_layers, const std::string& tokenizer_model,
                             std::shared_ptr<const dist::ProcessGroup> group = nullptr, uint64_t seed = 1,
-                            bool offload_experts = false);
+                            bool offload_experts = false, Precision precision = Precision::BF16);
 
   // Where the text encoder runs: the pipeline's device by default (on CUDA one layer at a time,
   // holding no GPU memory between prompts); Device::CPU is the official --t5_cpu.

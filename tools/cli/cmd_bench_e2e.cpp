@@ -11,6 +11,7 @@
 
 #include "args.h"
 #include "backend/backend.h"
+#include "core/precision.h"
 #include "commands.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -39,6 +40,7 @@ const std::vector<OptionSpec> kOptions = {
     {"ulysses", true, "split the tokens over N GPUs (default 1)", {"ulysses_size"}},
     {"offload", true, "true/false: T2V-A14B's inactive expert in host memory, one expert on the GPU (default false)",
      {"offload_model"}},
+    {"precision", true, "bf16 (default) or fp8: the DiT's arithmetic (fp8: Hopper or later)", {}},
     {"help", false, "show this help", {"h"}},
 };
 
@@ -68,6 +70,8 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
   const std::string random_task = args.get_or("random", "");
   WAN_CHECK(random_task.empty() || !args.has("ckpt-dir"), "--random and --ckpt-dir exclude each other");
   WAN_CHECK(random_task.empty() || device == "cuda", "--random makes its weights on the GPU: use --device cuda");
+  const auto precision = parse_precision(args.get_or("precision", "bf16"));
+  WAN_CHECK(precision, "--precision must be bf16 or fp8, got '", args.get_or("precision", ""), "'");
   std::string folder = args.get_or("ckpt-dir", "");
   const bool demo = folder.empty() && random_task.empty();
   if (demo) folder = ensure_demo_checkpoint(demo_checkpoint_dir(), data_dir());
@@ -91,9 +95,9 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
   const bool offload = args.has("offload") && parse_bool_flag(*args.get("offload"), "--offload");
   TextToVideo t2v = random_task.empty()
                         ? TextToVideo::load(folder, "", device == "cuda" ? Device::CUDA : Device::CPU, group,
-                                            DType::BF16, offload)
+                                            DType::BF16, offload, *precision)
                         : TextToVideo::random(task_config(random_task).name, args.get_int("t5-layers", 24),
-                                              data_dir() + "/tokenizer/spiece.model", group, 1, offload);
+                                              data_dir() + "/tokenizer/spiece.model", group, 1, offload, *precision);
   if (!random_task.empty()) folder = "random weights";
   if (args.has("t5-cpu")) t2v.set_text_encoder_device(Device::CPU);
   const double load_s = since(t_load);
@@ -104,8 +108,9 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
     t2v.generate(p, {});
     return 0;
   }
-  std::printf("%s from %s: %lldx%lld, %lld frames, %lld steps\n", t2v.task().name.c_str(), folder.c_str(),
-              (long long)p.width, (long long)p.height, (long long)p.frames, (long long)p.steps);
+  std::printf("%s from %s: %lldx%lld, %lld frames, %lld steps, %s DiT\n", t2v.task().name.c_str(), folder.c_str(),
+              (long long)p.width, (long long)p.height, (long long)p.frames, (long long)p.steps,
+              precision_name(*precision));
 
   std::unique_ptr<VideoWriter> writer;
   if (args.has("output")) writer = std::make_unique<VideoWriter>(*args.get("output"), p.width, p.height, t2v.task().fps);
@@ -162,10 +167,11 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
               double(mem.peak) / double(1ull << 30), group ? " (rank 0)" : "");
   std::printf("JSON {\"bench\":\"e2e\",\"task\":\"%s\",\"width\":%lld,\"height\":%lld,\"frames\":%lld,\"steps\":%lld,"
               "\"load_s\":%.3f,\"text_s\":%.3f,\"high_s\":%.3f,\"low_s\":%.3f,\"vae_s\":%.3f,\"write_s\":%.3f,"
-              "\"run_s\":%.3f,\"peak_gib\":%.3f,\"gpus\":%d,\"cfg_parallel\":%d,\"ulysses\":%d}\n",
+              "\"run_s\":%.3f,\"peak_gib\":%.3f,\"gpus\":%d,\"cfg_parallel\":%d,\"ulysses\":%d,\"precision\":\"%s\"}\n",
               t2v.task().name.c_str(), (long long)p.width, (long long)p.height, (long long)p.frames,
               (long long)p.steps, load_s, stage_s["text encoder"], high_s, low_s, stage_s["decoding"] - write_s,
-              write_s, run_s, double(mem.peak) / double(1ull << 30), parallel.world(), parallel.cfg, parallel.ulysses);
+              write_s, run_s, double(mem.peak) / double(1ull << 30), parallel.world(), parallel.cfg, parallel.ulysses,
+              precision_name(*precision));
   return 0;
 }
 

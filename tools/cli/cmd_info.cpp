@@ -6,6 +6,7 @@
 #include "args.h"
 #include "commands.h"
 #include "backend/backend.h"
+#include "core/precision.h"
 #include "core/thread_pool.h"
 #include "dist/communicator.h"
 #include "dist/parallel.h"
@@ -26,6 +27,7 @@ const std::vector<OptionSpec> kOptions = {
     {"frames", true, "with --system: frame count (default per task)", {}},
     {"ulysses", true, "with --system: the plan per GPU with the tokens split over N GPUs", {"ulysses_size"}},
     {"vae-f32", false, "with --system: the plan with the VAE decoder in f32 (wan generate --vae-f32)", {}},
+    {"precision", true, "with --system: the plan with the DiT in bf16 (default) or fp8 (wan generate --precision)", {}},
     {"offload", true, "with --system: true/false, T2V-A14B's inactive expert in host memory (default: what wan "
                       "generate chooses for this GPU)", {"offload_model"}},
     {"help", false, "show this help", {"h"}},
@@ -80,6 +82,9 @@ int system_info(const Args& args) {
   GpuPlacement placement;
   placement.ulysses = parallel.ulysses;
   placement.vae_f32 = args.has("vae-f32");
+  const auto precision = parse_precision(args.get_or("precision", "bf16"));
+  WAN_CHECK(precision, "--precision must be bf16 or fp8, got '", args.get_or("precision", ""), "'");
+  placement.fp8 = *precision == Precision::FP8;
   std::string residency = task.two_experts ? "both experts resident" : "one DiT";
   if (args.has("offload")) {
     placement.offload_experts = task.two_experts && parse_bool_flag(*args.get("offload"), "--offload");
@@ -89,9 +94,10 @@ int system_info(const Args& args) {
     residency = "the inactive expert offloaded: both do not fit this GPU (--offload false to refuse)";
   }
   const MemoryPlan plan = plan_gpu_memory(task, dit, W, H, frames, placement);
-  std::printf("\n%s, %lldx%lld, %lld frames with --device cuda (bf16 DiT, %s, %s VAE, text encoder on the GPU one "
+  std::printf("\n%s, %lldx%lld, %lld frames with --device cuda (%s DiT, %s, %s VAE, text encoder on the GPU one "
               "layer at a time%s):\n  predicted GPU peak %s%s\n",
-              task.name.c_str(), (long long)W, (long long)H, (long long)frames, residency.c_str(),
+              task.name.c_str(), (long long)W, (long long)H, (long long)frames, precision_name(*precision),
+              residency.c_str(),
               placement.vae_f32 ? "f32" : "bf16",
               parallel.ulysses > 1 ? str(", Ulysses over ", parallel.ulysses, " GPUs").c_str() : "",
               plan.describe().c_str(), parallel.ulysses > 1 ? " (rank 0; per GPU)" : "");

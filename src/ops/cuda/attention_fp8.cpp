@@ -264,11 +264,9 @@ void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std:
       keep_fastest(plan.candidates, "cuDNN FP8 attention", [&](const Candidate& c) { execute(c, uids, ptrs, workspace); });
     }
     execute(plan.candidates.front(), uids, ptrs, workspace);
-    if (plan.fp8_out) {  // back to bf16: O = stored · descale_v
-      Tensor dst = wan::cuda::empty({Lq, H, D}, DType::BF16);
+    if (plan.fp8_out) {  // back to bf16 in place: O = stored · descale_v (out is contiguous)
+      Tensor dst = out.select(0, b);
       dequantize_fp8_bf16(o8, s_v, dst);
-      Tensor view = out.select(0, b);
-      wan::cuda::copy(view, dst);
     }
   }
 }
