@@ -114,11 +114,14 @@ if [[ "${BENCH_MULTI:-0}" == 1 ]]; then
     build/device/wan bench dit --task t2v-A14B --size "$size" --frames 81 --reps 2 --ulysses "$gpus" 2>&1 | tee -a "$OUT/bench_multi.txt" | grep -E "Ulysses|forward|split|against|error"
   done
   # Whole TI2V-5B 1280x704x121 runs with random weights (the real 24-layer text encoder, on the
-  # GPU), E2E_5B_STEPS steps, one GPU then CFG-parallel (E2E_5B_RANDOM=1).
+  # GPU), E2E_5B_STEPS steps, one GPU then CFG-parallel (E2E_5B_RANDOM=1), in each of
+  # E2E_5B_PRECISIONS (default bf16).
   if [[ "${E2E_5B_RANDOM:-0}" == 1 ]]; then
     for mode in "" $( ((gpus > 1)) && echo --cfg-parallel); do
-      stamp "== wan bench e2e --random ti2v-5B ${E2E_5B_STEPS:-50} steps $mode"
-      build/device/wan bench e2e --random ti2v-5B --steps "${E2E_5B_STEPS:-50}" $mode 2>&1 | tee -a "$OUT/bench_e2e.txt" | grep -vE "^JSON|^device"
+      for prec in ${E2E_5B_PRECISIONS:-bf16}; do
+        stamp "== wan bench e2e --random ti2v-5B ${E2E_5B_STEPS:-50} steps $mode --precision $prec"
+        build/device/wan bench e2e --random ti2v-5B --steps "${E2E_5B_STEPS:-50}" --precision "$prec" $mode 2>&1 | tee -a "$OUT/bench_e2e.txt" | grep -vE "^JSON|^device"
+      done
     done
   fi
   # Whole A14B 720p runs with random weights made on the GPU (no checkpoint fits this disk):
