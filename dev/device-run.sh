@@ -125,11 +125,15 @@ if [[ "${BENCH_MULTI:-0}" == 1 ]]; then
     done
   fi
   # Whole A14B 720p runs with random weights made on the GPU (no checkpoint fits this disk):
-  # E2E_A14B_STEPS steps (one high-noise, the rest low-noise), one GPU then CFG-parallel;
+  # E2E_A14B_STEPS steps at E2E_A14B_SIZE with E2E_A14B_T5_LAYERS text-encoder layers (default 1;
+  # 24 is the real one), one GPU then CFG-parallel, in each of E2E_A14B_PRECISIONS (default bf16);
   # E2E_A14B_ARGS adds flags (e.g. "--offload true").
   [[ "${E2E_A14B:-1}" == 1 ]] && for mode in "" $( ((gpus > 1)) && echo --cfg-parallel); do
-    stamp "== wan bench e2e --random t2v-A14B 1280*720 ${E2E_A14B_STEPS:-2} steps $mode"
-    build/device/wan bench e2e --random t2v-A14B --t5-layers 1 --steps "${E2E_A14B_STEPS:-2}" $mode ${E2E_A14B_ARGS:-} 2>&1 | tee -a "$OUT/bench_e2e.txt" | grep -vE "^JSON|^device"
+    for prec in ${E2E_A14B_PRECISIONS:-bf16}; do
+      stamp "== wan bench e2e --random t2v-A14B ${E2E_A14B_SIZE:-1280*720} ${E2E_A14B_STEPS:-2} steps $mode --precision $prec"
+      build/device/wan bench e2e --random t2v-A14B --size "${E2E_A14B_SIZE:-1280*720}" --t5-layers "${E2E_A14B_T5_LAYERS:-1}" \
+        --steps "${E2E_A14B_STEPS:-2}" --precision "$prec" $mode ${E2E_A14B_ARGS:-} 2>&1 | tee -a "$OUT/bench_e2e.txt" | grep -vE "^JSON|^device"
+    done
   done
   [[ "${E2E_5B:-1}" == 1 ]] || { stamp "done"; exit 0; }
   random_5b_checkpoint
