@@ -4,6 +4,8 @@
  *   device        WAN_DEVICE_CPU or WAN_DEVICE_CUDA: where the DiT, the VAE and the text encoder run
  *   t5_cpu        keep the text encoder on the CPU even on CUDA (the official --t5_cpu)
  *   vae_f32       the GPU VAE decoder in f32 (as the official VAE) instead of bf16 (faster, less memory)
+ *   precision     WAN_PRECISION_BF16 or WAN_PRECISION_FP8: the DiT's arithmetic on the GPU (FP8: Hopper
+ *                 or later; refused on the CPU, which computes the f32 reference)
  *   threads       CPU threads (0: all cores)
  *   cfg_parallel  the two CFG branches on two GPUs; ulysses N: the tokens split over N GPUs.
  *                 Both need one process per GPU (`wan generate --cfg-parallel` starts them; see
@@ -58,6 +60,12 @@ int main(int argc, char** argv) {
   cp.vae_f32 = 1;
   if (cuda_ok) check("CUDA, f32 VAE decoder", &cp, &gp);
   cp.vae_f32 = 0;
+  cp.precision = WAN_PRECISION_FP8;
+  if (cuda_ok) check("CUDA, FP8 DiT", &cp, &gp);
+  cp.device = WAN_DEVICE_CPU;
+  check("CPU, FP8 DiT", &cp, &gp); /* FP8 is a GPU mode */
+  cp.device = WAN_DEVICE_CUDA;
+  cp.precision = WAN_PRECISION_BF16;
 
   cp.cfg_parallel = 1;
   cp.ulysses = 3;

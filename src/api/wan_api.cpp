@@ -333,6 +333,9 @@ wan_status wan_resolve_params(const wan_context_params* context, const wan_gener
   if (const wan_status s = check_video_output(params); s != WAN_OK) return s;
   return guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
     WAN_CHECK(context && params, "wan_resolve_params: context and params must not be NULL");
+    check_modes(*context);
+    WAN_CHECK(context->precision == WAN_PRECISION_BF16 || context->device == WAN_DEVICE_CUDA,
+              "FP8 runs on the GPU (WAN_DEVICE_CUDA); the CPU path is the f32 reference");
     const wan::TaskConfig& task = wan::task_config(task_of(*context));
     wan::check_checkpoint_folder(context->checkpoint_dir, task);
     const wan::dist::ParallelConfig parallel = parallel_of(*context);

@@ -39,6 +39,45 @@ TEST(MemoryPlan, DiTActivationsMatchTheMeasuredPeaks) {
   EXPECT_GT(a14b.peak(), a14b.dit_weights + a14b.vae_decode);
 }
 
+// FP8 (fifth session, H100): `wan bench dit --precision fp8` held 13.54 GiB of weights per A14B
+// expert and peaked at 19.32 GiB at 720p; whole runs (`wan bench e2e --random --precision fp8`)
+// peaked at 34.43 GiB (T2V-A14B 720p, both experts resident), 30.40 (A14B 832x480) and 12.13
+// (TI2V-5B 720p); the bf16 A14B 832x480 run at 56.56 GiB.
+TEST(MemoryPlan, Fp8MatchesTheMeasuredPeaks) {
+  const TaskConfig& a14b = task_config("t2v-A14B");
+  const WanDiTConfig dit = WanDiTConfig::t2v_a14b();
+  GpuPlacement fp8;
+  fp8.fp8 = true;
+  const MemoryPlan p = plan_gpu_memory(a14b, dit, 1280, 720, 81, fp8);
+  EXPECT_NEAR(double(p.dit_weights) / 2 / kGiB, 13.54, 0.05);
+  EXPECT_NEAR(double(p.dit_activations) / kGiB, 19.32 - 13.54, 0.02 * (19.32 - 13.54));
+  const struct {
+    const char* task;
+    int64_t w, h, f;
+    bool fp8;
+    double measured_gib;
+  } runs[] = {{"t2v-A14B", 1280, 720, 81, true, 34.43},
+              {"t2v-A14B", 832, 480, 81, true, 30.40},
+              {"ti2v-5B", 1280, 704, 121, true, 12.13},
+              {"t2v-A14B", 832, 480, 81, false, 56.56}};
+  for (const auto& r : runs) {
+    const TaskConfig& task = task_config(r.task);
+    GpuPlacement placement;
+    placement.fp8 = r.fp8;
+    const double predicted =
+        double(plan_gpu_memory(task, official_dit_config(task), r.w, r.h, r.f, placement).peak()) / kGiB;
+    EXPECT_NEAR(predicted, r.measured_gib, 0.10 * r.measured_gib) << r.task << " " << r.w << (r.fp8 ? " fp8" : "");
+  }
+  // A 48 GB card: both experts at 720p in bf16 do not fit; the message names FP8 (and offloading).
+  try {
+    check_fits(a14b, dit, 1280, 720, 81, int64_t(46 * kGiB));
+    FAIL() << "both bf16 experts at 720p should not fit in 46 GiB";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--precision fp8"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(check_fits(a14b, dit, 1280, 720, 81, int64_t(46 * kGiB), fp8));
+}
+
 // Ulysses over 2 H100s (third session): 29.51 GiB peak per GPU with 26.62 GiB of weights.
 TEST(MemoryPlan, UlyssesActivationsMatchTheMeasuredPeak) {
   const MemoryPlan p = plan_gpu_memory(task_config("t2v-A14B"), WanDiTConfig::t2v_a14b(), 1280, 720, 81, {2});
