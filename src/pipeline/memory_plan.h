@@ -10,9 +10,9 @@
 //    26.62 + 4.33 GiB at 720p, 26.62 + 1.88 at 480p, 9.31 + 0.95 for TI2V-5B, all within 1%.
 //  - the VAE decode (channels-last, models/wan_vae.h): its live tensors grow with the frame area
 //    (a chunk has at most 4 frames); the peaks measured with `wan bench vae` on an H100 at
-//    1280x720 (Wan2.1: 8.00 GiB with bf16 activations, 16.87 with f32) and 1280x704 (Wan2.2: 8.66
-//    and 18.11 GiB), less the VAE's weights, scale with the area (832x480, Wan2.1 bf16: 3.60 GiB
-//    measured, 3.6 predicted). Whole runs: docs/performance.md and tests/pipeline/test_memory_plan.cpp.
+//    1280x720 (Wan2.1: 7.35 GiB with bf16 activations, 16.87 with f32) and 1280x704 (Wan2.2: 7.38
+//    and 18.11 GiB), less the VAE's weights, scale with the area. Whole runs: docs/performance.md
+//    and tests/pipeline/test_memory_plan.cpp.
 // With FP8 (core/precision.h) the blocks' Linear weights take 1 byte per parameter (26.62 -> 13.54
 // GiB for an A14B expert, measured) and a forward 4 more bytes per token and dim: the E4M3 q, k, v
 // and attention output beside the bf16 ones (measured: 6.50 GiB at 720p, 2.82 at 480p, 1.41 for

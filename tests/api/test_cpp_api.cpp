@@ -97,13 +97,13 @@ TEST_F(CppApi, MissingCheckpointThrowsWithTheFolderName) {
 }
 
 // The memory prediction through the wrapper: TI2V-5B at 1280x704x121 without a checkpoint, the
-// plan an H100 whole run confirmed (19.0 GiB predicted, 17.97 measured, bf16 VAE).
+// plan an H100 whole run confirmed (17.7 GiB predicted, 16.70 measured, bf16 VAE, fifth session).
 TEST(CppApiMemory, PredictsTheGpuMemoryWithoutACheckpoint) {
   wan::api::ContextOptions options;
   options.task = "ti2v-5B";
   const wan_memory_prediction m = wan::api::Context::predict_memory(options, wan::api::Request{});
   EXPECT_EQ(m.experts, 1);
-  EXPECT_NEAR(m.peak_gib, 19.0, 0.1);
+  EXPECT_NEAR(m.peak_gib, 17.7, 0.1);
   options.ulysses = 5;  // 24 heads
   try {
     wan::api::Context::predict_memory(options, wan::api::Request{});

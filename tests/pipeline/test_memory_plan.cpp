@@ -30,12 +30,13 @@ TEST(MemoryPlan, DiTActivationsMatchTheMeasuredPeaks) {
   const MemoryPlan a14b = plan_gpu_memory(task_config("t2v-A14B"), WanDiTConfig::t2v_a14b(), 1280, 720, 81);
   EXPECT_NEAR(double(a14b.dit_weights) / 2 / kGiB, 26.62, 0.05);
   // `wan bench vae`'s measured peak holds the VAE's weights and its decode's tensors (bf16, or f32).
-  EXPECT_NEAR(double(a14b.vae_decode + a14b.vae_weights) / kGiB, 8.00, 0.01);
+  EXPECT_NEAR(double(a14b.vae_decode + a14b.vae_weights) / kGiB, 7.35, 0.01);
   const MemoryPlan f32 = plan_gpu_memory(task_config("t2v-A14B"), WanDiTConfig::t2v_a14b(), 1280, 720, 81, {1, true});
   EXPECT_NEAR(double(f32.vae_decode + f32.vae_weights) / kGiB, 16.87, 0.01);
-  // Linear in the frame area: Wan2.1 bf16 at 832x480 measured 3.60 GiB.
-  const MemoryPlan small = plan_gpu_memory(task_config("t2v-A14B"), WanDiTConfig::t2v_a14b(), 832, 480, 81);
-  EXPECT_NEAR(double(small.vae_decode + small.vae_weights) / kGiB, 3.60, 0.05 * 3.60);
+  // Wan2.2 at 1280x704, bf16: 7.38 GiB.
+  const TaskConfig& ti2v = task_config("ti2v-5B");
+  const MemoryPlan five = plan_gpu_memory(ti2v, official_dit_config(ti2v), 1280, 704, 121);
+  EXPECT_NEAR(double(five.vae_decode + five.vae_weights) / kGiB, 7.38, 0.01);
   EXPECT_GT(a14b.peak(), a14b.dit_weights + a14b.vae_decode);
 }
 
@@ -84,14 +85,15 @@ TEST(MemoryPlan, UlyssesActivationsMatchTheMeasuredPeak) {
   EXPECT_NEAR(double(p.dit_activations) / kGiB, 29.51 - 26.62, 0.02 * (29.51 - 26.62));
 }
 
-// Whole runs (`wan bench e2e --random`, H100, fourth session, bf16 VAE): the peak of everything,
-// the plan within 10%.
+// Whole runs (`wan bench e2e --random`, H100, bf16 VAE): the peak of everything, the plan within
+// 10% (T2V-A14B 720p: fourth session; TI2V-5B: fifth session, after the VAE's in-place window
+// fill took ~1.3 GiB off its decode; the A14B 720p run with the inactive expert offloaded: fifth).
 TEST(MemoryPlan, WholeRunPeaksWithinTenPercent) {
   const struct {
     const char* task;
     int64_t w, h, f;
     double measured_gib;
-  } cases[] = {{"t2v-A14B", 1280, 720, 81, 61.19}, {"ti2v-5B", 1280, 704, 121, 17.97}};
+  } cases[] = {{"t2v-A14B", 1280, 720, 81, 61.19}, {"ti2v-5B", 1280, 704, 121, 16.70}};
   for (const auto& c : cases) {
     const TaskConfig& task = task_config(c.task);
     const WanDiTConfig dit = official_dit_config(task);
@@ -134,7 +136,10 @@ TEST(MemoryPlan, OffloadingTheInactiveExpert) {
   const MemoryPlan one = plan_gpu_memory(task, dit, 1280, 720, 81, {1, false, true});
   EXPECT_EQ(one.experts, 1);
   EXPECT_EQ(both.peak() - one.peak(), both.dit_weights / 2);
-  EXPECT_NEAR(double(one.peak()) / kGiB, 35.6, 0.1);
+  EXPECT_NEAR(double(one.peak()) / kGiB, 35.0, 0.1);
+  // Measured (`wan bench e2e --random t2v-A14B --offload true`, H100, fifth session): 33.97 GiB.
+  EXPECT_GE(double(one.peak()) / kGiB, 33.97);
+  EXPECT_NEAR(double(one.peak()) / kGiB, 33.97, 0.10 * 33.97);
   const int64_t card48 = int64_t(46 * kGiB);  // what a 48 GB card has free
   try {
     check_fits(task, dit, 1280, 720, 81, card48);
