@@ -53,7 +53,6 @@ struct LinearGpu {
     else w = std::move(weight);
   }
   LinearGpu() = default;
-  bool defined() const { return w.defined() || q.defined(); }
   Tensor operator()(const Tensor& x, ops::Activation act = ops::Activation::None) const {
     return q.defined() ? ops::linear(x, q, b, act) : ops::linear(x, w, b, act);
   }

@@ -12,6 +12,10 @@
 // official code); the goldens' 1e-2 bound holds with it. Not yet: per-token timesteps that differ
 // within a sample (TI2V image-to-video), a planned workspace and CUDA-graph capture.
 //
+// Precision::FP8 (core/precision.h): every block's Linear in E4M3 (ops/linear_fp8.h: weights per
+// output channel, quantised on the GPU at load; inputs per token) and self-attention in E4M3
+// (ops/attention_fp8.h); everything else as in bf16.
+//
 // Sequence parallel (Ulysses, dist/parallel.h): with a communicator of N ranks each rank keeps
 // tokens [r·S/N, (r+1)·S/N) of the padded sequence S (seq_len rounded up to a multiple of N)
 // through every per-token op; around self-attention one all-to-all turns its q, k, v rows of all

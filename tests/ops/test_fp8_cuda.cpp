@@ -75,6 +75,20 @@ TEST_F(Fp8Cuda, LinearMatchesTheCpuSpecification) {
   }
 }
 
+// A bias that is not 16-byte aligned (a view one element in) takes the scalar epilogue pass
+// where the product's own epilogue is not used; the result is the same.
+TEST_F(Fp8Cuda, LinearWithAnUnalignedBias) {
+  const int64_t M = 37, K = 64, N = 40;
+  const Tensor x = bf16_round(test::random_tensor({M, K}, 501));
+  const Tensor w = bf16_round(test::random_tensor({N, K}, 502, 0.05));
+  const Tensor b_full = bf16_round(test::random_tensor({N + 1}, 503));
+  const Tensor b = b_full.narrow(0, 1, N).contiguous();
+  const Fp8Matrix wq = quantize_fp8(w, Fp8Scaling::PerRow);
+  const Tensor ref = linear(x, wq, b, Activation::GeluTanh);
+  const Tensor y = linear(gpu(x), on_gpu(wq), gpu(b_full).narrow(0, 1, N), Activation::GeluTanh);
+  EXPECT_LE(rel_l2(to_device(y, Device::CPU), ref), 1e-2);
+}
+
 TEST_F(Fp8Cuda, AttentionStaysWithinTheEmulatedFp8Error) {
   struct Case {
     int64_t B, Lq, Lk, H, D;
