@@ -118,6 +118,17 @@ TEST(TextToVideo, Ti2v5BRunsEndToEnd) {
   EXPECT_THROW(t2v.generate(p, cb), Cancelled);
 }
 
+// FP8 is a GPU mode: asked for on the CPU, loading refuses before reading a weight, saying why.
+TEST(TextToVideo, Fp8OnTheCpuIsRefused) {
+  test::TempDir dir;
+  try {
+    TextToVideo::load(make_ti2v_folder(dir), "", Device::CPU, nullptr, DType::BF16, false, Precision::FP8);
+    FAIL() << "FP8 on the CPU was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--device cuda"), std::string::npos) << e.what();
+  }
+}
+
 TEST(TextToVideo, SeededNoiseRepeats) {
   EXPECT_EQ(rel_l2(seeded_noise({2, 3}, 42), seeded_noise({2, 3}, 42)), 0.0);
   EXPECT_GT(rel_l2(seeded_noise({2, 3}, 42), seeded_noise({2, 3}, 43)), 0.1);
