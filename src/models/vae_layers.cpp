@@ -115,9 +115,10 @@ Tensor CausalConv3d::window(const Tensor& like, int64_t t) const {
   return w;
 }
 
-Tensor CausalConv3d::forward_window(const Tensor& window) {
+Tensor CausalConv3d::forward_window(const Tensor& window, bool with_bias) {
   history_ = last_frames(window, front());
-  return conv(window, weight_, bias_, {1, 1, 1}, {padding_[1], padding_[1], padding_[2], padding_[2]}, activations_);
+  return conv(window, weight_, with_bias ? bias_ : Tensor(), {1, 1, 1},
+              {padding_[1], padding_[1], padding_[2], padding_[2]}, activations_);
 }
 
 Tensor CausalConv3d::forward(const Tensor& x, bool) {
@@ -135,8 +136,8 @@ Tensor RmsNorm::forward(const Tensor& x, bool) { return ops::rms_norm_channels(x
 
 Tensor RmsNorm::forward_silu(const Tensor& x) { return ops::rms_norm_channels(x, gamma_.view({dim_}), /*silu=*/true); }
 
-void RmsNorm::forward_silu_into(const Tensor& x, Tensor& out) {
-  ops::rms_norm_channels_into(x, gamma_.view({dim_}), /*silu=*/true, out);
+void RmsNorm::forward_silu_into(const Tensor& x, Tensor& out, const Tensor& bias) {
+  ops::rms_norm_channels_into(x, gamma_.view({dim_}), /*silu=*/true, out, bias);
 }
 
 void RmsNorm::slots(const std::string& prefix, std::vector<WeightSlot>& s) {
@@ -153,26 +154,47 @@ class Identity : public Layer {  // nn.Dropout in eval mode
 };
 }  // namespace
 
-Tensor Sequential::forward(const Tensor& x, bool first_chunk) {
-  Tensor h = x;
+Tensor Sequential::forward(const Tensor& x, bool first_chunk) { return forward(x, first_chunk, nullptr); }
+
+Tensor Sequential::forward(const Tensor& x, bool first_chunk, Tensor* pending_bias) {
+  // The CausalConv3d that an RmsNorm + SiLU at `i` writes into (past Identity layers), or null.
+  auto fused_conv = [&](size_t i, size_t* conv_at) -> CausalConv3d* {
+    if (i + 1 >= layers_.size() || !dynamic_cast<RmsNorm*>(layers_[i].get()) ||
+        !dynamic_cast<SiLU*>(layers_[i + 1].get()))
+      return nullptr;
+    size_t j = i + 2;
+    while (j < layers_.size() && dynamic_cast<Identity*>(layers_[j].get())) ++j;
+    auto* conv = j < layers_.size() ? dynamic_cast<CausalConv3d*>(layers_[j].get()) : nullptr;
+    if (!conv || conv->front() == 0) return nullptr;
+    *conv_at = j;
+    return conv;
+  };
+  if (pending_bias) *pending_bias = Tensor();
+  Tensor h = x, bias;  // bias: the last convolution's, not yet added to h
   for (size_t i = 0; i < layers_.size(); ++i) {
-    auto* norm = dynamic_cast<RmsNorm*>(layers_[i].get());
-    if (norm && i + 1 < layers_.size() && dynamic_cast<SiLU*>(layers_[i + 1].get())) {
-      auto* next = i + 2 < layers_.size() ? dynamic_cast<CausalConv3d*>(layers_[i + 2].get()) : nullptr;
-      if (next && next->front() > 0) {  // norm + SiLU into the convolution's input window
-        Tensor w = next->window(h, h.size(1));
-        Tensor chunk = w.narrow(1, next->front(), h.size(1));
-        norm->forward_silu_into(h, chunk);
-        h = next->forward_window(w);
-        i += 2;
-        continue;
-      }
-      h = norm->forward_silu(h);
+    size_t at = 0;
+    if (CausalConv3d* next = fused_conv(i, &at)) {  // norm + SiLU into the convolution's input window
+      auto* norm = static_cast<RmsNorm*>(layers_[i].get());
+      Tensor w = next->window(h, h.size(1));
+      Tensor chunk = w.narrow(1, next->front(), h.size(1));
+      norm->forward_silu_into(h, chunk, bias);
+      // The bias is left to whoever reads the output next, when that is another fused norm or the caller.
+      size_t unused = 0;
+      const bool defer = (at + 1 == layers_.size() && pending_bias) || fused_conv(at + 1, &unused);
+      h = next->forward_window(w, !defer);
+      bias = defer ? next->bias() : Tensor();
+      i = at;
+      continue;
+    }
+    if (dynamic_cast<RmsNorm*>(layers_[i].get()) && i + 1 < layers_.size() &&
+        dynamic_cast<SiLU*>(layers_[i + 1].get())) {
+      h = static_cast<RmsNorm*>(layers_[i].get())->forward_silu(h);
       ++i;
       continue;
     }
     h = layers_[i]->forward(h, first_chunk);
   }
+  if (pending_bias) *pending_bias = bias;
   return h;
 }
 
@@ -203,8 +225,10 @@ ResidualBlock::ResidualBlock(int64_t in, int64_t out) {
 
 Tensor ResidualBlock::forward(const Tensor& x, bool first_chunk) {
   const Tensor h = shortcut_ ? shortcut_->forward(x, first_chunk) : x;
-  Tensor y = residual_.forward(x, first_chunk);
-  ops::add_(y, h);
+  Tensor bias;  // the last convolution's, added here with the residual (one pass over y fewer)
+  Tensor y = residual_.forward(x, first_chunk, &bias);
+  if (bias.defined()) ops::add_with_channel_bias_(y, bias, h);
+  else ops::add_(y, h);
   return stored(y, activations_);
 }
 

@@ -68,7 +68,10 @@ class CausalConv3d : public Layer {
   // last frames as the cache. front() is the causal padding, 0 for kernel_t 1 (no window needed).
   int64_t front() const { return 2 * padding_[0]; }
   Tensor window(const Tensor& like, int64_t t) const;
-  Tensor forward_window(const Tensor& window);
+  // with_bias false: the output without the bias, which the caller's next op adds as it reads it
+  // (bias(): f32 [out] on the layer's device).
+  Tensor forward_window(const Tensor& window, bool with_bias = true);
+  const Tensor& bias() const { return bias_; }
 
  private:
   int64_t in_, out_, stride_t_;
@@ -84,7 +87,8 @@ class RmsNorm : public Layer {
   RmsNorm(int64_t dim, bool images) : dim_(dim), images_(images) {}
   Tensor forward(const Tensor& x, bool) override;
   Tensor forward_silu(const Tensor& x);  // the norm and the SiLU after it, in one pass
-  void forward_silu_into(const Tensor& x, Tensor& out);  // the same, written into out
+  // The same, written into out; with `bias`: of x + bias[c] (x a convolution's output without it).
+  void forward_silu_into(const Tensor& x, Tensor& out, const Tensor& bias = {});
   void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;
 
  private:
@@ -108,8 +112,12 @@ class Sequential : public Layer {
     return *this;
   }
   // An RmsNorm followed by a SiLU runs as one fused op, which writes straight into the input window
-  // of a CausalConv3d that follows.
+  // of a CausalConv3d that follows (past an Identity, the eval-mode Dropout); a CausalConv3d whose
+  // output goes to such a norm leaves its bias to the norm.
   Tensor forward(const Tensor& x, bool first_chunk) override;
+  // The same; when the last layer is a CausalConv3d and `pending_bias` is not null, its output comes
+  // back without the bias, which is put in *pending_bias for the caller to add (undefined otherwise).
+  Tensor forward(const Tensor& x, bool first_chunk, Tensor* pending_bias);
   void reset() override;
   void prepare(DType dtype) override;
   void slots(const std::string& prefix, std::vector<WeightSlot>& s) override;

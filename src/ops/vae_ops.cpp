@@ -3,6 +3,7 @@
 #include "backend/backend.h"
 #include "ops/activation.h"
 #include "ops/check.h"
+#include "ops/elementwise.h"
 #ifdef WAN_HAVE_CUDA
 #include "backend/cuda/cuda_context.h"
 #include "ops/cuda/cuda_ops.h"
@@ -26,6 +27,33 @@ void check_norm_on_cuda(const Tensor& x, const Tensor& gamma) {
             " and ", gamma.describe());
 }
 #endif
+
+void check_bias(const Tensor& x, const Tensor& bias, const char* op) {
+  WAN_CHECK(bias.dtype() == DType::F32 && bias.device() == x.device() && bias.numel() == x.size(0) &&
+                bias.is_contiguous(),
+            op, ": bias must be f32 [", x.size(0), "] on x's device, got ", bias.describe());
+}
+
+// x + bias[c] as a new video in x's layout (the paths without a fused kernel).
+Tensor with_channel_bias(const Tensor& x, const Tensor& bias) {
+  if (x.device() == Device::CUDA) {
+#ifdef WAN_HAVE_CUDA
+    Tensor y = empty_like_on_device(x, x.dtype());
+    copy_into(y, x);
+    WAN_CHECK(y.is_channels_last(), "channel bias on CUDA: ", x.describe(), " is not channels-last");
+    cuda::add_channel_bias_last(y, bias);
+    return y;
+#endif
+  }
+  check_cpu_f32(x, "channel bias", "x");
+  Tensor y = x.contiguous().clone();
+  const int64_t C = x.size(0), per = C > 0 ? y.numel() / C : 0;
+  float* p = y.data<float>();
+  const float* b = bias.data<float>();
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = 0; i < per; ++i) p[c * per + i] += b[c];
+  return y;
+}
 
 }  // namespace
 
@@ -53,18 +81,41 @@ Tensor rms_norm_channels(const Tensor& x, const Tensor& gamma, bool silu) {
   return silu ? ops::silu(y) : y;
 }
 
-void rms_norm_channels_into(const Tensor& x, const Tensor& gamma, bool silu, Tensor& out) {
+void rms_norm_channels_into(const Tensor& x, const Tensor& gamma, bool silu, Tensor& out, const Tensor& bias) {
   WAN_CHECK(out.shape() == x.shape() && out.dtype() == x.dtype() && out.device() == x.device(),
             "rms_norm_channels_into: out ", out.describe(), " on ", device_name(out.device()), " must match x ",
             x.describe(), " on ", device_name(x.device()));
+  if (bias.defined()) check_bias(x, bias, "rms_norm_channels_into");
 #ifdef WAN_HAVE_CUDA
   if (x.device() == Device::CUDA && channels_last_path(x) && out.is_channels_last()) {
     check_norm_on_cuda(x, gamma);
-    cuda::rms_norm_channels_last(x, contiguous_on_device(gamma), silu, out);  // straight into out
+    cuda::rms_norm_channels_last(x, contiguous_on_device(gamma), silu, out, bias);  // straight into out
     return;
   }
 #endif
-  copy_into(out, rms_norm_channels(x, gamma, silu));
+  copy_into(out, rms_norm_channels(bias.defined() ? with_channel_bias(x, bias) : x, gamma, silu));
+}
+
+void add_with_channel_bias_(Tensor& a, const Tensor& bias, const Tensor& b) {
+  WAN_CHECK(a.defined() && b.defined() && a.shape() == b.shape() && a.dim() >= 1, "add_with_channel_bias_: a ",
+            a.describe(), " and b ", b.describe(), " must be videos of one shape");
+  check_bias(a, bias, "add_with_channel_bias_");
+#ifdef WAN_HAVE_CUDA
+  if (a.device() == Device::CUDA && a.is_dense() && a.is_channels_last() && b.dtype() == a.dtype() &&
+      b.device() == Device::CUDA && (a.dtype() == DType::BF16 || a.dtype() == DType::F32)) {
+    if (b.strides() == a.strides()) {
+      cuda::add_biased_last(a, bias, b);
+    } else {  // b rearranged into a's memory order first
+      Tensor same = empty_like_on_device(a, a.dtype());
+      copy_into(same, b);
+      cuda::add_biased_last(a, bias, same);
+    }
+    return;
+  }
+#endif
+  const Tensor biased = with_channel_bias(a, bias);
+  copy_into(a, biased);
+  add_(a, b);
 }
 
 Tensor upsample_nearest_2x(const Tensor& x) {

@@ -17,8 +17,13 @@ namespace wan::ops {
 
 Tensor rms_norm_channels(const Tensor& x, const Tensor& gamma, bool silu = false);
 // The same written into `out` (x's shape, dtype and device; e.g. the time window of a larger video
-// that a convolution reads next, so the result needs no copy there).
-void rms_norm_channels_into(const Tensor& x, const Tensor& gamma, bool silu, Tensor& out);
+// that a convolution reads next, so the result needs no copy there). With `bias` (f32 [C] on x's
+// device): the norm of x + bias[c], where x is a convolution's output without its bias (the norm
+// adds it in f32 as it reads x: one pass over the video fewer).
+void rms_norm_channels_into(const Tensor& x, const Tensor& gamma, bool silu, Tensor& out, const Tensor& bias = {});
+// a += bias[c] + b over videos [C, ...] of one shape (a: a convolution's output without its bias,
+// b: the residual), bias f32 [C]; on the GPU a is dense and bf16/f32, b of a's dtype.
+void add_with_channel_bias_(Tensor& a, const Tensor& bias, const Tensor& b);
 Tensor upsample_nearest_2x(const Tensor& x);
 Tensor clamp(const Tensor& x, float lo, float hi);
 

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "core/error.h"
 #include "core/stats.h"
 #include "ops/activation.h"
 #include "ops/elementwise.h"
@@ -79,6 +80,33 @@ TEST(Elementwise, GatedResidual) {
   Tensor gate = Tensor::from_vector<float>({0.5f, -1}, {1, 1, 2});
   gated_residual_(x, y, gate);
   EXPECT_EQ(x.to_vector<float>(), (std::vector<float>{1.5f, -1, 2.5f, -3}));
+}
+
+}  // namespace
+}  // namespace wan::ops
+
+namespace wan::ops {
+namespace {
+
+// The VAE's ops that add the bias of the convolution before them (ops/vae_ops.h) against the
+// unfused sequence: the bias added first, then the norm or the residual add.
+TEST(VaeOps, AConvolutionsBiasAddedByTheNextOp) {
+  const int64_t C = 5, per = 2 * 3 * 4;
+  const Tensor x = test::random_tensor({C, 2, 3, 4}, 31), b = test::random_tensor({C, 2, 3, 4}, 32);
+  const Tensor gamma = test::random_tensor({C}, 33), bias = test::random_tensor({C}, 34);
+  Tensor biased = x.clone();
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = 0; i < per; ++i) biased.data<float>()[c * per + i] += bias.data<float>()[c];
+  Tensor out = Tensor::empty(x.shape(), DType::F32);
+  rms_norm_channels_into(x, gamma, /*silu=*/true, out, bias);
+  EXPECT_LT(rel_l2(out, rms_norm_channels(biased, gamma, true)), 1e-7);
+  Tensor a = x.clone();
+  add_with_channel_bias_(a, bias, b);
+  Tensor expect = biased.clone();
+  add_(expect, b);
+  EXPECT_LT(rel_l2(a, expect), 1e-7);
+  EXPECT_GT(rel_l2(a, x), 0.1);  // the bias and b were added
+  EXPECT_THROW(add_with_channel_bias_(a, test::random_tensor({C + 1}, 35), b), Error);
 }
 
 }  // namespace

@@ -124,6 +124,31 @@ TEST_F(VaeOpsCuda, ChannelsLastPointwiseOps) {
     }
 }
 
+// A convolution's bias left to the op that reads its output next: the norm of x + bias written into
+// a window, and a += bias + b, against the CPU (which the CPU tests check against the unfused ops).
+TEST_F(VaeOpsCuda, ChannelsLastOpsWithAConvolutionsBias) {
+  int seed = 300;
+  for (DType dtype : {DType::BF16, DType::F32})
+    for (int64_t C : {3, 16, 96}) {  // C = 3: the one-warp norm and the scalar add
+      const Tensor x = test::random_tensor({C, 2, 5, 9}, ++seed, 3.0), gamma = test::random_tensor({C}, ++seed);
+      const Tensor bias = test::random_tensor({C}, ++seed);
+      const Tensor xr = rounded(x, dtype), xg = gpu_channels_last(x, dtype);
+      Tensor out = empty_channels_last_on(x.shape(), dtype, Device::CUDA);
+      rms_norm_channels_into(xg, gpu(gamma), /*silu=*/true, out, gpu(bias));
+      Tensor expect = empty_on(x.shape(), DType::F32, Device::CPU);
+      rms_norm_channels_into(xr, gamma, true, expect, bias);
+      EXPECT_LE(rel_l2(host_f32(out), expect), dtype == DType::F32 ? 1e-6 : 5e-3) << dtype_name(dtype) << " C=" << C;
+      const Tensor b = test::random_tensor({C, 2, 5, 9}, ++seed);
+      Tensor a = gpu_channels_last(x, dtype);
+      add_with_channel_bias_(a, gpu(bias), gpu_channels_last(b, dtype));
+      add_with_channel_bias_(a, gpu(bias), convert_on_device(gpu(b), dtype));  // b rearranged first
+      Tensor sum = xr.clone();
+      add_with_channel_bias_(sum, bias, rounded(b, dtype));
+      add_with_channel_bias_(sum, bias, rounded(b, dtype));
+      EXPECT_LE(rel_l2(host_f32(a), sum), dtype == DType::F32 ? 1e-6 : 5e-3) << dtype_name(dtype) << " C=" << C;
+    }
+}
+
 TEST_F(VaeOpsCuda, PointwiseOps) {
   const Tensor x = test::random_tensor({7, 2, 5, 9}, 1, 3.0), gamma = test::random_tensor({7}, 2);
   EXPECT_LE(rel_l2(host(rms_norm_channels(gpu(x), gpu(gamma))), rms_norm_channels(x, gamma)), 1e-6);

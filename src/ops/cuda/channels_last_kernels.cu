@@ -1,7 +1,8 @@
 // CUDA kernels for channels-last videos (Tensor::is_channels_last: [C, T, H, W] stored as
 // [T, H, W, C]), the GPU VAE's layout, in bf16 or f32: the channel RMS norm (with the SiLU that
-// follows it in every VAE block fused in), the per-channel bias of a convolution, nearest 2x
-// upsampling, and the elementwise SiLU, clamp and in-place add over dense tensors of one layout.
+// follows it in every VAE block fused in, and optionally the bias of the convolution before it), the
+// per-channel bias of a convolution, nearest 2x upsampling, and the elementwise SiLU, clamp and
+// in-place add (optionally with a channel bias) over dense tensors of one layout.
 // Arithmetic in f32; bf16 results rounded to nearest even once.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -59,8 +60,9 @@ __device__ inline float silu_f(float v) { return v / (1.0f + expf(-v)); }
 // Rows of C channels (C % 8 == 0, C / 8 <= blockDim.x): each thread holds 8 channels of one row,
 // a block holds blockDim.x / (C / 8) rows and sums their squares in shared memory.
 template <typename T>
-__global__ void rms_norm_last_vec_kernel(const T* __restrict__ x, const float* __restrict__ gamma, T* __restrict__ y,
-                                         int64_t rows, int C, float sqrt_c, bool silu) {
+__global__ void rms_norm_last_vec_kernel(const T* __restrict__ x, const float* __restrict__ gamma,
+                                         const float* __restrict__ bias, T* __restrict__ y, int64_t rows, int C,
+                                         float sqrt_c, bool silu) {
   __shared__ float sums[256];
   const int group = C / 8, rows_per_block = blockDim.x / group;
   const int local = threadIdx.x / group, part = threadIdx.x % group;
@@ -72,6 +74,10 @@ __global__ void rms_norm_last_vec_kernel(const T* __restrict__ x, const float* _
     float v[8];
     if (active) {
       load8(x + row * C + part * 8, v);
+      if (bias) {
+#pragma unroll
+        for (int k = 0; k < 8; ++k) v[k] += bias[part * 8 + k];
+      }
       float ss = 0.0f;
 #pragma unroll
       for (int k = 0; k < 8; ++k) ss += v[k] * v[k];
@@ -94,20 +100,21 @@ __global__ void rms_norm_last_vec_kernel(const T* __restrict__ x, const float* _
 // Any C: one warp per row.
 template <typename T>
 __global__ void rms_norm_last_warp_kernel(const T* __restrict__ x, const float* __restrict__ gamma,
-                                          T* __restrict__ y, int64_t rows, int C, float sqrt_c, bool silu) {
+                                          const float* __restrict__ bias, T* __restrict__ y, int64_t rows, int C,
+                                          float sqrt_c, bool silu) {
   const int lane = threadIdx.x % 32;
   const int64_t warps = int64_t(gridDim.x) * (blockDim.x / 32);
   for (int64_t row = blockIdx.x * int64_t(blockDim.x / 32) + threadIdx.x / 32; row < rows; row += warps) {
     const T* xr = x + row * C;
     float ss = 0.0f;
     for (int c = lane; c < C; c += 32) {
-      const float v = to_f32(xr[c]);
+      const float v = to_f32(xr[c]) + (bias ? bias[c] : 0.0f);
       ss += v * v;
     }
     for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
     const float inv = sqrt_c / fmaxf(sqrtf(ss), 1e-12f);
     for (int c = lane; c < C; c += 32) {
-      const float o = to_f32(xr[c]) * inv * gamma[c];
+      const float o = (to_f32(xr[c]) + (bias ? bias[c] : 0.0f)) * inv * gamma[c];
       y[row * C + c] = from_f32<T>(silu ? silu_f(o) : o);
     }
   }
@@ -156,6 +163,28 @@ __global__ void clamp_flat_kernel(const T* __restrict__ x, T* __restrict__ y, fl
     y[i] = from_f32<T>(fminf(fmaxf(to_f32(x[i]), lo), hi));
 }
 
+// a += bias[c] + b over dense channels-last tensors of one layout (channel = index % C).
+template <typename T>
+__global__ void add_biased_last_kernel(T* __restrict__ a, const float* __restrict__ bias, const T* __restrict__ b,
+                                       int64_t n, int C) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    a[i] = from_f32<T>(to_f32(a[i]) + bias[i % C] + to_f32(b[i]));
+}
+
+template <typename T>
+__global__ void add_biased_last_vec_kernel(T* __restrict__ a, const float* __restrict__ bias, const T* __restrict__ b,
+                                           int64_t vectors, int C) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < vectors; i += int64_t(gridDim.x) * blockDim.x) {
+    float v[8], w[8];
+    load8(a + i * 8, v);
+    load8(b + i * 8, w);
+    const int c0 = int((i * 8) % C);
+#pragma unroll
+    for (int k = 0; k < 8; ++k) v[k] += bias[c0 + k] + w[k];
+    store8(a + i * 8, v);
+  }
+}
+
 template <typename T>
 __global__ void add_flat_kernel(T* __restrict__ a, const T* __restrict__ b, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
@@ -186,7 +215,7 @@ void by_dtype(DType dtype, const char* what, F&& f) {
 
 }  // namespace
 
-void rms_norm_channels_last(const Tensor& x, const Tensor& gamma, bool silu, Tensor& y) {
+void rms_norm_channels_last(const Tensor& x, const Tensor& gamma, bool silu, Tensor& y, const Tensor& bias) {
   const int64_t C = x.size(0), rows = x.numel() / std::max<int64_t>(1, C);
   if (x.numel() == 0) return;
   cudaStream_t stream = wan::cuda::context().stream;
@@ -195,13 +224,14 @@ void rms_norm_channels_last(const Tensor& x, const Tensor& gamma, bool silu, Ten
     using T = std::remove_pointer_t<decltype(tag)>;
     const T* xp = static_cast<const T*>(x.data_ptr());
     T* yp = static_cast<T*>(y.data_ptr());
+    const float* bp = bias.defined() ? bias.data<float>() : nullptr;
     if (C % 8 == 0 && C / 8 <= 256 && aligned16(xp) && aligned16(yp)) {
       const int group = int(C / 8), rows_per_block = 256 / group;
       rms_norm_last_vec_kernel<T><<<grid_for(rows, rows_per_block), rows_per_block * group, 0, stream>>>(
-          xp, gamma.data<float>(), yp, rows, int(C), sqrt_c, silu);
+          xp, gamma.data<float>(), bp, yp, rows, int(C), sqrt_c, silu);
     } else {
-      rms_norm_last_warp_kernel<T><<<grid_for(rows, 8), 256, 0, stream>>>(xp, gamma.data<float>(), yp, rows, int(C),
-                                                                           sqrt_c, silu);
+      rms_norm_last_warp_kernel<T><<<grid_for(rows, 8), 256, 0, stream>>>(xp, gamma.data<float>(), bp, yp, rows,
+                                                                           int(C), sqrt_c, silu);
     }
   });
   WAN_CUDA_CHECK_LAUNCH();
@@ -274,6 +304,22 @@ void add_flat(Tensor& a, const Tensor& b) {
       add_flat_vec_kernel<T><<<grid_for(n / 8), 256, 0, stream>>>(ap, bp, n / 8);
     else
       add_flat_kernel<T><<<grid_for(n), 256, 0, stream>>>(ap, bp, n);
+  });
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
+void add_biased_last(Tensor& a, const Tensor& bias, const Tensor& b) {
+  const int64_t C = a.size(0), n = a.numel();
+  if (n == 0) return;
+  cudaStream_t stream = wan::cuda::context().stream;
+  by_dtype(a.dtype(), "add_with_channel_bias_", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    T* ap = static_cast<T*>(a.data_ptr());
+    const T* bp = static_cast<const T*>(b.data_ptr());
+    if (C % 8 == 0 && aligned16(ap) && aligned16(bp))
+      add_biased_last_vec_kernel<T><<<grid_for(n / 8), 256, 0, stream>>>(ap, bias.data<float>(), bp, n / 8, int(C));
+    else
+      add_biased_last_kernel<T><<<grid_for(n), 256, 0, stream>>>(ap, bias.data<float>(), bp, n, int(C));
   });
   WAN_CUDA_CHECK_LAUNCH();
 }

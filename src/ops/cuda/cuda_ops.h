@@ -79,7 +79,8 @@ void rms_norm_channels(const Tensor& x, const Tensor& gamma, Tensor& y);
 void upsample_nearest_2x(const Tensor& x, Tensor& y);
 // The same on channels-last bf16 or f32 tensors (x and y of one dtype; gamma f32), with the SiLU
 // after the norm fused in when asked (channels_last_kernels.cu).
-void rms_norm_channels_last(const Tensor& x, const Tensor& gamma, bool silu, Tensor& y);
+// With `bias` (f32 [C], may be undefined): the norm of x + bias[c].
+void rms_norm_channels_last(const Tensor& x, const Tensor& gamma, bool silu, Tensor& y, const Tensor& bias = {});
 void upsample_nearest_2x_last(const Tensor& x, Tensor& y);
 // y [O, ...] channels-last bf16/f32 += bias[o] (f32).
 void add_channel_bias_last(Tensor& y, const Tensor& bias);
@@ -87,6 +88,8 @@ void add_channel_bias_last(Tensor& y, const Tensor& bias);
 void add_flat(Tensor& a, const Tensor& b);
 void silu_flat(const Tensor& x, Tensor& y);
 void clamp_flat(const Tensor& x, float lo, float hi, Tensor& y);
+// a += bias[c] + b over dense channels-last bf16/f32 tensors of one layout (C innermost), bias f32 [C].
+void add_biased_last(Tensor& a, const Tensor& bias, const Tensor& b);
 // dst = src, any strides (rank <= 8), same shape and dtype, both on the GPU.
 void strided_copy(Tensor& dst, const Tensor& src);
 
