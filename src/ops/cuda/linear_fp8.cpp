@@ -8,44 +8,30 @@
 // values, at most 448² · K: far inside bf16's range; bf16's 2^-8 rounding is below E4M3's 2^-4)
 // and one pass applies both scales, the bias and the activation. Which form a shape got is logged.
 // Plans are cached per shape and alignment; the fastest of the top heuristic candidates is timed
-// once on the first call's own operands, as for bf16.
+// once on the first call's own operands, as for bf16 (ops/cuda/lt_matmul.h).
 #include <map>
 #include <mutex>
+#include <string>
 #include <tuple>
-#include <vector>
 
 #include "backend/cuda/cuda_check.h"
-#include "backend/cuda/cuda_context.h"
-#include "backend/cuda/stream_timer.h"
 #include "core/log.h"
 #include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/lt_matmul.h"
 
 namespace wan::ops::cuda {
 namespace {
 
-int alignment_of(const void* p) {
-  const auto a = reinterpret_cast<uintptr_t>(p);
-  int align = 256;
-  while (align > 1 && a % uintptr_t(align) != 0) align /= 2;
-  return align;
-}
-
-constexpr int kCandidates = 8;
-
 // What the product does itself; the rest is a pass after it.
 enum class Form {
-  Fused,       // scales, bias and activation in cuBLASLt
-  Scaled,      // scales in cuBLASLt; bias/activation by bias_act_bf16
-  Unscaled,    // neither: scale_bias_act_bf16 applies the scales too
+  Fused,     // scales, bias and activation in cuBLASLt
+  Scaled,    // scales in cuBLASLt; bias/activation by bias_act_bf16
+  Unscaled,  // neither: scale_bias_act_bf16 applies the scales too
 };
 
 struct Plan {
-  cublasLtMatmulDesc_t desc = nullptr;
-  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
-  std::vector<cublasLtMatmulAlgo_t> candidates;
-  cublasLtMatmulAlgo_t algo{};
+  LtPlan lt;
   Form form = Form::Fused;
-  bool tuned = false;
 };
 
 // M, N, K, activation, bias, vector scales, alignments of W, x, y, bias.
@@ -53,8 +39,7 @@ using Key = std::tuple<int64_t, int64_t, int64_t, int, bool, bool, int, int, int
 
 // The descriptors for one epilogue and scale mode (unit: no scales); false when cuBLASLt offers
 // no algorithm for them.
-bool try_plan(Plan& p, const Key& key, cublasLtEpilogue_t epi, bool unit_scales, std::string& why) {
-  auto& ctx = wan::cuda::context();
+bool try_plan(LtPlan& p, const Key& key, cublasLtEpilogue_t epi, bool unit_scales, std::string& why) {
   const auto [M, N, K, act, has_bias, vector_scales, align_w, align_x, align_y, align_b] = key;
   (void)act;
   (void)has_bias;
@@ -77,34 +62,10 @@ bool try_plan(Plan& p, const Key& key, cublasLtEpilogue_t epi, bool unit_scales,
   WAN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.a, CUDA_R_8F_E4M3, uint64_t(K), uint64_t(N), K));  // W: [K, N]
   WAN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.b, CUDA_R_8F_E4M3, uint64_t(K), uint64_t(M), K));  // x: [K, M]
   WAN_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.c, CUDA_R_16BF, uint64_t(N), uint64_t(M), N));     // y: [N, M]
-
-  cublasLtMatmulPreference_t pref = nullptr;
-  WAN_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-  const uint64_t ws = ctx.lt_workspace_bytes;
-  WAN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
-  const uint32_t al[4] = {uint32_t(align_w), uint32_t(align_x), uint32_t(align_y), uint32_t(align_b)};
-  WAN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al[0], 4));
-  WAN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al[1], 4));
-  WAN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al[2], 4));
-  WAN_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al[2], 4));
-  std::vector<cublasLtMatmulHeuristicResult_t> results(kCandidates);
-  int found = 0;
-  const cublasStatus_t st =
-      cublasLtMatmulAlgoGetHeuristic(ctx.lt, p.desc, p.a, p.b, p.c, p.c, pref, kCandidates, results.data(), &found);
-  cublasLtMatmulPreferenceDestroy(pref);
-  p.candidates.clear();
-  for (int i = 0; st == CUBLAS_STATUS_SUCCESS && i < found; ++i)
-    if (results[size_t(i)].state == CUBLAS_STATUS_SUCCESS) p.candidates.push_back(results[size_t(i)].algo);
-  if (!p.candidates.empty()) {
-    p.algo = p.candidates.front();
-    return true;
-  }
+  const cublasStatus_t st = lt_find_algorithms(p, align_w, align_x, align_y, align_b);
+  if (!p.candidates.empty()) return true;
   why = cublasLtGetStatusString(st);
-  cublasLtMatmulDescDestroy(p.desc);
-  cublasLtMatrixLayoutDestroy(p.a);
-  cublasLtMatrixLayoutDestroy(p.b);
-  cublasLtMatrixLayoutDestroy(p.c);
-  p = Plan();
+  lt_destroy(p);
   return false;
 }
 
@@ -116,15 +77,15 @@ Plan make_plan(const Key& key) {
   Plan p;
   std::string why, why_scaled;
   const char* form = "scales, bias and activation fused";
-  if (try_plan(p, key, epi, false, why)) {
+  if (try_plan(p.lt, key, epi, false, why)) {
     p.form = Form::Fused;
-  } else if (epi != CUBLASLT_EPILOGUE_DEFAULT && try_plan(p, key, CUBLASLT_EPILOGUE_DEFAULT, false, why)) {
+  } else if (epi != CUBLASLT_EPILOGUE_DEFAULT && try_plan(p.lt, key, CUBLASLT_EPILOGUE_DEFAULT, false, why)) {
     p.form = Form::Scaled;
     form = "scales fused, bias/activation in a separate pass";
   } else {
     why_scaled = why;
-    WAN_CHECK(try_plan(p, key, CUBLASLT_EPILOGUE_DEFAULT, true, why), "cuBLASLt has no FP8 algorithm for linear M=", M,
-              " N=", N, " K=", K, " (", why, "); FP8 products need Hopper (sm_90) or Ada (sm_89)");
+    WAN_CHECK(try_plan(p.lt, key, CUBLASLT_EPILOGUE_DEFAULT, true, why), "cuBLASLt has no FP8 algorithm for linear M=",
+              M, " N=", N, " K=", K, " (", why, "); FP8 products need Hopper (sm_90) or Ada (sm_89)");
     p.form = Form::Unscaled;
     form = "unscaled product, scales/bias/activation in a separate pass";
   }
@@ -135,27 +96,6 @@ Plan make_plan(const Key& key) {
                   " scales: ", form, why_scaled.empty() ? "" : " (scaled: ", why_scaled, why_scaled.empty() ? "" : ")");
   }
   return p;
-}
-
-void run(const Plan& p, const cublasLtMatmulAlgo_t& algo, const Tensor& xq, const Tensor& wq, Tensor& y2d) {
-  auto& ctx = wan::cuda::context();
-  const float alpha = 1.0f, beta = 0.0f;
-  WAN_CUBLAS_CHECK(cublasLtMatmul(ctx.lt, p.desc, &alpha, wq.data_ptr(), p.a, xq.data_ptr(), p.b, &beta,
-                                  y2d.data_ptr(), p.c, y2d.data_ptr(), p.c, &algo, ctx.lt_workspace,
-                                  ctx.lt_workspace_bytes, ctx.stream));
-}
-
-void autotune(Plan& p, const Tensor& xq, const Tensor& wq, Tensor& y2d) {
-  if (p.candidates.size() < 2) return;
-  float best = 1e30f;
-  for (const auto& algo : p.candidates) {
-    run(p, algo, xq, wq, y2d);
-    const float fastest = wan::cuda::fastest_ms(3, [&] { run(p, algo, xq, wq, y2d); });
-    if (fastest < best) {
-      best = fastest;
-      p.algo = algo;
-    }
-  }
 }
 
 }  // namespace
@@ -179,19 +119,16 @@ void linear_fp8(const Tensor& xq, const Tensor& x_scales, const Tensor& wq, cons
     const void* a_scale = w_scales.data_ptr();
     const void* b_scale = x_scales.data_ptr();
     WAN_CUBLAS_CHECK(
-        cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &a_scale, sizeof a_scale));
+        cublasLtMatmulDescSetAttribute(plan.lt.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &a_scale, sizeof a_scale));
     WAN_CUBLAS_CHECK(
-        cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &b_scale, sizeof b_scale));
+        cublasLtMatmulDescSetAttribute(plan.lt.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &b_scale, sizeof b_scale));
   }
   if (has_bias && plan.form == Form::Fused) {
     const void* bp = bias.data_ptr();
-    WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof bp));
+    WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.lt.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof bp));
   }
-  if (!plan.tuned) {
-    autotune(plan, xq, wq, y2d);
-    plan.tuned = true;
-  }
-  run(plan, plan.algo, xq, wq, y2d);
+  lt_tune_once(plan.lt, wq.data_ptr(), xq.data_ptr(), y2d.data_ptr());
+  lt_matmul(plan.lt, plan.lt.algo, wq.data_ptr(), xq.data_ptr(), y2d.data_ptr());
   if (plan.form == Form::Scaled) bias_act_bf16(y2d, bias, act == Activation::GeluTanh);
   if (plan.form == Form::Unscaled) scale_bias_act_bf16(y2d, x_scales, w_scales, bias, act == Activation::GeluTanh);
 }
