@@ -6,9 +6,31 @@
 #include "core/thread_pool.h"
 
 namespace wan {
+namespace {
+
+constexpr const char* kScaledFp8Marker = "scaled_fp8";
+
+// "X.weight" -> "X.scale_weight"; empty for other names.
+std::string scale_name_of(const std::string& name) {
+  const std::string suffix = ".weight";
+  if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) return {};
+  return name.substr(0, name.size() - suffix.size()) + ".scale_weight";
+}
+
+// The scale of a scaled FP8 slot, or undefined when the slot is not one.
+Tensor scale_of(const TensorStore& store, const std::string& name) {
+  const std::string scale = scale_name_of(name);
+  if (scale.empty() || !store.contains(scale) || store.get(name).dtype() != DType::F8_E4M3) return {};
+  const Tensor& s = store.get(scale);
+  WAN_CHECK(s.numel() == 1 && dtype_is_floating(s.dtype()), store.file_of(scale), ": '", scale,
+            "' must hold one floating-point scale for '", name, "', got ", s.describe());
+  return s;
+}
+
+}  // namespace
 
 void check_weights(const TensorStore& store, const std::vector<WeightSlot>& slots, const std::string& model) {
-  std::set<std::string> expected;
+  std::set<std::string> expected{kScaledFp8Marker};
   for (const WeightSlot& slot : slots) {
     WAN_CHECK(store.contains(slot.name), store.path(), ": missing tensor '", slot.name, "' (expected shape ",
               shape_str(slot.shape), " for ", model, "); is the checkpoint complete?");
@@ -18,6 +40,7 @@ void check_weights(const TensorStore& store, const std::vector<WeightSlot>& slot
     WAN_CHECK(dtype_is_floating(t.dtype()), store.file_of(slot.name), ": tensor '", slot.name, "' has dtype ",
               dtype_name(t.dtype()), "; weights must be floating point");
     expected.insert(slot.name);
+    if (scale_of(store, slot.name).defined()) expected.insert(scale_name_of(slot.name));
   }
   std::vector<std::string> leftovers;
   for (const std::string& name : store.names())
@@ -55,7 +78,21 @@ Tensor converted(const Tensor& t, DType dtype) {
 void bind_weights(const TensorStore& store, const std::vector<WeightSlot>& slots, const std::string& model,
                   DType dtype) {
   check_weights(store, slots, model);
-  for (const WeightSlot& slot : slots) *slot.tensor = converted(store.get(slot.name), dtype);
+  for (const WeightSlot& slot : slots) {
+    const Tensor scale = scale_of(store, slot.name);
+    if (!scale.defined()) {
+      *slot.tensor = converted(store.get(slot.name), dtype);
+      continue;
+    }
+    // values · scale in f32 (exact for E4M3 values times an f32 scale up to one rounding), then dtype.
+    Tensor w = converted(store.get(slot.name), DType::F32);
+    const float s = scale.to(DType::F32).contiguous().data<float>()[0];
+    float* p = w.data<float>();
+    parallel_for(w.numel(), [&](int64_t a, int64_t b) {
+      for (int64_t i = a; i < b; ++i) p[i] *= s;
+    }, int64_t(1) << 18);
+    *slot.tensor = converted(w, dtype);
+  }
 }
 
 int64_t parameter_count(const std::vector<WeightSlot>& slots) {

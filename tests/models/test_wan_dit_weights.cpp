@@ -5,6 +5,7 @@
 
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
+#include "core/stats.h"
 #include "models/wan_dit.h"
 #include "test_util.h"
 
@@ -81,6 +82,55 @@ TEST(WanDiTWeights, OtherFloatDTypesConvert) {
     for (auto& [name, tensor] : t) tensor = tensor.to(DType::F16);
   });
   EXPECT_EQ(ckpt.load_error(), "");
+}
+
+// A scaled FP8 checkpoint (weights in E4M3 with an f32 `scale_weight` each, the "fp8_scaled"
+// convention): the block matrices come back as values · scale, everything else as stored.
+TEST(WanDiTWeights, ScaledFp8WeightsAreDequantised) {
+  const TensorStore golden = TensorStore::open(test::golden_dir() + "/dit_tiny");
+  const std::string name = "blocks.0.self_attn.q.weight";
+  const float scale = 0.01f;
+  Tensor values;
+  test::TempDir dir;
+  {
+    std::vector<std::pair<std::string, Tensor>> tensors;
+    for (const auto& n : golden.names()) {
+      const Tensor& t = golden.get(n);
+      if (n.find("blocks.") == 0 && n.size() > 7 && n.substr(n.size() - 7) == ".weight" && t.dim() == 2) {
+        Tensor scaled = t.to(DType::F32).contiguous().clone();
+        for (int64_t i = 0; i < scaled.numel(); ++i) scaled.data<float>()[i] /= scale;
+        const Tensor v = scaled.to(DType::F8_E4M3);
+        if (n == name) values = v;
+        tensors.emplace_back(n, v);
+        tensors.emplace_back(n.substr(0, n.size() - 7) + ".scale_weight", Tensor::from_vector<float>({scale}, {1}));
+      } else {
+        tensors.emplace_back(n, t);
+      }
+    }
+    tensors.emplace_back("scaled_fp8", Tensor::from_vector<float>({0.0f}, {1}));
+    save_safetensors(dir.file("diffusion_pytorch_model.safetensors"), tensors);
+    std::filesystem::copy_file(test::golden_dir() + "/dit_tiny/config.json", dir.file("config.json"));
+  }
+  const WanDiT fp8 = WanDiT::load(dir.path());
+  const WanDiT exact = WanDiT::load(test::golden_dir() + "/dit_tiny");
+  const Tensor& q = fp8.weights().blocks[0].self_attn.q_weight;
+  const Tensor v = values.to(DType::F32);
+  for (int64_t i = 0; i < q.numel(); ++i) ASSERT_EQ(q.data<float>()[i], v.data<float>()[i] * scale) << i;
+  // E4M3 keeps ~2^-4 relative: the weights are close to, and not equal to, the originals.
+  const double err = rel_l2(q, exact.weights().blocks[0].self_attn.q_weight);
+  EXPECT_GT(err, 1e-3);
+  EXPECT_LT(err, 5e-2);
+  EXPECT_EQ(rel_l2(fp8.weights().head_head_weight, exact.weights().head_head_weight), 0.0);  // not scaled
+}
+
+TEST(WanDiTWeights, AScaleThatIsNotOneValueIsRefused) {
+  EditedCheckpoint ckpt([](auto& t) {
+    for (auto& [name, tensor] : t)
+      if (name == "blocks.0.ffn.0.weight") tensor = tensor.to(DType::F8_E4M3);
+    t.emplace_back("blocks.0.ffn.0.scale_weight", test::random_tensor({2}, 3));
+  });
+  const std::string err = ckpt.load_error();
+  EXPECT_NE(err.find("must hold one floating-point scale"), std::string::npos) << err;
 }
 
 }  // namespace
