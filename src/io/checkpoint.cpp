@@ -78,6 +78,7 @@ TensorStore TensorStore::open(const std::string& path, const std::string& base) 
     } else {
       store.add_safetensors(file, nullptr);
     }
+    store.strip_comfyui_prefix();
     return store;
   }
 
@@ -109,7 +110,18 @@ TensorStore TensorStore::open(const std::string& path, const std::string& base) 
               folder.string(), " (incomplete download?)");
     store.add_safetensors(shard_path.string(), &names);
   }
+  store.strip_comfyui_prefix();
   return store;
+}
+
+void TensorStore::strip_comfyui_prefix() {
+  const std::string prefix = "model.diffusion_model.";
+  if (index_.empty()) return;
+  for (const auto& [name, item] : index_)
+    if (name.compare(0, prefix.size(), prefix) != 0) return;
+  std::map<std::string, Item> stripped;
+  for (auto& [name, item] : index_) stripped.emplace(name.substr(prefix.size()), std::move(item));
+  index_ = std::move(stripped);
 }
 
 const TensorStore::Item& TensorStore::locate(const std::string& name) const {

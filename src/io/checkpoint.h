@@ -5,6 +5,8 @@
 // `diffusion_pytorch_model-0000k-of-0000n.safetensors` with `diffusion_pytorch_model.safetensors.index.json`
 // ({"metadata": {...}, "weight_map": {tensor name: shard file}}); the T5 encoder and the VAEs are
 // .pth files. Every file is mapped, not read: the store's tensors are views of the mappings.
+// A checkpoint whose every name starts with "model.diffusion_model." (ComfyUI's single-file DiTs)
+// is indexed under the names without it, the official ones.
 #pragma once
 
 #include <map>
@@ -36,6 +38,7 @@ class TensorStore {
     size_t file;  // index into files_
   };
   const Item& locate(const std::string& name) const;
+  void strip_comfyui_prefix();
   void add_safetensors(const std::string& file, const std::vector<std::string>* only);
 
   std::string path_;

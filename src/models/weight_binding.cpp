@@ -40,7 +40,13 @@ void check_weights(const TensorStore& store, const std::vector<WeightSlot>& slot
     WAN_CHECK(dtype_is_floating(t.dtype()), store.file_of(slot.name), ": tensor '", slot.name, "' has dtype ",
               dtype_name(t.dtype()), "; weights must be floating point");
     expected.insert(slot.name);
-    if (scale_of(store, slot.name).defined()) expected.insert(scale_name_of(slot.name));
+    if (scale_of(store, slot.name).defined()) {
+      const std::string scale = scale_name_of(slot.name);
+      expected.insert(scale);
+      // An activation scale beside it (fp8 products in the file's own runtime) is not used here:
+      // this engine quantises activations itself.
+      expected.insert(scale.substr(0, scale.size() - std::string("scale_weight").size()) + "scale_input");
+    }
   }
   std::vector<std::string> leftovers;
   for (const std::string& name : store.names())

@@ -21,8 +21,9 @@ struct WeightSlot {
 // summary) says what was expected.
 // Scaled FP8 checkpoints (the "fp8_scaled" convention of ComfyUI-style files): a slot `X.weight`
 // stored as float8_e4m3fn may come with `X.scale_weight`, an f32 scale of one element, meaning
-// weight = values · scale; the optional marker tensor `scaled_fp8` is allowed. Those are not
-// leftovers. (Built from public descriptions of the convention; no such real file was at hand.)
+// weight = values · scale; the optional marker tensor `scaled_fp8` and an `X.scale_input` beside
+// a scaled weight (an activation scale, unused here) are allowed. Those are not leftovers. (Built
+// from public descriptions of the convention; no such real file was at hand.)
 void check_weights(const TensorStore& store, const std::vector<WeightSlot>& slots, const std::string& model);
 
 // check_weights, then binds every slot converted to `dtype` (views of the file when it already

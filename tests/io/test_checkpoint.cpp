@@ -97,5 +97,21 @@ TEST(Checkpoint, MalformedShardNamesTheShard) {
   expect_error([&] { TensorStore::open(f.dir.path(), "m"); }, {"m-00002-of-00002.safetensors", "too small"});
 }
 
+// ComfyUI's single-file DiTs name every tensor "model.diffusion_model.<official name>": indexed
+// under the official names. A prefix only some names carry is left alone.
+TEST(Checkpoint, ComfyUiPrefixIsStripped) {
+  TempDir dir;
+  const Tensor a = test::random_tensor({2, 3}, 7), b = test::random_tensor({4}, 8);
+  save_safetensors(dir.file("comfy.safetensors"),
+                   {{"model.diffusion_model.blocks.0.ffn.0.weight", a}, {"model.diffusion_model.head.modulation", b}});
+  const TensorStore store = TensorStore::open(dir.file("comfy.safetensors"));
+  EXPECT_EQ(store.names(), (std::vector<std::string>{"blocks.0.ffn.0.weight", "head.modulation"}));
+  EXPECT_EQ(rel_l2(store.get("head.modulation"), b), 0.0);
+  EXPECT_EQ(store.file_of("head.modulation"), dir.file("comfy.safetensors"));
+  save_safetensors(dir.file("mixed.safetensors"), {{"model.diffusion_model.a", a}, {"b", b}});
+  EXPECT_EQ(TensorStore::open(dir.file("mixed.safetensors")).names(),
+            (std::vector<std::string>{"b", "model.diffusion_model.a"}));
+}
+
 }  // namespace
 }  // namespace wan

@@ -85,7 +85,8 @@ TEST(WanDiTWeights, OtherFloatDTypesConvert) {
 }
 
 // A scaled FP8 checkpoint (weights in E4M3 with an f32 `scale_weight` each, the "fp8_scaled"
-// convention): the block matrices come back as values · scale, everything else as stored.
+// convention, names under ComfyUI's "model.diffusion_model." prefix, activation scales beside):
+// the block matrices come back as values · scale, everything else as stored.
 TEST(WanDiTWeights, ScaledFp8WeightsAreDequantised) {
   const TensorStore golden = TensorStore::open(test::golden_dir() + "/dit_tiny");
   const std::string name = "blocks.0.self_attn.q.weight";
@@ -103,11 +104,13 @@ TEST(WanDiTWeights, ScaledFp8WeightsAreDequantised) {
         if (n == name) values = v;
         tensors.emplace_back(n, v);
         tensors.emplace_back(n.substr(0, n.size() - 7) + ".scale_weight", Tensor::from_vector<float>({scale}, {1}));
+        tensors.emplace_back(n.substr(0, n.size() - 7) + ".scale_input", Tensor::from_vector<float>({1.0f}, {1}));
       } else {
         tensors.emplace_back(n, t);
       }
     }
     tensors.emplace_back("scaled_fp8", Tensor::from_vector<float>({0.0f}, {1}));
+    for (auto& [n, t] : tensors) n = "model.diffusion_model." + n;  // as ComfyUI's single files name them
     save_safetensors(dir.file("diffusion_pytorch_model.safetensors"), tensors);
     std::filesystem::copy_file(test::golden_dir() + "/dit_tiny/config.json", dir.file("config.json"));
   }
