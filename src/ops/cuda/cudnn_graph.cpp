@@ -4,6 +4,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
+#include "backend/cuda/stream_timer.h"
 #include "core/log.h"
 
 namespace wan::ops::cuda {
@@ -82,27 +83,15 @@ void execute(const Candidate& c, const std::vector<int64_t>& uids, const std::ve
 void keep_fastest(std::vector<Candidate>& candidates, const char* what,
                   const std::function<void(const Candidate&)>& run) {
   if (candidates.size() < 2) return;
-  cudaStream_t stream = wan::cuda::context().stream;
-  cudaEvent_t a, b;
-  WAN_CUDA_CHECK(cudaEventCreate(&a));
-  WAN_CUDA_CHECK(cudaEventCreate(&b));
   size_t best = 0;
   float best_ms = 1e30f;
   std::string timings;
   for (size_t i = 0; i < candidates.size(); ++i) {
     try {
-      run(candidates[i]);
-      float fastest = 1e30f;
-      for (int r = 0; r < 2; ++r) {
-        if (r == 1 && fastest > 1.25f * best_ms) break;  // clearly slower: not worth a second run
-        WAN_CUDA_CHECK(cudaEventRecord(a, stream));
-        run(candidates[i]);
-        WAN_CUDA_CHECK(cudaEventRecord(b, stream));
-        WAN_CUDA_CHECK(cudaEventSynchronize(b));
-        float ms = 0;
-        WAN_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-        fastest = std::min(fastest, ms);
-      }
+      run(candidates[i]);  // warm-up
+      float fastest = wan::cuda::fastest_ms(1, [&] { run(candidates[i]); });
+      if (fastest <= 1.25f * best_ms)  // not clearly slower: worth a second run
+        fastest = std::min(fastest, wan::cuda::fastest_ms(1, [&] { run(candidates[i]); }));
       timings += str(" ", i, ":", fastest, "ms");
       if (fastest < best_ms) {
         best_ms = fastest;
@@ -112,8 +101,6 @@ void keep_fastest(std::vector<Candidate>& candidates, const char* what,
       timings += str(" ", i, ":failed");
     }
   }
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
   WAN_CHECK(best_ms < 1e30f, what, ": no cuDNN engine config executed");
   std::swap(candidates[0], candidates[best]);
   WAN_LOG_DEBUG(what, " engines (", candidates.size(), "):", timings, "; chose ", best);

@@ -36,65 +36,64 @@ __device__ inline float scale_of(float amax) { return amax > 0.0f ? amax / kE4M3
 
 __device__ inline __nv_fp8_storage_t to_e4m3(float v) { return __nv_cvt_float_to_fp8(v, __NV_SATFINITE, __NV_E4M3); }
 
+// One row's |max| over this block's threads (the caller reduces across them) and one row's values
+// times `inv` as E4M3. VEC: K % 4 == 0 and an 8-byte aligned row, 4 values a load and a store.
+template <bool VEC>
+__device__ inline float row_absmax(const __nv_bfloat16* __restrict__ xr, int64_t K) {
+  float m = 0.0f;
+  if constexpr (VEC) {
+    const uint2* xv = reinterpret_cast<const uint2*>(xr);
+    for (int64_t i = threadIdx.x; i < K / 4; i += kThreads) {
+      const uint2 u = xv[i];
+      const __nv_bfloat162 a = *reinterpret_cast<const __nv_bfloat162*>(&u.x);
+      const __nv_bfloat162 b = *reinterpret_cast<const __nv_bfloat162*>(&u.y);
+      m = fmaxf(m, fmaxf(fmaxf(fabsf(__low2float(a)), fabsf(__high2float(a))),
+                         fmaxf(fabsf(__low2float(b)), fabsf(__high2float(b)))));
+    }
+  } else {
+    for (int64_t i = threadIdx.x; i < K; i += kThreads) m = fmaxf(m, fabsf(__bfloat162float(xr[i])));
+  }
+  return m;
+}
+
+template <bool VEC>
+__device__ inline void quantize_row(const __nv_bfloat16* __restrict__ xr, int64_t K, float inv,
+                                    __nv_fp8_storage_t* __restrict__ out) {
+  if constexpr (VEC) {
+    const uint2* xv = reinterpret_cast<const uint2*>(xr);
+    uint32_t* o = reinterpret_cast<uint32_t*>(out);
+    for (int64_t i = threadIdx.x; i < K / 4; i += kThreads) {
+      const uint2 u = xv[i];
+      const __nv_bfloat162 a = *reinterpret_cast<const __nv_bfloat162*>(&u.x);
+      const __nv_bfloat162 b = *reinterpret_cast<const __nv_bfloat162*>(&u.y);
+      const uint32_t q0 = to_e4m3(__low2float(a) * inv), q1 = to_e4m3(__high2float(a) * inv);
+      const uint32_t q2 = to_e4m3(__low2float(b) * inv), q3 = to_e4m3(__high2float(b) * inv);
+      o[i] = q0 | (q1 << 8) | (q2 << 16) | (q3 << 24);
+    }
+  } else {
+    for (int64_t i = threadIdx.x; i < K; i += kThreads) out[i] = to_e4m3(__bfloat162float(xr[i]) * inv);
+  }
+}
+
 // One block per row: the row's |max|, its scale, then the quantised values (the row is read twice;
 // it is in L2 the second time for the widths of the DiT, 3-28 KB per row).
+template <bool VEC>
 __global__ void quantize_rows_kernel(const __nv_bfloat16* __restrict__ x, int64_t ld, int64_t K,
                                      __nv_fp8_storage_t* __restrict__ out, float* __restrict__ scales) {
   const int64_t r = blockIdx.x;
-  const __nv_bfloat16* xr = x + r * ld;
-  float m = 0.0f;
-  for (int64_t i = threadIdx.x; i < K; i += kThreads) m = fmaxf(m, fabsf(__bfloat162float(xr[i])));
-  const float s = scale_of(block_max(m)), inv = 1.0f / s;
+  const float s = scale_of(block_max(row_absmax<VEC>(x + r * ld, K))), inv = 1.0f / s;
   if (threadIdx.x == 0) scales[r] = s;
-  for (int64_t i = threadIdx.x; i < K; i += kThreads) out[r * K + i] = to_e4m3(__bfloat162float(xr[i]) * inv);
-}
-
-// The same with the row in 8-byte pieces (K % 4 == 0, 8-byte aligned rows): 4 values a load.
-__global__ void quantize_rows_vec_kernel(const __nv_bfloat16* __restrict__ x, int64_t ld, int64_t K,
-                                         __nv_fp8_storage_t* __restrict__ out, float* __restrict__ scales) {
-  const int64_t r = blockIdx.x, K4 = K / 4;
-  const uint2* xr = reinterpret_cast<const uint2*>(x + r * ld);
-  float m = 0.0f;
-  for (int64_t i = threadIdx.x; i < K4; i += kThreads) {
-    const uint2 u = xr[i];
-    const __nv_bfloat162 a = *reinterpret_cast<const __nv_bfloat162*>(&u.x), b = *reinterpret_cast<const __nv_bfloat162*>(&u.y);
-    m = fmaxf(m, fmaxf(fmaxf(fabsf(__low2float(a)), fabsf(__high2float(a))),
-                       fmaxf(fabsf(__low2float(b)), fabsf(__high2float(b)))));
-  }
-  const float s = scale_of(block_max(m)), inv = 1.0f / s;
-  if (threadIdx.x == 0) scales[r] = s;
-  uint32_t* o = reinterpret_cast<uint32_t*>(out + r * K);
-  for (int64_t i = threadIdx.x; i < K4; i += kThreads) {
-    const uint2 u = xr[i];
-    const __nv_bfloat162 a = *reinterpret_cast<const __nv_bfloat162*>(&u.x), b = *reinterpret_cast<const __nv_bfloat162*>(&u.y);
-    const uint32_t q0 = to_e4m3(__low2float(a) * inv), q1 = to_e4m3(__high2float(a) * inv);
-    const uint32_t q2 = to_e4m3(__low2float(b) * inv), q3 = to_e4m3(__high2float(b) * inv);
-    o[i] = q0 | (q1 << 8) | (q2 << 16) | (q3 << 24);
-  }
+  quantize_row<VEC>(x + r * ld, K, inv, out + r * K);
 }
 
 // |max| over rows [rows, cols] (row stride ld) into *amax (zeroed before; floats >= 0 order as
 // their bit patterns, so an unsigned atomicMax is a float max). Blocks stride over the rows, one
-// atomic per block. VEC: cols % 4 == 0 and 8-byte aligned rows, 4 values a load.
+// atomic per block.
 template <bool VEC>
 __global__ void absmax_kernel(const __nv_bfloat16* __restrict__ x, int64_t rows, int64_t cols, int64_t ld,
                               float* __restrict__ amax) {
   float m = 0.0f;
-  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    const __nv_bfloat16* xr = x + r * ld;
-    if constexpr (VEC) {
-      const uint2* xv = reinterpret_cast<const uint2*>(xr);
-      for (int64_t i = threadIdx.x; i < cols / 4; i += kThreads) {
-        const uint2 u = xv[i];
-        const __nv_bfloat162 a = *reinterpret_cast<const __nv_bfloat162*>(&u.x);
-        const __nv_bfloat162 b = *reinterpret_cast<const __nv_bfloat162*>(&u.y);
-        m = fmaxf(m, fmaxf(fmaxf(fabsf(__low2float(a)), fabsf(__high2float(a))),
-                           fmaxf(fabsf(__low2float(b)), fabsf(__high2float(b)))));
-      }
-    } else {
-      for (int64_t i = threadIdx.x; i < cols; i += kThreads) m = fmaxf(m, fabsf(__bfloat162float(xr[i])));
-    }
-  }
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) m = fmaxf(m, row_absmax<VEC>(x + r * ld, cols));
   m = block_max(m);
   if (threadIdx.x == 0) atomicMax(reinterpret_cast<unsigned int*>(amax), __float_as_uint(m));
 }
@@ -110,23 +109,11 @@ __global__ void quantize_tensor_kernel(const __nv_bfloat16* __restrict__ x, int6
     *scale = s;
     if (inverse) *inverse = inv;
   }
-  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    const __nv_bfloat16* xr = x + r * ld;
-    if constexpr (VEC) {
-      const uint2* xv = reinterpret_cast<const uint2*>(xr);
-      uint32_t* o = reinterpret_cast<uint32_t*>(out + r * cols);
-      for (int64_t i = threadIdx.x; i < cols / 4; i += kThreads) {
-        const uint2 u = xv[i];
-        const __nv_bfloat162 a = *reinterpret_cast<const __nv_bfloat162*>(&u.x);
-        const __nv_bfloat162 b = *reinterpret_cast<const __nv_bfloat162*>(&u.y);
-        const uint32_t q0 = to_e4m3(__low2float(a) * inv), q1 = to_e4m3(__high2float(a) * inv);
-        const uint32_t q2 = to_e4m3(__low2float(b) * inv), q3 = to_e4m3(__high2float(b) * inv);
-        o[i] = q0 | (q1 << 8) | (q2 << 16) | (q3 << 24);
-      }
-    } else {
-      for (int64_t i = threadIdx.x; i < cols; i += kThreads) out[r * cols + i] = to_e4m3(__bfloat162float(xr[i]) * inv);
-    }
-  }
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) quantize_row<VEC>(x + r * ld, cols, inv, out + r * cols);
+}
+
+__device__ inline float gelu_tanh(float v) {
+  return 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
 }
 
 __global__ void bias_act_kernel(__nv_bfloat16* __restrict__ y, int64_t n, int64_t N, const __nv_bfloat16* __restrict__ bias,
@@ -134,7 +121,7 @@ __global__ void bias_act_kernel(__nv_bfloat16* __restrict__ y, int64_t n, int64_
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     float v = __bfloat162float(y[i]);
     if (bias) v += __bfloat162float(bias[i % N]);
-    if (gelu) v = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+    if (gelu) v = gelu_tanh(v);
     y[i] = __float2bfloat16_rn(v);
   }
 }
@@ -146,13 +133,9 @@ __global__ void scale_bias_act_kernel(__nv_bfloat16* __restrict__ y, int64_t n, 
     const int64_t m = i / N, c = i % N;
     float v = __bfloat162float(y[i]) * xs[x_vec ? m : 0] * ws[w_vec ? c : 0];
     if (bias) v += __bfloat162float(bias[c]);
-    if (gelu) v = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+    if (gelu) v = gelu_tanh(v);
     y[i] = __float2bfloat16_rn(v);
   }
-}
-
-__device__ inline float gelu_tanh(float v) {
-  return 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
 }
 
 // The same over rows of N % 8 == 0 with 16-byte aligned rows, scales and bias: blocks stride over
@@ -207,9 +190,9 @@ void quantize_rows_fp8(const void* x, int64_t rows, int64_t K, int64_t ld, Tenso
   auto* out = static_cast<__nv_fp8_storage_t*>(values.data_ptr());
   cudaStream_t stream = wan::cuda::context().stream;
   if (K % 4 == 0 && ld % 4 == 0 && aligned(x, 8))
-    quantize_rows_vec_kernel<<<unsigned(rows), kThreads, 0, stream>>>(xp, ld, K, out, scales.data<float>());
+    quantize_rows_kernel<true><<<unsigned(rows), kThreads, 0, stream>>>(xp, ld, K, out, scales.data<float>());
   else
-    quantize_rows_kernel<<<unsigned(rows), kThreads, 0, stream>>>(xp, ld, K, out, scales.data<float>());
+    quantize_rows_kernel<false><<<unsigned(rows), kThreads, 0, stream>>>(xp, ld, K, out, scales.data<float>());
   WAN_CUDA_CHECK_LAUNCH();
 }
 
