@@ -103,6 +103,12 @@ void check_modes(const wan_context_params& cp) {
             int(cp.precision), " (use WAN_PRECISION_BF16 or WAN_PRECISION_FP8)");
 }
 
+// A context that runs (not one asked for a GPU memory prediction): FP8 only on the GPU.
+void check_precision_on_device(const wan_context_params& cp) {
+  WAN_CHECK(cp.precision == WAN_PRECISION_BF16 || cp.device == WAN_DEVICE_CUDA,
+            "FP8 runs on the GPU (WAN_DEVICE_CUDA); the CPU path is the f32 reference");
+}
+
 // FP8 where asked and the GPU has it; BF16 otherwise (no GPU here: as asked, for predictions).
 bool runs_fp8(const wan_context_params& cp) {
   return cp.precision == WAN_PRECISION_FP8 && (!wan::cuda_available() || wan::cuda_compute_capability() >= 90);
@@ -262,8 +268,7 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
               int(params->device));
     WAN_CHECK(params->threads >= 0, "threads must not be negative (0: all cores)");
     check_modes(*params);
-    WAN_CHECK(params->precision == WAN_PRECISION_BF16 || params->device == WAN_DEVICE_CUDA,
-              "FP8 runs on the GPU (WAN_DEVICE_CUDA); the CPU path is the f32 reference");
+    check_precision_on_device(*params);
     task = task_of(*params);
     parallel = parallel_of(*params);
     if (parallel.world() > 1) {
@@ -334,8 +339,7 @@ wan_status wan_resolve_params(const wan_context_params* context, const wan_gener
   return guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
     WAN_CHECK(context && params, "wan_resolve_params: context and params must not be NULL");
     check_modes(*context);
-    WAN_CHECK(context->precision == WAN_PRECISION_BF16 || context->device == WAN_DEVICE_CUDA,
-              "FP8 runs on the GPU (WAN_DEVICE_CUDA); the CPU path is the f32 reference");
+    check_precision_on_device(*context);
     const wan::TaskConfig& task = wan::task_config(task_of(*context));
     wan::check_checkpoint_folder(context->checkpoint_dir, task);
     const wan::dist::ParallelConfig parallel = parallel_of(*context);
