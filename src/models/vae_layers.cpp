@@ -347,74 +347,38 @@ Tensor Resample::forward(const Tensor& x_in, bool) {
 
 // ---------------------------------------------------------------------------------------------
 
+Tensor Shortcut::forward(const Tensor& x, bool first_chunk) {
+  Tensor y = new_video(output_shape(x, first_chunk), x);
+  fill_zero_(y);
+  add_to(y, x, first_chunk);
+  return y;
+}
+
 AvgDown3D::AvgDown3D(int64_t in, int64_t out, int64_t ft, int64_t fs) : in_(in), out_(out), ft_(ft), fs_(fs) {
   WAN_CHECK(in * ft * fs * fs % out == 0, "AvgDown3D: ", in, " x ", ft * fs * fs, " is not a multiple of ", out);
 }
 
-Tensor AvgDown3D::forward(const Tensor& x_in, bool) {
-  WAN_CHECK(x_in.device() == Device::CPU, "the Wan 2.2 VAE encoder runs on the CPU only for now");
-  const int64_t pad_t = (ft_ - x_in.size(1) % ft_) % ft_;
-  const Tensor x = cat_frames(Tensor::zeros({x_in.size(0), pad_t, x_in.size(2), x_in.size(3)}, DType::F32), x_in);
-  const int64_t C = x.size(0), T = x.size(1) / ft_, H = x.size(2) / fs_, W = x.size(3) / fs_;
-  // [C, T, ft, H, fs, W, fs] -> [C, ft, fs, fs, T, H, W] -> [out, group, T, H, W] -> mean over group.
-  const Tensor r = x.view({C, T, ft_, H, fs_, W, fs_}).permute({0, 2, 4, 6, 1, 3, 5}).contiguous();
-  const int64_t group = C * ft_ * fs_ * fs_ / out_, S = T * H * W;
-  Tensor out = Tensor::empty({out_, T, H, W}, DType::F32);
-  const float* rp = r.data<float>();
-  float* op = out.data<float>();
-  for (int64_t o = 0; o < out_; ++o)
-    for (int64_t s = 0; s < S; ++s) {
-      double sum = 0;
-      for (int64_t g = 0; g < group; ++g) sum += rp[(o * group + g) * S + s];
-      op[o * S + s] = float(sum / double(group));
-    }
-  return out;
+Shape AvgDown3D::output_shape(const Tensor& x, bool) const {
+  return {out_, (x.size(1) + ft_ - 1) / ft_, x.size(2) / fs_, x.size(3) / fs_};
 }
+
+void AvgDown3D::add_to(Tensor& y, const Tensor& x, bool) { ops::add_avg_down_3d_(y, x, ft_, fs_); }
 
 DupUp3D::DupUp3D(int64_t in, int64_t out, int64_t ft, int64_t fs) : in_(in), out_(out), ft_(ft), fs_(fs) {
   WAN_CHECK(out * ft * fs * fs % in == 0, "DupUp3D: ", out, " x ", ft * fs * fs, " is not a multiple of ", in);
 }
 
-Tensor DupUp3D::forward(const Tensor& x, bool first_chunk) {
-  const int64_t f = ft_ * fs_ * fs_, repeats = out_ * f / in_, T = x.size(1), H = x.size(2), W = x.size(3);
-  // repeat_interleave over channels, view [out, ft, fs, fs, T, H, W], permute to [out, T, ft, H, fs,
-  // W, fs]: output channel o at sub-position j = (a, b, c) of its ft x fs x fs block reads input
-  // channel (o·f + j) / repeats. Written as one strided copy per sub-position (and per residue of
-  // o when repeats > f), in either layout.
-  WAN_CHECK(f % repeats == 0 || repeats % f == 0, "DupUp3D: ", in_, " -> ", out_, " channels with factor ", f,
-            " repeats each channel ", repeats, " times, which neither divides nor is a multiple of ", f);
-  Tensor y = new_video({out_, T * ft_, H * fs_, W * fs_}, x);
-  for (int64_t j = 0; j < f; ++j) {
-    const int64_t a = j / (fs_ * fs_), b = (j / fs_) % fs_, c = j % fs_;
-    const int64_t at = a * y.stride(1) + b * y.stride(2) + c * y.stride(3);
-    const Shape frame_strides{ft_ * y.stride(1), fs_ * y.stride(2), fs_ * y.stride(3)};
-    if (f % repeats == 0) {  // o reads channel o·(f/repeats) + j/repeats
-      Tensor dst =
-          strided_view(y, at, {out_, T, H, W}, {y.stride(0), frame_strides[0], frame_strides[1], frame_strides[2]});
-      const Tensor src = strided_view(x, (j / repeats) * x.stride(0), {out_, T, H, W},
-                                      {(f / repeats) * x.stride(0), x.stride(1), x.stride(2), x.stride(3)});
-      copy_into(dst, src);
-    } else {  // repeats = m·f: o reads channel o / m, so o = q·m + r reads channel q
-      const int64_t m = repeats / f;
-      for (int64_t r = 0; r < m; ++r) {
-        Tensor dst = strided_view(y, at + r * y.stride(0), {in_, T, H, W},
-                                  {m * y.stride(0), frame_strides[0], frame_strides[1], frame_strides[2]});
-        copy_into(dst, x);
-      }
-    }
-  }
-  if (first_chunk && ft_ > 1) {  // the first chunk drops its first ft − 1 frames
-    const Tensor kept = y.narrow(1, ft_ - 1, y.size(1) - (ft_ - 1));
-    Tensor out = new_video(kept.shape(), y);
-    copy_into(out, kept);
-    return out;
-  }
-  return y;
+Shape DupUp3D::output_shape(const Tensor& x, bool first_chunk) const {
+  return {out_, x.size(1) * ft_ - (first_chunk ? ft_ - 1 : 0), x.size(2) * fs_, x.size(3) * fs_};
+}
+
+void DupUp3D::add_to(Tensor& y, const Tensor& x, bool first_chunk) {
+  ops::add_dup_up_3d_(y, x, ft_, fs_, first_chunk ? ft_ - 1 : 0);
 }
 
 Tensor ShortcutBlock::forward(const Tensor& x, bool first_chunk) {
-  Tensor y = main_->forward(x, first_chunk);
-  if (shortcut_) ops::add_(y, shortcut_->forward(x, first_chunk));
+  Tensor y = main_->forward(x, first_chunk);  // a new video: nothing else holds it
+  if (shortcut_) shortcut_->add_to(y, x, first_chunk);
   return stored(y, activations_);
 }
 

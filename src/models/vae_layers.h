@@ -182,23 +182,40 @@ class Resample : public Layer {
   Tensor last_frame_;                       // downsample3d: previous chunk's last frame
 };
 
-// AvgDown3D (vae2_2.py L316–367): the shortcut of a Down_ResidualBlock.
-class AvgDown3D : public Layer {
+// A parameter-free shortcut of the Wan 2.2 VAE: forward() returns its video; add_to() adds it into
+// the residual sum y without writing it (ops/vae_ops.h's fused adds).
+class Shortcut : public Layer {
  public:
-  AvgDown3D(int64_t in, int64_t out, int64_t factor_t, int64_t factor_s);
+  virtual void add_to(Tensor& y, const Tensor& x, bool first_chunk) = 0;
   Tensor forward(const Tensor& x, bool first_chunk) override;
   void slots(const std::string&, std::vector<WeightSlot>&) override {}
+
+ protected:
+  virtual Shape output_shape(const Tensor& x, bool first_chunk) const = 0;
+};
+
+// AvgDown3D (vae2_2.py L316–367): the shortcut of a Down_ResidualBlock.
+class AvgDown3D : public Shortcut {
+ public:
+  AvgDown3D(int64_t in, int64_t out, int64_t factor_t, int64_t factor_s);
+  void add_to(Tensor& y, const Tensor& x, bool first_chunk) override;
+
+ protected:
+  Shape output_shape(const Tensor& x, bool first_chunk) const override;
 
  private:
   int64_t in_, out_, ft_, fs_;
 };
 
-// DupUp3D (vae2_2.py L370–412): the shortcut of an Up_ResidualBlock.
-class DupUp3D : public Layer {
+// DupUp3D (vae2_2.py L370–412): the shortcut of an Up_ResidualBlock; the first chunk drops its first
+// factor_t − 1 frames.
+class DupUp3D : public Shortcut {
  public:
   DupUp3D(int64_t in, int64_t out, int64_t factor_t, int64_t factor_s);
-  Tensor forward(const Tensor& x, bool first_chunk) override;
-  void slots(const std::string&, std::vector<WeightSlot>&) override {}
+  void add_to(Tensor& y, const Tensor& x, bool first_chunk) override;
+
+ protected:
+  Shape output_shape(const Tensor& x, bool first_chunk) const override;
 
  private:
   int64_t in_, out_, ft_, fs_;
@@ -208,7 +225,7 @@ class DupUp3D : public Layer {
 // `upsamples.`) plus a parameter-free shortcut (AvgDown3D / DupUp3D, or none).
 class ShortcutBlock : public Layer {
  public:
-  ShortcutBlock(std::string main_name, std::unique_ptr<Sequential> main, LayerPtr shortcut)
+  ShortcutBlock(std::string main_name, std::unique_ptr<Sequential> main, std::unique_ptr<Shortcut> shortcut)
       : main_name_(std::move(main_name)), main_(std::move(main)), shortcut_(std::move(shortcut)) {}
   Tensor forward(const Tensor& x, bool first_chunk) override;
   void reset() override { main_->reset(); }
@@ -223,7 +240,7 @@ class ShortcutBlock : public Layer {
  private:
   std::string main_name_;
   std::unique_ptr<Sequential> main_;
-  LayerPtr shortcut_;
+  std::unique_ptr<Shortcut> shortcut_;
   DType activations_ = DType::F32;
 };
 

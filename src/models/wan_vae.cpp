@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "backend/backend.h"
+#include "backend/host_copy_queue.h"
 #include "core/log.h"
 #include "core/rng.h"
 #include "io/checkpoint.h"
@@ -207,7 +208,7 @@ WanVAE::WanVAE(WanVAEConfig config) : config_(std::move(config)), net_(std::make
       auto main = std::make_unique<Sequential>();
       int64_t in = dec[i];
       for (int64_t r = 0; r < c.num_res_blocks + 1; ++r, in = dec[i + 1]) main->add(std::make_unique<ResidualBlock>(in, dec[i + 1]));
-      LayerPtr shortcut;
+      std::unique_ptr<Shortcut> shortcut;
       if (!last) {
         main->add(std::make_unique<Resample>(dec[i + 1], mode, dec[i + 1]));
         shortcut = std::make_unique<DupUp3D>(dec[i], dec[i + 1], mode == ResampleMode::Upsample3d ? 2 : 1, 2);
@@ -288,6 +289,9 @@ void WanVAE::decode(const Tensor& z_in, const FrameSink& sink) {
     zd = convert_on_device(cl, activations_);
   }
   const Tensor x = net_->conv2->forward(zd, true);  // [z_dim, T, h, w]
+  // Each chunk's frames cross to the host while the next chunk computes; the sink gets chunk i once
+  // chunk i + 1 is queued, so its work (the video encoder's) also runs beside the GPU's.
+  HostCopyQueue frames_out;
   for (int64_t i = 0; i < x.size(1); ++i) {
     const bool first = i == 0;
     const Tensor chunk = x.narrow(1, i, 1);  // one block of memory in channels-last
@@ -297,8 +301,10 @@ void WanVAE::decode(const Tensor& z_in, const FrameSink& sink) {
     h = net_->dec_head->forward(h, first);
     h = ops::clamp(convert_on_device(contiguous_on_device(h), DType::F32), -1.0f, 1.0f);  // [3 or 12, t, H, W]
     if (c.version == 22) h = unpatchify(h);
-    sink(to_device(h, Device::CPU));  // frames leave the GPU chunk by chunk
+    frames_out.push(h);
+    if (frames_out.size() > 1) sink(frames_out.pop());
   }
+  while (!frames_out.empty()) sink(frames_out.pop());
   reset();
 }
 
@@ -368,7 +374,6 @@ void WanVAE::prepare_layers() {
 
 Tensor WanVAE::encode(const Tensor& video_in) {
   const WanVAEConfig& c = config_;
-  WAN_CHECK(device_ == Device::CPU, "VAE encode runs on the CPU only for now: call to(Device::CPU) first");
   WAN_CHECK(video_in.dim() == 4 && video_in.size(0) == 3, "VAE encode: video must be [3, F, H, W], got ",
             video_in.describe());
   const int64_t F = video_in.size(1), s = c.spatial_stride();
@@ -376,13 +381,20 @@ Tensor WanVAE::encode(const Tensor& video_in) {
             c.temporal_stride(), "k frames (1, 5, 9, ..., 81)");
   WAN_CHECK(video_in.size(2) % s == 0 && video_in.size(3) % s == 0, "VAE encode: frame size ", video_in.size(3), "x",
             video_in.size(2), " is not a multiple of ", s);
-  Tensor x = video_in.to(DType::F32).contiguous();
-  if (c.version == 22) x = patchify(x);
+  Tensor x = to_device(video_in, Device::CPU).to(DType::F32).contiguous();
+  if (c.version == 22) x = patchify(x);  // on the host: a rearrangement of the input
+  // A chunk of frames on the model's device, in the layout and dtype its layers take.
+  auto on_device = [&](const Tensor& frames) {
+    if (device_ == Device::CPU) return frames.contiguous();
+    Tensor cl = empty_channels_last_on(frames.shape(), DType::F32, Device::CUDA);
+    copy_into(cl, to_device(frames.contiguous(), Device::CUDA));
+    return convert_on_device(cl, activations_);
+  };
   reset();
-  std::vector<Tensor> outs;
+  std::vector<Tensor> outs;  // [2·z_dim, t, h, w] per chunk, on the device
   for (int64_t start = 0; start < F;) {
     const int64_t len = start == 0 ? 1 : c.temporal_stride();
-    Tensor h = net_->enc_conv1->forward(x.narrow(1, start, len).contiguous(), start == 0);
+    Tensor h = net_->enc_conv1->forward(on_device(x.narrow(1, start, len)), start == 0);
     h = net_->enc_down->forward(h, start == 0);
     h = net_->enc_middle->forward(h, start == 0);
     outs.push_back(net_->enc_head->forward(h, start == 0));
@@ -391,12 +403,16 @@ Tensor WanVAE::encode(const Tensor& video_in) {
   reset();
   int64_t T = 0;
   for (const Tensor& o : outs) T += o.size(1);
-  Tensor out = Tensor::empty({2 * c.z_dim, T, outs[0].size(2), outs[0].size(3)}, DType::F32);
+  const Shape joined{2 * c.z_dim, T, outs[0].size(2), outs[0].size(3)};
+  Tensor out = device_ == Device::CPU ? Tensor::empty(joined, DType::F32)
+                                      : empty_channels_last_on(joined, outs[0].dtype(), Device::CUDA);
   for (int64_t t = 0; const Tensor& o : outs) {
-    out.narrow(1, t, o.size(1)).copy_from(o);
+    Tensor frames = out.narrow(1, t, o.size(1));
+    copy_into(frames, o);
     t += o.size(1);
   }
-  Tensor mu = net_->conv1->forward(out, true).narrow(0, 0, c.z_dim).contiguous();  // [z_dim, T, h, w]
+  const Tensor mu_dev = net_->conv1->forward(out, true).narrow(0, 0, c.z_dim);  // [z_dim, T, h, w]
+  Tensor mu = to_device(convert_on_device(contiguous_on_device(mu_dev), DType::F32), Device::CPU).contiguous();
   const int64_t S = mu.numel() / c.z_dim;
   for (int64_t ch = 0; ch < c.z_dim; ++ch) {
     const float inv_std = 1.0f / c.latent_std[size_t(ch)];

@@ -1,12 +1,13 @@
 // The Wan video VAEs: Wan 2.1 (wan/modules/vae2_1.py, T2V-A14B: 16 latent channels, stride
 // 4x8x8) and Wan 2.2 (vae2_2.py, TI2V-5B: 48 channels, 2x2 patchify, stride 4x16x16), decode and
-// encode on the CPU reference, chunk by chunk as the official code does; decode also on the GPU
-// (to(): channels-last, bf16 or f32 activations).
+// encode on the CPU reference, chunk by chunk as the official code does, and on the GPU (to():
+// channels-last, bf16 or f32 activations).
 //
 // decode(z [z_dim, T, h, w]): z / (1/std) + mean per channel, conv2 (1x1x1) on the whole latent,
 //   then one latent frame at a time through the decoder with the causal caches (latent frame 0 →
 //   1 frame, each later one → 4), (2.2: unpatchify), clamp to [−1, 1]. Each chunk goes to the sink
-//   as soon as it is decoded, so memory holds one chunk, not the video.
+//   as soon as the next one is queued on the GPU (its copy to the host overlaps that work; the last
+//   when decoding ends), so memory holds two chunks, not the video.
 // encode(video [3, F, H, W], F = 1 + 4k): (2.2: patchify) frames 0, 1–4, 5–8, ... through the
 //   encoder with the caches, conv1, the first z_dim channels (mu), (mu − mean) · (1/std).
 // The object holds the caches: one encode or decode at a time.
@@ -71,8 +72,9 @@ class WanVAE {
   // f32 (the reference); on the GPU bf16 (convolutions at the bf16 tensor-core rate, half the
   // memory) or f32 (TF32 convolutions, as the official f32 VAE runs under PyTorch's defaults), in
   // channels-last either way. Frames still arrive on the host as f32. bf16 on the CPU emulates the
-  // GPU's bf16 storage in f32 arithmetic (vae_layers.h), to measure it. Encode runs on the CPU only
-  // for now. Moving a bf16 VAE back to the CPU keeps its bf16-rounded convolution weights.
+  // GPU's bf16 storage in f32 arithmetic (vae_layers.h), to measure it. Encode runs on the same
+  // device: the video comes from the host chunk by chunk, the latent goes back to the host as f32.
+  // Moving a bf16 VAE back to the CPU keeps its bf16-rounded convolution weights.
   void to(Device device, DType activations = DType::F32);
   Device device() const { return device_; }
   DType activation_dtype() const { return activations_; }

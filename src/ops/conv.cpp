@@ -45,7 +45,7 @@ void conv3d_frames(const Tensor& x, const Tensor& w, const Tensor& b, std::array
   const int64_t frames = out.size(1), kt = w.size(2);
   WAN_CHECK(frames > 1, "cuDNN has no convolution algorithm for ", x.describe(), " with weight ", w.describe(),
             "; try a smaller video size");
-  for (const auto [first, count] : {std::pair{int64_t(0), frames / 2}, std::pair{frames / 2, frames - frames / 2}}) {
+  for (const auto& [first, count] : {std::pair{int64_t(0), frames / 2}, std::pair{frames / 2, frames - frames / 2}}) {
     Tensor part = out.narrow(1, first, count);
     conv3d_frames(x.narrow(1, first * stride[0], (count - 1) * stride[0] + kt), w, b, stride, pad, part);
   }

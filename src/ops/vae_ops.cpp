@@ -118,6 +118,73 @@ void add_with_channel_bias_(Tensor& a, const Tensor& bias, const Tensor& b) {
   add_(a, b);
 }
 
+namespace {
+
+// The checks both shortcut adds share: videos [C, T, H, W], y of `expected` shape; x and y in the
+// layouts the device's kernels read.
+void check_shortcut(const Tensor& y, const Tensor& x, const Shape& expected, const char* op) {
+  WAN_CHECK(y.shape() == expected, op, ": y ", y.describe(), " must be ", shape_str(expected), " for x ",
+            x.describe());
+  WAN_CHECK(y.device() == x.device(), op, ": x and y on different devices");
+  if (y.device() == Device::CPU) {
+    check_cpu_f32(x, op, "x");
+    check_cpu_f32(y, op, "y");
+    WAN_CHECK(y.is_contiguous(), op, ": y must be contiguous on the CPU, got ", y.describe());
+  } else {
+    WAN_CHECK((y.dtype() == DType::BF16 || y.dtype() == DType::F32) && x.dtype() == y.dtype() &&
+                  y.is_channels_last() && y.is_dense(),
+              op, " on CUDA: y a dense channels-last bf16/f32 video and x of its dtype, got ", y.describe(), " and ",
+              x.describe());
+  }
+}
+
+#ifdef WAN_HAVE_CUDA
+// x as a dense channels-last video (itself when it already is one).
+Tensor dense_channels_last(const Tensor& x) {
+  if (x.is_channels_last() && x.is_dense()) return x;
+  Tensor out = empty_channels_last_on(x.shape(), x.dtype(), Device::CUDA);
+  copy_into(out, x);
+  return out;
+}
+#endif
+
+}  // namespace
+
+void add_avg_down_3d_(Tensor& y, const Tensor& x, int64_t ft, int64_t fs) {
+  WAN_CHECK(x.dim() == 4 && ft >= 1 && fs >= 1, "add_avg_down_3d_: x [C, T, H, W] and factors >= 1, got ",
+            x.describe(), ", ", ft, ", ", fs);
+  const int64_t C = x.size(0), T = x.size(1), H = x.size(2), W = x.size(3), O = y.defined() ? y.size(0) : 0;
+  WAN_CHECK(O > 0 && (C * ft * fs * fs) % O == 0, "add_avg_down_3d_: ", C, " channels x ", ft * fs * fs,
+            " positions do not split into groups for ", O, " output channels");
+  WAN_CHECK(H % fs == 0 && W % fs == 0, "add_avg_down_3d_: frame ", H, "x", W, " is not a multiple of ", fs);
+  const int64_t pad = (ft - T % ft) % ft;
+  check_shortcut(y, x, {O, (T + pad) / ft, H / fs, W / fs}, "add_avg_down_3d_");
+  if (y.device() == Device::CUDA) {
+#ifdef WAN_HAVE_CUDA
+    cuda::add_avg_down_last(y, dense_channels_last(x), ft, fs);
+    return;
+#endif
+  }
+  cpu::add_avg_down_3d(x.contiguous(), ft, fs, y);
+}
+
+void add_dup_up_3d_(Tensor& y, const Tensor& x, int64_t ft, int64_t fs, int64_t drop) {
+  WAN_CHECK(x.dim() == 4 && ft >= 1 && fs >= 1, "add_dup_up_3d_: x [C, T, H, W] and factors >= 1, got ",
+            x.describe(), ", ", ft, ", ", fs);
+  const int64_t C = x.size(0), T = x.size(1), H = x.size(2), W = x.size(3), O = y.defined() ? y.size(0) : 0;
+  WAN_CHECK(O > 0 && (O * ft * fs * fs) % C == 0, "add_dup_up_3d_: ", O, " channels x ", ft * fs * fs,
+            " positions are not a whole number of copies of ", C, " input channels");
+  WAN_CHECK(drop >= 0 && drop < T * ft, "add_dup_up_3d_: cannot drop ", drop, " of ", T * ft, " frames");
+  check_shortcut(y, x, {O, T * ft - drop, H * fs, W * fs}, "add_dup_up_3d_");
+  if (y.device() == Device::CUDA) {
+#ifdef WAN_HAVE_CUDA
+    cuda::add_dup_up_last(y, dense_channels_last(x), ft, fs, drop);
+    return;
+#endif
+  }
+  cpu::add_dup_up_3d(x.contiguous(), ft, fs, drop, y);
+}
+
 Tensor upsample_nearest_2x(const Tensor& x) {
   if (x.device() == Device::CUDA) {
 #ifdef WAN_HAVE_CUDA

@@ -1,4 +1,4 @@
-// The VAE decoder on the GPU, channels-last, against the official outputs of every
+// The VAE decoder and encoder on the GPU, channels-last, against the official outputs of every
 // vae*.io.safetensors case:
 //  - f32 activations (TF32 convolutions and products): relative L2 <= 1e-2, the bound of one
 //    reduced-precision model call (tests/data/golden/README.md; TF32 keeps 10 mantissa bits).
@@ -9,8 +9,11 @@
 //    inputs, outputs and residual sums) measures it, and the GPU may exceed it by half (its
 //    accumulation order, and roundings the emulation leaves out: the attention's input and output).
 // Also: the GPU decoder agrees with the CPU reference on an odd latent (3 frames, 5x7), within
-// the same bounds against the CPU's f32 output.
+// the same bounds against the CPU's f32 output; the GPU encoder matches the official `mu` within
+// the same kind of bounds, and on an odd clip (5 frames, not square) the CPU reference.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "backend/backend.h"
 #include "core/stats.h"
@@ -64,6 +67,35 @@ TEST_P(WanVAECudaGolden, DecodeMatchesOfficialOutput) {
   }
 }
 
+// The encoder on the GPU: the official `mu` of `video_in` within the decoder's bounds (f32: 1e-2;
+// bf16: 1.5x what the CPU emulation of bf16 storage costs the encoder, at least 1e-2).
+TEST_P(WanVAECudaGolden, EncodeMatchesOfficialOutput) {
+  const auto io = SafetensorsFile::open(GetParam());
+  const Tensor ref = io->tensor("mu"), video = io->tensor("video_in");
+  for (DType activations : {DType::F32, DType::BF16}) {
+    double bound = 1e-2;
+    if (activations == DType::BF16) {
+      WanVAE emulated = open_vae(GetParam(), *io);
+      emulated.to(Device::CPU, DType::BF16);
+      const double cost = rel_l2(emulated.encode(video), ref);
+      std::printf("%s: bf16 storage emulated on the CPU costs the encoder relative L2 %.3e\n", GetParam().c_str(),
+                  cost);
+      EXPECT_GT(cost, 1e-5) << "the emulation rounds nothing";
+      bound = std::max(bound, 1.5 * cost);
+    }
+    WanVAE vae = open_vae(GetParam(), *io);
+    vae.to(Device::CUDA, activations);
+    const Tensor mu = vae.encode(video);
+    ASSERT_EQ(mu.shape(), ref.shape());
+    EXPECT_EQ(mu.device(), Device::CPU);
+    const double err = rel_l2(mu, ref);
+    std::printf("%s mu on CUDA (%s activations): relative L2 %.3e (bound %.3e)\n", GetParam().c_str(),
+                dtype_name(activations), err, bound);
+    EXPECT_LE(err, bound) << dtype_name(activations);
+    EXPECT_GT(tensor_stats(mu).stddev, 1e-3);
+  }
+}
+
 TEST_P(WanVAECudaGolden, OddLatentMatchesTheCpuReference) {
   const auto io = SafetensorsFile::open(GetParam());
   WanVAE cpu = open_vae(GetParam(), *io);
@@ -84,6 +116,19 @@ TEST_P(WanVAECudaGolden, OddLatentMatchesTheCpuReference) {
     gpu.to(Device::CPU);
     EXPECT_LE(rel_l2(gpu.decode(z), ref), activations == DType::F32 ? 1e-6 : bound) << dtype_name(activations);
   }
+}
+
+TEST_P(WanVAECudaGolden, OddClipEncodesAsOnTheCpu) {
+  const auto io = SafetensorsFile::open(GetParam());
+  WanVAE cpu = open_vae(GetParam(), *io);
+  const int64_t s = cpu.config().spatial_stride();
+  const Tensor video = test::random_tensor({3, 5, 3 * s, 2 * s}, 11, 0.5);
+  const Tensor ref = cpu.encode(video);
+  WanVAE gpu = open_vae(GetParam(), *io);
+  gpu.to(Device::CUDA, DType::F32);
+  const double err = rel_l2(gpu.encode(video), ref);
+  std::printf("%s odd clip encoded on CUDA vs CPU (f32 activations): relative L2 %.3e\n", GetParam().c_str(), err);
+  EXPECT_LE(err, 1e-2);
 }
 
 std::string case_name(const ::testing::TestParamInfo<std::string>& info) { return test::golden_case_name(info.param); }

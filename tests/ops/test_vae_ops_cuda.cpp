@@ -5,7 +5,8 @@
 // exact ops (copies, upsampling, add) <= 1e-7.
 // The same ops on channels-last bf16 and f32 videos (the GPU VAE's layout), against the CPU
 // reference evaluated on the bf16-rounded inputs: one rounding of the bf16 output (2^-9 relative)
-// plus the accumulation order, relative L2 <= 5e-3; the output keeps the channels-last layout.
+// plus the accumulation order, relative L2 <= 5e-3; the output keeps the channels-last layout. The
+// Wan 2.2 shortcuts' adds (AvgDown3D, DupUp3D) likewise.
 #include <gtest/gtest.h>
 
 #include "backend/backend.h"
@@ -94,7 +95,9 @@ TEST_F(VaeOpsCuda, ChannelsLastConv3dMatchesTheCpuReference) {
 TEST_F(VaeOpsCuda, ChannelsLastPointwiseOps) {
   int seed = 200;
   for (DType dtype : {DType::BF16, DType::F32})
-    for (int64_t C : {3, 7, 16, 96}) {  // odd rows take the one-warp norm and 2-byte upsampling
+    // Odd rows take the one-warp norm and 2-byte upsampling; 16, 256 and 1024 channels sum their
+    // squares by shuffles within 2 lanes, a warp and four warps, 96 by shared-memory atomics.
+    for (int64_t C : {3, 7, 16, 96, 256, 1024}) {
       const Tensor x = test::random_tensor({C, 2, 5, 9}, ++seed, 3.0), gamma = test::random_tensor({C}, ++seed);
       const Tensor xr = rounded(x, dtype), xg = gpu_channels_last(x, dtype);
       for (bool fused_silu : {false, true}) {
@@ -147,6 +150,40 @@ TEST_F(VaeOpsCuda, ChannelsLastOpsWithAConvolutionsBias) {
       add_with_channel_bias_(sum, bias, rounded(b, dtype));
       EXPECT_LE(rel_l2(host_f32(a), sum), dtype == DType::F32 ? 1e-6 : 5e-3) << dtype_name(dtype) << " C=" << C;
     }
+}
+
+// The Wan 2.2 VAE's shortcuts added into a residual sum (dense channels-last y), against the CPU
+// on the bf16-rounded inputs: one rounding of the sum; O = 12 takes the 8-channel vectors of
+// DupUp3D only where O % 8 == 0, so both of its kernels run.
+TEST_F(VaeOpsCuda, ChannelsLastShortcutAdds) {
+  struct Case {
+    int64_t C, O, ft, fs, T, H, W;
+  };
+  uint64_t seed = 400;
+  for (DType dtype : {DType::BF16, DType::F32}) {
+    for (const Case& c : {Case{16, 32, 2, 2, 3, 6, 10}, Case{24, 24, 1, 1, 2, 3, 5}, Case{6, 12, 1, 2, 5, 4, 6}}) {
+      const Tensor x = test::random_tensor({c.C, c.T, c.H, c.W}, ++seed);
+      const Tensor y0 = test::random_tensor({c.O, (c.T + c.ft - 1) / c.ft, c.H / c.fs, c.W / c.fs}, ++seed);
+      Tensor y = gpu_channels_last(y0, dtype);
+      add_avg_down_3d_(y, gpu_channels_last(x, dtype), c.ft, c.fs);
+      Tensor want = rounded(y0, dtype);
+      add_avg_down_3d_(want, rounded(x, dtype), c.ft, c.fs);
+      EXPECT_LE(rel_l2(host_f32(y), want), dtype == DType::F32 ? 1e-6 : 5e-3)
+          << "avg down " << dtype_name(dtype) << " " << c.C << "->" << c.O;
+    }
+    for (const Case& c : {Case{16, 16, 2, 2, 2, 3, 5}, Case{16, 8, 1, 2, 3, 2, 3}, Case{6, 12, 2, 2, 2, 3, 2}})
+      for (bool first : {true, false}) {
+        const int64_t drop = first ? c.ft - 1 : 0;
+        const Tensor x = test::random_tensor({c.C, c.T, c.H, c.W}, ++seed);
+        const Tensor y0 = test::random_tensor({c.O, c.T * c.ft - drop, c.H * c.fs, c.W * c.fs}, ++seed);
+        Tensor y = gpu_channels_last(y0, dtype);
+        add_dup_up_3d_(y, gpu_channels_last(x, dtype), c.ft, c.fs, drop);
+        Tensor want = rounded(y0, dtype);
+        add_dup_up_3d_(want, rounded(x, dtype), c.ft, c.fs, drop);
+        EXPECT_LE(rel_l2(host_f32(y), want), dtype == DType::F32 ? 1e-7 : 5e-3)
+            << "dup up " << dtype_name(dtype) << " " << c.C << "->" << c.O << " first " << first;
+      }
+  }
 }
 
 TEST_F(VaeOpsCuda, PointwiseOps) {

@@ -2,6 +2,7 @@
 // one warm-up decode of a 3-latent-frame clip of the same size (plans every layer's shapes), then
 // the timed decodes of the whole latent (the median of --reps); frames go to the host chunk by
 // chunk as in a real run. --dtype picks the activations' dtype (bf16, the default, or f32).
+// --encode also times the encoder on a random video (frames come from the host chunk by chunk).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,6 +24,7 @@ const std::vector<OptionSpec> kOptions = {
     {"dtype", true, "activations: bf16 (default; bf16 convolutions) or f32 (TF32 convolutions)", {}},
     {"reps", true, "timed decodes, the median reported (default 1)", {}},
     {"profile", false, "one more decode, its GPU time split between convolutions and the rest", {}},
+    {"encode", false, "also time the encoder on a random video of the size (as image-to-video runs it)", {}},
     {"help", false, "show this help", {"h"}},
 };
 
@@ -31,7 +33,7 @@ const std::vector<OptionSpec> kOptions = {
 int cmd_bench_vae(const std::vector<std::string>& argv) {
   Args args(argv, kOptions, "bench vae");
   if (args.has("help")) {
-    std::printf("usage: wan bench vae [options]\n\nTimes the VAE decoder on the GPU with random weights.\n\n%s",
+    std::printf("usage: wan bench vae [options]\n\nTimes the VAE decoder (and with --encode the encoder) on the GPU with random weights.\n\n%s",
                 options_help(kOptions).c_str());
     return 0;
   }
@@ -96,10 +98,32 @@ int cmd_bench_vae(const std::vector<std::string>& argv) {
     for (const auto& [name, ms] : split) std::printf(" %s %.3f s (%.0f%%)", name.c_str(), ms / 1e3, 100.0 * ms / total);
     std::printf("\n");
   }
+  double encode_s = 0;
+  if (args.has("encode")) {
+    Tensor video = Tensor::empty({3, frames, H, W}, DType::F32);
+    rng.fill_normal(video, 0.0, 0.5);
+    vae.encode(video.narrow(1, 0, std::min<int64_t>(frames, 5)).contiguous());  // warm-up: plans every shape
+    device_synchronize();
+    reset_device_peak_memory();
+    std::vector<double> enc;
+    for (int64_t r = 0; r < reps; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const Tensor mu = vae.encode(video);
+      device_synchronize();
+      enc.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      WAN_CHECK(mu.size(1) == T, "the encoder gave ", mu.size(1), " latent frames, expected ", T);
+    }
+    std::sort(enc.begin(), enc.end());
+    encode_s = enc[enc.size() / 2];
+    std::printf("Wan%s VAE encode, %s activations, %lldx%lld, %lld frames: %.3f s (median of %lld), peak GPU memory "
+                "%.2f GiB\n",
+                version == 22 ? "2.2" : "2.1", dtype_arg.c_str(), (long long)W, (long long)H, (long long)frames,
+                encode_s, (long long)reps, double(device_memory_stats().peak) / double(1ull << 30));
+  }
   std::printf("JSON {\"bench\":\"vae\",\"version\":%lld,\"dtype\":\"%s\",\"width\":%lld,\"height\":%lld,"
-              "\"frames\":%lld,\"seconds\":%.4f,\"peak_gib\":%.3f}\n",
+              "\"frames\":%lld,\"seconds\":%.4f,\"peak_gib\":%.3f,\"encode_seconds\":%.4f}\n",
               (long long)version, dtype_arg.c_str(), (long long)W, (long long)H, (long long)frames, s,
-              double(mem.peak) / double(1ull << 30));
+              double(mem.peak) / double(1ull << 30), encode_s);
   return 0;
 }
 

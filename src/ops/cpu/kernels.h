@@ -35,6 +35,8 @@ void conv3d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::arra
             std::array<int64_t, 4> pad, Tensor& out);
 void rms_norm_channels(const Tensor& x, const Tensor& gamma, Tensor& y);
 void upsample_nearest_2x(const Tensor& x, Tensor& y);
+void add_avg_down_3d(const Tensor& x, int64_t factor_t, int64_t factor_s, Tensor& y);
+void add_dup_up_3d(const Tensor& x, int64_t factor_t, int64_t factor_s, int64_t drop, Tensor& y);
 void clamp(const Tensor& x, float lo, float hi, Tensor& y);
 void patch_embed(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& tokens);
 void unpatchify(const Tensor& tokens, const Grid3& grid, const Patch3& patch, int64_t channels, Tensor& out);

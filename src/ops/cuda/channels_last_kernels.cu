@@ -1,8 +1,9 @@
 // CUDA kernels for channels-last videos (Tensor::is_channels_last: [C, T, H, W] stored as
 // [T, H, W, C]), the GPU VAE's layout, in bf16 or f32: the channel RMS norm (with the SiLU that
 // follows it in every VAE block fused in, and optionally the bias of the convolution before it), the
-// per-channel bias of a convolution, nearest 2x upsampling, and the elementwise SiLU, clamp and
-// in-place add (optionally with a channel bias) over dense tensors of one layout.
+// per-channel bias of a convolution, nearest 2x upsampling, the elementwise SiLU, clamp and
+// in-place add (optionally with a channel bias) over dense tensors of one layout, and the Wan 2.2
+// VAE's shortcuts (AvgDown3D, DupUp3D) added into the residual sum.
 // Arithmetic in f32; bf16 results rounded to nearest even once.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -58,7 +59,8 @@ __device__ inline void store8(T* p, const float (&v)[8]) {
 __device__ inline float silu_f(float v) { return v / (1.0f + expf(-v)); }
 
 // Rows of C channels (C % 8 == 0, C / 8 <= blockDim.x): each thread holds 8 channels of one row,
-// a block holds blockDim.x / (C / 8) rows and sums their squares in shared memory.
+// a block holds blockDim.x / (C / 8) rows and sums their squares in shared memory. Every thread
+// runs every loop iteration (the shuffles need whole warps); `active` marks those with a row.
 template <typename T>
 __global__ void rms_norm_last_vec_kernel(const T* __restrict__ x, const float* __restrict__ gamma,
                                          const float* __restrict__ bias, T* __restrict__ y, int64_t rows, int C,
@@ -66,23 +68,26 @@ __global__ void rms_norm_last_vec_kernel(const T* __restrict__ x, const float* _
   __shared__ float sums[256];
   const int group = C / 8, rows_per_block = blockDim.x / group;
   const int local = threadIdx.x / group, part = threadIdx.x % group;
+  const int seg = (group & (group - 1)) == 0 ? min(group, 32) : 1;  // lanes summed by shuffles
   for (int64_t base = blockIdx.x * int64_t(rows_per_block); base < rows; base += int64_t(gridDim.x) * rows_per_block) {
     if (threadIdx.x < rows_per_block) sums[threadIdx.x] = 0.0f;
     __syncthreads();
     const int64_t row = base + local;
     const bool active = local < rows_per_block && row < rows;
-    float v[8];
+    float v[8], ss = 0.0f;
     if (active) {
       load8(x + row * C + part * 8, v);
       if (bias) {
 #pragma unroll
         for (int k = 0; k < 8; ++k) v[k] += bias[part * 8 + k];
       }
-      float ss = 0.0f;
 #pragma unroll
       for (int k = 0; k < 8; ++k) ss += v[k] * v[k];
-      atomicAdd(&sums[local], ss);
     }
+    // A power-of-two group (then blockDim.x is 256, whole warps) sums its lanes by shuffles first:
+    // one shared-memory atomic per row and warp instead of one per thread.
+    for (int o = seg / 2; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if (active && part % seg == 0) atomicAdd(&sums[local], ss);
     __syncthreads();
     if (active) {
       const float inv = sqrt_c / fmaxf(sqrtf(sums[local]), 1e-12f);
@@ -203,6 +208,54 @@ __global__ void add_flat_vec_kernel(T* __restrict__ a, const T* __restrict__ b, 
   }
 }
 
+// y [T', H', W', O] += AvgDown3D(x [T, H, W, C]) (ops/vae_ops.h): one output element per thread,
+// its group of inputs summed in f32.
+template <typename T>
+__global__ void add_avg_down_last_kernel(T* __restrict__ y, const T* __restrict__ x, int64_t n, int O, int C,
+                                         int64_t H, int64_t W, int64_t Hp, int64_t Wp, int ft, int fs, int pad,
+                                         int group) {
+  const int f = ft * fs * fs;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const int o = int(i % O);
+    const int64_t pixel = i / O, w = pixel % Wp, h = (pixel / Wp) % Hp, t = pixel / (Wp * Hp);
+    float sum = 0.0f;
+    for (int g = 0; g < group; ++g) {
+      const int64_t k = int64_t(o) * group + g;
+      const int c = int(k / f), s = int(k % f);
+      const int a = s / (fs * fs), b = (s / fs) % fs, d = s % fs;
+      const int64_t tt = t * ft + a - pad;
+      if (tt >= 0) sum += to_f32(x[((tt * H + h * fs + b) * W + w * fs + d) * C + c]);  // padding frames are 0
+    }
+    y[i] = from_f32<T>(to_f32(y[i]) + sum / float(group));
+  }
+}
+
+// y [T·ft − drop, H·fs, W·fs, O] += DupUp3D(x [T, H, W, C]) (ops/vae_ops.h): VEC consecutive output
+// channels of one pixel per thread (8: 16-byte accesses to y), each read from x's pixel.
+template <typename T, int VEC>
+__global__ void add_dup_up_last_kernel(T* __restrict__ y, const T* __restrict__ x, int64_t items, int O, int C,
+                                       int64_t H, int64_t W, int ft, int fs, int drop, int64_t repeats) {
+  const int per_pixel = O / VEC, f = ft * fs * fs;
+  const int64_t Ho = H * fs, Wo = W * fs;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < items; i += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t pixel = i / per_pixel;
+    const int o0 = int(i % per_pixel) * VEC;
+    const int64_t wo = pixel % Wo, ho = (pixel / Wo) % Ho, tf = pixel / (Wo * Ho) + drop;
+    const int j = (int(tf % ft) * fs + int(ho % fs)) * fs + int(wo % fs);
+    const T* xp = x + (((tf / ft) * H + ho / fs) * W + wo / fs) * C;
+    T* yp = y + pixel * O + o0;
+    if constexpr (VEC == 8) {
+      float v[8];
+      load8(yp, v);
+#pragma unroll
+      for (int k = 0; k < 8; ++k) v[k] += to_f32(xp[((int64_t(o0) + k) * f + j) / repeats]);
+      store8(yp, v);
+    } else {
+      yp[0] = from_f32<T>(to_f32(yp[0]) + to_f32(xp[(int64_t(o0) * f + j) / repeats]));
+    }
+  }
+}
+
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 // Calls f with a typed null pointer of the tensor's element type (bf16 or f32).
@@ -320,6 +373,39 @@ void add_biased_last(Tensor& a, const Tensor& bias, const Tensor& b) {
       add_biased_last_vec_kernel<T><<<grid_for(n / 8), 256, 0, stream>>>(ap, bias.data<float>(), bp, n / 8, int(C));
     else
       add_biased_last_kernel<T><<<grid_for(n), 256, 0, stream>>>(ap, bias.data<float>(), bp, n, int(C));
+  });
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
+void add_avg_down_last(Tensor& y, const Tensor& x, int64_t ft, int64_t fs) {
+  const int64_t n = y.numel();
+  if (n == 0) return;
+  const int64_t C = x.size(0), T = x.size(1), O = y.size(0), pad = (ft - T % ft) % ft;
+  const int group = int(C * ft * fs * fs / O);
+  by_dtype(y.dtype(), "add_avg_down_3d_", [&](auto* tag) {
+    using E = std::remove_pointer_t<decltype(tag)>;
+    add_avg_down_last_kernel<E><<<grid_for(n), 256, 0, wan::cuda::context().stream>>>(
+        static_cast<E*>(y.data_ptr()), static_cast<const E*>(x.data_ptr()), n, int(O), int(C), x.size(2), x.size(3),
+        y.size(2), y.size(3), int(ft), int(fs), int(pad), group);
+  });
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
+void add_dup_up_last(Tensor& y, const Tensor& x, int64_t ft, int64_t fs, int64_t drop) {
+  const int64_t n = y.numel();
+  if (n == 0) return;
+  const int64_t C = x.size(0), O = y.size(0), repeats = O * ft * fs * fs / C;
+  cudaStream_t stream = wan::cuda::context().stream;
+  by_dtype(y.dtype(), "add_dup_up_3d_", [&](auto* tag) {
+    using E = std::remove_pointer_t<decltype(tag)>;
+    E* yp = static_cast<E*>(y.data_ptr());
+    const E* xp = static_cast<const E*>(x.data_ptr());
+    if (O % 8 == 0 && aligned16(yp))
+      add_dup_up_last_kernel<E, 8><<<grid_for(n / 8), 256, 0, stream>>>(yp, xp, n / 8, int(O), int(C), x.size(2),
+                                                                          x.size(3), int(ft), int(fs), int(drop), repeats);
+    else
+      add_dup_up_last_kernel<E, 1><<<grid_for(n), 256, 0, stream>>>(yp, xp, n, int(O), int(C), x.size(2), x.size(3),
+                                                                      int(ft), int(fs), int(drop), repeats);
   });
   WAN_CUDA_CHECK_LAUNCH();
 }

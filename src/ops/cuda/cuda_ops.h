@@ -90,6 +90,9 @@ void silu_flat(const Tensor& x, Tensor& y);
 void clamp_flat(const Tensor& x, float lo, float hi, Tensor& y);
 // a += bias[c] + b over dense channels-last bf16/f32 tensors of one layout (C innermost), bias f32 [C].
 void add_biased_last(Tensor& a, const Tensor& bias, const Tensor& b);
+// ops/vae_ops.h's shortcut adds on dense channels-last videos of one dtype (bf16 or f32).
+void add_avg_down_last(Tensor& y, const Tensor& x, int64_t factor_t, int64_t factor_s);
+void add_dup_up_last(Tensor& y, const Tensor& x, int64_t factor_t, int64_t factor_s, int64_t drop);
 // dst = src, any strides (rank <= 8), same shape and dtype, both on the GPU.
 void strided_copy(Tensor& dst, const Tensor& src);
 
