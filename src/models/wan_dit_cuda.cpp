@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 
 #include "backend/backend.h"
 #include "core/rng.h"
@@ -55,6 +56,24 @@ struct LinearGpu {
   LinearGpu() = default;
   Tensor operator()(const Tensor& x, ops::Activation act = ops::Activation::None) const {
     return q.defined() ? ops::linear(x, q, b, act) : ops::linear(x, w, b, act);
+  }
+  // The product of an input the norm already quantised (x2d [B·L, in], FP8 only) → [B, L, out].
+  Tensor operator()(const ops::Fp8Matrix& x2d, int64_t B, int64_t L, ops::Activation act = ops::Activation::None) const {
+    return ops::linear_fp8(x2d, q, b, act).view({B, L, q.values.size(0)});
+  }
+  // The product of the adaLN / LayerNorm of x (ops::layer_norm_modulate's arguments): in FP8 the
+  // norm kernel writes the E4M3 input itself (one pass fewer over the activations).
+  Tensor normed(const Tensor& x, double eps, const Tensor& nw, const Tensor& nb, const Tensor& shift,
+                const Tensor& scale, ops::Activation act, const std::function<void(const char*)>& region) const {
+    region("other");
+    if (q.defined()) {
+      const ops::Fp8Matrix h = ops::layer_norm_modulate_fp8(x, eps, nw, nb, shift, scale);
+      region("matmul");
+      return (*this)(h, x.size(0), x.size(1), act);
+    }
+    const Tensor h = ops::layer_norm_modulate(x, eps, nw, nb, shift, scale);
+    region("matmul");
+    return (*this)(h, act);
   }
   template <typename F>
   void for_each(F&& f) {
@@ -327,7 +346,7 @@ Tensor ulysses_attention(const dist::Communicator& sp, Tensor& qkv, const std::v
 
 std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const Tensor& t_in,
                                         const std::vector<Tensor>& context, int64_t seq_len,
-                                        StreamProfiler* profiler) const {
+                                        StreamProfiler* profiler, const WanBlockObserver& observer) const {
   auto region = [&](const char* category) {
     if (profiler) profiler->region(category);
   };
@@ -411,11 +430,7 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
 
     // Self-attention: one QKV product, q/k normalised and rotated in place, attention reading
     // the three column blocks as strided views.
-    region("other");
-    Tensor h = ops::layer_norm_modulate(x, eps, {}, {}, m[0], m[1]);  // [B, S, D] bf16
-    region("matmul");
-    Tensor qkv = g.self_attn.in(h);  // [B, S, 3D]
-    h = Tensor();
+    Tensor qkv = g.self_attn.in.normed(x, eps, {}, {}, m[0], m[1], ops::Activation::None, region);  // [B, S, 3D]
     region("other");
     Tensor q = columns(qkv, 0, D), k = columns(qkv, 1, D);
     ops::rms_norm_rope_(q, g.self_attn.norm_q, eps, H, grids, &d.rope, first);
@@ -437,10 +452,7 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     y = Tensor();
 
     // Cross-attention on norm3(x): all text_len keys, no RoPE, no gate.
-    h = ops::layer_norm_modulate(x, eps, g.norm3_w, g.norm3_b, {}, {});
-    region("matmul");
-    Tensor cq = g.cross_attn.in(h);
-    h = Tensor();
+    Tensor cq = g.cross_attn.in.normed(x, eps, g.norm3_w, g.norm3_b, {}, {}, ops::Activation::None, region);
     Tensor ckv = g.cross_attn.kv(text);  // [B, Lt, 2D]
     region("other");
     ops::rms_norm_rope_(cq, g.cross_attn.norm_q, eps, H, {}, nullptr);
@@ -462,17 +474,14 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
       for (int64_t r0 = 0; r0 < Sl; r0 += chunk) {
         const int64_t n = std::min(chunk, Sl - r0);
         Tensor xs = x.select(0, b).narrow(0, r0, n).unsqueeze(0);  // [1, n, D], contiguous rows of x
-        region("other");
-        Tensor hs = ops::layer_norm_modulate(xs, eps, {}, {}, shift, scl);
-        region("matmul");
-        Tensor f = g.ffn0(hs, ops::Activation::GeluTanh);
-        hs = Tensor();
+        Tensor f = g.ffn0.normed(xs, eps, {}, {}, shift, scl, ops::Activation::GeluTanh, region);
         Tensor ys = g.ffn2(f);
         f = Tensor();
         region("other");
         ops::residual_add_(xs, ys, gate);
       }
     }
+    if (observer) observer(int64_t(i), to_device(x, Device::CPU));
   }
 
   // Head: modulation from e (no SiLU), then the output projection.

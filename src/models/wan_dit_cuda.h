@@ -54,9 +54,11 @@ class WanDiTCuda : public DiTModel {
   void set_sequence_parallel(std::shared_ptr<const dist::Communicator> group);
   // Inputs and outputs on the host, as WanDiT::forward.
   // With a profiler, the GPU work is attributed to "attention", "matmul", "all-to-all" (with a
-  // sequence-parallel group) and "other".
+  // sequence-parallel group) and "other". An observer gets every block's output, the f32 residual
+  // stream [B, rows, D] copied to the host (for error budgets; it costs a copy per block).
   std::vector<Tensor> forward(const std::vector<Tensor>& x, const Tensor& t, const std::vector<Tensor>& context,
-                              int64_t seq_len, StreamProfiler* profiler = nullptr) const;
+                              int64_t seq_len, StreamProfiler* profiler = nullptr,
+                              const WanBlockObserver& observer = {}) const;
   std::vector<Tensor> predict(const std::vector<Tensor>& x, const Tensor& t, const std::vector<Tensor>& context,
                               int64_t seq_len) const override {
     return forward(x, t, context, seq_len);

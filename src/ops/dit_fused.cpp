@@ -33,10 +33,8 @@ Tensor grids_tensor(const std::vector<Grid3>& grids) {
 }
 #endif
 
-}  // namespace
-
-Tensor layer_norm_modulate(const Tensor& x, double eps, const Tensor& weight, const Tensor& bias, const Tensor& shift,
-                           const Tensor& scale) {
+void check_layer_norm_modulate(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& shift,
+                               const Tensor& scale) {
   WAN_CHECK(x.defined() && x.dim() == 3 && x.dtype() == DType::F32 && x.is_contiguous(),
             "layer_norm_modulate: x must be a contiguous f32 [B, L, D], got ", x.describe());
   WAN_CHECK(weight.defined() == bias.defined(), "layer_norm_modulate: weight and bias go together");
@@ -45,6 +43,13 @@ Tensor layer_norm_modulate(const Tensor& x, double eps, const Tensor& weight, co
   check_row_param(bias, x, "layer_norm_modulate", "bias", false);
   check_row_param(shift, x, "layer_norm_modulate", "shift", true);
   check_row_param(scale, x, "layer_norm_modulate", "scale", true);
+}
+
+}  // namespace
+
+Tensor layer_norm_modulate(const Tensor& x, double eps, const Tensor& weight, const Tensor& bias, const Tensor& shift,
+                           const Tensor& scale) {
+  check_layer_norm_modulate(x, weight, bias, shift, scale);
   if (x.device() == Device::CUDA) {
 #ifdef WAN_HAVE_CUDA
     Tensor out = wan::cuda::empty(x.shape(), DType::BF16);
@@ -55,6 +60,20 @@ Tensor layer_norm_modulate(const Tensor& x, double eps, const Tensor& weight, co
   Tensor y = layer_norm(x, eps, weight, bias);
   if (shift.defined()) y = modulate(y, shift.unsqueeze(1), scale.unsqueeze(1));
   return y.to(DType::BF16);
+}
+
+Fp8Matrix layer_norm_modulate_fp8(const Tensor& x, double eps, const Tensor& weight, const Tensor& bias,
+                                  const Tensor& shift, const Tensor& scale) {
+#ifdef WAN_HAVE_CUDA
+  check_layer_norm_modulate(x, weight, bias, shift, scale);
+  if (x.device() == Device::CUDA) {
+    const int64_t rows = x.size(0) * x.size(1), D = x.size(2);
+    Fp8Matrix q{wan::cuda::empty({rows, D}, DType::F8_E4M3), wan::cuda::empty({rows}, DType::F32)};
+    if (cuda::layer_norm_modulate_fp8(x, eps, weight, bias, shift, scale, q.values, q.scales)) return q;
+  }
+#endif
+  const Tensor y = layer_norm_modulate(x, eps, weight, bias, shift, scale);  // [B, L, D] bf16
+  return quantize_fp8(y.view({-1, y.size(2)}), Fp8Scaling::PerRow);
 }
 
 namespace {

@@ -5,6 +5,10 @@
 // layer_norm_modulate: x [B, L, D] f32 → bf16 [B, L, D]:
 //   y = LN(x) (eps, optional affine weight/bias [D]) · (1 + scale[b]) + shift[b]  when shift/scale
 //   ([B, D] f32) are given, else LN(x); the adaLN input of self-attention and FFN, and norm3.
+// layer_norm_modulate_fp8: the same bf16 result quantised per row to E4M3, as an FP8 product's input
+//   x2d [B·L, D] (ops/linear_fp8.h): equal bit for bit to quantize_fp8(layer_norm_modulate(...)
+//   viewed [B·L, D], PerRow), which is its CPU path. On the GPU one pass: the bf16 row is never
+//   written (where the width has no vectorised kernel, the two ops run apart).
 // rms_norm_rope: x [B, L, D] bf16 (a q or k projection) → bf16 [B, L, D]:
 //   y = bf16(bf16(x · rsqrt(mean(x²) + eps)) · weight) over the full D (WanRMSNorm, as autocast
 //   computes it), then, when `table` is given, the 3-D RoPE of head h's pairs at the token's grid
@@ -22,12 +26,15 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "ops/quantize.h"
 #include "ops/rope.h"
 
 namespace wan::ops {
 
 Tensor layer_norm_modulate(const Tensor& x, double eps, const Tensor& weight, const Tensor& bias, const Tensor& shift,
                            const Tensor& scale);
+Fp8Matrix layer_norm_modulate_fp8(const Tensor& x, double eps, const Tensor& weight, const Tensor& bias,
+                                  const Tensor& shift, const Tensor& scale);
 Tensor rms_norm_rope(const Tensor& x, const Tensor& weight, double eps, int64_t num_heads,
                      const std::vector<Grid3>& grids, const RopeTable* table, int64_t first_token = 0);
 void rms_norm_rope_(Tensor& x, const Tensor& weight, double eps, int64_t num_heads, const std::vector<Grid3>& grids,

@@ -139,6 +139,19 @@ void write_pth(const fs::path& path, std::vector<WeightSlot> slots, DType dtype,
 
 }  // namespace
 
+ConvertReport write_random_dit(const std::string& dst_in, const WanDiTConfig& config, uint64_t seed, DType dtype) {
+  const fs::path dst(dst_in);
+  std::error_code ec;
+  WAN_CHECK(!fs::exists(dst, ec), dst_in, " already exists: choose a new folder");
+  config.validate();
+  RandomCheckpointOptions o;
+  o.seed = seed;
+  o.dit_dtype = dtype;
+  ConvertReport r;
+  build_folder_atomically(dst, [&](const fs::path& tmp) { write_dit(tmp, config, o, 0, r); });
+  return r;
+}
+
 ConvertReport write_random_checkpoint(const std::string& dst_in, const RandomCheckpointOptions& o) {
   const TaskConfig& task = task_config(o.task);
   const fs::path dst(dst_in);

@@ -33,6 +33,11 @@ struct RandomCheckpointOptions {
 // Writes the folder `dst` (which must not exist), built under a temporary name and renamed.
 ConvertReport write_random_checkpoint(const std::string& dst, const RandomCheckpointOptions& options);
 
+// One DiT folder (config.json + safetensors shards in `dtype`) of `config` with the same kind of
+// random values as random_wan_dit_weights(config, seed); `dst` must not exist.
+ConvertReport write_random_dit(const std::string& dst, const WanDiTConfig& config, uint64_t seed,
+                               DType dtype = DType::BF16);
+
 // A text encoder of `config` with the same kind of random weights, in memory (bf16 values, as
 // the official .pth holds them).
 T5Encoder random_t5_encoder(const T5Config& config, uint64_t seed);

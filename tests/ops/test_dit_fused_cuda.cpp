@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "backend/backend.h"
@@ -12,6 +13,7 @@
 #include "core/error.h"
 #include "ops/dit_fused.h"
 #include "ops/elementwise.h"
+#include "ops/quantize.h"
 #include "test_util.h"
 
 namespace wan::ops {
@@ -36,6 +38,36 @@ TEST_F(DitFusedCuda, LayerNormModulate) {
                      layer_norm_modulate(x, 1e-6, {}, {}, shift, scale)), 1e-2) << B << "x" << L << "x" << D;
     EXPECT_LE(rel_l2(host(layer_norm_modulate(gpu(x), 1e-6, gpu(w), gpu(b), {}, {})),
                      layer_norm_modulate(x, 1e-6, w, b, {}, {})), 1e-2);
+  }
+}
+
+// The norm that quantises its own output (FP8 products' input): on the GPU bit for bit what the
+// two ops give apart there (the same bf16 row, then quantize_fp8's arithmetic), for widths with
+// the vectorised kernel (256, 520, 5120: whole and partial last vectors) and one without (258:
+// the ops run apart); against the CPU's composition within E4M3's rounding (the bf16 rows may
+// differ by an ulp, which can move a value to the next E4M3 step: relative L2 <= 2^-4).
+TEST_F(DitFusedCuda, LayerNormModulateFp8EqualsTheNormThenQuantisation) {
+  for (auto [B, L, D] : {std::tuple{1, 7, 256}, {2, 33, 520}, {1, 3, 5120}, {2, 5, 258}}) {
+    const Tensor x = test::random_tensor({B, L, D}, 21, 3.0);
+    const Tensor w = test::random_tensor({D}, 22), b = test::random_tensor({D}, 23);
+    const Tensor shift = test::random_tensor({B, D}, 24), scale = test::random_tensor({B, D}, 25, 0.3);
+    for (bool modulated : {true, false}) {
+      const Tensor nw = modulated ? Tensor() : w, nb = modulated ? Tensor() : b;
+      const Tensor sh = modulated ? shift : Tensor(), sc = modulated ? scale : Tensor();
+      auto on_gpu = [](const Tensor& t) { return t.defined() ? gpu(t) : t; };
+      const Fp8Matrix fused = layer_norm_modulate_fp8(gpu(x), 1e-6, on_gpu(nw), on_gpu(nb), on_gpu(sh), on_gpu(sc));
+      const Tensor normed = layer_norm_modulate(gpu(x), 1e-6, on_gpu(nw), on_gpu(nb), on_gpu(sh), on_gpu(sc));
+      const Fp8Matrix apart = quantize_fp8(normed.view({B * L, D}), Fp8Scaling::PerRow);
+      ASSERT_EQ(fused.values.shape(), (Shape{B * L, D}));
+      ASSERT_EQ(fused.scales.shape(), (Shape{B * L}));
+      const Tensor fv = host(fused.values), av = host(apart.values);
+      EXPECT_EQ(std::memcmp(fv.data_ptr(), av.data_ptr(), size_t(fv.nbytes())), 0) << B << "x" << L << "x" << D;
+      const Tensor fs = host(fused.scales), as = host(apart.scales);
+      EXPECT_EQ(std::memcmp(fs.data_ptr(), as.data_ptr(), size_t(fs.nbytes())), 0) << B << "x" << L << "x" << D;
+      const Fp8Matrix cpu = layer_norm_modulate_fp8(x, 1e-6, nw, nb, sh, sc);
+      EXPECT_LE(rel_l2(dequantize_fp8({fv, fs}), dequantize_fp8(cpu)), 0.0625) << B << "x" << L << "x" << D;
+      EXPECT_GT(tensor_stats(dequantize_fp8(cpu)).stddev, 0.1);
+    }
   }
 }
 

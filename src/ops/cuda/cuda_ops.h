@@ -51,6 +51,10 @@ void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std:
 // cos/sin [max_pos, head_dim/2] f32 on the GPU (undefined cos: no rotation).
 void layer_norm_modulate(const Tensor& x, double eps, const Tensor& w, const Tensor& b, const Tensor& shift,
                          const Tensor& scale, Tensor& out);
+// The same quantised per row to E4M3 (values [B·L, D] F8_E4M3, row_scales [B·L] f32; ops/dit_fused.h);
+// false when the row's width or alignment has no vectorised kernel (the caller quantises apart).
+bool layer_norm_modulate_fp8(const Tensor& x, double eps, const Tensor& w, const Tensor& b, const Tensor& shift,
+                             const Tensor& scale, Tensor& values, Tensor& row_scales);
 void rms_norm_rope(const Tensor& x, const Tensor& w, double eps, int64_t head_dim, const Tensor& grids,
                    const Tensor& cos_t, const Tensor& sin_t, int64_t s0, int64_t s1, int64_t first_token, Tensor& out);
 void residual_add(Tensor& x, const Tensor& y, const Tensor& gate);

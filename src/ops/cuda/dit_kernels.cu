@@ -11,6 +11,7 @@
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
 #include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/fp8_device.h"
 #include "ops/cuda/grid.h"
 
 namespace wan::ops::cuda {
@@ -212,11 +213,14 @@ __device__ inline void store_bf16x4(__nv_bfloat16* p, const float v[4]) {
   *reinterpret_cast<uint2*>(p) = raw;
 }
 
-template <int VPT>
+// FP8 false: the bf16 row to `out`. FP8 true: the bf16-rounded row quantised to E4M3 with its own
+// scale (fp8_device.h: equal to quantize_fp8 of the bf16 row bit for bit), values to `out` (bytes),
+// the scale to row_scales[r]: the FP8 products' input without the bf16 row ever written.
+template <int VPT, bool FP8>
 __global__ void layer_norm_modulate_vec_kernel(const float* __restrict__ x, int64_t D, int64_t L, float eps,
                                                const float* __restrict__ w, const float* __restrict__ b,
                                                const float* __restrict__ shift, const float* __restrict__ scale,
-                                               __nv_bfloat16* __restrict__ out) {
+                                               void* __restrict__ out, float* __restrict__ row_scales) {
   const int64_t r = blockIdx.x, n4 = D / 4;
   const float4* xr = reinterpret_cast<const float4*>(x + r * D);
   float4 v[VPT];
@@ -239,27 +243,49 @@ __global__ void layer_norm_modulate_vec_kernel(const float* __restrict__ x, int6
   }
   const float rstd = rsqrtf(block_sum(ss) / float(D) + eps);
   const int64_t sample = r / L;
+  float y[VPT][4];
+  float amax = 0.0f;
 #pragma unroll
   for (int i = 0; i < VPT; ++i) {
     const int64_t g = threadIdx.x + int64_t(i) * kThreads;
     if (g >= n4) continue;
-    float y[4] = {(v[i].x - mean) * rstd, (v[i].y - mean) * rstd, (v[i].z - mean) * rstd, (v[i].w - mean) * rstd};
+    float* yi = y[i];
+    yi[0] = (v[i].x - mean) * rstd, yi[1] = (v[i].y - mean) * rstd, yi[2] = (v[i].z - mean) * rstd,
+    yi[3] = (v[i].w - mean) * rstd;
     if (w) {
       const float4 wv = reinterpret_cast<const float4*>(w)[g], bv = reinterpret_cast<const float4*>(b)[g];
-      y[0] = y[0] * wv.x + bv.x;
-      y[1] = y[1] * wv.y + bv.y;
-      y[2] = y[2] * wv.z + bv.z;
-      y[3] = y[3] * wv.w + bv.w;
+      yi[0] = yi[0] * wv.x + bv.x;
+      yi[1] = yi[1] * wv.y + bv.y;
+      yi[2] = yi[2] * wv.z + bv.z;
+      yi[3] = yi[3] * wv.w + bv.w;
     }
     if (shift) {
       const float4 sh = reinterpret_cast<const float4*>(shift + sample * D)[g];
       const float4 sc = reinterpret_cast<const float4*>(scale + sample * D)[g];
-      y[0] = y[0] * (1.0f + sc.x) + sh.x;
-      y[1] = y[1] * (1.0f + sc.y) + sh.y;
-      y[2] = y[2] * (1.0f + sc.z) + sh.z;
-      y[3] = y[3] * (1.0f + sc.w) + sh.w;
+      yi[0] = yi[0] * (1.0f + sc.x) + sh.x;
+      yi[1] = yi[1] * (1.0f + sc.y) + sh.y;
+      yi[2] = yi[2] * (1.0f + sc.z) + sh.z;
+      yi[3] = yi[3] * (1.0f + sc.w) + sh.w;
     }
-    store_bf16x4(out + r * D + 4 * g, y);
+    if constexpr (FP8) {
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        yi[k] = __bfloat162float(__float2bfloat16_rn(yi[k]));  // the value the bf16 row would hold
+        amax = fmaxf(amax, fabsf(yi[k]));
+      }
+    } else {
+      store_bf16x4(static_cast<__nv_bfloat16*>(out) + r * D + 4 * g, yi);
+    }
+  }
+  if constexpr (FP8) {
+    const float sc = fp8::scale_of(fp8::block_max<kThreads>(amax)), inv = 1.0f / sc;
+    if (threadIdx.x == 0) row_scales[r] = sc;
+    uint32_t* o = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(out) + r * D);
+#pragma unroll
+    for (int i = 0; i < VPT; ++i) {
+      const int64_t g = threadIdx.x + int64_t(i) * kThreads;
+      if (g < n4) o[g] = fp8::pack4(y[i][0], y[i][1], y[i][2], y[i][3], inv);
+    }
   }
 }
 
@@ -427,10 +453,11 @@ void layer_norm_modulate(const Tensor& x, double eps, const Tensor& w, const Ten
       (!w.defined() || (aligned(w.data_ptr(), 16) && aligned(b.data_ptr(), 16))) &&
       (!shift.defined() || (aligned(shift.data_ptr(), 16) && aligned(scale.data_ptr(), 16)))) {
     with_vpt(vpt, [&](auto V) {
-      layer_norm_modulate_vec_kernel<decltype(V)::value><<<unsigned(B * L), kThreads, 0, wan::cuda::context().stream>>>(
-          x.data<float>(), D, L, float(eps), w.defined() ? w.data<float>() : nullptr,
-          b.defined() ? b.data<float>() : nullptr, shift.defined() ? shift.data<float>() : nullptr,
-          scale.defined() ? scale.data<float>() : nullptr, static_cast<__nv_bfloat16*>(out.data_ptr()));
+      layer_norm_modulate_vec_kernel<decltype(V)::value, false>
+          <<<unsigned(B * L), kThreads, 0, wan::cuda::context().stream>>>(
+              x.data<float>(), D, L, float(eps), w.defined() ? w.data<float>() : nullptr,
+              b.defined() ? b.data<float>() : nullptr, shift.defined() ? shift.data<float>() : nullptr,
+              scale.defined() ? scale.data<float>() : nullptr, out.data_ptr(), nullptr);
     });
     WAN_CUDA_CHECK_LAUNCH();
     return;
@@ -440,6 +467,25 @@ void layer_norm_modulate(const Tensor& x, double eps, const Tensor& w, const Ten
       shift.defined() ? shift.data<float>() : nullptr, scale.defined() ? scale.data<float>() : nullptr,
       static_cast<__nv_bfloat16*>(out.data_ptr()));
   WAN_CUDA_CHECK_LAUNCH();
+}
+
+bool layer_norm_modulate_fp8(const Tensor& x, double eps, const Tensor& w, const Tensor& b, const Tensor& shift,
+                             const Tensor& scale, Tensor& values, Tensor& row_scales) {
+  const int64_t B = x.size(0), L = x.size(1), D = x.size(2);
+  const int vpt = vpt_for(D);
+  if (vpt == 0 || !aligned(x.data_ptr(), 16) || !aligned(values.data_ptr(), 4) ||
+      (w.defined() && !(aligned(w.data_ptr(), 16) && aligned(b.data_ptr(), 16))) ||
+      (shift.defined() && !(aligned(shift.data_ptr(), 16) && aligned(scale.data_ptr(), 16))))
+    return false;
+  if (B * L == 0) return true;
+  with_vpt(vpt, [&](auto V) {
+    layer_norm_modulate_vec_kernel<decltype(V)::value, true><<<unsigned(B * L), kThreads, 0, wan::cuda::context().stream>>>(
+        x.data<float>(), D, L, float(eps), w.defined() ? w.data<float>() : nullptr,
+        b.defined() ? b.data<float>() : nullptr, shift.defined() ? shift.data<float>() : nullptr,
+        scale.defined() ? scale.data<float>() : nullptr, values.data_ptr(), row_scales.data<float>());
+  });
+  WAN_CUDA_CHECK_LAUNCH();
+  return true;
 }
 
 void rms_norm_rope(const Tensor& x, const Tensor& w, double eps, int64_t head_dim, const Tensor& grids,

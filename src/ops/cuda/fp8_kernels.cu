@@ -12,29 +12,17 @@
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
 #include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/fp8_device.h"
 #include "ops/cuda/grid.h"
 
 namespace wan::ops::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr float kE4M3Max = 448.0f;
 
-__device__ inline float block_max(float v) {
-  __shared__ float partial[kThreads / 32];
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) partial[warp] = v;
-  __syncthreads();
-  float m = 0.0f;
-  for (int w = 0; w < kThreads / 32; ++w) m = fmaxf(m, partial[w]);
-  __syncthreads();
-  return m;
-}
-
-__device__ inline float scale_of(float amax) { return amax > 0.0f ? amax / kE4M3Max : 1.0f; }
-
-__device__ inline __nv_fp8_storage_t to_e4m3(float v) { return __nv_cvt_float_to_fp8(v, __NV_SATFINITE, __NV_E4M3); }
+using fp8::scale_of;
+using fp8::to_e4m3;
+__device__ inline float block_max(float v) { return fp8::block_max<kThreads>(v); }
 
 // One row's |max| over this block's threads (the caller reduces across them) and one row's values
 // times `inv` as E4M3. VEC: K % 4 == 0 and an 8-byte aligned row, 4 values a load and a store.
@@ -66,9 +54,7 @@ __device__ inline void quantize_row(const __nv_bfloat16* __restrict__ xr, int64_
       const uint2 u = xv[i];
       const __nv_bfloat162 a = *reinterpret_cast<const __nv_bfloat162*>(&u.x);
       const __nv_bfloat162 b = *reinterpret_cast<const __nv_bfloat162*>(&u.y);
-      const uint32_t q0 = to_e4m3(__low2float(a) * inv), q1 = to_e4m3(__high2float(a) * inv);
-      const uint32_t q2 = to_e4m3(__low2float(b) * inv), q3 = to_e4m3(__high2float(b) * inv);
-      o[i] = q0 | (q1 << 8) | (q2 << 16) | (q3 << 24);
+      o[i] = fp8::pack4(__low2float(a), __high2float(a), __low2float(b), __high2float(b), inv);
     }
   } else {
     for (int64_t i = threadIdx.x; i < K; i += kThreads) out[i] = to_e4m3(__bfloat162float(xr[i]) * inv);
