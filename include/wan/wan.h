@@ -227,6 +227,72 @@ wan_status wan_generate(wan_context* ctx, const wan_generate_params* params, wan
  * `dest_dir` from the source tree's tests/data folder `data_dir`, if not there yet. */
 wan_status wan_prepare_demo_checkpoint(const char* data_dir, const char* dest_dir);
 
+/* ---- Tools: describing the machine, comparing videos, converting checkpoints ---- */
+
+/* The CPU threads the library's parallel loops use. */
+int wan_cpu_thread_count(void);
+
+/* One GPU as the engine sees it. */
+typedef struct wan_device_info {
+  char name[256];
+  int32_t compute_capability; /* 10 * major + minor: 90 for an H100 */
+  int32_t multiprocessors;
+  int64_t total_memory;       /* bytes */
+  int64_t free_memory;        /* bytes, now */
+  int32_t fp8;                /* 1 when WAN_PRECISION_FP8 runs on it (compute capability 9.0 or later) */
+} wan_device_info;
+
+/* Fills *out for CUDA device `index` (0 .. wan_cuda_device_count() - 1). WAN_ERROR_UNSUPPORTED
+ * without the CUDA backend or a GPU. */
+wan_status wan_get_device_info(int32_t index, wan_device_info* out);
+
+/* "CUDA runtime 13.0, driver API 13.0, cuBLASLt 13.1.0, cuDNN 9.14.0": the GPU libraries loaded at
+ * run time, or why there are none. Valid until the next call on this thread. */
+const char* wan_cuda_library_versions(void);
+
+/* Which NCCL several GPUs would use ("NCCL 2.28.3 (libnccl.so.2)"), or why none is usable. Valid
+ * until the next call on this thread. */
+const char* wan_nccl_description(void);
+
+/* How two frames of one size differ (8-bit RGB). */
+typedef struct wan_frame_difference {
+  double psnr;     /* dB, 10 log10(255^2 / MSE) over every R, G, B value; +inf for identical frames */
+  double ssim;     /* SSIM of the BT.601 luma (11x11 Gaussian window, sigma 1.5); 1 for identical frames */
+  int32_t max_abs; /* the largest difference of one 8-bit value */
+} wan_frame_difference;
+
+typedef struct wan_video_comparison {
+  int64_t frames, width, height;
+  int64_t differing_frames; /* frames with a finite PSNR */
+  double mean_psnr;         /* over the differing frames; +inf when every frame is identical */
+  double mean_ssim;         /* over all frames */
+  int32_t max_abs;          /* over all frames */
+  int64_t worst_frame;      /* the frame with the lowest PSNR (the first of equals) */
+  wan_frame_difference worst;
+} wan_video_comparison;
+
+/* Compares two videos frame by frame: each an mp4 file or a folder of PNG frames
+ * (frame_00000.png, ...), both of one size and frame count (WAN_ERROR_INVALID_ARGUMENT
+ * otherwise, saying which). per_frame: NULL, or room for `capacity` entries, which get the first
+ * frames' numbers. WAN_ERROR_UNSUPPORTED when this build has no FFmpeg to read videos. */
+wan_status wan_compare_videos(const char* a, const char* b, wan_video_comparison* out,
+                              wan_frame_difference* per_frame, int64_t capacity);
+
+/* What wan_convert_checkpoint did. */
+typedef struct wan_convert_report {
+  int64_t dit_folders, tensors, shards;
+  int64_t bytes_read, bytes_written; /* the DiT tensors */
+  int64_t other_files;               /* linked or copied as they are */
+} wan_convert_report;
+
+/* Writes the checkpoint folder `src` (official T2V-A14B or TI2V-5B layout, or one DiT folder) again
+ * as the new folder `dst` with the DiT weights in `dtype` ("bf16", "f16" or "f32"; NULL: bf16), in
+ * safetensors shards of at most shard_bytes (0: 5 GB) with the official index; every other file is
+ * linked or copied. Loading a bf16 copy skips the fp32 -> bf16 conversion. `dst` is built under a
+ * temporary name and renamed at the end: on failure nothing is left. `report` may be NULL. */
+wan_status wan_convert_checkpoint(const char* src, const char* dst, const char* dtype, int64_t shard_bytes,
+                                  wan_convert_report* report);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "wan/wan.h"
 
@@ -222,6 +223,37 @@ inline std::string nccl_unique_id() {
 
 inline void prepare_demo_checkpoint(const std::string& data_dir, const std::string& dest_dir) {
   check(wan_prepare_demo_checkpoint(data_dir.c_str(), dest_dir.c_str()));
+}
+
+// The tools (wan.h, "Tools").
+inline wan_device_info device_info(int index = 0) {
+  wan_device_info info;
+  check(wan_get_device_info(index, &info));
+  return info;
+}
+
+struct VideoComparison {
+  wan_video_comparison summary;
+  std::vector<wan_frame_difference> frames;  // every frame's numbers
+};
+
+inline VideoComparison compare_videos(const std::string& a, const std::string& b) {
+  VideoComparison c{};
+  c.frames.resize(1024);  // room for any official clip; a longer one is read again with room for all
+  check(wan_compare_videos(a.c_str(), b.c_str(), &c.summary, c.frames.data(), int64_t(c.frames.size())));
+  if (c.summary.frames > int64_t(c.frames.size())) {
+    c.frames.resize(size_t(c.summary.frames));
+    check(wan_compare_videos(a.c_str(), b.c_str(), &c.summary, c.frames.data(), int64_t(c.frames.size())));
+  }
+  c.frames.resize(size_t(c.summary.frames));
+  return c;
+}
+
+inline wan_convert_report convert_checkpoint(const std::string& src, const std::string& dst,
+                                             const std::string& dtype = "bf16", int64_t shard_bytes = 0) {
+  wan_convert_report r;
+  check(wan_convert_checkpoint(src.c_str(), dst.c_str(), dtype.c_str(), shard_bytes, &r));
+  return r;
 }
 
 }  // namespace wan::api

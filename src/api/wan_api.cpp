@@ -1,5 +1,7 @@
 // The C API (include/wan/wan.h): the one place where exceptions become status codes. Each entry
-// point runs its body through `guarded`, which records the message for wan_last_error().
+// point runs its body through `guarded` (api/api_guard.h), which records the message for
+// wan_last_error(). The tools' entry points (comparing videos, converting checkpoints, describing
+// the machine) are in wan_tools_api.cpp.
 #include "wan/wan.h"
 
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "api/api_guard.h"
 #include "backend/backend.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -35,33 +38,18 @@ struct wan_context {
   void* log_user_data = nullptr;
 };
 
+namespace wan::api {
+
+std::string& last_error() {
+  thread_local std::string message;
+  return message;
+}
+
+}  // namespace wan::api
+
 namespace {
 
-thread_local std::string t_last_error;
-
-// Runs f; exceptions become a status (`error_status` for a wan::Error) and the last error.
-template <typename F>
-wan_status guarded(wan_status error_status, F&& f) {
-  try {
-    t_last_error.clear();
-    return f();
-  } catch (const wan::Cancelled&) {
-    t_last_error = "cancelled by a callback; nothing was written";
-    return WAN_ERROR_CANCELLED;
-  } catch (const wan::Error& e) {
-    t_last_error = e.what();
-    return error_status;
-  } catch (const std::bad_alloc&) {
-    t_last_error = "out of host memory: try a smaller size or fewer frames";
-    return WAN_ERROR_OUT_OF_MEMORY;
-  } catch (const std::exception& e) {
-    t_last_error = std::string("internal error: ") + e.what();
-    return WAN_ERROR_INTERNAL;
-  } catch (...) {
-    t_last_error = "internal error: unknown exception";
-    return WAN_ERROR_INTERNAL;
-  }
-}
+using wan::api::guarded;
 
 wan::LogSink sink_for(wan_log_callback cb, void* user_data) {
   if (!cb) return {};
@@ -166,7 +154,7 @@ wan::GenerateParams resolve(const wan::TaskConfig& task, const wan_generate_para
 // An mp4 or PNG output asked of a build without FFmpeg: refused before anything loads or runs.
 wan_status check_video_output(const wan_generate_params* params) {
   if (!params || (!params->output_path && !params->frames_dir) || wan::video_writer_available()) return WAN_OK;
-  t_last_error = "this build has no FFmpeg, so it cannot write mp4 or PNG files; install libavcodec-dev, "
+  wan::api::last_error() = "this build has no FFmpeg, so it cannot write mp4 or PNG files; install libavcodec-dev, "
                  "libavformat-dev, libswscale-dev and libavutil-dev and rebuild (or take the frames through on_frames)";
   return WAN_ERROR_UNSUPPORTED;
 }
@@ -202,7 +190,7 @@ const char* wan_status_string(wan_status status) {
   return "unknown status";
 }
 
-const char* wan_last_error(void) { return t_last_error.c_str(); }
+const char* wan_last_error(void) { return wan::api::last_error().c_str(); }
 
 int wan_video_output_available(void) { return wan::video_writer_available() ? 1 : 0; }
 

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "core/error.h"
+
 #ifdef WAN_HAVE_CUDA
 #include "backend/cuda/cuda_context.h"
 #include "ops/cuda/cuda_ops.h"
@@ -42,6 +44,24 @@ int cuda_compute_capability() {
 #else
   return 0;
 #endif
+}
+
+CudaDeviceProperties cuda_device_properties(int index) {
+  const int count = cuda_device_count();
+  WAN_CHECK(index >= 0 && index < count, "CUDA device ", index, " does not exist: this process sees ", count,
+            count == 1 ? " device" : " devices", " (", cuda_device_summary(), ")");
+  CudaDeviceProperties p;
+#ifdef WAN_HAVE_CUDA
+  cudaDeviceProp props{};
+  WAN_CHECK(cudaGetDeviceProperties(&props, index) == cudaSuccess, "cannot read the properties of CUDA device ",
+            index);
+  p.name = props.name;
+  p.compute_capability = props.major * 10 + props.minor;
+  p.multiprocessors = props.multiProcessorCount;
+  p.total_memory = int64_t(props.totalGlobalMem);
+  if (index == cuda::context().device) p.free_memory = device_memory_info().free;
+#endif
+  return p;
 }
 
 DeviceMemoryInfo device_memory_info() {

@@ -17,6 +17,15 @@ int cuda_device_count();  // 0 without the CUDA backend or a GPU
 std::string cuda_device_summary();
 // The GPU's compute capability as 10·major + minor (90 for an H100), 0 without a GPU.
 int cuda_compute_capability();
+// One CUDA device's properties (index < cuda_device_count()); free_memory only for the device this
+// process computes on (-1 for the others: asking would start a context on them).
+struct CudaDeviceProperties {
+  std::string name;
+  int compute_capability = 0;  // 10·major + minor
+  int multiprocessors = 0;
+  int64_t total_memory = 0, free_memory = -1;
+};
+CudaDeviceProperties cuda_device_properties(int index);
 // "CUDA runtime 13.0, driver API 13.0, cuBLASLt 13.1.0, cuDNN 9.14.0": the libraries loaded at run time.
 std::string cuda_library_versions();
 

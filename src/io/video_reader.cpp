@@ -16,6 +16,8 @@ extern "C" {
 namespace fs = std::filesystem;
 
 namespace wan {
+
+bool video_reader_available() { return true; }
 namespace {
 
 

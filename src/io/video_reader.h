@@ -15,6 +15,9 @@ struct RgbFrame {
   std::vector<uint8_t> rgb;  // height · width · 3
 };
 
+// True when this build has FFmpeg to read videos (false: read_video_frames throws, saying so).
+bool video_reader_available();
+
 // Calls `sink` with each frame of `path` (a video file or a folder of .png files) in order;
 // throws naming the file when it cannot be opened or decoded. Returns the frame count.
 int64_t read_video_frames(const std::string& path, const std::function<void(const RgbFrame&)>& sink);

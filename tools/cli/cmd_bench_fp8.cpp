@@ -22,7 +22,9 @@
 #include "core/stats.h"
 #include "backend/backend.h"
 #include "models/wan_dit.h"
+#ifdef WAN_HAVE_CUDA
 #include "models/wan_dit_cuda.h"
+#endif
 #include "models/wan_dit_fp8.h"
 #include "pipeline/random_checkpoint.h"
 #include "pipeline/task_config.h"
@@ -46,6 +48,10 @@ void print_row(const char* what, const Tensor& a, const Tensor& b) {
 // The GPU's FP8 and bf16 forwards against each other and the CPU's f32 reference, block by block.
 int bench_on_gpu(const std::string& task, const WanDiTConfig& config, const Tensor& x, const Tensor& t,
                  const Tensor& ctx, int64_t seq_len) {
+#ifndef WAN_HAVE_CUDA
+  (void)task, (void)config, (void)x, (void)t, (void)ctx, (void)seq_len;
+  fail("--device cuda: this build has no CUDA backend (build where nvcc is found, see README)");
+#else
   WAN_CHECK(cuda_available(), "--device cuda needs a GPU: ", cuda_device_summary());
   WAN_CHECK(cuda_compute_capability() >= 89, "FP8 needs compute capability 8.9 or later (Ada, Hopper); this GPU: ",
             cuda_device_summary());
@@ -84,6 +90,7 @@ int bench_on_gpu(const std::string& task, const WanDiTConfig& config, const Tens
               task.c_str(), (long long)config.num_layers, (long long)seq_len, rel_l2(fp8, bf16), rel_l2(fp8, ref),
               rel_l2(bf16, ref), cosine_similarity(fp8, ref));
   return 0;
+#endif
 }
 
 }  // namespace

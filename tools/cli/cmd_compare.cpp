@@ -1,17 +1,17 @@
 // wan compare A B: two videos (mp4 files or folders of PNG frames) of one size, frame by frame:
 // PSNR, SSIM and the largest byte difference per frame, their means, and the worst frame. With
 // --min-psnr / --min-ssim the exit status says whether the pair passes (1 when not), so scripts
-// can check that an optimisation or a precision mode keeps the picture.
+// can check that an optimisation or a precision mode keeps the picture. Built on the public API
+// (wan_compare_videos).
 #include <cmath>
 #include <cstdio>
-#include <limits>
+#include <string>
 #include <vector>
 
 #include "args.h"
 #include "commands.h"
-#include "core/error.h"
-#include "core/image_metrics.h"
-#include "io/video_reader.h"
+#include "core/error.h"  // the CLI's own argument errors
+#include "wan/wan.hpp"
 
 namespace wan::cli {
 namespace {
@@ -36,48 +36,22 @@ int cmd_compare(const std::vector<std::string>& argv) {
     return 0;
   }
   WAN_CHECK(args.positionals().size() == 2, "wan compare takes two videos (mp4 files or PNG folders); see --help");
-  const std::string a_path = args.positionals()[0], b_path = args.positionals()[1];
-  std::vector<RgbFrame> a;
-  read_video_frames(a_path, [&](const RgbFrame& f) { a.push_back(f); });
-  std::vector<FrameDifference> diffs;
-  int64_t b_count = 0;
-  read_video_frames(b_path, [&](const RgbFrame& f) {
-    const int64_t i = b_count++;
-    if (i >= int64_t(a.size())) return;
-    WAN_CHECK(f.width == a[size_t(i)].width && f.height == a[size_t(i)].height, "frame ", i, ": ", a_path, " is ",
-              a[size_t(i)].width, "x", a[size_t(i)].height, " but ", b_path, " is ", f.width, "x", f.height);
-    diffs.push_back(compare_rgb_frames(a[size_t(i)].rgb.data(), f.rgb.data(), f.width, f.height));
-  });
-  WAN_CHECK(b_count == int64_t(a.size()), a_path, " has ", a.size(), " frames but ", b_path, " has ", b_count);
-  WAN_CHECK(!a.empty(), a_path, ": no frames");
-
-  double psnr_sum = 0, ssim_sum = 0;
-  int64_t finite = 0, worst = 0;
-  int max_abs = 0;
-  for (size_t i = 0; i < diffs.size(); ++i) {
-    const FrameDifference& d = diffs[i];
-    if (args.has("frames"))
-      std::printf("frame %zu: PSNR %s, SSIM %.6f, max difference %d\n", i, db(d.psnr).c_str(), d.ssim, d.max_abs);
-    if (!std::isinf(d.psnr)) {
-      psnr_sum += d.psnr;
-      ++finite;
-    }
-    ssim_sum += d.ssim;
-    max_abs = std::max(max_abs, d.max_abs);
-    if (d.psnr < diffs[size_t(worst)].psnr) worst = int64_t(i);
-  }
-  const FrameDifference& w = diffs[size_t(worst)];
-  std::printf("%zu frames of %lldx%lld\n", diffs.size(), (long long)a[0].width, (long long)a[0].height);
+  const api::VideoComparison c = api::compare_videos(args.positionals()[0], args.positionals()[1]);
+  if (args.has("frames"))
+    for (size_t i = 0; i < c.frames.size(); ++i)
+      std::printf("frame %zu: PSNR %s, SSIM %.6f, max difference %d\n", i, db(c.frames[i].psnr).c_str(),
+                  c.frames[i].ssim, c.frames[i].max_abs);
+  const wan_video_comparison& s = c.summary;
+  std::printf("%lld frames of %lldx%lld\n", (long long)s.frames, (long long)s.width, (long long)s.height);
   std::printf("PSNR: mean %s over %lld differing frames; SSIM: mean %.6f; max difference %d\n",
-              finite ? db(psnr_sum / double(finite)).c_str() : "inf (identical)", (long long)finite,
-              ssim_sum / double(diffs.size()), max_abs);
-  std::printf("worst frame: %lld (PSNR %s, SSIM %.6f, max difference %d)\n", (long long)worst, db(w.psnr).c_str(),
-              w.ssim, w.max_abs);
+              db(s.mean_psnr).c_str(), (long long)s.differing_frames, s.mean_ssim, s.max_abs);
+  std::printf("worst frame: %lld (PSNR %s, SSIM %.6f, max difference %d)\n", (long long)s.worst_frame,
+              db(s.worst.psnr).c_str(), s.worst.ssim, s.worst.max_abs);
   bool pass = true;
-  if (args.has("min-psnr") && w.psnr < args.get_double("min-psnr", 0)) pass = false;
+  if (args.has("min-psnr") && s.worst.psnr < args.get_double("min-psnr", 0)) pass = false;
   if (args.has("min-ssim")) {
     const double min_ssim = args.get_double("min-ssim", 0);
-    for (const FrameDifference& d : diffs)
+    for (const wan_frame_difference& d : c.frames)
       if (d.ssim < min_ssim) pass = false;
   }
   if (args.has("min-psnr") || args.has("min-ssim")) std::printf("%s\n", pass ? "PASS" : "FAIL");

@@ -1,12 +1,12 @@
 // wan convert SRC DST: a checkpoint folder rewritten once in the compute dtype (bf16 by default)
-// for fast reloads; see src/pipeline/convert_checkpoint.h.
+// for fast reloads, through the public API (wan_convert_checkpoint).
 #include <chrono>
 #include <cstdio>
 
 #include "args.h"
 #include "commands.h"
-#include "core/error.h"
-#include "pipeline/convert_checkpoint.h"
+#include "core/error.h"  // the CLI's own argument errors
+#include "wan/wan.hpp"
 
 namespace wan::cli {
 namespace {
@@ -30,16 +30,13 @@ int cmd_convert(const std::vector<std::string>& argv) {
   }
   WAN_CHECK(args.positionals().size() == 2, "wan convert takes SRC and DST; see 'wan convert --help'");
   const std::string dtype_name = args.get_or("dtype", "bf16");
-  DType dtype;
-  if (dtype_name == "bf16") dtype = DType::BF16;
-  else if (dtype_name == "f16") dtype = DType::F16;
-  else if (dtype_name == "f32") dtype = DType::F32;
-  else fail("--dtype must be bf16, f16 or f32, got '", dtype_name, "'");
+  WAN_CHECK(dtype_name == "bf16" || dtype_name == "f16" || dtype_name == "f32", "--dtype must be bf16, f16 or f32, got '",
+            dtype_name, "'");
   const double shard_gb = args.get_double("shard-gb", 5);
   WAN_CHECK(shard_gb > 0, "--shard-gb must be positive");
   const auto t0 = std::chrono::steady_clock::now();
-  const ConvertReport r =
-      convert_checkpoint(args.positionals()[0], args.positionals()[1], dtype, int64_t(shard_gb * 1e9));
+  const wan_convert_report r =
+      api::convert_checkpoint(args.positionals()[0], args.positionals()[1], dtype_name, int64_t(shard_gb * 1e9));
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("wrote %s: %lld DiT folder(s), %lld tensors in %lld shard(s), %.3f GB read -> %.3f GB written (%s), "
               "%lld other file(s) linked or copied, %.1f s\n",
