@@ -214,6 +214,8 @@ typedef struct wan_memory_prediction {
   double margin_gib;          /* library workspaces and fragmentation */
   double free_gib;            /* free on this process's GPU now; 0 without one */
   int32_t fits;               /* 1 when a GPU is present and peak_gib <= free_gib */
+  int32_t width, height, frames; /* the request's size with the task's defaults filled in */
+  int32_t offloaded_experts;  /* T2V-A14B experts kept in host memory (offload ON, or AUTO when both do not fit) */
 } wan_memory_prediction;
 
 wan_status wan_predict_memory(const wan_context_params* context, const wan_generate_params* params,

@@ -377,6 +377,10 @@ wan_status wan_predict_memory(const wan_context_params* context, const wan_gener
     out->vae_weights_gib = double(plan.vae_weights) / kGiB;
     out->vae_decode_gib = double(plan.vae_decode) / kGiB;
     out->margin_gib = double(plan.margin) / kGiB;
+    out->width = int32_t(p.width);
+    out->height = int32_t(p.height);
+    out->frames = int32_t(p.frames);
+    out->offloaded_experts = task.two_experts ? int32_t(2 - plan.experts) : 0;
     if (wan::cuda_available()) {
       out->free_gib = double(wan::device_memory_info().free) / kGiB;
       out->fits = out->peak_gib <= out->free_gib ? 1 : 0;

@@ -1,8 +1,11 @@
 // The C++ wrapper (wan/wan.hpp) on the demo checkpoint: RAII, defaults, errors as exceptions with
 // the status, cancellation, and a callback's own exception coming back out of generate() intact
-// (it must not cross the C library).
+// (it must not cross the C library); the tools (comparing videos, converting a checkpoint,
+// describing the machine).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "test_util.h"
@@ -103,7 +106,17 @@ TEST(CppApiMemory, PredictsTheGpuMemoryWithoutACheckpoint) {
   options.task = "ti2v-5B";
   const wan_memory_prediction m = wan::api::Context::predict_memory(options, wan::api::Request{});
   EXPECT_EQ(m.experts, 1);
+  EXPECT_EQ(m.offloaded_experts, 0);
   EXPECT_NEAR(m.peak_gib, 17.7, 0.1);
+  EXPECT_EQ(m.width, 1280);  // the task's defaults, filled in
+  EXPECT_EQ(m.height, 704);
+  EXPECT_EQ(m.frames, 121);
+  wan::api::ContextOptions a14b;
+  a14b.task = "t2v-A14B";
+  a14b.offload = WAN_OFFLOAD_ON;
+  const wan_memory_prediction off = wan::api::Context::predict_memory(a14b, wan::api::Request{});
+  EXPECT_EQ(off.experts, 1);
+  EXPECT_EQ(off.offloaded_experts, 1);
   options.ulysses = 5;  // 24 heads
   try {
     wan::api::Context::predict_memory(options, wan::api::Request{});
@@ -112,6 +125,85 @@ TEST(CppApiMemory, PredictsTheGpuMemoryWithoutACheckpoint) {
     EXPECT_EQ(e.status(), WAN_ERROR_INVALID_ARGUMENT);
     EXPECT_NE(std::string(e.what()).find("must divide the DiT's 24 attention heads"), std::string::npos) << e.what();
   }
+}
+
+// The tools: comparing videos (the demo's own video against itself and against another seed),
+// converting the demo checkpoint, describing the machine; each failure a status with a message.
+TEST_F(CppApi, ComparesVideos) {
+  if (!wan_video_output_available()) {
+    wan_video_comparison c;
+    EXPECT_EQ(wan_compare_videos("a.mp4", "b.mp4", &c, nullptr, 0), WAN_ERROR_UNSUPPORTED);
+    GTEST_SKIP() << "built without FFmpeg: comparing is refused, as checked";
+  }
+  wan::api::Context ctx(options);
+  const std::string a = dir.file("a.mp4"), b = dir.file("b.mp4");
+  request.output_path = a;
+  ctx.generate(request);
+  request.output_path = b;
+  request.seed = 4;
+  ctx.generate(request);
+  const wan::api::VideoComparison same = wan::api::compare_videos(a, a);
+  EXPECT_EQ(same.summary.frames, 5);
+  EXPECT_EQ(same.summary.width, 64);
+  EXPECT_EQ(same.summary.differing_frames, 0);
+  EXPECT_TRUE(std::isinf(same.summary.mean_psnr));
+  EXPECT_EQ(same.summary.max_abs, 0);
+  ASSERT_EQ(same.frames.size(), 5u);
+  const wan::api::VideoComparison other = wan::api::compare_videos(a, b);
+  EXPECT_EQ(other.summary.differing_frames, 5);
+  EXPECT_GT(other.summary.max_abs, 0);
+  EXPECT_LT(other.summary.worst.psnr, 60.0);
+  double lowest = other.frames[0].psnr;
+  for (const wan_frame_difference& f : other.frames) lowest = std::min(lowest, f.psnr);
+  EXPECT_EQ(other.summary.worst.psnr, lowest);
+  EXPECT_EQ(other.frames[size_t(other.summary.worst_frame)].psnr, lowest);
+  wan_frame_difference two[2];  // room for fewer frames than the video has: the first two
+  wan_video_comparison c;
+  ASSERT_EQ(wan_compare_videos(a.c_str(), b.c_str(), &c, two, 2), WAN_OK);
+  EXPECT_EQ(two[1].psnr, other.frames[1].psnr);
+  EXPECT_EQ(wan_compare_videos(a.c_str(), dir.file("none.mp4").c_str(), &c, nullptr, 0), WAN_ERROR_IO);
+  EXPECT_NE(std::string(wan_last_error()).find("none.mp4"), std::string::npos) << wan_last_error();
+  EXPECT_EQ(wan_compare_videos(a.c_str(), b.c_str(), &c, nullptr, 3), WAN_ERROR_INVALID_ARGUMENT);
+}
+
+TEST_F(CppApi, ConvertsACheckpoint) {
+  const std::string dst = dir.file("demo-f32");
+  const wan_convert_report r = wan::api::convert_checkpoint(options.checkpoint_dir, dst, "f32");
+  EXPECT_EQ(r.dit_folders, 2);  // the demo's two experts
+  EXPECT_GT(r.tensors, 0);
+  EXPECT_GT(r.other_files, 0);
+  wan::api::ContextOptions converted = options;
+  converted.checkpoint_dir = dst;
+  EXPECT_EQ(wan::api::Context(converted).task(), "t2v-A14B");  // it loads
+  try {
+    wan::api::convert_checkpoint(options.checkpoint_dir, dst, "f32");
+    FAIL() << "an existing destination was accepted";
+  } catch (const wan::api::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("exists"), std::string::npos) << e.what();
+  }
+  wan_convert_report ignored;
+  EXPECT_EQ(wan_convert_checkpoint(options.checkpoint_dir.c_str(), dir.file("x").c_str(), "int8", 0, &ignored),
+            WAN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(wan_last_error()).find("bf16, f16 or f32"), std::string::npos) << wan_last_error();
+}
+
+TEST(CppApiTools, DescribesTheMachine) {
+  EXPECT_GE(wan_cpu_thread_count(), 1);
+  EXPECT_GT(std::string(wan_cuda_library_versions()).size(), 0u);
+  EXPECT_GT(std::string(wan_nccl_description()).size(), 0u);
+  if (!wan_cuda_available()) {
+    wan_device_info info;
+    EXPECT_EQ(wan_get_device_info(0, &info), WAN_ERROR_UNSUPPORTED);
+    EXPECT_NE(std::string(wan_last_error()).find("no GPU"), std::string::npos) << wan_last_error();
+    return;
+  }
+  const wan_device_info d = wan::api::device_info(0);
+  EXPECT_GT(std::string(d.name).size(), 0u);
+  EXPECT_GT(d.total_memory, 0);
+  EXPECT_GE(d.free_memory, 0);
+  EXPECT_EQ(d.fp8, d.compute_capability >= 90 ? 1 : 0);
+  wan_device_info none;
+  EXPECT_NE(wan_get_device_info(wan_cuda_device_count(), &none), WAN_OK);
 }
 
 }  // namespace

@@ -1,20 +1,15 @@
-// wan info PATH: what a checkpoint folder or a .safetensors file holds.
+// wan info PATH: what a checkpoint folder or a .safetensors file holds. wan info --system: the
+// machine and the plan for a request, on the public API.
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 
 #include "args.h"
 #include "commands.h"
-#include "backend/backend.h"
-#include "core/precision.h"
-#include "core/thread_pool.h"
-#include "dist/communicator.h"
-#include "dist/parallel.h"
-#include "io/checkpoint.h"
-#include "io/video_writer.h"
-#include "pipeline/memory_plan.h"
-#include "wan/wan.h"
+#include "io/checkpoint.h"            // wan info PATH: the checkpoint inspector (not in the API yet)
 #include "models/wan_dit_weights.h"
+#include "wan/wan.hpp"
 
 namespace wan::cli {
 namespace {
@@ -53,64 +48,69 @@ void print_tensors(const TensorStore& store, bool all) {
   std::printf("\n");
 }
 
-constexpr double kGiB = double(1ull << 30);
-
+// The machine and the plan for a request, through the public API only (wan.h's tools and
+// wan_predict_memory): what a program embedding the library can print the same way.
 int system_info(const Args& args) {
   std::printf("wan %s\n", wan_version());
-  std::printf("CPU threads: %d\n", num_threads());
-  std::printf("GPU: %s\n", cuda_device_summary().c_str());
-  const bool gpu = cuda_available();
-  std::printf("GPUs: %d; several GPUs (--cfg-parallel, --ulysses): %s\n", cuda_device_count(),
-              dist::nccl_description().c_str());
+  std::printf("CPU threads: %d\n", wan_cpu_thread_count());
+  std::printf("GPU: %s\n", wan_cuda_device_summary());
+  const bool gpu = wan_cuda_available() != 0;
+  std::printf("GPUs: %d; several GPUs (--cfg-parallel, --ulysses): %s\n", wan_cuda_device_count(),
+              wan_nccl_description());
+  constexpr double kGiB = double(1ull << 30);
   if (gpu) {
-    const DeviceMemoryInfo mem = device_memory_info();
-    const int cc = cuda_compute_capability();
-    std::printf("GPU memory: %.1f GiB free of %.1f GiB\n", double(mem.free) / kGiB, double(mem.total) / kGiB);
-    std::printf("FP8 (--precision fp8): %s (compute %d.%d; the FP8 DiT needs 9.0 or later)\n", cc >= 90 ? "yes" : "no",
-                cc / 10, cc % 10);
-    std::printf("libraries: %s\n", cuda_library_versions().c_str());
+    const wan_device_info d = api::device_info(0);
+    std::printf("GPU memory: %.1f GiB free of %.1f GiB\n", double(d.free_memory) / kGiB,
+                double(d.total_memory) / kGiB);
+    std::printf("FP8 (--precision fp8): %s (compute %d.%d; the FP8 DiT needs 9.0 or later)\n", d.fp8 ? "yes" : "no",
+                d.compute_capability / 10, d.compute_capability % 10);
+    std::printf("libraries: %s\n", wan_cuda_library_versions());
   }
-  std::printf("video output: %s\n", video_writer_available() ? "FFmpeg (H.264 mp4, PNG)" : "none (built without FFmpeg)");
+  std::printf("video output: %s\n",
+              wan_video_output_available() ? "FFmpeg (H.264 mp4, PNG)" : "none (built without FFmpeg)");
 
-  const TaskConfig& task = task_config(args.get_or("task", "t2v-A14B"));
-  int64_t W = task.default_size.first, H = task.default_size.second;
-  if (args.has("size")) std::tie(W, H) = parse_size(*args.get("size"));
-  const int64_t frames = args.get_int("frames", task.frame_num);
-  const WanDiTConfig dit = official_dit_config(task);
-  const dist::ParallelConfig parallel{1, int(args.get_int("ulysses", 1))};
-  parallel.validate(dit.num_heads);
-  GpuPlacement placement;
-  placement.ulysses = parallel.ulysses;
-  placement.vae_f32 = args.has("vae-f32");
-  const auto precision = parse_precision(args.get_or("precision", "bf16"));
-  WAN_CHECK(precision, "--precision must be bf16 or fp8, got '", args.get_or("precision", ""), "'");
-  placement.fp8 = *precision == Precision::FP8;
-  std::string residency = task.two_experts ? "both experts resident" : "one DiT";
-  if (args.has("offload")) {
-    placement.offload_experts = task.two_experts && parse_bool_flag(*args.get("offload"), "--offload");
-    if (placement.offload_experts) residency = "the inactive expert offloaded (--offload true)";
-  } else if (gpu && needs_expert_offload(task, dit, task.frame_num, device_memory_info().free, placement)) {
-    placement.offload_experts = true;  // what wan generate chooses here
-    residency = "the inactive expert offloaded: both do not fit this GPU (--offload false to refuse)";
+  const std::string task = args.get_or("task", "t2v-A14B");
+  wan_context_params cp = wan_context_default_params();
+  cp.task = task.c_str();
+  cp.device = WAN_DEVICE_CUDA;
+  cp.ulysses = int32_t(args.get_int("ulysses", 1));
+  cp.vae_f32 = args.has("vae-f32") ? 1 : 0;
+  const std::string precision = args.get_or("precision", "bf16");
+  WAN_CHECK(precision == "bf16" || precision == "fp8", "--precision must be bf16 or fp8, got '", precision, "'");
+  cp.precision = precision == "fp8" ? WAN_PRECISION_FP8 : WAN_PRECISION_BF16;
+  if (args.has("offload"))
+    cp.offload = parse_bool_flag(*args.get("offload"), "--offload") ? WAN_OFFLOAD_ON : WAN_OFFLOAD_OFF;
+  wan_generate_params gp = wan_generate_default_params();
+  if (args.has("size")) {
+    const auto [W, H] = parse_size(*args.get("size"));
+    gp.width = int32_t(W);
+    gp.height = int32_t(H);
   }
-  const MemoryPlan plan = plan_gpu_memory(task, dit, W, H, frames, placement);
-  std::printf("\n%s, %lldx%lld, %lld frames with --device cuda (%s DiT, %s, %s VAE, text encoder on the GPU one "
-              "layer at a time%s):\n  predicted GPU peak %s%s\n",
-              task.name.c_str(), (long long)W, (long long)H, (long long)frames, precision_name(*precision),
-              residency.c_str(),
-              placement.vae_f32 ? "f32" : "bf16",
-              parallel.ulysses > 1 ? str(", Ulysses over ", parallel.ulysses, " GPUs").c_str() : "",
-              plan.describe().c_str(), parallel.ulysses > 1 ? " (rank 0; per GPU)" : "");
-  if (gpu) {
-    try {
-      check_fits(task, dit, W, H, frames, device_memory_info().free, placement);
-      std::printf("  fits this GPU: wan generate --device cuda can run it\n");
-    } catch (const Error& e) {
-      std::printf("  does not fit this GPU: %s\n", e.what());
-    }
-  } else {
+  gp.frames = int32_t(args.get_int("frames", 0));
+  wan_memory_prediction m;
+  api::check(wan_predict_memory(&cp, &gp, &m));
+  const bool two_experts = m.experts + m.offloaded_experts == 2;
+  std::string residency = two_experts ? "both experts resident" : "one DiT";
+  if (m.offloaded_experts > 0)
+    residency = args.has("offload") ? "the inactive expert offloaded (--offload true)"
+                                    : "the inactive expert offloaded: both do not fit this GPU (--offload false to refuse)";
+  auto gib = [](double v) { return str(std::lround(v * 10) / 10.0, " GiB"); };
+  std::printf("\n%s, %dx%d, %d frames with --device cuda (%s DiT, %s, %s VAE, text encoder on the GPU one layer at a "
+              "time%s):\n  predicted GPU peak %s: %d DiT %s %s + the larger of a forward's activations %s and the VAE "
+              "decode %s, + VAE weights %s + %s for workspaces%s\n",
+              task.c_str(), m.width, m.height, m.frames, precision.c_str(), residency.c_str(),
+              cp.vae_f32 ? "f32" : "bf16", cp.ulysses > 1 ? str(", Ulysses over ", cp.ulysses, " GPUs").c_str() : "",
+              gib(m.peak_gib).c_str(), m.experts, m.experts == 1 ? "expert" : "experts", gib(m.dit_weights_gib).c_str(),
+              gib(m.dit_activations_gib).c_str(), gib(m.vae_decode_gib).c_str(), gib(m.vae_weights_gib).c_str(),
+              gib(m.margin_gib).c_str(), cp.ulysses > 1 ? " (rank 0; per GPU)" : "");
+  if (!gpu)
     std::printf("  no GPU here: wan generate runs on the CPU (--device cpu), which is far slower\n");
-  }
+  else if (m.fits)
+    std::printf("  fits this GPU: wan generate --device cuda can run it\n");
+  else
+    std::printf("  does not fit this GPU (%.1f GiB free): try %s%s a smaller --size or fewer --frames\n", m.free_gib,
+                precision == "bf16" && api::device_info(0).fp8 ? "--precision fp8," : "",
+                m.offloaded_experts == 0 && two_experts ? "--offload true," : "");
   return 0;
 }
 
