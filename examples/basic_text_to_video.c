@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "example_checkpoint.h"
 #include "wan/wan.h"
 
 static int print_progress(void* user_data, const wan_progress* p) {
@@ -30,15 +31,9 @@ int main(int argc, char** argv) {
     fprintf(stderr, "--demo needs DATA_DIR (the source tree's tests/data) and OUTPUT.mp4\n");
     return 2;
   }
-  const char* checkpoint = argv[1];
+  const char* checkpoint = example_checkpoint(argv);
+  if (!checkpoint) return 1;
   const char* output = demo ? argv[3] : argv[2];
-  if (demo) {
-    checkpoint = "wan-demo-checkpoint";
-    if (wan_prepare_demo_checkpoint(argv[2], checkpoint) != WAN_OK) {
-      fprintf(stderr, "error: %s\n", wan_last_error());
-      return 1;
-    }
-  }
 
   wan_context_params cp = wan_context_default_params();
   cp.checkpoint_dir = checkpoint;

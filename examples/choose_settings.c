@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "example_checkpoint.h"
 #include "wan/wan.h"
 
 static int check(const char* what, const wan_context_params* cp, const wan_generate_params* gp) {
@@ -31,14 +32,8 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: %s CHECKPOINT_DIR | --demo DATA_DIR\n", argv[0]);
     return 2;
   }
-  const char* checkpoint = argv[1];
-  if (strcmp(argv[1], "--demo") == 0) {
-    checkpoint = "wan-demo-checkpoint";
-    if (wan_prepare_demo_checkpoint(argv[2], checkpoint) != WAN_OK) {
-      fprintf(stderr, "error: %s\n", wan_last_error());
-      return 1;
-    }
-  }
+  const char* checkpoint = example_checkpoint(argv);
+  if (!checkpoint) return 1;
   printf("GPUs: %d (%s)\n", wan_cuda_device_count(), wan_cuda_device_summary());
 
   wan_generate_params gp = wan_generate_default_params();

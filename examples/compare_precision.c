@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "example_checkpoint.h"
 #include "wan/wan.h"
 
 /* A whole video's RGB frames, filled by the frames callback. */
@@ -87,14 +88,8 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: %s CHECKPOINT_DIR | --demo DATA_DIR\n", argv[0]);
     return 2;
   }
-  const char* checkpoint = argv[1];
-  if (strcmp(argv[1], "--demo") == 0) {
-    checkpoint = "wan-demo-checkpoint";
-    if (wan_prepare_demo_checkpoint(argv[2], checkpoint) != WAN_OK) {
-      fprintf(stderr, "error: %s\n", wan_last_error());
-      return 1;
-    }
-  }
+  const char* checkpoint = example_checkpoint(argv);
+  if (!checkpoint) return 1;
   wan_generate_params gp = wan_generate_default_params();
   gp.prompt = "a red kite over a windy beach";
   gp.width = 96; /* small for a quick run; 0 takes the task's official size */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "example_checkpoint.h"
 #include "wan/wan.h"
 
 struct choice {
@@ -26,16 +27,9 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: %s CHECKPOINT_DIR | --demo DATA_DIR [--gpu-gib N]\n", argv[0]);
     return 2;
   }
-  const char* checkpoint = argv[1];
-  int next = 2;
-  if (strcmp(argv[1], "--demo") == 0) {
-    checkpoint = "wan-demo-checkpoint";
-    if (wan_prepare_demo_checkpoint(argv[2], checkpoint) != WAN_OK) {
-      fprintf(stderr, "error: %s\n", wan_last_error());
-      return 1;
-    }
-    next = 3;
-  }
+  const char* checkpoint = example_checkpoint(argv);
+  if (!checkpoint) return 1;
+  const int next = strcmp(argv[1], "--demo") == 0 ? 3 : 2; /* the first argument after the checkpoint's */
   double budget = -1; /* GiB; <0: the GPU's free memory */
   if (argc > next + 1 && strcmp(argv[next], "--gpu-gib") == 0) budget = atof(argv[next + 1]);
 

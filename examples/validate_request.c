@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "example_checkpoint.h"
 #include "wan/wan.h"
 
 int main(int argc, char** argv) {
@@ -16,14 +17,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int demo = strcmp(argv[1], "--demo") == 0;
-  const char* checkpoint = argv[1];
-  if (demo) {
-    checkpoint = "wan-demo-checkpoint";
-    if (wan_prepare_demo_checkpoint(argv[2], checkpoint) != WAN_OK) {
-      fprintf(stderr, "error: %s\n", wan_last_error());
-      return 1;
-    }
-  }
+  const char* checkpoint = example_checkpoint(argv);
+  if (!checkpoint) return 1;
   const int first = demo ? 3 : 2;
 
   wan_context_params cp = wan_context_default_params();
