@@ -98,6 +98,24 @@ struct GraphBuilder {
     keep.push_back(std::move(mm));
     add(std::move(op));
   }
+  // The same three operations into a new virtual tensor of `dims` (fp32 unless `type`), returned.
+  cudnnBackendDescriptor_t pointwise(cudnnPointwiseMode_t mode, cudnnBackendDescriptor_t x, cudnnBackendDescriptor_t b,
+                                     std::array<int64_t, 4> dims, cudnnDataType_t type = CUDNN_DATA_FLOAT) {
+    const cudnnBackendDescriptor_t y = virt(dims, type);
+    pointwise(mode, x, b, y);
+    return y;
+  }
+  cudnnBackendDescriptor_t reduction(cudnnReduceTensorOp_t mode, cudnnBackendDescriptor_t x,
+                                     std::array<int64_t, 4> dims) {
+    const cudnnBackendDescriptor_t y = virt(dims);
+    reduction(mode, x, y);
+    return y;
+  }
+  cudnnBackendDescriptor_t matmul(cudnnBackendDescriptor_t a, cudnnBackendDescriptor_t b, std::array<int64_t, 4> dims) {
+    const cudnnBackendDescriptor_t c = virt(dims);
+    matmul(a, b, c);
+    return c;
+  }
 };
 
 struct Plan {
@@ -124,39 +142,24 @@ std::vector<Candidate> build(const Key& key, std::string& why) {
   const auto amax_s = g.scalar(kAmaxS), amax_o = g.scalar(kAmaxO);
 
   const std::array<int64_t, 4> s_dims{1, H, Lq, Lk}, row_dims{1, H, Lq, 1}, o_dims{1, H, Lq, D};
-  const auto s0 = g.virt(s_dims);
-  g.matmul(q, kt, s0);
-  const auto s1 = g.virt(s_dims);
-  g.pointwise(CUDNN_POINTWISE_MUL, s0, attn_scale, s1);
-  const auto s2 = g.virt(s_dims);
-  g.pointwise(CUDNN_POINTWISE_MUL, s1, descale_q, s2);
-  const auto s3 = g.virt(s_dims);
-  g.pointwise(CUDNN_POINTWISE_MUL, s2, descale_k, s3);
+  const auto s0 = g.matmul(q, kt, s_dims);
+  const auto s1 = g.pointwise(CUDNN_POINTWISE_MUL, s0, attn_scale, s_dims);
+  const auto s2 = g.pointwise(CUDNN_POINTWISE_MUL, s1, descale_q, s_dims);
+  const auto s3 = g.pointwise(CUDNN_POINTWISE_MUL, s2, descale_k, s_dims);
   // Softmax with statistics (the flash form: the row max and sum stay virtual).
-  const auto m = g.virt(row_dims);
-  g.reduction(CUDNN_REDUCE_TENSOR_MAX, s3, m);
-  const auto sub = g.virt(s_dims);
-  g.pointwise(CUDNN_POINTWISE_SUB, s3, m, sub);
-  const auto e = g.virt(s_dims);
-  g.pointwise(CUDNN_POINTWISE_EXP, sub, nullptr, e);
-  const auto z = g.virt(row_dims);
-  g.reduction(CUDNN_REDUCE_TENSOR_ADD, e, z);
-  const auto log_z = g.virt(row_dims);
-  g.pointwise(CUDNN_POINTWISE_LOG, z, nullptr, log_z);
-  const auto stats = g.virt(row_dims);
-  g.pointwise(CUDNN_POINTWISE_ADD, m, log_z, stats);
-  const auto p = g.virt(s_dims);
-  g.pointwise(CUDNN_POINTWISE_DIV, e, z, p);
+  const auto m = g.reduction(CUDNN_REDUCE_TENSOR_MAX, s3, row_dims);
+  const auto sub = g.pointwise(CUDNN_POINTWISE_SUB, s3, m, s_dims);
+  const auto e = g.pointwise(CUDNN_POINTWISE_EXP, sub, nullptr, s_dims);
+  const auto z = g.reduction(CUDNN_REDUCE_TENSOR_ADD, e, row_dims);
+  const auto log_z = g.pointwise(CUDNN_POINTWISE_LOG, z, nullptr, row_dims);
+  g.pointwise(CUDNN_POINTWISE_ADD, m, log_z, row_dims);  // the statistics (max + log sum)
+  const auto p = g.pointwise(CUDNN_POINTWISE_DIV, e, z, s_dims);
   g.reduction(CUDNN_REDUCE_TENSOR_AMAX, p, amax_s);
-  const auto p8 = g.virt(s_dims, CUDNN_DATA_FP8_E4M3);
-  g.pointwise(CUDNN_POINTWISE_MUL, p, scale_s, p8);
+  const auto p8 = g.pointwise(CUDNN_POINTWISE_MUL, p, scale_s, s_dims, CUDNN_DATA_FP8_E4M3);
   // O = P8 · V8, descaled, its amax, scaled into the output.
-  const auto o0 = g.virt(o_dims);
-  g.matmul(p8, v, o0);
-  const auto o1 = g.virt(o_dims);
-  g.pointwise(CUDNN_POINTWISE_MUL, o0, descale_s, o1);
-  const auto o2 = g.virt(o_dims);
-  g.pointwise(CUDNN_POINTWISE_MUL, o1, descale_v, o2);
+  const auto o0 = g.matmul(p8, v, o_dims);
+  const auto o1 = g.pointwise(CUDNN_POINTWISE_MUL, o0, descale_s, o_dims);
+  const auto o2 = g.pointwise(CUDNN_POINTWISE_MUL, o1, descale_v, o_dims);
   g.pointwise(CUDNN_POINTWISE_MUL, o2, scale_o, o);
   g.reduction(CUDNN_REDUCE_TENSOR_AMAX, o2, amax_o);
 
