@@ -354,7 +354,7 @@ Tensor Shortcut::forward(const Tensor& x, bool first_chunk) {
   return y;
 }
 
-AvgDown3D::AvgDown3D(int64_t in, int64_t out, int64_t ft, int64_t fs) : in_(in), out_(out), ft_(ft), fs_(fs) {
+AvgDown3D::AvgDown3D(int64_t in, int64_t out, int64_t ft, int64_t fs) : Shortcut(in, out, ft, fs) {
   WAN_CHECK(in * ft * fs * fs % out == 0, "AvgDown3D: ", in, " x ", ft * fs * fs, " is not a multiple of ", out);
 }
 
@@ -364,7 +364,7 @@ Shape AvgDown3D::output_shape(const Tensor& x, bool) const {
 
 void AvgDown3D::add_to(Tensor& y, const Tensor& x, bool) { ops::add_avg_down_3d_(y, x, ft_, fs_); }
 
-DupUp3D::DupUp3D(int64_t in, int64_t out, int64_t ft, int64_t fs) : in_(in), out_(out), ft_(ft), fs_(fs) {
+DupUp3D::DupUp3D(int64_t in, int64_t out, int64_t ft, int64_t fs) : Shortcut(in, out, ft, fs) {
   WAN_CHECK(out * ft * fs * fs % in == 0, "DupUp3D: ", out, " x ", ft * fs * fs, " is not a multiple of ", in);
 }
 

@@ -182,16 +182,20 @@ class Resample : public Layer {
   Tensor last_frame_;                       // downsample3d: previous chunk's last frame
 };
 
-// A parameter-free shortcut of the Wan 2.2 VAE: forward() returns its video; add_to() adds it into
-// the residual sum y without writing it (ops/vae_ops.h's fused adds).
+// A parameter-free shortcut of the Wan 2.2 VAE from `in` to `out` channels with time and space
+// factors: forward() returns its video; add_to() adds it into the residual sum y without writing
+// it (ops/vae_ops.h's fused adds).
 class Shortcut : public Layer {
  public:
+  Shortcut(int64_t in, int64_t out, int64_t factor_t, int64_t factor_s)
+      : in_(in), out_(out), ft_(factor_t), fs_(factor_s) {}
   virtual void add_to(Tensor& y, const Tensor& x, bool first_chunk) = 0;
   Tensor forward(const Tensor& x, bool first_chunk) override;
   void slots(const std::string&, std::vector<WeightSlot>&) override {}
 
  protected:
   virtual Shape output_shape(const Tensor& x, bool first_chunk) const = 0;
+  int64_t in_, out_, ft_, fs_;
 };
 
 // AvgDown3D (vae2_2.py L316–367): the shortcut of a Down_ResidualBlock.
@@ -202,9 +206,6 @@ class AvgDown3D : public Shortcut {
 
  protected:
   Shape output_shape(const Tensor& x, bool first_chunk) const override;
-
- private:
-  int64_t in_, out_, ft_, fs_;
 };
 
 // DupUp3D (vae2_2.py L370–412): the shortcut of an Up_ResidualBlock; the first chunk drops its first
@@ -216,9 +217,6 @@ class DupUp3D : public Shortcut {
 
  protected:
   Shape output_shape(const Tensor& x, bool first_chunk) const override;
-
- private:
-  int64_t in_, out_, ft_, fs_;
 };
 
 // Down_ResidualBlock / Up_ResidualBlock (vae2_2.py L415–497): a main Sequential (`downsamples.` or
