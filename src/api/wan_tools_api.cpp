@@ -74,23 +74,23 @@ wan_status wan_compare_videos(const char* a, const char* b, wan_video_comparison
   });
   if (checked != WAN_OK) return checked;
   int64_t count_b = 0;
+  bool sizes_differ = false;  // the caller's videos do not match: an argument error, not an I/O one
   const wan_status read = guarded(WAN_ERROR_IO, [&] {
     wan::read_video_frames(a, [&](const wan::RgbFrame& f) { frames_a.push_back(f); });
     wan::read_video_frames(b, [&](const wan::RgbFrame& f) {
       const int64_t i = count_b++;
       if (i >= int64_t(frames_a.size())) return;
       const wan::RgbFrame& fa = frames_a[size_t(i)];
-      if (f.width != fa.width || f.height != fa.height)
+      if (f.width != fa.width || f.height != fa.height) {
+        sizes_differ = true;
         throw wan::Error(wan::str("frame ", i, ": ", a, " is ", fa.width, "x", fa.height, " but ", b, " is ", f.width,
                                   "x", f.height));
+      }
       diffs.push_back(wan::compare_rgb_frames(fa.rgb.data(), f.rgb.data(), f.width, f.height));
     });
     return WAN_OK;
   });
-  if (read != WAN_OK) {
-    if (wan::api::last_error().rfind("frame ", 0) == 0) return WAN_ERROR_INVALID_ARGUMENT;  // a size mismatch
-    return read;
-  }
+  if (read != WAN_OK) return sizes_differ ? WAN_ERROR_INVALID_ARGUMENT : read;
   return guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
     WAN_CHECK(!frames_a.empty(), a, ": no frames");
     WAN_CHECK(count_b == int64_t(frames_a.size()), a, " has ", frames_a.size(), " frames but ", b, " has ", count_b);

@@ -58,8 +58,9 @@ int system_info(const Args& args) {
   std::printf("GPUs: %d; several GPUs (--cfg-parallel, --ulysses): %s\n", wan_cuda_device_count(),
               wan_nccl_description());
   constexpr double kGiB = double(1ull << 30);
+  wan_device_info d{};
   if (gpu) {
-    const wan_device_info d = api::device_info(0);
+    d = api::device_info(0);
     std::printf("GPU memory: %.1f GiB free of %.1f GiB\n", double(d.free_memory) / kGiB,
                 double(d.total_memory) / kGiB);
     std::printf("FP8 (--precision fp8): %s (compute %d.%d; the FP8 DiT needs 9.0 or later)\n", d.fp8 ? "yes" : "no",
@@ -109,7 +110,7 @@ int system_info(const Args& args) {
     std::printf("  fits this GPU: wan generate --device cuda can run it\n");
   else
     std::printf("  does not fit this GPU (%.1f GiB free): try %s%s a smaller --size or fewer --frames\n", m.free_gib,
-                precision == "bf16" && api::device_info(0).fp8 ? "--precision fp8," : "",
+                precision == "bf16" && d.fp8 ? "--precision fp8," : "",
                 m.offloaded_experts == 0 && two_experts ? "--offload true," : "");
   return 0;
 }
