@@ -295,6 +295,75 @@ typedef struct wan_convert_report {
 wan_status wan_convert_checkpoint(const char* src, const char* dst, const char* dtype, int64_t shard_bytes,
                                   wan_convert_report* report);
 
+/* ---- Checkpoints: what a folder or file holds, its tensors, random weights ---- */
+
+/* One part of a checkpoint: a DiT folder, the text encoder, the tokenizer, the VAE, or a lone
+ * tensor file. */
+typedef struct wan_checkpoint_part {
+  char role[32];       /* "high_noise_model", "low_noise_model", "dit", "text_encoder", "tokenizer", "vae" or
+                          "tensors" (a lone .safetensors / .index.json / .pth file) */
+  char path[1024];
+  int32_t present;     /* 0: the file or folder is missing */
+  int64_t tensors;     /* tensors it holds (0 for the tokenizer) */
+  int64_t bytes;       /* their bytes */
+  char dtypes[128];    /* bytes per dtype, e.g. "bf16 28.577 GB, f32 1.234 MB" */
+  char config[256];    /* a DiT's config.json in brief ("t2v dim 5120, 40 layers, ..."); "" otherwise */
+  int64_t parameters;  /* a DiT's parameter count by its config; 0 otherwise */
+  char problem[1024];  /* "" when the part is present, readable and (a DiT) has every tensor its config needs,
+                          in the right shape; else what is wrong and what to do */
+} wan_checkpoint_part;
+
+#define WAN_CHECKPOINT_MAX_PARTS 8
+
+typedef struct wan_checkpoint_info {
+  char task[32];      /* "t2v-A14B" or "ti2v-5B" for a whole checkpoint folder; "" for one DiT folder or a file */
+  int32_t complete;   /* 1 when no part has a problem */
+  int32_t part_count;
+  wan_checkpoint_part parts[WAN_CHECKPOINT_MAX_PARTS];
+} wan_checkpoint_info;
+
+/* Describes `path` without loading any weights (the files are mapped, only their headers read): a
+ * whole checkpoint folder in the official layout (its task and each part: the DiT folder or the
+ * two experts', the text encoder, the tokenizer, the VAE), one DiT folder (config.json +
+ * diffusion_pytorch_model*.safetensors), or one tensor file (.safetensors, .index.json, .pth).
+ * What is wrong with a part (missing, unreadable, a tensor missing or of the wrong shape) is in
+ * its `problem`, and the call still succeeds; WAN_ERROR_IO when `path` does not exist, is none of
+ * these, or is a lone file that cannot be read. */
+wan_status wan_inspect_checkpoint(const char* path, wan_checkpoint_info* out);
+
+typedef struct wan_tensor_info {
+  char name[256];
+  char dtype[16]; /* "f32", "bf16", "f16", "f8_e4m3", ... */
+  int32_t ndim;
+  int64_t shape[8];
+  int64_t bytes;
+} wan_tensor_info;
+
+/* The tensors of a DiT folder or a tensor file, sorted by name: the first `capacity` into `out`
+ * (which may be NULL when capacity is 0), the number of all into *count (count may be NULL). */
+wan_status wan_list_tensors(const char* path, wan_tensor_info* out, int64_t capacity, int64_t* count);
+
+typedef struct wan_random_checkpoint_params {
+  const char* task;            /* "t2v-A14B" (default) or "ti2v-5B" */
+  int32_t dit_layers;          /* DiT blocks; 0: the real count (40, 30) */
+  int32_t t5_layers;           /* text encoder layers; 0: the real 24 */
+  uint64_t seed;               /* default 1 */
+  const char* tokenizer_model; /* required: a SentencePiece model placed as google/umt5-xxl/spiece.model (the
+                                  demo data's tests/data/tokenizer/spiece.model will do) */
+} wan_random_checkpoint_params;
+
+wan_random_checkpoint_params wan_random_checkpoint_default_params(void);
+
+/* Writes a new checkpoint folder `dir` in the official layout and file formats (the DiT as fp32
+ * safetensors shards with config.json and index, the text encoder as a bf16 .pth, the VAE as an
+ * f32 .pth) with random weights at the task's real sizes, or with fewer layers: loading, memory
+ * and speed can then be tested at the real size without downloading weights (its videos are
+ * noise). On disk: T2V-A14B ~125 GB, TI2V-5B ~35 GB. `dir` must not exist; it is built under a
+ * temporary name and renamed at the end, so on failure nothing is left. `report` (may be NULL)
+ * counts the DiT tensors written. */
+wan_status wan_write_random_checkpoint(const char* dir, const wan_random_checkpoint_params* params,
+                                       wan_convert_report* report);
+
 #ifdef __cplusplus
 }
 #endif

@@ -256,6 +256,29 @@ inline wan_convert_report convert_checkpoint(const std::string& src, const std::
   return r;
 }
 
+// The checkpoint tools (wan.h, "Checkpoints").
+inline wan_checkpoint_info inspect_checkpoint(const std::string& path) {
+  wan_checkpoint_info info;
+  check(wan_inspect_checkpoint(path.c_str(), &info));
+  return info;
+}
+
+inline std::vector<wan_tensor_info> list_tensors(const std::string& path) {
+  int64_t count = 0;
+  check(wan_list_tensors(path.c_str(), nullptr, 0, &count));
+  std::vector<wan_tensor_info> tensors(static_cast<size_t>(count));
+  const int64_t capacity = count;
+  check(wan_list_tensors(path.c_str(), tensors.data(), capacity, &count));
+  tensors.resize(size_t(count < capacity ? count : capacity));  // a file rewritten in between
+  return tensors;
+}
+
+inline wan_convert_report write_random_checkpoint(const std::string& dir, const wan_random_checkpoint_params& params) {
+  wan_convert_report r;
+  check(wan_write_random_checkpoint(dir.c_str(), &params, &r));
+  return r;
+}
+
 }  // namespace wan::api
 
 #endif  // WAN_WAN_HPP

@@ -1,14 +1,12 @@
-// wan info PATH: what a checkpoint folder or a .safetensors file holds. wan info --system: the
-// machine and the plan for a request, on the public API.
+// wan info PATH: what a checkpoint folder, a DiT folder or a tensor file holds. wan info --system:
+// the machine and the plan for a request. Both on the public API only.
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <map>
 
 #include "args.h"
 #include "commands.h"
-#include "io/checkpoint.h"            // wan info PATH: the checkpoint inspector (not in the API yet)
-#include "models/wan_dit_weights.h"
+#include "core/error.h"  // the CLI's own argument errors, str()
 #include "wan/wan.hpp"
 
 namespace wan::cli {
@@ -28,24 +26,58 @@ const std::vector<OptionSpec> kOptions = {
     {"help", false, "show this help", {"h"}},
 };
 
-void print_tensors(const TensorStore& store, bool all) {
+std::string shape_text(const wan_tensor_info& t) {
+  std::string s = "[";
+  for (int32_t d = 0; d < t.ndim; ++d) s += (d ? ", " : "") + std::to_string(t.shape[d]);
+  return s + "]";
+}
+
+void print_tensors(const std::string& path, bool all) {
+  const std::vector<wan_tensor_info> tensors = api::list_tensors(path);
   std::map<std::string, int64_t> bytes_by_dtype;
   int64_t total = 0;
   size_t shown = 0;
-  for (const std::string& name : store.names()) {
-    const Tensor& t = store.get(name);
-    const int64_t bytes = int64_t(t.nbytes());
-    bytes_by_dtype[dtype_name(t.dtype())] += bytes;
-    total += bytes;
+  for (const wan_tensor_info& t : tensors) {
+    bytes_by_dtype[t.dtype] += t.bytes;
+    total += t.bytes;
     if (all || shown < 20) {
-      std::printf("  %-48s %-8s %s\n", name.c_str(), dtype_name(t.dtype()), shape_str(t.shape()).c_str());
+      std::printf("  %-48s %-8s %s\n", t.name, t.dtype, shape_text(t).c_str());
       ++shown;
     }
   }
-  if (shown < store.size()) std::printf("  ... %zu more (--all lists them)\n", store.size() - shown);
-  std::printf("%zu tensors, %.3f GB:", store.size(), double(total) / 1e9);
+  if (shown < tensors.size()) std::printf("  ... %zu more (--all lists them)\n", tensors.size() - shown);
+  std::printf("%zu tensors, %.3f GB:", tensors.size(), double(total) / 1e9);
   for (const auto& [dtype, b] : bytes_by_dtype) std::printf(" %s %.3f GB", dtype.c_str(), double(b) / 1e9);
   std::printf("\n");
+}
+
+// wan info PATH: the parts of a checkpoint and, for one DiT folder or file, its tensors. Exit 1
+// when a part has a problem, so that scripts can check a download.
+int checkpoint_info(const std::string& path, bool all) {
+  const wan_checkpoint_info info = api::inspect_checkpoint(path);
+  std::printf("%s\n", path.c_str());
+  if (info.task[0]) std::printf("checkpoint folder of %s\n", info.task);
+  for (int32_t i = 0; i < info.part_count; ++i) {
+    const wan_checkpoint_part& p = info.parts[i];
+    if (info.task[0]) std::printf("%-17s ", p.role);
+    if (!p.present) {
+      std::printf("MISSING %s\n", p.path);
+      continue;
+    }
+    if (p.config[0])
+      std::printf("Wan DiT: %s; %lld parameters (%.3g %s)\n%s", p.config, (long long)p.parameters,
+                  p.parameters >= 1'000'000'000 ? double(p.parameters) / 1e9 : double(p.parameters) / 1e6,
+                  p.parameters >= 1'000'000'000 ? "B" : "M", info.task[0] ? "                  " : "");
+    if (p.tensors) std::printf("%lld tensors, %s\n", (long long)p.tensors, p.dtypes);
+    else std::printf("present\n");
+    if (p.problem[0]) std::printf("  PROBLEM: %s\n", p.problem);
+    else if (p.config[0]) std::printf("%sweights complete: every tensor has the shape the config needs\n",
+                                      info.task[0] ? "                  " : "");
+  }
+  if (!info.task[0] && info.part_count == 1 && info.parts[0].present && info.parts[0].tensors) print_tensors(path, all);
+  else if (info.task[0]) std::printf("(wan info on a part's path lists its tensors)\n");
+  if (!info.complete) std::printf("incomplete: see the problems above\n");
+  return info.complete ? 0 : 1;
 }
 
 // The machine and the plan for a request, through the public API only (wan.h's tools and
@@ -120,27 +152,15 @@ int system_info(const Args& args) {
 int cmd_info(const std::vector<std::string>& argv) {
   Args args(argv, kOptions, "info");
   if (args.has("help")) {
-    std::printf("usage: wan info PATH [--all]\n       wan info --system [--task T --size W*H --frames N]\n\nPATH is a DiT folder (config.json + safetensors), a .safetensors "
-                "file, an .index.json or a PyTorch .pth file.\n\n%s",
+    std::printf("usage: wan info PATH [--all]\n       wan info --system [--task T --size W*H --frames N]\n\nPATH is a checkpoint folder in the official layout, a DiT folder "
+                "(config.json + safetensors), a .safetensors\nfile, an .index.json or a PyTorch .pth file; the exit "
+                "code is 1 when a part is missing or does not match its config.\n\n%s",
                 options_help(kOptions).c_str());
     return 0;
   }
   if (args.has("system")) return system_info(args);
   WAN_CHECK(args.positionals().size() == 1, "wan info takes one PATH (or --system); see 'wan info --help'");
-  const std::string path = args.positionals()[0];
-  const TensorStore store = TensorStore::open(path);
-  std::printf("%s\n", path.c_str());
-  const auto config_path = std::filesystem::path(path) / "config.json";
-  if (std::filesystem::is_directory(path) && std::filesystem::exists(config_path)) {
-    const WanDiTConfig config = WanDiTConfig::from_file(config_path.string());
-    std::printf("Wan DiT: %s\n", config.summary().c_str());
-    std::printf("parameters: %lld (%.2f B)\n", (long long)wan_dit_parameter_count(config),
-                double(wan_dit_parameter_count(config)) / 1e9);
-    check_wan_dit_checkpoint(store, config);
-    std::printf("weights: complete, every tensor has the shape the config needs\n");
-  }
-  print_tensors(store, args.has("all"));
-  return 0;
+  return checkpoint_info(args.positionals()[0], args.has("all"));
 }
 
 }  // namespace wan::cli

@@ -1,13 +1,13 @@
 // wan random-checkpoint OUT: a checkpoint folder in the official layout with random weights at
-// the real sizes (or with fewer layers), for loading and whole-run tests without a download; see
-// src/pipeline/random_checkpoint.h.
+// the real sizes (or with fewer layers), for loading and whole-run tests without a download; on
+// the public API (wan_write_random_checkpoint).
 #include <chrono>
 #include <cstdio>
 
 #include "args.h"
 #include "commands.h"
-#include "core/error.h"
-#include "pipeline/random_checkpoint.h"
+#include "core/error.h"  // the CLI's own argument errors
+#include "wan/wan.hpp"
 
 namespace wan::cli {
 namespace {
@@ -33,15 +33,16 @@ int cmd_random_checkpoint(const std::vector<std::string>& argv) {
     return 0;
   }
   WAN_CHECK(args.positionals().size() == 1, "wan random-checkpoint takes one OUT folder; see --help");
-  RandomCheckpointOptions o;
-  o.task = args.get_or("task", "t2v-A14B");
-  o.dit_layers = args.get_int("dit-layers", 0);
-  o.t5_layers = args.get_int("t5-layers", 0);
-  WAN_CHECK(o.dit_layers >= 0 && o.t5_layers >= 0, "--dit-layers and --t5-layers must be positive");
-  o.seed = uint64_t(args.get_int("seed", 1));
-  o.tokenizer_model = data_dir() + "/tokenizer/spiece.model";
+  const std::string task = args.get_or("task", "t2v-A14B"), tokenizer = data_dir() + "/tokenizer/spiece.model";
+  wan_random_checkpoint_params p = wan_random_checkpoint_default_params();
+  p.task = task.c_str();
+  p.dit_layers = int32_t(args.get_int("dit-layers", 0));
+  p.t5_layers = int32_t(args.get_int("t5-layers", 0));
+  WAN_CHECK(p.dit_layers >= 0 && p.t5_layers >= 0, "--dit-layers and --t5-layers must be positive");
+  p.seed = uint64_t(args.get_int("seed", 1));
+  p.tokenizer_model = tokenizer.c_str();
   const auto t0 = std::chrono::steady_clock::now();
-  const ConvertReport r = write_random_checkpoint(args.positionals()[0], o);
+  const wan_convert_report r = api::write_random_checkpoint(args.positionals()[0], p);
   std::printf("wrote %s: %lld DiT folder(s), %lld DiT tensors in %lld shard(s), %.3f GB of DiT weights, %.1f s\n",
               args.positionals()[0].c_str(), (long long)r.dit_folders, (long long)r.tensors, (long long)r.shards,
               double(r.bytes_written) / 1e9,

@@ -1,0 +1,214 @@
+// The C API's checkpoint tools (include/wan/wan.h, "Checkpoints"): what a folder or file holds
+// (`wan info PATH`), its tensors, and a random-weight checkpoint folder (`wan random-checkpoint`).
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "api/api_guard.h"
+#include "io/checkpoint.h"
+#include "models/wan_dit_weights.h"
+#include "pipeline/random_checkpoint.h"
+#include "pipeline/task_config.h"
+#include "pipeline/text_to_video.h"
+#include "wan/wan.h"
+
+namespace fs = std::filesystem;
+using wan::api::guarded;
+
+namespace {
+
+template <size_t N>
+void copy_text(char (&dst)[N], const std::string& src) {
+  std::snprintf(dst, N, "%s", src.c_str());
+}
+
+bool has_safetensors(const fs::path& dir, const std::string& base = "diffusion_pytorch_model") {
+  std::error_code ec;
+  if (fs::exists(dir / (base + ".safetensors"), ec) || fs::exists(dir / (base + ".safetensors.index.json"), ec))
+    return true;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().extension() == ".safetensors") return true;
+  return false;
+}
+
+// The tensors of one file or DiT folder: count, bytes, bytes per dtype.
+void describe_tensors(const wan::TensorStore& store, wan_checkpoint_part& part) {
+  std::map<std::string, int64_t> by_dtype;
+  for (const std::string& name : store.names()) {
+    const wan::Tensor& t = store.get(name);
+    part.bytes += int64_t(t.nbytes());
+    by_dtype[wan::dtype_name(t.dtype())] += int64_t(t.nbytes());
+  }
+  part.tensors = int64_t(store.size());
+  std::string dtypes;
+  for (const auto& [dtype, bytes] : by_dtype) {
+    char item[64];
+    const double b = double(bytes);
+    const char* unit = b >= 1e9 ? "GB" : b >= 1e6 ? "MB" : "kB";
+    const double scaled = b >= 1e9 ? b / 1e9 : b >= 1e6 ? b / 1e6 : b / 1e3;
+    std::snprintf(item, sizeof item, "%s%s %.3f %s", dtypes.empty() ? "" : ", ", dtype.c_str(), scaled, unit);
+    dtypes += item;
+  }
+  copy_text(part.dtypes, dtypes);
+}
+
+// One part of a checkpoint; what is wrong with it goes into part.problem, not into an exception,
+// so that the rest of the checkpoint is still described.
+void inspect_part(wan_checkpoint_part& part, const std::string& role, const fs::path& path, bool dit) {
+  part = {};
+  copy_text(part.role, role);
+  copy_text(part.path, path.string());
+  std::error_code ec;
+  part.present = fs::exists(path, ec) ? 1 : 0;
+  if (!part.present) {
+    copy_text(part.problem, "missing");
+    return;
+  }
+  if (role == "tokenizer") return;  // a SentencePiece model: no tensors
+  try {
+    const wan::TensorStore store = wan::TensorStore::open(path.string());
+    describe_tensors(store, part);
+    if (!dit) return;
+    const fs::path config_path = path / "config.json";
+    if (!fs::exists(config_path, ec)) {
+      copy_text(part.problem, "no config.json beside the weights");
+      return;
+    }
+    const wan::WanDiTConfig config = wan::WanDiTConfig::from_file(config_path.string());
+    copy_text(part.config, config.summary());
+    part.parameters = wan::wan_dit_parameter_count(config);
+    wan::check_wan_dit_checkpoint(store, config);
+  } catch (const wan::Error& e) {
+    copy_text(part.problem, e.what());
+  }
+}
+
+// A whole checkpoint folder's task, or "" for a DiT folder, a tensor folder or a file.
+std::string whole_checkpoint_task(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return "";
+  if (fs::exists(dir / "high_noise_model", ec) || fs::exists(dir / "low_noise_model", ec)) return "t2v-A14B";
+  const bool other_parts = fs::exists(dir / wan::kT5Checkpoint, ec) || fs::exists(dir / wan::kT5Tokenizer, ec);
+  if (!other_parts || !fs::exists(dir / "config.json", ec)) return "";
+  try {
+    return wan::detect_task(dir.string());
+  } catch (const wan::Error&) {
+    return "";  // described as a DiT folder, whose config then says what it is
+  }
+}
+
+}  // namespace
+
+wan_status wan_inspect_checkpoint(const char* path, wan_checkpoint_info* out) {
+  const wan_status checked = guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
+    WAN_CHECK(path && *path && out, "wan_inspect_checkpoint: path and out must not be NULL");
+    return WAN_OK;
+  });
+  if (checked != WAN_OK) return checked;
+  return guarded(WAN_ERROR_IO, [&] {
+    const fs::path p(path);
+    std::error_code ec;
+    WAN_CHECK(fs::exists(p, ec), path, ": no such file or folder");
+    wan_checkpoint_info info{};
+    const std::string task = whole_checkpoint_task(p);
+    copy_text(info.task, task);
+    auto add = [&](const std::string& role, const fs::path& part_path, bool dit) {
+      inspect_part(info.parts[info.part_count++], role, part_path, dit);
+    };
+    if (!task.empty()) {
+      const wan::TaskConfig& t = wan::task_config(task);
+      if (t.two_experts) {
+        add("high_noise_model", p / "high_noise_model", true);
+        add("low_noise_model", p / "low_noise_model", true);
+      } else {
+        add("dit", p, true);
+      }
+      add("text_encoder", p / wan::kT5Checkpoint, false);
+      add("tokenizer", p / wan::kT5Tokenizer / "spiece.model", false);
+      add("vae", p / t.vae_file, false);
+    } else if (fs::is_directory(p, ec)) {
+      WAN_CHECK(fs::exists(p / "config.json", ec) || has_safetensors(p), path,
+                ": neither a checkpoint folder (high_noise_model/ and low_noise_model/, or config.json with the text "
+                "encoder and VAE beside it) nor a DiT folder (config.json with diffusion_pytorch_model*.safetensors)");
+      add("dit", p, fs::exists(p / "config.json", ec));
+    } else {
+      add("tensors", p, false);
+      // An unreadable lone file is the caller's error to see at once, not a part's remark.
+      WAN_CHECK(info.parts[0].problem[0] == '\0', info.parts[0].problem);
+    }
+    info.complete = 1;
+    for (int32_t i = 0; i < info.part_count; ++i)
+      if (info.parts[i].problem[0] != '\0') info.complete = 0;
+    *out = info;
+    return WAN_OK;
+  });
+}
+
+wan_status wan_list_tensors(const char* path, wan_tensor_info* out, int64_t capacity, int64_t* count) {
+  const wan_status checked = guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
+    WAN_CHECK(path && *path, "wan_list_tensors: path must not be NULL");
+    WAN_CHECK(capacity >= 0 && (out || capacity == 0), "wan_list_tensors: out must hold capacity (", capacity,
+              ") entries");
+    return WAN_OK;
+  });
+  if (checked != WAN_OK) return checked;
+  return guarded(WAN_ERROR_IO, [&] {
+    const wan::TensorStore store = wan::TensorStore::open(path);
+    int64_t i = 0;
+    for (const std::string& name : store.names()) {
+      if (i < capacity) {
+        const wan::Tensor& t = store.get(name);
+        wan_tensor_info& e = out[i];
+        e = {};
+        copy_text(e.name, name);
+        copy_text(e.dtype, wan::dtype_name(t.dtype()));
+        e.ndim = int32_t(t.dim());
+        WAN_CHECK(e.ndim <= 8, name, " has ", e.ndim, " dimensions; at most 8 are described");
+        for (int32_t d = 0; d < e.ndim; ++d) e.shape[d] = t.size(d);
+        e.bytes = int64_t(t.nbytes());
+      }
+      ++i;
+    }
+    if (count) *count = i;
+    return WAN_OK;
+  });
+}
+
+wan_random_checkpoint_params wan_random_checkpoint_default_params(void) {
+  wan_random_checkpoint_params p{};
+  p.task = "t2v-A14B";
+  p.seed = 1;
+  return p;
+}
+
+wan_status wan_write_random_checkpoint(const char* dir, const wan_random_checkpoint_params* params,
+                                       wan_convert_report* report) {
+  wan::RandomCheckpointOptions o;
+  const wan_status checked = guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
+    WAN_CHECK(dir && *dir && params, "wan_write_random_checkpoint: dir and params must not be NULL");
+    WAN_CHECK(params->task && *params->task, "wan_write_random_checkpoint: params->task must be t2v-A14B or ti2v-5B");
+    o.task = wan::task_config(params->task).name;
+    WAN_CHECK(params->dit_layers >= 0 && params->t5_layers >= 0,
+              "wan_write_random_checkpoint: dit_layers and t5_layers must not be negative (0: the real count)");
+    o.dit_layers = params->dit_layers;
+    o.t5_layers = params->t5_layers;
+    o.seed = params->seed;
+    WAN_CHECK(params->tokenizer_model && *params->tokenizer_model,
+              "wan_write_random_checkpoint: params->tokenizer_model must name a SentencePiece model (the demo "
+              "data's tests/data/tokenizer/spiece.model)");
+    std::error_code ec;
+    WAN_CHECK(fs::is_regular_file(params->tokenizer_model, ec), params->tokenizer_model,
+              ": no such tokenizer model file");
+    o.tokenizer_model = params->tokenizer_model;
+    WAN_CHECK(!fs::exists(dir, ec), dir, " exists already: name a new folder");
+    return WAN_OK;
+  });
+  if (checked != WAN_OK) return checked;
+  return guarded(WAN_ERROR_IO, [&] {
+    const wan::ConvertReport r = wan::write_random_checkpoint(dir, o);
+    if (report) *report = {r.dit_folders, r.tensors, r.shards, r.bytes_read, r.bytes_written, r.other_files};
+    return WAN_OK;
+  });
+}
