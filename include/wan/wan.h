@@ -101,6 +101,20 @@ int wan_cuda_device_count(void);
  * WAN_ERROR_UNSUPPORTED when NCCL or CUDA is missing. */
 wan_status wan_nccl_unique_id(char* hex, int32_t size);
 
+/* This process's rank among several GPUs' (WAN_RANK), or -1 when it was not started as one; -2
+ * when the rank variables are malformed (wan_last_error says which). */
+int32_t wan_process_rank(void);
+
+/* Runs this program (/proc/self/exe) again as `world` processes, one per GPU, with `args` (the
+ * arguments after the program's name) and the rank variables above set for each (a fresh NCCL id,
+ * CUDA_VISIBLE_DEVICES narrowed to one GPU per process); waits for them and, as soon as one fails,
+ * stops the others (a rank left alone would wait forever). *exit_code: 0 when all succeed, else
+ * the first failure's (128 + signal for a rank killed by one). WAN_ERROR_UNSUPPORTED before
+ * starting anything when there are fewer than `world` GPUs or no NCCL. This is how `wan generate
+ * --cfg-parallel --ulysses N` starts; each process then creates its context with the same
+ * cfg_parallel / ulysses. */
+wan_status wan_launch_ranks(int32_t world, const char* const* args, int32_t arg_count, int32_t* exit_code);
+
 /* Receives the library's messages (warnings such as a non-official size, progress notes) while a
  * call on this context runs. NULL: they go to stderr. */
 typedef void (*wan_log_callback)(void* user_data, wan_log_level level, const char* message);
@@ -363,6 +377,68 @@ wan_random_checkpoint_params wan_random_checkpoint_default_params(void);
  * counts the DiT tensors written. */
 wan_status wan_write_random_checkpoint(const char* dir, const wan_random_checkpoint_params* params,
                                        wan_convert_report* report);
+
+/* ---- Benchmarks: the DiT and the VAE at real sizes, random weights made on the GPU ---- */
+/* No checkpoint is needed; the inputs are random too (never zeros). Each needs a GPU:
+ * WAN_ERROR_UNSUPPORTED without one. Times are wall-clock seconds around work that ends with the
+ * GPU idle; "peak" is the largest GPU memory held by tensors since the timed part began. */
+
+typedef struct wan_dit_benchmark_params {
+  const char* task;        /* "t2v-A14B" (one expert; default) or "ti2v-5B" */
+  int32_t width, height;   /* pixels; 0: the task's default (1280x720, 1280x704) */
+  int32_t frames;          /* 4n+1; 0: the task's default (81, 121) */
+  int32_t layers;          /* run only this many blocks; 0: all */
+  int32_t reps;            /* timed forwards after one warm-up, the median reported; 0: 3 */
+  wan_precision precision; /* BF16 (default) or FP8 (compute capability 9.0 or later) */
+  int32_t ulysses;         /* > 1: this process is one of `ulysses` ranks splitting the tokens (started by
+                              wan_launch_ranks); also checks the output against one GPU's */
+} wan_dit_benchmark_params;
+
+typedef struct wan_dit_benchmark_result {
+  int32_t width, height, frames, layers, reps;
+  int64_t tokens;            /* the self-attention's sequence length */
+  double setup_seconds;      /* making the random weights on the GPU */
+  double weights_gib;        /* GPU memory in use after that */
+  double forward_seconds;    /* the median forward */
+  double min_seconds, max_seconds;
+  double tflops;             /* matrix products and attention per second, per GPU */
+  double peak_gib, reserved_gib;
+  /* One more, profiled forward: its wall time and the GPU time between CUDA events by kind; host
+   * is the rest (embeddings, the head's host side, launch gaps). */
+  double profiled_seconds, attention_seconds, matmul_seconds, all_to_all_seconds, other_seconds, host_seconds;
+  double vs_one_gpu;         /* ulysses > 1: relative L2 of the output against one GPU's; else -1 */
+  int32_t output_rank;       /* 1 in the process that should report (rank 0, or the only one) */
+} wan_dit_benchmark_result;
+
+wan_dit_benchmark_params wan_dit_benchmark_default_params(void);
+
+/* The DiT forward (batch 1, timestep 900, 128 text tokens) at a real config with random weights. */
+wan_status wan_benchmark_dit(const wan_dit_benchmark_params* params, wan_dit_benchmark_result* out);
+
+typedef struct wan_vae_benchmark_params {
+  int32_t version;        /* 21 (Wan2.1_VAE, T2V-A14B; default) or 22 (Wan2.2_VAE, TI2V-5B) */
+  int32_t width, height;  /* 0: 1280x720 (21) or 1280x704 (22) */
+  int32_t frames;         /* 4n+1; 0: 81 (21) or 121 (22) */
+  int32_t f32;            /* nonzero: f32 activations (TF32 convolutions); else bf16 */
+  int32_t reps;           /* timed decodes (and encodes), the median reported; 0: 1 */
+  int32_t profile;        /* nonzero: one more decode, its GPU time split by kind into `profile` */
+  int32_t encode;         /* nonzero: also time the encoder on a random video of the size */
+} wan_vae_benchmark_params;
+
+typedef struct wan_vae_benchmark_result {
+  int32_t width, height, frames;
+  int32_t latent_frames, latent_height, latent_width;
+  int32_t frames_out;       /* frames one decode produced (copied to the host chunk by chunk, as in a run) */
+  double decode_seconds, decode_peak_gib, decode_reserved_gib;
+  double encode_seconds, encode_peak_gib; /* 0 unless params->encode */
+  char profile[512];        /* params->profile: "GPU time 3.1 s: convolution 2.0 s (65%) ..."; else "" */
+} wan_vae_benchmark_result;
+
+wan_vae_benchmark_params wan_vae_benchmark_default_params(void);
+
+/* The VAE decoder (after a warm-up decode of 3 latent frames that plans every shape) of a random
+ * latent of the size, and with `encode` the encoder. */
+wan_status wan_benchmark_vae(const wan_vae_benchmark_params* params, wan_vae_benchmark_result* out);
 
 #ifdef __cplusplus
 }

@@ -256,6 +256,22 @@ inline wan_convert_report convert_checkpoint(const std::string& src, const std::
   return r;
 }
 
+// Several GPUs (wan.h, wan_launch_ranks): runs this program once per GPU with `args`; the exit code.
+inline int launch_ranks(int world, const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  int32_t code = 0;
+  check(wan_launch_ranks(world, argv.data(), int32_t(argv.size()), &code));
+  return code;
+}
+
+// This process's rank among several GPUs', or -1 when it was started alone.
+inline int process_rank() {
+  const int32_t rank = wan_process_rank();
+  if (rank == -2) throw Error(WAN_ERROR_INVALID_ARGUMENT, wan_last_error());
+  return rank;
+}
+
 // The checkpoint tools (wan.h, "Checkpoints").
 inline wan_checkpoint_info inspect_checkpoint(const std::string& path) {
   wan_checkpoint_info info;

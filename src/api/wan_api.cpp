@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/thread_pool.h"
 #include "dist/communicator.h"
+#include "dist/launcher.h"
 #include "dist/process_group.h"
 #include "io/video_writer.h"
 #include "pipeline/demo_checkpoint.h"
@@ -208,6 +209,34 @@ wan_status wan_nccl_unique_id(char* hex, int32_t size) {
     const std::string id = wan::dist::nccl_unique_id_hex();
     std::copy(id.begin(), id.end(), hex);
     hex[id.size()] = '\0';
+    return WAN_OK;
+  });
+}
+
+int32_t wan_process_rank(void) {
+  int32_t rank = -1;
+  const wan_status s = guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
+    const auto info = wan::dist::rank_from_environment();
+    rank = info ? int32_t(info->rank) : -1;
+    return WAN_OK;
+  });
+  return s == WAN_OK ? rank : -2;
+}
+
+wan_status wan_launch_ranks(int32_t world, const char* const* args, int32_t arg_count, int32_t* exit_code) {
+  std::vector<std::string> argv;
+  const wan_status bad = guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
+    WAN_CHECK(world >= 1 && exit_code, "wan_launch_ranks: world must be at least 1 and exit_code not NULL");
+    WAN_CHECK(arg_count >= 0 && (args || arg_count == 0), "wan_launch_ranks: args must hold arg_count strings");
+    for (int32_t i = 0; i < arg_count; ++i) {
+      WAN_CHECK(args[i], "wan_launch_ranks: args[", i, "] is NULL");
+      argv.emplace_back(args[i]);
+    }
+    return WAN_OK;
+  });
+  if (bad != WAN_OK) return bad;
+  return guarded(WAN_ERROR_UNSUPPORTED, [&] {
+    *exit_code = wan::dist::launch_ranks(world, argv);
     return WAN_OK;
   });
 }

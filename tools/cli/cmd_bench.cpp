@@ -1,23 +1,13 @@
 // wan bench dit: the DiT forward on the GPU at a real config with random weights (no checkpoint
 // needed): median per-forward time after a warm-up, achieved TFLOP/s, peak GPU memory; a table on
 // the terminal and one JSON line for tools.
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <vector>
 
 #include "args.h"
-#include "backend/backend.h"
 #include "commands.h"
-#include "core/rng.h"
-#include "core/stats.h"
-#include "dist/launcher.h"
-#include "dist/process_group.h"
-#include "models/wan_dit_config.h"
-#include "pipeline/task_config.h"
-#ifdef WAN_HAVE_CUDA
-#include "models/wan_dit_cuda.h"
-#endif
+#include "core/error.h"  // the CLI's own argument errors
+#include "wan/wan.hpp"
 
 namespace wan::cli {
 namespace {
@@ -34,16 +24,6 @@ const std::vector<OptionSpec> kOptions = {
     {"help", false, "show this help", {"h"}},
 };
 
-// FLOPs of one batch-1 forward (matrix products and attention; element-wise work not counted).
-[[maybe_unused]] double forward_flops(const WanDiTConfig& c, int64_t L) {
-  const double D = double(c.dim), F = double(c.ffn_dim), Lt = double(c.text_len), l = double(L);
-  const double per_block = 4 * 2 * l * D * D + 2 * 2 * l * D * D + 2 * 2 * Lt * D * D + 2 * 2 * l * D * F +
-                           4 * l * l * D + 4 * l * Lt * D;
-  const double outside = 2 * l * double(c.in_dim * c.patch_volume()) * D + 2 * Lt * (double(c.text_dim) * D + D * D) +
-                         2 * l * D * double(c.patch_volume() * c.out_dim);
-  return per_block * double(c.num_layers) + outside;
-}
-
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
@@ -59,97 +39,58 @@ int cmd_bench(const std::vector<std::string>& argv) {
                 "weights.\n\n%s", options_help(kOptions).c_str());
     return 0;
   }
-#ifndef WAN_HAVE_CUDA
-  fail("wan bench dit needs the CUDA backend; this build has none");
-#else
-  WAN_CHECK(cuda_available(), "wan bench dit needs a GPU: ", cuda_device_summary());
-  const TaskConfig& task = task_config(args.get_or("task", "t2v-A14B"));
-  WanDiTConfig config = official_dit_config(task);
-  int64_t W = task.default_size.first, H = task.default_size.second;
-  if (args.has("size")) std::tie(W, H) = parse_size(*args.get("size"));
-  const int64_t frames = args.get_int("frames", task.frame_num);
-  WAN_CHECK(frames >= 1 && (frames - 1) % 4 == 0, "--frames must be 4n+1");
-  const int64_t grid = task.vae_stride[1] * task.patch[1];
-  WAN_CHECK(W % grid == 0 && H % grid == 0, "--size must be a multiple of ", grid);
-  if (args.has("layers")) config.num_layers = std::clamp<int64_t>(args.get_int("layers", 1), 1, config.num_layers);
-  const int64_t reps = std::max<int64_t>(1, args.get_int("reps", 3));
-  const auto precision = parse_precision(args.get_or("precision", "bf16"));
-  WAN_CHECK(precision, "--precision must be bf16 or fp8, got '", args.get_or("precision", ""), "'");
-  const int64_t T = (frames - 1) / 4 + 1, h = H / task.vae_stride[1], w = W / task.vae_stride[2];
-  const int64_t L = T * (h / 2) * (w / 2);
-  const dist::ParallelConfig parallel{1, int(args.get_int("ulysses", 1))};
-  parallel.validate(config.num_heads);
-  std::shared_ptr<const dist::ProcessGroup> group;
-  std::vector<std::string> rank_args{"bench"};  // the same command once per GPU
-  rank_args.insert(rank_args.end(), argv.begin(), argv.end());
-  if (const auto launched = dist::launch_or_join(parallel, rank_args, group)) return *launched;
-  // Only rank 0 prints; the others run the same forwards (every forward is collective).
-  auto say = [&](auto... a) {
-    if (!group || group->is_output_rank()) std::printf(a...);
-  };
-
-  say("device: %s\n", cuda_device_summary().c_str());
-  say("libraries: %s\n", cuda_library_versions().c_str());
-  if (group) say("Ulysses over %d GPUs (%s)\n", parallel.ulysses, dist::nccl_description().c_str());
-  say("%s, %lldx%lld, %lld frames: %lld tokens, %lld layers, %s\n", task.name.c_str(), (long long)W, (long long)H,
-      (long long)frames, (long long)L, (long long)config.num_layers, precision_name(*precision));
-  auto t0 = std::chrono::steady_clock::now();
-  WanDiTCuda model = WanDiTCuda::random(config, 1, *precision);  // the same weights on every rank
-  say("random weights on the GPU: %.1f s, %.2f GiB\n",
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
-              double(device_memory_stats().in_use) / double(1ull << 30));
-
-  Rng rng(7);
-  Tensor x = Tensor::empty({config.in_dim, T, h, w}, DType::F32);
-  rng.fill_normal(x);
-  Tensor ctx = Tensor::empty({128, config.text_dim}, DType::F32);
-  rng.fill_normal(ctx);
-  const Tensor t = Tensor::from_vector<float>({900.0f}, {1});
-
-  double vs_one_gpu = -1;
-  if (group) {  // the output must not depend on the split: one GPU's first, then the group's
-    const Tensor alone = model.forward({x}, t, {ctx}, L)[0];
-    model.set_sequence_parallel(group->ulysses);
-    vs_one_gpu = rel_l2(model.forward({x}, t, {ctx}, L)[0], alone);
-    say("output against one GPU's: relative L2 %.3e\n", vs_one_gpu);
+  WAN_CHECK(wan_cuda_available(), "wan bench dit needs a GPU: ", wan_cuda_device_summary());
+  wan_dit_benchmark_params p = wan_dit_benchmark_default_params();
+  const std::string task = args.get_or("task", "t2v-A14B"), precision = args.get_or("precision", "bf16");
+  p.task = task.c_str();
+  if (args.has("size")) {
+    const auto [W, H] = parse_size(*args.get("size"));
+    p.width = int32_t(W);
+    p.height = int32_t(H);
   }
-  reset_device_peak_memory();
-  model.forward({x}, t, {ctx}, L);  // warm-up: plans, autotuning, the memory pool
-  std::vector<double> times;
-  for (int64_t r = 0; r < reps; ++r) {
-    const auto s = std::chrono::steady_clock::now();
-    model.forward({x}, t, {ctx}, L);  // returns host tensors: the GPU work is complete
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - s).count());
+  p.frames = int32_t(args.get_int("frames", 0));
+  WAN_CHECK(!args.has("frames") || p.frames > 0, "--frames must be positive");
+  p.layers = int32_t(args.get_int("layers", 0));
+  WAN_CHECK(!args.has("layers") || p.layers > 0, "--layers must be positive");
+  p.reps = int32_t(args.get_int("reps", 3));
+  WAN_CHECK(p.reps > 0, "--reps must be positive");
+  WAN_CHECK(precision == "bf16" || precision == "fp8", "--precision must be bf16 or fp8, got '", precision, "'");
+  p.precision = precision == "fp8" ? WAN_PRECISION_FP8 : WAN_PRECISION_BF16;
+  p.ulysses = int32_t(args.get_int("ulysses", 1));
+  WAN_CHECK(p.ulysses >= 1, "--ulysses must be at least 1");
+  if (p.ulysses > 1 && api::process_rank() < 0) {  // the user's process: the same command once per GPU
+    std::vector<std::string> rank_args{"bench"};
+    rank_args.insert(rank_args.end(), argv.begin(), argv.end());
+    return api::launch_ranks(p.ulysses, rank_args);
   }
-  std::sort(times.begin(), times.end());
-  const double median = times[times.size() / 2];
-  const double tflops = forward_flops(config, L) / median / 1e12 / parallel.world();  // per GPU
-  const DeviceMemoryStats mem = device_memory_stats();
-  // One more forward with CUDA events between stages: where the GPU time goes.
-  StreamProfiler profiler(true);
-  const auto s0 = std::chrono::steady_clock::now();
-  model.forward({x}, t, {ctx}, L, &profiler);
-  const double profiled_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
-  const auto split = profiler.finish();
-  auto ms = [&](const char* k) { return split.count(k) ? split.at(k) : 0.0; };
-  say("forward: median %.3f s of %lld (min %.3f, max %.3f), %.0f TFLOP/s per GPU, peak GPU memory %.2f GiB "
+  const bool report = api::process_rank() <= 0;  // only rank 0 prints; the others run the same forwards
+  if (report) {
+    std::printf("device: %s\n", wan_cuda_device_summary());
+    std::printf("libraries: %s\n", wan_cuda_library_versions());
+    if (p.ulysses > 1) std::printf("Ulysses over %d GPUs (%s)\n", p.ulysses, wan_nccl_description());
+  }
+  wan_dit_benchmark_result r;
+  api::check(wan_benchmark_dit(&p, &r));
+  if (!report) return 0;
+  std::printf("%s, %dx%d, %d frames: %lld tokens, %d layers, %s\n", task.c_str(), r.width, r.height, r.frames,
+              (long long)r.tokens, r.layers, precision.c_str());
+  std::printf("random weights on the GPU: %.1f s, %.2f GiB\n", r.setup_seconds, r.weights_gib);
+  if (p.ulysses > 1) std::printf("output against one GPU's: relative L2 %.3e\n", r.vs_one_gpu);
+  std::printf("forward: median %.3f s of %d (min %.3f, max %.3f), %.0f TFLOP/s per GPU, peak GPU memory %.2f GiB "
               "(reserved %.2f GiB)\n",
-              median, (long long)reps, times.front(), times.back(), tflops, double(mem.peak) / double(1ull << 30),
-              double(mem.reserved) / double(1ull << 30));
-  say("split (one profiled forward, %.3f s): attention %.3f s, matrix products %.3f s, all-to-all %.3f s, other GPU "
-      "work %.3f s, host/embeddings/head %.3f s\n",
-      profiled_s, ms("attention") / 1e3, ms("matmul") / 1e3, ms("all-to-all") / 1e3, ms("other") / 1e3,
-      profiled_s - (ms("attention") + ms("matmul") + ms("all-to-all") + ms("other")) / 1e3);
-  say("JSON {\"bench\":\"dit\",\"task\":\"%s\",\"width\":%lld,\"height\":%lld,\"frames\":%lld,\"tokens\":%lld,"
-              "\"layers\":%lld,\"forward_s\":%.4f,\"tflops\":%.1f,\"peak_gib\":%.3f,\"attention_s\":%.4f,"
+              r.forward_seconds, r.reps, r.min_seconds, r.max_seconds, r.tflops, r.peak_gib, r.reserved_gib);
+  std::printf("split (one profiled forward, %.3f s): attention %.3f s, matrix products %.3f s, all-to-all %.3f s, "
+              "other GPU work %.3f s, host/embeddings/head %.3f s\n",
+              r.profiled_seconds, r.attention_seconds, r.matmul_seconds, r.all_to_all_seconds, r.other_seconds,
+              r.host_seconds);
+  std::printf("JSON {\"bench\":\"dit\",\"task\":\"%s\",\"width\":%d,\"height\":%d,\"frames\":%d,\"tokens\":%lld,"
+              "\"layers\":%d,\"forward_s\":%.4f,\"tflops\":%.1f,\"peak_gib\":%.3f,\"attention_s\":%.4f,"
               "\"matmul_s\":%.4f,\"all_to_all_s\":%.4f,\"other_s\":%.4f,\"ulysses\":%d,\"vs_one_gpu\":%.3e,"
-      "\"precision\":\"%s\"}\n",
-              task.name.c_str(), (long long)W, (long long)H, (long long)frames, (long long)L,
-              (long long)config.num_layers, median, tflops, double(mem.peak) / double(1ull << 30),
-      ms("attention") / 1e3, ms("matmul") / 1e3, ms("all-to-all") / 1e3, ms("other") / 1e3, parallel.ulysses,
-      vs_one_gpu, precision_name(*precision));
+              "\"precision\":\"%s\"}\n",
+              task.c_str(), r.width, r.height, r.frames, (long long)r.tokens, r.layers, r.forward_seconds, r.tflops,
+              r.peak_gib, r.attention_seconds, r.matmul_seconds, r.all_to_all_seconds, r.other_seconds, p.ulysses,
+              r.vs_one_gpu, precision.c_str());
   return 0;
-#endif
 }
 
 }  // namespace wan::cli

@@ -3,16 +3,12 @@
 // the timed decodes of the whole latent (the median of --reps); frames go to the host chunk by
 // chunk as in a real run. --dtype picks the activations' dtype (bf16, the default, or f32).
 // --encode also times the encoder on a random video (frames come from the host chunk by chunk).
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 
 #include "args.h"
-#include "backend/backend.h"
 #include "commands.h"
-#include "core/rng.h"
-#include "models/vae_layers.h"
-#include "models/wan_vae.h"
+#include "core/error.h"  // the CLI's own argument errors
+#include "wan/wan.hpp"
 
 namespace wan::cli {
 namespace {
@@ -37,93 +33,44 @@ int cmd_bench_vae(const std::vector<std::string>& argv) {
                 options_help(kOptions).c_str());
     return 0;
   }
-  WAN_CHECK(cuda_available(), "wan bench vae needs a GPU: ", cuda_device_summary());
-  const int64_t version = args.get_int("version", 21);
-  WAN_CHECK(version == 21 || version == 22, "--version must be 21 or 22");
-  const WanVAEConfig config = version == 22 ? WanVAEConfig::wan22() : WanVAEConfig::wan21();
-  int64_t W = 1280, H = version == 22 ? 704 : 720;
-  if (args.has("size")) std::tie(W, H) = parse_size(*args.get("size"));
-  const int64_t frames = args.get_int("frames", version == 22 ? 121 : 81), stride = config.spatial_stride();
-  WAN_CHECK(frames >= 1 && (frames - 1) % 4 == 0, "--frames must be 4n+1");
-  WAN_CHECK(W % stride == 0 && H % stride == 0, "--size must be a multiple of ", stride);
-  const int64_t T = (frames - 1) / 4 + 1;
-  const std::string dtype_arg = args.get("dtype").value_or("bf16");
-  WAN_CHECK(dtype_arg == "bf16" || dtype_arg == "f32", "--dtype must be bf16 or f32, got ", dtype_arg);
-  const DType activations = dtype_arg == "bf16" ? DType::BF16 : DType::F32;
-  const int64_t reps = args.get_int("reps", 1);
-  WAN_CHECK(reps >= 1, "--reps must be at least 1");
+  WAN_CHECK(wan_cuda_available(), "wan bench vae needs a GPU: ", wan_cuda_device_summary());
+  wan_vae_benchmark_params p = wan_vae_benchmark_default_params();
+  p.version = int32_t(args.get_int("version", 21));
+  WAN_CHECK(p.version == 21 || p.version == 22, "--version must be 21 or 22");
+  if (args.has("size")) {
+    const auto [W, H] = parse_size(*args.get("size"));
+    p.width = int32_t(W);
+    p.height = int32_t(H);
+  }
+  p.frames = int32_t(args.get_int("frames", 0));
+  WAN_CHECK(!args.has("frames") || p.frames > 0, "--frames must be positive");
+  const std::string dtype = args.get_or("dtype", "bf16");
+  WAN_CHECK(dtype == "bf16" || dtype == "f32", "--dtype must be bf16 or f32, got ", dtype);
+  p.f32 = dtype == "f32";
+  p.reps = int32_t(args.get_int("reps", 1));
+  WAN_CHECK(p.reps >= 1, "--reps must be at least 1");
+  p.profile = args.has("profile");
+  p.encode = args.has("encode");
 
-  std::printf("device: %s\n", cuda_device_summary().c_str());
-  std::printf("libraries: %s\n", cuda_library_versions().c_str());
-  WanVAE vae = WanVAE::random(config, 1, Device::CUDA);
-  vae.to(Device::CUDA, activations);
-  Rng rng(3);
-  auto latent = [&](int64_t t) {
-    Tensor z = Tensor::empty({config.z_dim, t, H / stride, W / stride}, DType::F32);
-    rng.fill_normal(z);
-    return z;
-  };
-  int64_t produced = 0;
-  auto sink = [&](const Tensor& f) { produced += f.size(1); };
-  vae.decode(latent(std::min<int64_t>(T, 3)), sink);  // warm-up: plans for every chunk shape
-  device_synchronize();
-  reset_device_peak_memory();
-  produced = 0;
-  const Tensor z = latent(T);
-  std::vector<double> times;
-  for (int64_t r = 0; r < reps; ++r) {
-    produced = 0;
-    const auto t0 = std::chrono::steady_clock::now();
-    vae.decode(z, sink);
-    device_synchronize();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(times.begin(), times.end());
-  const double s = times[times.size() / 2];
-  const DeviceMemoryStats mem = device_memory_stats();
-  std::printf("Wan%s VAE decode, %s activations, %lldx%lld, %lld frames (latent %lldx%lldx%lld): %.3f s (median of "
-              "%lld), %lld frames out, peak GPU memory %.2f GiB (reserved %.2f GiB)\n",
-              version == 22 ? "2.2" : "2.1", dtype_arg.c_str(), (long long)W, (long long)H, (long long)frames,
-              (long long)T, (long long)(H / stride), (long long)(W / stride), s, (long long)reps, (long long)produced,
-              double(mem.peak) / double(1ull << 30), double(mem.reserved) / double(1ull << 30));
-  if (args.has("profile")) {
-    StreamProfiler profiler(true);
-    vae::set_profiler(&profiler);
-    vae.decode(z, sink);
-    vae::set_profiler(nullptr);
-    const auto split = profiler.finish();
-    double total = 0;
-    for (const auto& [name, ms] : split) total += ms;
-    std::printf("split (a profiled decode, GPU time %.3f s):", total / 1e3);
-    for (const auto& [name, ms] : split) std::printf(" %s %.3f s (%.0f%%)", name.c_str(), ms / 1e3, 100.0 * ms / total);
-    std::printf("\n");
-  }
-  double encode_s = 0;
-  if (args.has("encode")) {
-    Tensor video = Tensor::empty({3, frames, H, W}, DType::F32);
-    rng.fill_normal(video, 0.0, 0.5);
-    vae.encode(video.narrow(1, 0, std::min<int64_t>(frames, 5)).contiguous());  // warm-up: plans every shape
-    device_synchronize();
-    reset_device_peak_memory();
-    std::vector<double> enc;
-    for (int64_t r = 0; r < reps; ++r) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const Tensor mu = vae.encode(video);
-      device_synchronize();
-      enc.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      WAN_CHECK(mu.size(1) == T, "the encoder gave ", mu.size(1), " latent frames, expected ", T);
-    }
-    std::sort(enc.begin(), enc.end());
-    encode_s = enc[enc.size() / 2];
-    std::printf("Wan%s VAE encode, %s activations, %lldx%lld, %lld frames: %.3f s (median of %lld), peak GPU memory "
-                "%.2f GiB\n",
-                version == 22 ? "2.2" : "2.1", dtype_arg.c_str(), (long long)W, (long long)H, (long long)frames,
-                encode_s, (long long)reps, double(device_memory_stats().peak) / double(1ull << 30));
-  }
-  std::printf("JSON {\"bench\":\"vae\",\"version\":%lld,\"dtype\":\"%s\",\"width\":%lld,\"height\":%lld,"
-              "\"frames\":%lld,\"seconds\":%.4f,\"peak_gib\":%.3f,\"encode_seconds\":%.4f}\n",
-              (long long)version, dtype_arg.c_str(), (long long)W, (long long)H, (long long)frames, s,
-              double(mem.peak) / double(1ull << 30), encode_s);
+  std::printf("device: %s\n", wan_cuda_device_summary());
+  std::printf("libraries: %s\n", wan_cuda_library_versions());
+  wan_vae_benchmark_result r;
+  api::check(wan_benchmark_vae(&p, &r));
+  std::printf("Wan%s VAE decode, %s activations, %dx%d, %d frames (latent %dx%dx%d): %.3f s (median of %d), %d "
+              "frames out, peak GPU memory %.2f GiB (reserved %.2f GiB)\n",
+              p.version == 22 ? "2.2" : "2.1", dtype.c_str(), r.width, r.height, r.frames, r.latent_frames,
+              r.latent_height, r.latent_width, r.decode_seconds, p.reps, r.frames_out, r.decode_peak_gib,
+              r.decode_reserved_gib);
+  if (p.profile) std::printf("split (a profiled decode, %s)\n", r.profile);
+  if (p.encode)
+    std::printf("Wan%s VAE encode, %s activations, %dx%d, %d frames: %.3f s (median of %d), peak GPU memory %.2f "
+                "GiB\n",
+                p.version == 22 ? "2.2" : "2.1", dtype.c_str(), r.width, r.height, r.frames, r.encode_seconds, p.reps,
+                r.encode_peak_gib);
+  std::printf("JSON {\"bench\":\"vae\",\"version\":%d,\"dtype\":\"%s\",\"width\":%d,\"height\":%d,"
+              "\"frames\":%d,\"seconds\":%.4f,\"peak_gib\":%.3f,\"encode_seconds\":%.4f}\n",
+              p.version, dtype.c_str(), r.width, r.height, r.frames, r.decode_seconds, r.decode_peak_gib,
+              r.encode_seconds);
   return 0;
 }
 

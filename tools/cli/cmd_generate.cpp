@@ -15,7 +15,6 @@
 #include "args.h"
 #include "commands.h"
 #include "core/error.h"  // the CLI's own argument errors
-#include "dist/launcher.h"  // the processes of several GPUs
 #include "wan/wan.hpp"
 
 namespace fs = std::filesystem;
@@ -139,8 +138,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
   WAN_CHECK(options.ulysses >= 1, "--ulysses must be at least 1");
   const int world = (options.cfg_parallel ? 2 : 1) * options.ulysses;
   WAN_CHECK(world == 1 || device == "cuda", "--cfg-parallel and --ulysses need --device cuda");
-  const auto rank_info = dist::rank_from_environment();  // one of several GPUs, started by the launcher below
-  const int rank = rank_info ? rank_info->rank : -1;
+  const int rank = api::process_rank();  // one of several GPUs, started by the launcher below, or -1
   const bool quiet = rank > 0;       // only rank 0 reports
   if (args.has("offload"))
     options.offload = parse_bool_flag(*args.get("offload"), "--offload") ? WAN_OFFLOAD_ON : WAN_OFFLOAD_OFF;
@@ -199,7 +197,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
                  options.cfg_parallel ? "CFG-parallel" : "", options.cfg_parallel && options.ulysses > 1 ? ", " : "",
                  options.ulysses > 1 ? str("Ulysses ", options.ulysses).c_str() : "");
     rank_args.insert(rank_args.begin(), "generate");
-    return dist::launch_ranks(world, rank_args);
+    return api::launch_ranks(world, rank_args);
   }
   // The checkpoint's files, the request and the output folder, checked (and the task's defaults
   // filled in) before any weights load.
