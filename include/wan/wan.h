@@ -120,7 +120,7 @@ wan_status wan_launch_ranks(int32_t world, const char* const* args, int32_t arg_
 typedef void (*wan_log_callback)(void* user_data, wan_log_level level, const char* message);
 
 typedef struct wan_context_params {
-  const char* checkpoint_dir; /* a folder in the official layout (required) */
+  const char* checkpoint_dir; /* a folder in the official layout (required, unless random_weights is set) */
   const char* task;           /* "t2v-A14B" or "ti2v-5B"; NULL: detected from the folder */
   wan_device device;          /* where the DiT, the VAE decoder and the text encoder run (default CPU) */
   int threads;                /* CPU threads for the whole process; 0: leave as is (all cores) */
@@ -134,7 +134,18 @@ typedef struct wan_context_params {
   wan_precision precision;    /* the DiT's arithmetic on CUDA (default BF16; see wan_precision) */
   wan_log_callback log_callback;
   void* log_user_data;
+  const struct wan_random_weights* random_weights; /* testing and timing only; NULL: load checkpoint_dir */
 } wan_context_params;
+
+/* A context without a checkpoint, for testing and timing whole runs at the real size (`wan bench
+ * e2e --random`): `task` (required) with random weights, the DiTs and the VAE made on the GPU
+ * (WAN_DEVICE_CUDA only), the text encoder with `t5_layers` layers of the real width; checkpoint_dir
+ * is ignored. Its videos are noise. */
+typedef struct wan_random_weights {
+  int32_t t5_layers;           /* 0: the real 24 */
+  uint64_t seed;
+  const char* tokenizer_model; /* required: a SentencePiece model (the demo data's tests/data/tokenizer/spiece.model) */
+} wan_random_weights;
 
 typedef struct wan_context wan_context;
 
@@ -198,6 +209,13 @@ typedef struct wan_generate_result {
   int32_t frames;         /* frames produced */
   int32_t steps;
   double seconds;         /* wall time of the call */
+  /* Where the time went (wall seconds): */
+  double text_seconds;       /* encoding the prompt and the negative prompt */
+  double denoise_seconds;    /* every denoising step */
+  double high_noise_seconds; /* of which T2V-A14B's high-noise expert (including its swap-in when offloaded) */
+  double decode_seconds;     /* the VAE decode (without writing) */
+  double write_seconds;      /* writing the mp4 / PNG files and handing frames to on_frames */
+  double peak_gpu_gib;       /* the largest GPU memory held by tensors during the call (0 on the CPU) */
 } wan_generate_result;
 
 wan_generate_params wan_generate_default_params(void);

@@ -49,6 +49,14 @@ struct ContextOptions {
   bool cfg_parallel = false;  // several GPUs, one process each: see wan_nccl_unique_id in wan.h
   int ulysses = 1;
   std::function<void(wan_log_level, const std::string&)> on_log;  // empty: stderr
+  // Testing and timing only: random weights of `task` instead of checkpoint_dir, made on the GPU
+  // (see wan_random_weights in wan.h).
+  struct RandomWeights {
+    int t5_layers = 0;  // 0: the real 24
+    uint64_t seed = 1;
+    std::string tokenizer_model;
+  };
+  std::optional<RandomWeights> random_weights;
 };
 
 // One text-to-video request; zero/empty fields take the task's defaults.
@@ -101,8 +109,8 @@ inline void log_trampoline(void* user, wan_log_level level, const char* message)
   }
 }
 
-// The C view of context options; valid while `o` lives.
-inline wan_context_params context_params(const ContextOptions& o) {
+// The C view of context options; valid while `o` and `random` (filled when o.random_weights is set) live.
+inline wan_context_params context_params(const ContextOptions& o, wan_random_weights& random) {
   wan_context_params p = wan_context_default_params();
   p.checkpoint_dir = o.checkpoint_dir.c_str();
   p.task = o.task.empty() ? nullptr : o.task.c_str();
@@ -114,6 +122,10 @@ inline wan_context_params context_params(const ContextOptions& o) {
   p.precision = o.precision;
   p.cfg_parallel = o.cfg_parallel ? 1 : 0;
   p.ulysses = o.ulysses;
+  if (o.random_weights) {
+    random = {o.random_weights->t5_layers, o.random_weights->seed, o.random_weights->tokenizer_model.c_str()};
+    p.random_weights = &random;
+  }
   if (o.on_log) {  // the library's messages go to the options' sink (the trampoline only calls it)
     p.log_callback = log_trampoline;
     p.log_user_data = const_cast<std::function<void(wan_log_level, const std::string&)>*>(&o.on_log);
@@ -148,7 +160,8 @@ inline wan_generate_params to_c(const Request& r, Callbacks& cb) {
 class Context {
  public:
   explicit Context(ContextOptions options) : options_(std::make_unique<ContextOptions>(std::move(options))) {
-    const wan_context_params p = detail::context_params(*options_);
+    wan_random_weights random{};
+    const wan_context_params p = detail::context_params(*options_, random);
     check(wan_context_create(&p, &ctx_));
   }
   ~Context() { wan_context_free(ctx_); }
@@ -182,7 +195,8 @@ class Context {
   // The GPU memory the request would need (wan_predict_memory); options.checkpoint_dir may be
   // empty when options.task is set.
   static wan_memory_prediction predict_memory(const ContextOptions& options, const Request& request) {
-    const wan_context_params cp = detail::context_params(options);
+    wan_random_weights random{};
+    const wan_context_params cp = detail::context_params(options, random);
     detail::Callbacks cb{&request, nullptr};
     const wan_generate_params p = detail::to_c(request, cb);
     wan_memory_prediction out{};
@@ -192,7 +206,8 @@ class Context {
 
   // The request with the task's defaults filled in, validated without loading anything.
   static Request resolve(const ContextOptions& options, const Request& request) {
-    const wan_context_params cp = detail::context_params(options);  // warnings go where the context's go
+    wan_random_weights random{};
+    const wan_context_params cp = detail::context_params(options, random);  // warnings go where the context's go
     detail::Callbacks cb{&request, nullptr};
     const wan_generate_params p = detail::to_c(request, cb);
     wan_generate_params out{};

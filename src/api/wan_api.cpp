@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <new>
 #include <optional>
@@ -73,8 +74,29 @@ wan::Solver solver_of(wan_solver s) {
 }
 
 std::string task_of(const wan_context_params& cp) {
+  if (cp.random_weights) {
+    WAN_CHECK(cp.task && *cp.task, "random_weights needs the task (t2v-A14B or ti2v-5B)");
+    return wan::task_config(cp.task).name;
+  }
   WAN_CHECK(cp.checkpoint_dir && *cp.checkpoint_dir, "checkpoint_dir is not set");
   return cp.task && *cp.task ? wan::task_config(cp.task).name : wan::detect_task(cp.checkpoint_dir);
+}
+
+// The checkpoint's files, or a random-weight context's settings, checked before anything loads.
+void check_source(const wan_context_params& cp, const wan::TaskConfig& task) {
+  if (!cp.random_weights) return wan::check_checkpoint_folder(cp.checkpoint_dir, task);
+  const wan_random_weights& r = *cp.random_weights;
+  WAN_CHECK(cp.device == WAN_DEVICE_CUDA, "random_weights makes its weights on the GPU: use WAN_DEVICE_CUDA");
+  WAN_CHECK(r.t5_layers >= 0, "random_weights->t5_layers must not be negative (0: the real 24)");
+  WAN_CHECK(r.tokenizer_model && *r.tokenizer_model, "random_weights->tokenizer_model must name a SentencePiece "
+            "model (the demo data's tests/data/tokenizer/spiece.model)");
+  std::error_code ec;
+  WAN_CHECK(fs::is_regular_file(r.tokenizer_model, ec), r.tokenizer_model, ": no such tokenizer model file");
+}
+
+// The DiT config a context runs: its folder's, or the task's official one for random weights.
+wan::WanDiTConfig dit_config_for(const wan_context_params& cp, const wan::TaskConfig& task) {
+  return cp.random_weights ? wan::official_dit_config(task) : wan::dit_config_of(cp.checkpoint_dir, task);
 }
 
 wan::dist::ParallelConfig parallel_of(const wan_context_params& cp) {
@@ -287,6 +309,7 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
     check_modes(*params);
     check_precision_on_device(*params);
     task = task_of(*params);
+    if (params->random_weights) check_source(*params, wan::task_config(task));
     parallel = parallel_of(*params);
     if (parallel.world() > 1) {
       rank = wan::dist::rank_from_environment();
@@ -319,16 +342,20 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
     ctx->ulysses = parallel.ulysses;
     const wan::TaskConfig& tc = wan::task_config(ctx->task);
     const bool offload = params->device == WAN_DEVICE_CUDA &&
-                         placement_of(*params, tc, wan::dit_config_of(params->checkpoint_dir, tc), tc.frame_num)
-                             .offload_experts;
+                         placement_of(*params, tc, dit_config_for(*params, tc), tc.frame_num).offload_experts;
     const bool fp8 = runs_fp8(*params);
     if (params->precision == WAN_PRECISION_FP8 && !fp8)
       WAN_LOG_WARN("FP8 needs compute capability 9.0 (Hopper) or later; ", wan::cuda_device_summary(),
                    " has not: running in bf16");
-    ctx->pipeline = std::make_unique<wan::TextToVideo>(wan::TextToVideo::load(
+    const wan::Precision precision = fp8 ? wan::Precision::FP8 : wan::Precision::BF16;
+    if (const wan_random_weights* r = params->random_weights)
+      ctx->pipeline = std::make_unique<wan::TextToVideo>(wan::TextToVideo::random(
+          ctx->task, r->t5_layers > 0 ? r->t5_layers : 24, r->tokenizer_model, group, r->seed, offload, precision));
+    else
+      ctx->pipeline = std::make_unique<wan::TextToVideo>(wan::TextToVideo::load(
         params->checkpoint_dir, ctx->task, params->device == WAN_DEVICE_CUDA ? wan::Device::CUDA : wan::Device::CPU,
         group, params->vae_f32 ? wan::DType::F32 : wan::DType::BF16, offload,
-        fp8 ? wan::Precision::FP8 : wan::Precision::BF16));
+        precision));
     ctx->offload_experts = offload;
     ctx->precision = fp8 ? WAN_PRECISION_FP8 : WAN_PRECISION_BF16;
     if (params->t5_cpu) ctx->pipeline->set_text_encoder_device(wan::Device::CPU);
@@ -358,11 +385,11 @@ wan_status wan_resolve_params(const wan_context_params* context, const wan_gener
     check_modes(*context);
     check_precision_on_device(*context);
     const wan::TaskConfig& task = wan::task_config(task_of(*context));
-    wan::check_checkpoint_folder(context->checkpoint_dir, task);
+    check_source(*context, task);
     const wan::dist::ParallelConfig parallel = parallel_of(*context);
     const wan::GenerateParams p = resolve(task, *params);
     if (context->device == WAN_DEVICE_CUDA) {
-      const wan::WanDiTConfig dit = wan::dit_config_of(context->checkpoint_dir, task);
+      const wan::WanDiTConfig dit = dit_config_for(*context, task);
       parallel.validate(dit.num_heads);
       // Fail now, not after minutes of loading; a launcher of several GPUs (no rank of its own)
       // leaves the check to each rank, and keeps its hands off the GPUs.
@@ -381,7 +408,7 @@ wan_status wan_predict_memory(const wan_context_params* context, const wan_gener
   wan::ScopedThreadLogSink log(context ? sink_for(context->log_callback, context->log_user_data) : wan::LogSink());
   return guarded(WAN_ERROR_INVALID_ARGUMENT, [&] {
     WAN_CHECK(context && params && out, "wan_predict_memory: context, params and out must not be NULL");
-    const bool folder = context->checkpoint_dir && *context->checkpoint_dir;
+    const bool folder = context->checkpoint_dir && *context->checkpoint_dir && !context->random_weights;
     WAN_CHECK(folder || (context->task && *context->task), "wan_predict_memory: set checkpoint_dir or task");
     const wan::TaskConfig& task = wan::task_config(folder ? task_of(*context) : std::string(context->task));
     const wan::WanDiTConfig dit =
@@ -444,6 +471,13 @@ wan_status wan_generate(wan_context* ctx, const wan_generate_params* params, wan
     int64_t produced = 0;
     bool stop = false;
     std::string stage_name;
+    // Where the time goes: the start of each stage, the high-noise expert's steps, the writing.
+    using Clock = std::chrono::steady_clock;
+    auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
+    std::map<std::string, Clock::time_point> stage_start;
+    Clock::time_point step_start;
+    double high_s = 0, write_s = 0;
+    if (wan::cuda_available()) wan::reset_device_peak_memory();
     wan::GenerateCallbacks cb;
     wan_progress progress{"", 0, int32_t(p.steps), 0, 0};
     auto report = [&] {
@@ -451,17 +485,22 @@ wan_status wan_generate(wan_context* ctx, const wan_generate_params* params, wan
       return !stop;
     };
     cb.on_stage = [&](const std::string& stage) {
+      stage_start[stage] = step_start = Clock::now();
       stage_name = stage;
       progress = {stage_name.c_str(), 0, int32_t(p.steps), 0, 0};
       report();
     };
     cb.on_step = [&](int64_t i, int64_t, int64_t t, bool high) {
+      const Clock::time_point now = Clock::now();
+      if (high) high_s += seconds(step_start, now);
+      step_start = now;
       progress.step = int32_t(i + 1);
       progress.timestep = int32_t(t);
       progress.high_noise = high ? 1 : 0;
       return report();
     };
     cb.on_frames = [&](const wan::Tensor& frames) {  // [3, t, H, W] in [-1, 1]
+      const Clock::time_point write_start = Clock::now();
       if (writer) writer->write(frames);
       if (params->frames_dir) wan::write_png_frames(params->frames_dir, frames, produced);
       const int64_t count = frames.size(1);
@@ -477,12 +516,27 @@ wan_status wan_generate(wan_context* ctx, const wan_generate_params* params, wan
         if (params->on_frames(params->user_data, &batch) != 0) stop = true;
       }
       produced += count;
+      write_s += seconds(write_start, Clock::now());
     };
     cb.should_stop = [&] { return stop; };
     ctx->pipeline->generate(p, cb);
     if (stop) throw wan::Cancelled();
+    const Clock::time_point decoded = Clock::now();
+    const double decode_s = stage_start.count("decoding") ? seconds(stage_start["decoding"], decoded) - write_s : 0.0;
     if (writer) writer->finish();
+    write_s += seconds(decoded, Clock::now());
     if (result) {
+      *result = {};
+      auto between = [&](const char* from, const char* to) {
+        if (!stage_start.count(from)) return 0.0;
+        return seconds(stage_start[from], stage_start.count(to) ? stage_start[to] : decoded);
+      };
+      result->text_seconds = between("text encoder", "denoising");
+      result->denoise_seconds = between("denoising", "decoding");
+      result->high_noise_seconds = high_s;
+      result->decode_seconds = decode_s;
+      result->write_seconds = write_s;
+      if (wan::cuda_available()) result->peak_gpu_gib = double(wan::device_memory_stats().peak) / double(1ull << 30);
       result->seed = int64_t(p.seed);
       result->width = int32_t(p.width);
       result->height = int32_t(p.height);

@@ -1,25 +1,17 @@
 // wan bench e2e: one whole text-to-video run of a checkpoint folder (a real one, or one made by
-// `wan random-checkpoint`) with the time of every stage: loading, the text encoder, each expert's
-// denoising steps, the VAE decode, and writing the mp4 (optional), plus the peak GPU memory.
-// The stages are timed from the pipeline's own callbacks; the frames are written inside the decode
-// loop, so "VAE decode" excludes the writing time, which is reported apart.
+// `wan random-checkpoint`, or random weights made on the GPU) with the time of every stage:
+// loading, the text encoder, each expert's denoising steps, the VAE decode, and writing the mp4
+// (optional), plus the peak GPU memory. On the public API: the stage times are the ones
+// wan_generate reports; the steps are timed between progress callbacks.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <map>
-#include <memory>
+#include <vector>
 
 #include "args.h"
-#include "backend/backend.h"
-#include "core/precision.h"
 #include "commands.h"
-#include "core/error.h"
-#include "core/log.h"
-#include "dist/launcher.h"
-#include "dist/process_group.h"
-#include "io/video_writer.h"
-#include "pipeline/demo_checkpoint.h"
-#include "pipeline/text_to_video.h"
+#include "core/error.h"  // the CLI's own argument errors
+#include "wan/wan.hpp"
 
 namespace wan::cli {
 namespace {
@@ -38,8 +30,8 @@ const std::vector<OptionSpec> kOptions = {
     {"seed", true, "seed (default 1)", {}},
     {"cfg-parallel", false, "the two CFG branches on two GPUs (one process each)", {"cfg_parallel"}},
     {"ulysses", true, "split the tokens over N GPUs (default 1)", {"ulysses_size"}},
-    {"offload", true, "true/false: T2V-A14B's inactive expert in host memory, one expert on the GPU (default false)",
-     {"offload_model"}},
+    {"offload", true, "true/false: T2V-A14B's inactive expert in host memory, one expert on the GPU (default: as wan "
+                      "generate chooses for this GPU)", {"offload_model"}},
     {"precision", true, "bf16 (default) or fp8: the DiT's arithmetic (fp8: Hopper or later)", {}},
     {"help", false, "show this help", {"h"}},
 };
@@ -56,122 +48,117 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
                 options_help(kOptions).c_str());
     return 0;
   }
-  const std::string device = args.get_or("device", cuda_available() ? "cuda" : "cpu");
+  const std::string device = args.get_or("device", wan_cuda_available() ? "cuda" : "cpu");
   WAN_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda");
-  WAN_CHECK(device == "cpu" || cuda_available(), "--device cuda: ", cuda_device_summary());
-  const dist::ParallelConfig parallel{args.has("cfg-parallel") ? 2 : 1, int(args.get_int("ulysses", 1))};
-  parallel.validate();
-  WAN_CHECK(parallel.world() == 1 || device == "cuda", "--cfg-parallel and --ulysses need --device cuda");
-  std::shared_ptr<const dist::ProcessGroup> group;
-  std::vector<std::string> rank_args{"bench", "e2e"};  // the same command once per GPU
-  rank_args.insert(rank_args.end(), argv.begin(), argv.end());
-  if (const auto launched = dist::launch_or_join(parallel, rank_args, group)) return *launched;
-  const bool report = !group || group->is_output_rank();
+  WAN_CHECK(device == "cpu" || wan_cuda_available(), "--device cuda: ", wan_cuda_device_summary());
+  api::ContextOptions options;
+  options.device = device == "cuda" ? WAN_DEVICE_CUDA : WAN_DEVICE_CPU;
+  options.cfg_parallel = args.has("cfg-parallel");
+  options.ulysses = int(args.get_int("ulysses", 1));
+  WAN_CHECK(options.ulysses >= 1, "--ulysses must be at least 1");
+  const int world = (options.cfg_parallel ? 2 : 1) * options.ulysses;
+  WAN_CHECK(world == 1 || device == "cuda", "--cfg-parallel and --ulysses need --device cuda");
+  if (world > 1 && api::process_rank() < 0) {  // the user's process: the same command once per GPU
+    std::vector<std::string> rank_args{"bench", "e2e"};
+    rank_args.insert(rank_args.end(), argv.begin(), argv.end());
+    return api::launch_ranks(world, rank_args);
+  }
+  const bool report = api::process_rank() <= 0;  // only rank 0 reports
   const std::string random_task = args.get_or("random", "");
   WAN_CHECK(random_task.empty() || !args.has("ckpt-dir"), "--random and --ckpt-dir exclude each other");
   WAN_CHECK(random_task.empty() || device == "cuda", "--random makes its weights on the GPU: use --device cuda");
-  const auto precision = parse_precision(args.get_or("precision", "bf16"));
-  WAN_CHECK(precision, "--precision must be bf16 or fp8, got '", args.get_or("precision", ""), "'");
+  const std::string precision = args.get_or("precision", "bf16");
+  WAN_CHECK(precision == "bf16" || precision == "fp8", "--precision must be bf16 or fp8, got '", precision, "'");
+  options.precision = precision == "fp8" ? WAN_PRECISION_FP8 : WAN_PRECISION_BF16;
+  options.t5_cpu = args.has("t5-cpu");
+  if (args.has("offload"))
+    options.offload = parse_bool_flag(*args.get("offload"), "--offload") ? WAN_OFFLOAD_ON : WAN_OFFLOAD_OFF;
   std::string folder = args.get_or("ckpt-dir", "");
   const bool demo = folder.empty() && random_task.empty();
-  if (demo) folder = ensure_demo_checkpoint(demo_checkpoint_dir(), data_dir());
+  if (demo) {
+    folder = demo_checkpoint_dir();
+    api::prepare_demo_checkpoint(data_dir(), folder);
+  }
+  if (!random_task.empty()) {
+    options.task = random_task;
+    options.random_weights = api::ContextOptions::RandomWeights{int(args.get_int("t5-layers", 24)), 1,
+                                                                data_dir() + "/tokenizer/spiece.model"};
+    folder = "random weights";
+  } else {
+    options.checkpoint_dir = folder;
+  }
+  // Library messages: the run's notes and warnings on rank 0 (the demo's non-official size is expected).
+  options.on_log = [demo, report](wan_log_level level, const std::string& message) {
+    if (!report || level < WAN_LOG_INFO || (demo && level < WAN_LOG_ERROR)) return;
+    std::fprintf(stderr, "%s%s\n", level >= WAN_LOG_WARNING ? "warning: " : "", message.c_str());
+  };
 
-  GenerateParams p;
-  if (args.has("size")) std::tie(p.width, p.height) = parse_size(*args.get("size"));
-  if (demo && !args.has("size")) std::tie(p.width, p.height) = std::pair<int64_t, int64_t>{96, 64};
-  p.frames = args.get_int("frames", demo ? 17 : 0);
-  p.steps = args.get_int("steps", demo ? 10 : 0);
-  p.seed = uint64_t(args.get_int("seed", 1));
-  p.prompt = "A red fox trots through fresh snow at dawn, steam rising from its breath.";
+  api::Request r;
+  if (args.has("size")) std::tie(r.width, r.height) = parse_size(*args.get("size"));
+  if (demo && !args.has("size")) std::tie(r.width, r.height) = std::pair<int, int>{96, 64};
+  r.frames = int(args.get_int("frames", demo ? 17 : 0));
+  r.steps = int(args.get_int("steps", demo ? 10 : 0));
+  r.seed = args.get_int("seed", 1);
+  r.prompt = "A red fox trots through fresh snow at dawn, steam rising from its breath.";
+  if (args.has("output")) r.output_path = *args.get("output");
+  r = api::Context::resolve(options, r);  // the request checked before anything loads
 
-  if (!report) set_log_level(LogLevel::Error);
   if (report)
-    std::printf("device: %s%s\n", device == "cuda" ? cuda_device_summary().c_str() : "cpu",
-                group ? str(" (each of ", parallel.world(), " GPUs: CFG-parallel ", parallel.cfg, ", Ulysses ",
-                            parallel.ulysses, ")").c_str()
-                      : "");
-  reset_device_peak_memory();
+    std::printf("device: %s%s\n", device == "cuda" ? wan_cuda_device_summary() : "cpu",
+                world > 1 ? str(" (each of ", world, " GPUs: CFG-parallel ", options.cfg_parallel ? 2 : 1, ", Ulysses ",
+                                options.ulysses, ")").c_str()
+                          : "");
+  using Clock = std::chrono::steady_clock;
+  auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   const auto t_load = Clock::now();
-  const bool offload = args.has("offload") && parse_bool_flag(*args.get("offload"), "--offload");
-  TextToVideo t2v = random_task.empty()
-                        ? TextToVideo::load(folder, "", device == "cuda" ? Device::CUDA : Device::CPU, group,
-                                            DType::BF16, offload, *precision)
-                        : TextToVideo::random(task_config(random_task).name, args.get_int("t5-layers", 24),
-                                              data_dir() + "/tokenizer/spiece.model", group, 1, offload, *precision);
-  if (!random_task.empty()) folder = "random weights";
-  if (args.has("t5-cpu")) t2v.set_text_encoder_device(Device::CPU);
+  api::Context ctx(options);
   const double load_s = since(t_load);
-  if (demo || !report) set_log_level(LogLevel::Error);
-  p = resolve_params(t2v.task(), p);
-  if (report) set_log_level(LogLevel::Info);
   if (!report) {  // another GPU's share of every step
-    t2v.generate(p, {});
+    ctx.generate(r);
     return 0;
   }
-  std::printf("%s from %s: %lldx%lld, %lld frames, %lld steps, %s DiT\n", t2v.task().name.c_str(), folder.c_str(),
-              (long long)p.width, (long long)p.height, (long long)p.frames, (long long)p.steps,
-              precision_name(*precision));
-
-  std::unique_ptr<VideoWriter> writer;
-  if (args.has("output")) writer = std::make_unique<VideoWriter>(*args.get("output"), p.width, p.height, t2v.task().fps);
-  std::map<std::string, double> stage_s;
-  std::string stage;
-  auto stage_start = Clock::now(), step_start = Clock::now();
-  double high_s = 0, low_s = 0, write_s = 0;
-  int64_t high_steps = 0, low_steps = 0, frames = 0;
+  std::printf("%s from %s: %dx%d, %d frames, %d steps, %s DiT%s\n", ctx.task().c_str(), folder.c_str(), r.width,
+              r.height, r.frames, r.steps, precision.c_str(),
+              ctx.offloads_experts() ? ", the inactive expert offloaded" : "");
   std::vector<double> step_times;  // every step, both experts
-  GenerateCallbacks cb;
-  cb.on_stage = [&](const std::string& s) {
-    if (!stage.empty()) stage_s[stage] = since(stage_start);
-    stage = s;
-    stage_start = step_start = Clock::now();
-  };
-  cb.on_step = [&](int64_t, int64_t, int64_t, bool high) {
-    const double s = since(step_start);
-    step_times.push_back(s);
-    (high ? high_s : low_s) += s;
-    ++(high ? high_steps : low_steps);
+  int high_steps = 0;
+  Clock::time_point step_start;
+  r.on_progress = [&](const wan_progress& p) {
+    if (p.step == 0) {  // a stage starts
+      step_start = Clock::now();
+      return true;
+    }
+    step_times.push_back(since(step_start));
+    high_steps += p.high_noise;
     step_start = Clock::now();
     return true;
   };
-  cb.on_frames = [&](const Tensor& f) {
-    const auto t = Clock::now();
-    if (writer) writer->write(f);
-    write_s += since(t);
-    frames += f.size(1);
-  };
-  const auto t_run = Clock::now();
-  t2v.generate(p, cb);
-  stage_s[stage] = since(stage_start);
-  if (writer) {
-    const auto t = Clock::now();
-    writer->finish();
-    write_s += since(t);
-  }
-  const double run_s = since(t_run);
-  const DeviceMemoryStats mem = device_memory_stats();
+  const wan_generate_result g = ctx.generate(r);
+  const int low_steps = int(step_times.size()) - high_steps;
+  const double low_s = g.denoise_seconds - g.high_noise_seconds;
   std::printf("load                 %9.3f s\n", load_s);
-  std::printf("text encoder         %9.3f s\n", stage_s["text encoder"]);
-  if (high_steps) std::printf("high-noise expert    %9.3f s (%lld steps, %.3f s/step)\n", high_s, (long long)high_steps,
-                              high_s / double(high_steps));
-  std::printf("%-20s %9.3f s (%lld steps, %.3f s/step)\n", high_steps ? "low-noise expert" : "denoising", low_s,
-              (long long)low_steps, low_steps ? low_s / double(low_steps) : 0.0);
+  std::printf("text encoder         %9.3f s\n", g.text_seconds);
+  if (high_steps)
+    std::printf("high-noise expert    %9.3f s (%d steps, %.3f s/step)\n", g.high_noise_seconds, high_steps,
+                g.high_noise_seconds / high_steps);
+  std::printf("%-20s %9.3f s (%d steps, %.3f s/step)\n", high_steps ? "low-noise expert" : "denoising", low_s,
+              low_steps, low_steps ? low_s / low_steps : 0.0);
   if (step_times.size() > 1) {  // the first step also times kernel candidates (cuDNN, cuBLASLt)
     std::vector<double> rest(step_times.begin() + 1, step_times.end());
     std::sort(rest.begin(), rest.end());
     std::printf("  first step %.3f s, then median %.3f s/step\n", step_times.front(), rest[rest.size() / 2]);
   }
-  std::printf("VAE decode           %9.3f s (%lld frames)\n", stage_s["decoding"] - write_s, (long long)frames);
-  if (writer) std::printf("writing the mp4      %9.3f s\n", write_s);
-  std::printf("end to end (after load) %6.3f s; peak GPU memory %.2f GiB%s\n", run_s,
-              double(mem.peak) / double(1ull << 30), group ? " (rank 0)" : "");
-  std::printf("JSON {\"bench\":\"e2e\",\"task\":\"%s\",\"width\":%lld,\"height\":%lld,\"frames\":%lld,\"steps\":%lld,"
+  std::printf("VAE decode           %9.3f s (%d frames)\n", g.decode_seconds, g.frames);
+  if (r.output_path) std::printf("writing the mp4      %9.3f s\n", g.write_seconds);
+  const double run_s = g.seconds;  // the whole call
+  std::printf("end to end (after load) %6.3f s; peak GPU memory %.2f GiB%s\n", run_s, g.peak_gpu_gib,
+              world > 1 ? " (rank 0)" : "");
+  std::printf("JSON {\"bench\":\"e2e\",\"task\":\"%s\",\"width\":%d,\"height\":%d,\"frames\":%d,\"steps\":%d,"
               "\"load_s\":%.3f,\"text_s\":%.3f,\"high_s\":%.3f,\"low_s\":%.3f,\"vae_s\":%.3f,\"write_s\":%.3f,"
               "\"run_s\":%.3f,\"peak_gib\":%.3f,\"gpus\":%d,\"cfg_parallel\":%d,\"ulysses\":%d,\"precision\":\"%s\"}\n",
-              t2v.task().name.c_str(), (long long)p.width, (long long)p.height, (long long)p.frames,
-              (long long)p.steps, load_s, stage_s["text encoder"], high_s, low_s, stage_s["decoding"] - write_s,
-              write_s, run_s, double(mem.peak) / double(1ull << 30), parallel.world(), parallel.cfg, parallel.ulysses,
-              precision_name(*precision));
+              ctx.task().c_str(), r.width, r.height, r.frames, r.steps, load_s, g.text_seconds, g.high_noise_seconds,
+              low_s, g.decode_seconds, g.write_seconds, run_s, g.peak_gpu_gib, world, options.cfg_parallel ? 2 : 1,
+              options.ulysses, precision.c_str());
   return 0;
 }
 
