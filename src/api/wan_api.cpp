@@ -361,6 +361,7 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
     if (params->t5_cpu) ctx->pipeline->set_text_encoder_device(wan::Device::CPU);
     ctx->log_callback = params->log_callback;
     ctx->log_user_data = params->log_user_data;
+    if (params->device == WAN_DEVICE_CUDA) wan::device_synchronize();  // loaded means in place, uploads done
     *out = ctx.release();
     return WAN_OK;
   });

@@ -30,9 +30,9 @@ int cmd_bench(const std::vector<std::string>& argv) {
   if (!argv.empty() && argv[0] == "vae") return cmd_bench_vae(std::vector<std::string>(argv.begin() + 1, argv.end()));
   if (!argv.empty() && argv[0] == "e2e") return cmd_bench_e2e(std::vector<std::string>(argv.begin() + 1, argv.end()));
   if (!argv.empty() && argv[0] == "load") return cmd_bench_load(std::vector<std::string>(argv.begin() + 1, argv.end()));
-  if (!argv.empty() && argv[0] == "fp8") return cmd_bench_fp8(std::vector<std::string>(argv.begin() + 1, argv.end()));
+  WAN_CHECK(argv.empty() || argv[0] != "fp8", "the FP8 error table moved to the developers' tool: wan-dev fp8");
   WAN_CHECK(!argv.empty() && (argv[0] == "dit" || argv[0] == "--help" || argv[0] == "-h"),
-            "usage: wan bench dit|vae|e2e|load|fp8 [options]; see 'wan bench dit --help' (and vae, e2e, load, fp8)");
+            "usage: wan bench dit|vae|e2e|load [options]; see 'wan bench dit --help' (and vae, e2e, load)");
   Args args(std::vector<std::string>(argv.begin() + 1, argv.end()), kOptions, "bench dit");
   if (argv[0] != "dit" || args.has("help")) {
     std::printf("usage: wan bench dit [options]\n\nTimes the DiT forward on the GPU at a real config with random "

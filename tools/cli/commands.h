@@ -1,5 +1,6 @@
-// The subcommands of `wan`. Each takes its arguments (after the subcommand name) and returns the
-// process exit code; errors are thrown as wan::Error and reported by main.
+// The subcommands of `wan`, built on the public API only (include/wan). Each takes its arguments
+// (after the subcommand name) and returns the process exit code; errors are thrown as wan::Error
+// (the CLI's own argument checks) or wan::api::Error and reported by main.
 #pragma once
 
 #include <string>
@@ -8,13 +9,11 @@
 namespace wan::cli {
 
 int cmd_info(const std::vector<std::string>& args);
-int cmd_dit(const std::vector<std::string>& args);
 int cmd_generate(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_bench_vae(const std::vector<std::string>& args);
 int cmd_bench_e2e(const std::vector<std::string>& args);
 int cmd_bench_load(const std::vector<std::string>& args);
-int cmd_bench_fp8(const std::vector<std::string>& args);
 int cmd_compare(const std::vector<std::string>& args);
 int cmd_convert(const std::vector<std::string>& args);
 int cmd_random_checkpoint(const std::vector<std::string>& args);

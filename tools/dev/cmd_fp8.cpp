@@ -1,4 +1,4 @@
-// wan bench fp8: what FP8 costs in accuracy at a real width (issue 8's error budget): the DiT with
+// wan-dev fp8: what FP8 costs in accuracy at a real width (issue 8's error budget): the DiT with
 // random weights (bf16 values, N(0, 0.02)) at the task's real width and heads, a few blocks and a
 // short sequence; each block's output and the final prediction compared by relative L2 and cosine
 // similarity.
@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "args.h"
-#include "commands.h"
+#include "dev_commands.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/stats.h"
@@ -95,10 +95,10 @@ int bench_on_gpu(const std::string& task, const WanDiTConfig& config, const Tens
 
 }  // namespace
 
-int cmd_bench_fp8(const std::vector<std::string>& argv) {
-  Args args(argv, kOptions, "bench fp8");
+int cmd_fp8(const std::vector<std::string>& argv) {
+  Args args(argv, kOptions, "fp8");
   if (args.has("help")) {
-    std::printf("usage: wan bench fp8 [options]\n\nThe accuracy cost of FP8 at a real width: E4M3 weights on the "
+    std::printf("usage: wan-dev fp8 [options]\n\nThe accuracy cost of FP8 at a real width: E4M3 weights on the "
                 "CPU, or the GPU's whole FP8 forward (--device cuda).\n\n%s",
                 options_help(kOptions).c_str());
     return 0;
@@ -109,7 +109,7 @@ int cmd_bench_fp8(const std::vector<std::string>& argv) {
   config.text_len = args.get_int("text-len", 32);
   const int64_t frames = args.get_int("frames", 2);
   WAN_CHECK(config.num_layers >= 1 && config.text_len >= 1 && frames >= 1, "--layers, --text-len, --frames must be positive");
-  config.validate("wan bench fp8");
+  config.validate("wan-dev fp8");
 
   const auto t0 = std::chrono::steady_clock::now();
   const WanDiTWeights weights = random_wan_dit_weights(config, 1);

@@ -1,4 +1,4 @@
-// wan dit: one forward of the diffusion transformer on the CPU reference backend.
+// wan-dev dit: one forward of the diffusion transformer on the CPU reference backend.
 //
 // With a case file (golden format) its inputs are used and the outputs compared with the case's
 // reference; otherwise random latents and text embeddings of the given sizes. Without
@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "args.h"
-#include "commands.h"
+#include "dev_commands.h"
 #include "core/rng.h"
 #include "core/stats.h"
 #include "core/thread_pool.h"
@@ -64,12 +64,12 @@ WanDiTCase random_case(const WanDiTConfig& cfg, const Args& args) {
 int cmd_dit(const std::vector<std::string>& argv) {
   Args args(argv, kOptions, "dit");
   if (args.has("help")) {
-    std::printf("usage: wan dit [options]\n\nRuns the Wan DiT once on the CPU reference backend and reports time and "
+    std::printf("usage: wan-dev dit [options]\n\nRuns the Wan DiT once on the CPU reference backend and reports time and "
                 "output statistics.\n\n%s",
                 options_help(kOptions).c_str());
     return 0;
   }
-  WAN_CHECK(args.positionals().empty(), "wan dit takes no positional arguments; see 'wan dit --help'");
+  WAN_CHECK(args.positionals().empty(), "wan-dev dit takes no positional arguments; see 'wan-dev dit --help'");
   if (args.has("threads")) set_num_threads(int(args.get_int("threads", 0)));
 
   const bool demo = !args.has("checkpoint");
