@@ -16,6 +16,6 @@ ctest --preset asan -L io --output-on-failure
 # passes there (mp4 output refused up front, frames through the callbacks).
 cmake -S . -B build/minimal -G Ninja -DCMAKE_BUILD_TYPE=Release -DWAN_CUDA=OFF \
   -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON >/dev/null
-cmake --build build/minimal --target wan test_c_api
+cmake --build build/minimal --target wan wan-dev test_c_api
 mkdir -p build/minimal/api-work
 build/minimal/tests/test_c_api tests/data build/minimal/api-work

@@ -48,7 +48,7 @@ double median(std::vector<double> v) {
 
 // The GPU is needed by both benchmarks: its absence is UNSUPPORTED, not a bad argument.
 wan_status require_gpu(const char* what) {
-  return guarded(WAN_ERROR_UNSUPPORTED, [&] {
+  return guarded(WAN_ERROR_UNSUPPORTED, [&]() -> wan_status {
 #ifndef WAN_HAVE_CUDA
     throw wan::Error(std::string(what) + " needs the CUDA backend; this build has none");
 #else

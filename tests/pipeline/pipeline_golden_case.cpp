@@ -10,9 +10,9 @@
 #include "models/wan_dit.h"
 #include "models/wan_vae.h"
 #include "pipeline/denoise.h"
+#include "pipeline/expert_residency.h"
 #ifdef WAN_HAVE_CUDA
 #include "models/wan_dit_cuda.h"
-#include "pipeline/expert_residency.h"
 #endif
 
 namespace wan::test {

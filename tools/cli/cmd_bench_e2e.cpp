@@ -36,9 +36,6 @@ const std::vector<OptionSpec> kOptions = {
     {"help", false, "show this help", {"h"}},
 };
 
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
 }  // namespace
 
 int cmd_bench_e2e(const std::vector<std::string>& argv) {
@@ -109,7 +106,7 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
                                 options.ulysses, ")").c_str()
                           : "");
   using Clock = std::chrono::steady_clock;
-  auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  const auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   const auto t_load = Clock::now();
   api::Context ctx(options);
   const double load_s = since(t_load);

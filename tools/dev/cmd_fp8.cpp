@@ -41,7 +41,7 @@ const std::vector<OptionSpec> kOptions = {
     {"help", false, "show this help", {"h"}},
 };
 
-void print_row(const char* what, const Tensor& a, const Tensor& b) {
+[[maybe_unused]] void print_row(const char* what, const Tensor& a, const Tensor& b) {  // the GPU table
   std::printf("  %-26s relative L2 %.3e, cosine %.6f\n", what, rel_l2(a, b), cosine_similarity(a, b));
 }
 
