@@ -142,12 +142,15 @@ int main(int argc, char** argv) {
                m.dit_activations_gib < 4.4, "weights %.2f, activations %.2f", m.dit_weights_gib, m.dit_activations_gib);
     EXPECT(m.fits == (wan_cuda_available() && m.free_gib >= m.peak_gib), "fits %d with %.1f GiB free", m.fits,
            m.free_gib);
-    /* The f32 VAE decoder: its decode's tensors (16.87 GiB measured with its weights) set the peak. */
+    /* The f32 VAE decoder: its decode's tensors (16.87 GiB measured with its weights) set the peak.
+     * Both experts asked for: on an 80 GB GPU the automatic choice would offload one here. */
     official.vae_f32 = 1;
+    official.offload = WAN_OFFLOAD_OFF;
     EXPECT(wan_predict_memory(&official, &req, &m) == WAN_OK && m.peak_gib > 70.6 && m.peak_gib < 71.6 &&
                m.vae_decode_gib + m.vae_weights_gib > 16.8 && m.vae_decode_gib + m.vae_weights_gib < 16.95,
            "vae_f32: %.2f GiB (%s)", m.peak_gib, wan_last_error());
     official.vae_f32 = 0;
+    official.offload = WAN_OFFLOAD_AUTO;
     /* FP8: the blocks' weights at 1 byte (13.54 GiB an expert, measured), both experts resident. */
     official.precision = WAN_PRECISION_FP8;
     EXPECT(wan_predict_memory(&official, &req, &m) == WAN_OK && m.experts == 2 && m.dit_weights_gib > 26.9 &&
