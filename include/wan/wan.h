@@ -284,6 +284,11 @@ wan_status wan_get_device_info(int32_t index, wan_device_info* out);
  * run time, or why there are none. Valid until the next call on this thread. */
 const char* wan_cuda_library_versions(void);
 
+/* "FFmpeg libavcodec 59.37.100, libavformat 59.27.100, libswscale 6.7.100, libavutil 57.28.100": the
+ * video libraries loaded at run time, or "none (built without FFmpeg)". Valid until the next call
+ * on this thread. */
+const char* wan_video_library_versions(void);
+
 /* Which NCCL several GPUs would use ("NCCL 2.28.3 (libnccl.so.2)"), or why none is usable. Valid
  * until the next call on this thread. */
 const char* wan_nccl_description(void);

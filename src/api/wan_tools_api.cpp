@@ -46,6 +46,12 @@ const char* wan_cuda_library_versions(void) {
   return text.c_str();
 }
 
+const char* wan_video_library_versions(void) {
+  static thread_local std::string text;
+  text = wan::video_library_versions();
+  return text.c_str();
+}
+
 const char* wan_nccl_description(void) {
   static thread_local std::string text;
   try {

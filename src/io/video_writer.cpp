@@ -34,6 +34,14 @@ void check_frames(const Tensor& frames, int64_t width, int64_t height) {
 
 bool video_writer_available() { return true; }
 
+std::string video_library_versions() {
+  auto v = [](unsigned n) {  // AV_VERSION_INT: major << 16 | minor << 8 | micro
+    return std::to_string(n >> 16) + "." + std::to_string((n >> 8) & 0xff) + "." + std::to_string(n & 0xff);
+  };
+  return "FFmpeg libavcodec " + v(avcodec_version()) + ", libavformat " + v(avformat_version()) + ", libswscale " +
+         v(swscale_version()) + ", libavutil " + v(avutil_version());
+}
+
 struct VideoWriter::Impl {
   std::string path, tmp;
   int64_t width = 0, height = 0, frames = 0;

@@ -34,6 +34,10 @@ class VideoWriter {
 // True when this build writes videos (FFmpeg's libraries were found at build time).
 bool video_writer_available();
 
+// "FFmpeg libavcodec 59.37.100, libavformat 59.27.100, libswscale 6.7.100, libavutil 57.28.100"
+// (the libraries loaded at run time), or why there are none.
+std::string video_library_versions();
+
 // Writes frames as `<dir>/frame_00000.png`, ... starting at `first_index`; the folder must exist.
 void write_png_frames(const std::string& dir, const Tensor& frames, int64_t first_index);
 

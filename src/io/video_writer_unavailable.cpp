@@ -13,6 +13,8 @@ namespace {
 
 bool video_writer_available() { return false; }
 
+std::string video_library_versions() { return "none (built without FFmpeg)"; }
+
 struct VideoWriter::Impl {};
 VideoWriter::VideoWriter(const std::string&, int64_t, int64_t, int64_t, int) { no_ffmpeg(); }
 VideoWriter::~VideoWriter() = default;

@@ -191,6 +191,8 @@ TEST(CppApiTools, DescribesTheMachine) {
   EXPECT_GE(wan_cpu_thread_count(), 1);
   EXPECT_GT(std::string(wan_cuda_library_versions()).size(), 0u);
   EXPECT_GT(std::string(wan_nccl_description()).size(), 0u);
+  EXPECT_NE(std::string(wan_video_library_versions()).find(wan_video_output_available() ? "libavcodec " : "none"),
+            std::string::npos) << wan_video_library_versions();
   if (!wan_cuda_available()) {
     wan_device_info info;
     EXPECT_EQ(wan_get_device_info(0, &info), WAN_ERROR_UNSUPPORTED);

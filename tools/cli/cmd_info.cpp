@@ -100,7 +100,8 @@ int system_info(const Args& args) {
     std::printf("libraries: %s\n", wan_cuda_library_versions());
   }
   std::printf("video output: %s\n",
-              wan_video_output_available() ? "FFmpeg (H.264 mp4, PNG)" : "none (built without FFmpeg)");
+              wan_video_output_available() ? str("H.264 mp4 and PNG (", wan_video_library_versions(), ")").c_str()
+                                           : "none (built without FFmpeg)");
 
   const std::string task = args.get_or("task", "t2v-A14B");
   wan_context_params cp = wan_context_default_params();
