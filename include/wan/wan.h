@@ -344,7 +344,8 @@ typedef struct wan_checkpoint_part {
   int64_t tensors;     /* tensors it holds (0 for the tokenizer) */
   int64_t bytes;       /* their bytes */
   char dtypes[128];    /* bytes per dtype, e.g. "bf16 28.577 GB, f32 1.234 MB" */
-  char config[256];    /* a DiT's config.json in brief ("t2v dim 5120, 40 layers, ..."); "" otherwise */
+  char config[256];    /* a DiT's config in brief ("t2v dim 5120, 40 layers, ..."), from its config.json, or
+                          inferred from the weights' shapes when there is none (then it says so); "" otherwise */
   int64_t parameters;  /* a DiT's parameter count by its config; 0 otherwise */
   char problem[1024];  /* "" when the part is present, readable and (a DiT) has every tensor its config needs,
                           in the right shape; else what is wrong and what to do */
@@ -362,7 +363,8 @@ typedef struct wan_checkpoint_info {
 /* Describes `path` without loading any weights (the files are mapped, only their headers read): a
  * whole checkpoint folder in the official layout (its task and each part: the DiT folder or the
  * two experts', the text encoder, the tokenizer, the VAE), one DiT folder (config.json +
- * diffusion_pytorch_model*.safetensors), or one tensor file (.safetensors, .index.json, .pth).
+ * diffusion_pytorch_model*.safetensors, or a single .safetensors file of any name, whose config is
+ * then inferred from its shapes), or one tensor file (.safetensors, .index.json, .pth).
  * What is wrong with a part (missing, unreadable, a tensor missing or of the wrong shape) is in
  * its `problem`, and the call still succeeds; WAN_ERROR_IO when `path` does not exist, is none of
  * these, or is a lone file that cannot be read. */

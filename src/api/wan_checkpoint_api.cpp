@@ -71,13 +71,11 @@ void inspect_part(wan_checkpoint_part& part, const std::string& role, const fs::
     const wan::TensorStore store = wan::TensorStore::open(path.string());
     describe_tensors(store, part);
     if (!dit) return;
-    const fs::path config_path = path / "config.json";
-    if (!fs::exists(config_path, ec)) {
-      copy_text(part.problem, "no config.json beside the weights");
-      return;
-    }
-    const wan::WanDiTConfig config = wan::WanDiTConfig::from_file(config_path.string());
-    copy_text(part.config, config.summary());
+    // Without config.json (a single-file DiT), the config its shapes imply.
+    const bool inferred = !fs::exists(path / "config.json", ec);
+    const wan::WanDiTConfig config =
+        inferred ? wan::infer_wan_dit_config(store) : wan::WanDiTConfig::from_file((path / "config.json").string());
+    copy_text(part.config, config.summary() + (inferred ? " (no config.json: inferred from the shapes)" : ""));
     part.parameters = wan::wan_dit_parameter_count(config);
     wan::check_wan_dit_checkpoint(store, config);
   } catch (const wan::Error& e) {
@@ -91,7 +89,7 @@ std::string whole_checkpoint_task(const fs::path& dir) {
   if (!fs::is_directory(dir, ec)) return "";
   if (fs::exists(dir / "high_noise_model", ec) || fs::exists(dir / "low_noise_model", ec)) return "t2v-A14B";
   const bool other_parts = fs::exists(dir / wan::kT5Checkpoint, ec) || fs::exists(dir / wan::kT5Tokenizer, ec);
-  if (!other_parts || !fs::exists(dir / "config.json", ec)) return "";
+  if (!other_parts || !(fs::exists(dir / "config.json", ec) || has_safetensors(dir))) return "";
   try {
     return wan::detect_task(dir.string());
   } catch (const wan::Error&) {
@@ -132,7 +130,7 @@ wan_status wan_inspect_checkpoint(const char* path, wan_checkpoint_info* out) {
       WAN_CHECK(fs::exists(p / "config.json", ec) || has_safetensors(p), path,
                 ": neither a checkpoint folder (high_noise_model/ and low_noise_model/, or config.json with the text "
                 "encoder and VAE beside it) nor a DiT folder (config.json with diffusion_pytorch_model*.safetensors)");
-      add("dit", p, fs::exists(p / "config.json", ec));
+      add("dit", p, true);
     } else {
       add("tensors", p, false);
       // An unreadable lone file is the caller's error to see at once, not a part's remark.

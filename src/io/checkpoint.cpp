@@ -64,8 +64,16 @@ TensorStore TensorStore::open(const std::string& path, const std::string& base) 
     } else if (fs::exists(single, ec)) {
       file = single.string();
     } else {
-      fail(path, ": no weights found: expected ", single.filename().string(), " or ",
-           index.filename().string(), " in this folder");
+      // A folder holding one .safetensors file of another name (a single-file DiT, as ComfyUI's
+      // repackaged ones are named) is that file.
+      std::vector<fs::path> found;
+      for (const auto& e : fs::directory_iterator(path, ec))
+        if (e.path().extension() == ".safetensors") found.push_back(e.path());
+      WAN_CHECK(found.size() == 1, path, ": no weights found: expected ", single.filename().string(), " or ",
+                index.filename().string(), found.empty() ? std::string(" in this folder")
+                                                         : str(" in this folder, or a single .safetensors file (there are ",
+                                                               found.size(), ")"));
+      file = found[0].string();
     }
   }
 

@@ -21,7 +21,8 @@ namespace wan {
 class TensorStore {
  public:
   // `path` is a .safetensors file, an .index.json, a .pth/.pt file (a torch.save zip), or a folder
-  // holding `<base>.safetensors.index.json` or `<base>.safetensors`.
+  // holding `<base>.safetensors.index.json`, `<base>.safetensors`, or else exactly one .safetensors
+  // file of any name (a single-file DiT).
   static TensorStore open(const std::string& path, const std::string& base = "diffusion_pytorch_model");
 
   const std::string& path() const { return path_; }  // what was opened, for messages

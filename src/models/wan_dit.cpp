@@ -20,8 +20,7 @@ WanDiT::WanDiT(WanDiTConfig config, WanDiTWeights weights)
 }
 
 WanDiT WanDiT::load(const std::string& folder) {
-  const std::string config_path = (std::filesystem::path(folder) / "config.json").string();
-  WanDiTConfig config = WanDiTConfig::from_file(config_path);
+  WanDiTConfig config = wan_dit_config_of_folder(folder);
   TensorStore store = TensorStore::open(folder);
   WanDiTWeights weights = load_wan_dit_weights(store, config, DType::F32);
   return WanDiT(std::move(config), std::move(weights));

@@ -95,6 +95,27 @@ void WanDiTConfig::validate(const std::string& origin) const {
   WAN_CHECK(eps > 0, origin, ": eps must be positive");
 }
 
+std::string WanDiTConfig::to_json() const {
+  const WanDiTConfig& c = *this;
+  const nlohmann::json j = {{"_class_name", "WanModel"},
+                            {"model_type", c.model_type},
+                            {"patch_size", c.patch_size},
+                            {"text_len", c.text_len},
+                            {"in_dim", c.in_dim},
+                            {"dim", c.dim},
+                            {"ffn_dim", c.ffn_dim},
+                            {"freq_dim", c.freq_dim},
+                            {"text_dim", c.text_dim},
+                            {"out_dim", c.out_dim},
+                            {"num_heads", c.num_heads},
+                            {"num_layers", c.num_layers},
+                            {"window_size", c.window_size},
+                            {"qk_norm", c.qk_norm},
+                            {"cross_attn_norm", c.cross_attn_norm},
+                            {"eps", c.eps}};
+  return j.dump(2) + "\n";
+}
+
 std::string WanDiTConfig::summary() const {
   return str(model_type, " dim ", dim, ", ", num_layers, " layers, ", num_heads, " heads x ", head_dim(), ", ffn ",
              ffn_dim, ", in ", in_dim, ", out ", out_dim, ", text_dim ", text_dim);

@@ -40,6 +40,7 @@ struct WanDiTConfig {
   // Parses a config.json text; `origin` names the file in messages. Validates the result.
   static WanDiTConfig from_json(const std::string& text, const std::string& origin);
   static WanDiTConfig from_file(const std::string& path);
+  std::string to_json() const;  // config.json as the official checkpoints write it (every key)
 
   // Throws a clear error for values this engine cannot run.
   void validate(const std::string& origin = "config") const;

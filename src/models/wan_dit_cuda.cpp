@@ -213,7 +213,7 @@ WanDiTCuda WanDiTCuda::load(const std::string& folder, Precision precision) {
   // host memory of an f32 copy (an A14B expert: 28.6 GB, not 57), converted in parallel. bf16 is
   // what the GPU computes with, and what the official --convert_model_dtype makes of every
   // parameter (modulation and norm gains included; they are used in f32 from those values).
-  const WanDiTConfig c = WanDiTConfig::from_file((std::filesystem::path(folder) / "config.json").string());
+  const WanDiTConfig c = wan_dit_config_of_folder(folder);
   check_supported(c, precision);
   const WanDiTWeights w = load_wan_dit_weights(TensorStore::open(folder), c, DType::BF16);
   auto impl = std::make_unique<Impl>();

@@ -1,6 +1,10 @@
 #include "models/wan_dit_weights.h"
 
+#include <algorithm>
+#include <filesystem>
+
 #include "core/error.h"
+#include "core/log.h"
 
 namespace wan {
 namespace {
@@ -76,6 +80,58 @@ WanDiTWeights load_wan_dit_weights(const TensorStore& store, const WanDiTConfig&
 int64_t wan_dit_parameter_count(const WanDiTConfig& config) {
   WanDiTWeights scratch;
   return parameter_count(wan_dit_weight_slots(scratch, config));
+}
+
+WanDiTConfig infer_wan_dit_config(const TensorStore& store) {
+  auto shape = [&](const std::string& name, int64_t dims) {
+    WAN_CHECK(store.contains(name), store.path(), ": no config.json, and no '", name,
+              "' to infer the config from (not a Wan DiT checkpoint?)");
+    const Tensor& t = store.get(name);
+    WAN_CHECK(t.dim() == dims, store.path(), ": ", name, " is ", t.describe(), "; a Wan DiT's has ", dims,
+              " dimensions");
+    return t.shape();
+  };
+  WanDiTConfig c;
+  const auto patch = shape("patch_embedding.weight", 5);  // Conv3d [dim, in_dim, pt, ph, pw]
+  c.dim = patch[0];
+  c.in_dim = patch[1];
+  c.patch_size = {patch[2], patch[3], patch[4]};
+  const auto text = shape("text_embedding.0.weight", 2);  // [dim, text_dim]
+  c.text_dim = text[1];
+  c.freq_dim = shape("time_embedding.0.weight", 2)[1];    // [dim, freq_dim]
+  c.ffn_dim = shape("blocks.0.ffn.0.weight", 2)[0];       // [ffn_dim, dim]
+  const int64_t head_rows = shape("head.head.weight", 2)[0];  // [out_dim · prod(patch), dim]
+  WAN_CHECK(head_rows % c.patch_volume() == 0, store.path(), ": head.head.weight has ", head_rows,
+            " rows, not a multiple of the patch volume ", c.patch_volume());
+  c.out_dim = head_rows / c.patch_volume();
+  int64_t layers = 0;
+  for (const std::string& name : store.names()) {
+    if (name.rfind("blocks.", 0) != 0) continue;
+    const size_t end = name.find('.', 7);
+    if (end == std::string::npos) continue;
+    try {
+      layers = std::max<int64_t>(layers, std::stoll(name.substr(7, end - 7)) + 1);
+    } catch (const std::exception&) {
+    }
+  }
+  c.num_layers = layers;
+  WAN_CHECK(c.dim % 128 == 0, store.path(), ": dim ", c.dim, " is not a multiple of the Wan head dim 128; add the "
+            "model's config.json beside the weights");
+  c.num_heads = c.dim / 128;
+  c.cross_attn_norm = store.contains("blocks.0.norm3.weight");
+  c.qk_norm = store.contains("blocks.0.self_attn.norm_q.weight");
+  c.model_type = c.in_dim == 48 ? "ti2v" : c.in_dim == 36 ? "i2v" : "t2v";
+  c.validate(store.path() + " (config inferred from the weights' shapes)");
+  return c;
+}
+
+WanDiTConfig wan_dit_config_of_folder(const std::string& folder) {
+  const std::filesystem::path config = std::filesystem::path(folder) / "config.json";
+  std::error_code ec;
+  if (std::filesystem::exists(config, ec)) return WanDiTConfig::from_file(config.string());
+  const WanDiTConfig c = infer_wan_dit_config(TensorStore::open(folder));
+  WAN_LOG_INFO(folder, ": no config.json; the config inferred from the weights' shapes: ", c.summary());
+  return c;
 }
 
 }  // namespace wan

@@ -66,4 +66,18 @@ WanDiTWeights load_wan_dit_weights(const TensorStore& store, const WanDiTConfig&
 
 int64_t wan_dit_parameter_count(const WanDiTConfig& config);
 
+// The config implied by a checkpoint's tensor shapes (wan/modules/model.py WanModel's layers):
+// patch_embedding [dim, in_dim, *patch_size], text_embedding.0 [dim, text_dim], time_embedding.0
+// [dim, freq_dim], blocks.0.ffn.0 [ffn_dim, dim], head.head [out_dim·prod(patch_size), dim], the
+// number of blocks, norm3 and norm_q present or not. What shapes do not carry takes the official
+// value: num_heads = dim / 128 (the head dim of every Wan 2.x DiT), text_len 512, eps 1e-6;
+// model_type is "ti2v" for 48 input channels (the Wan 2.2 VAE's latents), else "t2v". For DiT
+// files that come without a config.json (single-file DiTs such as ComfyUI's). Throws naming the
+// checkpoint when a tensor it needs is missing.
+WanDiTConfig infer_wan_dit_config(const TensorStore& store);
+
+// The config of a DiT folder: its config.json, or, when the folder has none, infer_wan_dit_config
+// of its weights (said in an info message).
+WanDiTConfig wan_dit_config_of_folder(const std::string& folder);
+
 }  // namespace wan

@@ -23,10 +23,12 @@ namespace {
 
 constexpr const char* kBase = "diffusion_pytorch_model";
 
+// The DiT's files in a TI2V-5B folder: its safetensors (official shards, or one file of any name:
+// the text encoder and the VAE are .pth files) and the shards' index.
 bool is_dit_file(const fs::path& p) {
   const std::string name = p.filename().string();
-  return name.rfind(kBase, 0) == 0 && (name.size() > 12 && (name.substr(name.size() - 12) == ".safetensors" ||
-                                                             name.substr(name.size() - 11) == ".index.json"));
+  return p.extension() == ".safetensors" || (name.rfind(kBase, 0) == 0 && name.size() > 11 &&
+                                             name.substr(name.size() - 11) == ".index.json");
 }
 
 // Hard link when possible (same file system), else copy.
@@ -96,13 +98,20 @@ void write_dit_shards(const fs::path& dst, const std::vector<std::string>& names
 
 namespace {
 
-// One DiT folder: validated against its config, converted in shards, config copied.
+// One DiT folder: validated against its config, converted in shards, config copied (or, for a
+// single-file DiT without one, the config inferred from its shapes written: the official layout).
 void convert_dit(const fs::path& src, const fs::path& dst, DType dtype, int64_t shard_bytes, ConvertReport& r) {
-  const WanDiTConfig config = WanDiTConfig::from_file((src / "config.json").string());
+  const WanDiTConfig config = wan_dit_config_of_folder(src.string());
   const TensorStore store = TensorStore::open(src.string());
   check_wan_dit_checkpoint(store, config);  // exactly the tensors the config needs, before writing anything
   fs::create_directories(dst);
-  fs::copy_file(src / "config.json", dst / "config.json");
+  if (fs::exists(src / "config.json")) {
+    fs::copy_file(src / "config.json", dst / "config.json");
+  } else {
+    std::ofstream out(dst / "config.json");
+    out << config.to_json();
+    WAN_CHECK(out.good(), (dst / "config.json").string(), ": cannot write");
+  }
   for (const std::string& n : store.names()) r.bytes_read += int64_t(store.get(n).nbytes());
   write_dit_shards(
       dst, store.names(), [&](const std::string& n) { return store.get(n).numel() * int64_t(dtype_size(dtype)); },
@@ -123,7 +132,8 @@ ConvertReport convert_checkpoint(const std::string& src_in, const std::string& d
   WAN_CHECK(!fs::exists(dst, ec), dst_in, " already exists: convert writes a new folder; choose another name");
   ConvertReport r;
   build_folder_atomically(dst, [&](const fs::path& tmp) {
-    if (fs::exists(src / "config.json") && !fs::exists(src / kT5Checkpoint)) {
+    if (!fs::exists(src / kT5Checkpoint) && !fs::exists(src / "high_noise_model") &&
+        !fs::exists(src / "low_noise_model")) {
       convert_dit(src, tmp, dtype, shard_bytes, r);  // a lone DiT folder
       return;
     }

@@ -76,25 +76,6 @@ WanDiTWeights random_wan_dit_weights(const WanDiTConfig& config, uint64_t seed) 
 
 namespace {
 
-std::string dit_config_json(const WanDiTConfig& c) {
-  const nlohmann::json j = {{"_class_name", "WanModel"},
-                            {"model_type", c.model_type},
-                            {"patch_size", c.patch_size},
-                            {"text_len", c.text_len},
-                            {"in_dim", c.in_dim},
-                            {"dim", c.dim},
-                            {"ffn_dim", c.ffn_dim},
-                            {"freq_dim", c.freq_dim},
-                            {"text_dim", c.text_dim},
-                            {"out_dim", c.out_dim},
-                            {"num_heads", c.num_heads},
-                            {"num_layers", c.num_layers},
-                            {"window_size", c.window_size},
-                            {"qk_norm", c.qk_norm},
-                            {"cross_attn_norm", c.cross_attn_norm},
-                            {"eps", c.eps}};
-  return j.dump(2) + "\n";
-}
 
 std::string t5_config_json(const T5Config& c) {
   const nlohmann::json j = {{"vocab", c.vocab},         {"dim", c.dim},
@@ -113,7 +94,7 @@ void write_text(const fs::path& path, const std::string& text) {
 void write_dit(const fs::path& dir, const WanDiTConfig& config, const RandomCheckpointOptions& o, uint64_t stream,
                ConvertReport& r) {
   fs::create_directories(dir);
-  write_text(dir / "config.json", dit_config_json(config));
+  write_text(dir / "config.json", config.to_json());
   WanDiTWeights weights;
   std::map<std::string, std::pair<Shape, uint64_t>> slots;  // name -> shape, stream index
   uint64_t i = 0;

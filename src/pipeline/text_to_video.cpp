@@ -24,10 +24,16 @@ namespace fs = std::filesystem;
 namespace wan {
 namespace {
 
+// DiT weights: the official file or index, or one .safetensors file of any name (a single-file
+// DiT, whose config is then inferred from its shapes when config.json is missing).
 bool has_dit(const fs::path& dir) {
   std::error_code ec;
-  return fs::exists(dir / "config.json", ec) && (fs::exists(dir / "diffusion_pytorch_model.safetensors", ec) ||
-                                                 fs::exists(dir / "diffusion_pytorch_model.safetensors.index.json", ec));
+  if (fs::exists(dir / "diffusion_pytorch_model.safetensors", ec) ||
+      fs::exists(dir / "diffusion_pytorch_model.safetensors.index.json", ec))
+    return true;
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir, ec)) files += e.path().extension() == ".safetensors";
+  return files == 1;
 }
 
 // Rank 0's text encodings [L, text_dim] f32 on every rank: first their lengths, then the rows.
@@ -75,6 +81,12 @@ std::string detect_task(const std::string& folder) {
     fail(folder, ": config.json has model_type ", j.is_object() ? j.value("model_type", "?") : "?",
          "; only text-to-video checkpoints (T2V-A14B, TI2V-5B) are supported; pass --task to choose");
   }
+  if (has_dit(dir)) {  // a DiT file without config.json: its shapes say which model it is
+    const WanDiTConfig c = infer_wan_dit_config(TensorStore::open(folder));
+    WAN_CHECK(c.model_type == "ti2v", folder, ": the DiT here is a ", c.model_type, " model (", c.summary(),
+              "); a T2V-A14B checkpoint keeps its experts in high_noise_model/ and low_noise_model/");
+    return "ti2v-5B";
+  }
   fail(folder, ": not a Wan 2.2 checkpoint folder: expected high_noise_model/ and low_noise_model/ (T2V-A14B) or "
        "config.json with diffusion_pytorch_model*.safetensors (TI2V-5B)");
 }
@@ -89,9 +101,10 @@ void check_checkpoint_folder(const std::string& folder, const TaskConfig& task) 
   if (!fs::exists(dir / task.vae_file, ec)) missing.push_back(task.vae_file);
   if (task.two_experts) {
     for (const char* sub : {"high_noise_model", "low_noise_model"})
-      if (!has_dit(dir / sub)) missing.push_back(std::string(sub) + "/ (config.json and diffusion_pytorch_model*.safetensors)");
+      if (!has_dit(dir / sub))
+        missing.push_back(std::string(sub) + "/ (diffusion_pytorch_model*.safetensors with config.json, or one .safetensors DiT file)");
   } else if (!has_dit(dir)) {
-    missing.push_back("config.json and diffusion_pytorch_model*.safetensors");
+    missing.push_back("diffusion_pytorch_model*.safetensors with config.json (or one .safetensors DiT file)");
   }
   if (missing.empty()) return;
   std::string list;
@@ -136,7 +149,7 @@ Tensor seeded_noise(const Shape& shape, uint64_t seed) {
 
 WanDiTConfig dit_config_of(const std::string& folder, const TaskConfig& task) {
   const fs::path dir = task.two_experts ? fs::path(folder) / "low_noise_model" : fs::path(folder);
-  return WanDiTConfig::from_file((dir / "config.json").string());
+  return wan_dit_config_of_folder(dir.string());
 }
 
 struct TextToVideo::Impl {

@@ -131,6 +131,55 @@ TEST_F(CheckpointApi, ListsTensorsSortedWithShapes) {
   EXPECT_EQ(wan_list_tensors(dir.file("none.safetensors").c_str(), nullptr, 0, &count), WAN_ERROR_IO);
 }
 
+// A ComfyUI-style expert: one .safetensors file of its own name and no config.json. The folder
+// is described with the config inferred from the shapes, and makes the same video.
+TEST_F(CheckpointApi, ASingleFileExpertWithoutConfigMakesTheSameVideo) {
+  const std::string single = dir.file("single");
+  fs::copy(demo, single, fs::copy_options::recursive);
+  const fs::path high = fs::path(single) / "high_noise_model";
+  fs::rename(high / "diffusion_pytorch_model.safetensors", high / "wan2.2_t2v_high_noise_14B_comfy.safetensors");
+  fs::remove(high / "config.json");
+
+  const wan_checkpoint_info info = wan::api::inspect_checkpoint(single);
+  EXPECT_EQ(info.complete, 1);
+  const wan_checkpoint_part* p = part(info, "high_noise_model");
+  ASSERT_NE(p, nullptr);
+  EXPECT_NE(std::string(p->config).find("inferred"), std::string::npos) << p->config;
+  EXPECT_EQ(p->parameters, 720832);
+
+  auto video = [&](const std::string& folder) {
+    wan::api::ContextOptions o;
+    o.checkpoint_dir = folder;
+    wan::api::Context ctx(o);
+    wan::api::Request r;
+    r.prompt = "a kite over the dunes";
+    r.width = 64;
+    r.height = 32;
+    r.frames = 5;
+    r.steps = 2;
+    r.seed = 11;
+    std::string rgb;
+    r.on_frames = [&](const wan_frames& f) {
+      rgb.append(reinterpret_cast<const char*>(f.rgb), size_t(f.count) * f.width * f.height * 3);
+      return true;
+    };
+    ctx.generate(r);
+    return rgb;
+  };
+  const std::string original = video(demo), from_single = video(single);
+  EXPECT_EQ(original.size(), size_t(5 * 64 * 32 * 3));
+  EXPECT_TRUE(original == from_single) << "the single-file expert changed the video";
+
+  // Converting writes the official layout: the inferred config as config.json beside the shards.
+  const std::string converted = dir.file("converted");
+  wan::api::convert_checkpoint(single, converted);
+  EXPECT_TRUE(fs::exists(fs::path(converted) / "high_noise_model" / "config.json"));
+  const wan_checkpoint_info after = wan::api::inspect_checkpoint(converted);
+  EXPECT_EQ(after.complete, 1);
+  EXPECT_EQ(std::string(part(after, "high_noise_model")->config).find("inferred"), std::string::npos);
+  EXPECT_STREQ(part(after, "high_noise_model")->config, part(info, "low_noise_model")->config);
+}
+
 TEST_F(CheckpointApi, RefusesABadRandomCheckpointRequestBeforeWriting) {
   const std::string tokenizer = std::string(WAN_SOURCE_DIR) + "/tests/data/tokenizer/spiece.model";
   wan_random_checkpoint_params p = wan_random_checkpoint_default_params();

@@ -63,10 +63,10 @@ expect_error "device name" "must be cpu or cuda" --device tpu
 expect_error "unknown option" "unknown option '--sample-stepz'" --sample-stepz 3
 expect_error "output extension" "must end in .mp4" --output "$work/out/v.avi"
 cp -r "$WAN_DEMO_CHECKPOINT" "$work/incomplete"
-rm "$work/incomplete/Wan2.1_VAE.pth" "$work/incomplete/low_noise_model/config.json"
+rm "$work/incomplete/Wan2.1_VAE.pth" "$work/incomplete/low_noise_model/"*.safetensors*
 expect_error "incomplete checkpoint names the VAE" "Wan2.1_VAE.pth" --ckpt-dir "$work/incomplete"
 expect_error "incomplete checkpoint names the expert" "low_noise_model/" --ckpt-dir "$work/incomplete"
-printf 'garbage' > "$work/incomplete/Wan2.1_VAE.pth"; cp "$WAN_DEMO_CHECKPOINT/low_noise_model/config.json" "$work/incomplete/low_noise_model/"
+printf 'garbage' > "$work/incomplete/Wan2.1_VAE.pth"; cp "$WAN_DEMO_CHECKPOINT/low_noise_model/"*.safetensors* "$work/incomplete/low_noise_model/"
 expect_error "corrupt VAE file" "Wan2.1_VAE.pth" --ckpt-dir "$work/incomplete"
 
 # Ctrl-C between steps: exit 130, no video, no temporary file.

@@ -113,5 +113,18 @@ TEST(Checkpoint, ComfyUiPrefixIsStripped) {
             (std::vector<std::string>{"b", "model.diffusion_model.a"}));
 }
 
+// A folder holding one .safetensors file of another name (a single-file DiT as ComfyUI's are
+// named) opens as that file; with two such files it is ambiguous and refused.
+TEST(Checkpoint, AFolderWithOneSafetensorsFileOfAnyName) {
+  TempDir dir;
+  const Tensor a = test::random_tensor({2, 3}, 7);
+  save_safetensors(dir.file("wan2.2_t2v_low_noise_14B_fp8_scaled.safetensors"), {{"a", a}});
+  const TensorStore store = TensorStore::open(dir.path());
+  EXPECT_EQ(store.names(), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(rel_l2(store.get("a"), a), 0.0);
+  save_safetensors(dir.file("other.safetensors"), {{"b", a}});
+  expect_error([&] { TensorStore::open(dir.path()); }, {"no weights found", "there are 2"});
+}
+
 }  // namespace
 }  // namespace wan

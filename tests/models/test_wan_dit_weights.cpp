@@ -136,5 +136,32 @@ TEST(WanDiTWeights, AScaleThatIsNotOneValueIsRefused) {
   EXPECT_NE(err.find("must hold one floating-point scale"), std::string::npos) << err;
 }
 
+// A DiT file without config.json: the config its shapes imply is the one its config.json says
+// (the golden tiny DiTs: t2v and ti2v, head dim 128 as every Wan DiT's).
+TEST(WanDiTWeights, InfersTheConfigFromTheShapes) {
+  for (const char* name : {"dit_tiny", "dit_tiny_ti2v"}) {
+    const std::string folder = test::golden_dir() + "/" + name;
+    const WanDiTConfig written = WanDiTConfig::from_file(folder + "/config.json");
+    const WanDiTConfig inferred = infer_wan_dit_config(TensorStore::open(folder));
+    EXPECT_EQ(inferred.to_json(), written.to_json()) << name;
+  }
+  // A folder with the weights alone loads with the inferred config.
+  test::TempDir dir;
+  std::filesystem::copy_file(test::golden_dir() + "/dit_tiny_ti2v/diffusion_pytorch_model.safetensors",
+                             dir.file("wan2.2_ti2v_5B_comfy.safetensors"));
+  EXPECT_EQ(wan_dit_config_of_folder(dir.path()).to_json(),
+            WanDiTConfig::from_file(test::golden_dir() + "/dit_tiny_ti2v/config.json").to_json());
+  EXPECT_EQ(WanDiT::load(dir.path()).config().model_type, "ti2v");
+  // Not a DiT: the error names what is missing.
+  test::TempDir other;
+  save_safetensors(other.file("x.safetensors"), {{"a", test::random_tensor({2}, 1)}});
+  try {
+    infer_wan_dit_config(TensorStore::open(other.path()));
+    FAIL() << "a file without a DiT's tensors was given a config";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("patch_embedding.weight"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace wan
