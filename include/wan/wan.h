@@ -139,10 +139,11 @@ typedef struct wan_context_params {
 
 /* A context without a checkpoint, for testing and timing whole runs at the real size (`wan bench
  * e2e --random`): `task` (required) with random weights, the DiTs and the VAE made on the GPU
- * (WAN_DEVICE_CUDA only), the text encoder with `t5_layers` layers of the real width; checkpoint_dir
- * is ignored. Its videos are noise. */
+ * (WAN_DEVICE_CUDA only), the text encoder with `t5_layers` layers of the real width (run where
+ * t5_cpu says, like a loaded one); checkpoint_dir is ignored, the other settings apply. Its videos
+ * are noise. */
 typedef struct wan_random_weights {
-  int32_t t5_layers;           /* 0: the real 24 */
+  int32_t t5_layers;           /* 1 to 24; 0: the real 24 */
   uint64_t seed;
   const char* tokenizer_model; /* required: a SentencePiece model (the demo data's tests/data/tokenizer/spiece.model) */
 } wan_random_weights;
@@ -215,7 +216,8 @@ typedef struct wan_generate_result {
   double high_noise_seconds; /* of which T2V-A14B's high-noise expert (including its swap-in when offloaded) */
   double decode_seconds;     /* the VAE decode (without writing) */
   double write_seconds;      /* writing the mp4 / PNG files and handing frames to on_frames */
-  double peak_gpu_gib;       /* the largest GPU memory held by tensors during the call (0 on the CPU) */
+  double peak_gpu_gib;       /* the largest GPU memory this process's tensors held during the call (0 without
+                                a GPU; contexts running at the same time share the count) */
 } wan_generate_result;
 
 wan_generate_params wan_generate_default_params(void);

@@ -87,7 +87,8 @@ void check_source(const wan_context_params& cp, const wan::TaskConfig& task) {
   if (!cp.random_weights) return wan::check_checkpoint_folder(cp.checkpoint_dir, task);
   const wan_random_weights& r = *cp.random_weights;
   WAN_CHECK(cp.device == WAN_DEVICE_CUDA, "random_weights makes its weights on the GPU: use WAN_DEVICE_CUDA");
-  WAN_CHECK(r.t5_layers >= 0, "random_weights->t5_layers must not be negative (0: the real 24)");
+  WAN_CHECK(r.t5_layers >= 0 && r.t5_layers <= 24, "random_weights->t5_layers must be in [0, 24] (0: the real 24), "
+            "got ", r.t5_layers);
   WAN_CHECK(r.tokenizer_model && *r.tokenizer_model, "random_weights->tokenizer_model must name a SentencePiece "
             "model (the demo data's tests/data/tokenizer/spiece.model)");
   std::error_code ec;
@@ -350,7 +351,8 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
     const wan::Precision precision = fp8 ? wan::Precision::FP8 : wan::Precision::BF16;
     if (const wan_random_weights* r = params->random_weights)
       ctx->pipeline = std::make_unique<wan::TextToVideo>(wan::TextToVideo::random(
-          ctx->task, r->t5_layers > 0 ? r->t5_layers : 24, r->tokenizer_model, group, r->seed, offload, precision));
+          ctx->task, r->t5_layers > 0 ? r->t5_layers : 24, r->tokenizer_model, group, r->seed, offload, precision,
+          params->vae_f32 ? wan::DType::F32 : wan::DType::BF16));
     else
       ctx->pipeline = std::make_unique<wan::TextToVideo>(wan::TextToVideo::load(
         params->checkpoint_dir, ctx->task, params->device == WAN_DEVICE_CUDA ? wan::Device::CUDA : wan::Device::CPU,

@@ -225,7 +225,7 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
 
 TextToVideo TextToVideo::random(const std::string& task_name, int64_t t5_layers, const std::string& tokenizer_model,
                                 std::shared_ptr<const dist::ProcessGroup> group, uint64_t seed,
-                                bool offload_experts, Precision precision) {
+                                bool offload_experts, Precision precision, DType vae_activations) {
 #ifndef WAN_HAVE_CUDA
   fail("random weights are made on the GPU, and this build has no CUDA backend");
 #else
@@ -251,7 +251,7 @@ TextToVideo TextToVideo::random(const std::string& task_name, int64_t t5_layers,
     impl->t5 = std::make_unique<T5Encoder>(random_t5_encoder(t5, seed + 3));
     impl->vae = std::make_unique<WanVAE>(
         WanVAE::random(task.z_dim == 48 ? WanVAEConfig::wan22() : WanVAEConfig::wan21(), seed + 4, Device::CUDA));
-    impl->vae->to(Device::CUDA, DType::BF16);  // as a loaded checkpoint's VAE on the GPU
+    impl->vae->to(Device::CUDA, vae_activations);  // as a loaded checkpoint's VAE on the GPU
   }
   return TextToVideo(std::move(impl));
 #endif

@@ -80,7 +80,8 @@ class TextToVideo {
   // timed at the real size with no checkpoint on disk (`wan bench e2e --random`). CUDA only.
   static TextToVideo random(const std::string& task, int64_t t5_layers, const std::string& tokenizer_model,
                             std::shared_ptr<const dist::ProcessGroup> group = nullptr, uint64_t seed = 1,
-                            bool offload_experts = false, Precision precision = Precision::BF16);
+                            bool offload_experts = false, Precision precision = Precision::BF16,
+                            DType vae_activations = DType::BF16);
 
   // Where the text encoder runs: the pipeline's device by default (on CUDA one layer at a time,
   // holding no GPU memory between prompts); Device::CPU is the official --t5_cpu.
