@@ -3,6 +3,8 @@
 // refusing bad requests for a random checkpoint before writing anything.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -147,9 +149,10 @@ TEST_F(CheckpointApi, ASingleFileExpertWithoutConfigMakesTheSameVideo) {
   EXPECT_NE(std::string(p->config).find("inferred"), std::string::npos) << p->config;
   EXPECT_EQ(p->parameters, 720832);
 
-  auto video = [&](const std::string& folder) {
+  auto video = [&](const std::string& folder, wan_device device = WAN_DEVICE_CPU) {
     wan::api::ContextOptions o;
     o.checkpoint_dir = folder;
+    o.device = device;
     wan::api::Context ctx(o);
     wan::api::Request r;
     r.prompt = "a kite over the dunes";
@@ -169,6 +172,13 @@ TEST_F(CheckpointApi, ASingleFileExpertWithoutConfigMakesTheSameVideo) {
   const std::string original = video(demo), from_single = video(single);
   EXPECT_EQ(original.size(), size_t(5 * 64 * 32 * 3));
   EXPECT_TRUE(original == from_single) << "the single-file expert changed the video";
+  if (wan_cuda_available()) {  // the GPU's loader: the same video within rounding (kernels may be re-chosen)
+    const std::string a = video(demo, WAN_DEVICE_CUDA), b = video(single, WAN_DEVICE_CUDA);
+    ASSERT_EQ(a.size(), b.size());
+    int largest = 0;
+    for (size_t i = 0; i < a.size(); ++i) largest = std::max(largest, std::abs(int(uint8_t(a[i])) - int(uint8_t(b[i]))));
+    EXPECT_LE(largest, 2);
+  }
 
   // Converting writes the official layout: the inferred config as config.json beside the shards.
   const std::string converted = dir.file("converted");
