@@ -2,6 +2,7 @@
 // needed): median per-forward time after a warm-up, achieved TFLOP/s, peak GPU memory; a table on
 // the terminal and one JSON line for tools.
 #include <cstdio>
+#include <tuple>
 #include <vector>
 
 #include "args.h"
@@ -43,11 +44,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   wan_dit_benchmark_params p = wan_dit_benchmark_default_params();
   const std::string task = args.get_or("task", "t2v-A14B"), precision = args.get_or("precision", "bf16");
   p.task = task.c_str();
-  if (args.has("size")) {
-    const auto [W, H] = parse_size(*args.get("size"));
-    p.width = int32_t(W);
-    p.height = int32_t(H);
-  }
+  if (args.has("size")) std::tie(p.width, p.height) = parse_size(*args.get("size"));
   p.frames = int32_t(args.get_int("frames", 0));
   WAN_CHECK(!args.has("frames") || p.frames > 0, "--frames must be positive");
   p.layers = int32_t(args.get_int("layers", 0));

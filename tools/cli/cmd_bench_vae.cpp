@@ -4,6 +4,7 @@
 // chunk as in a real run. --dtype picks the activations' dtype (bf16, the default, or f32).
 // --encode also times the encoder on a random video (frames come from the host chunk by chunk).
 #include <cstdio>
+#include <tuple>
 
 #include "args.h"
 #include "commands.h"
@@ -37,11 +38,7 @@ int cmd_bench_vae(const std::vector<std::string>& argv) {
   wan_vae_benchmark_params p = wan_vae_benchmark_default_params();
   p.version = int32_t(args.get_int("version", 21));
   WAN_CHECK(p.version == 21 || p.version == 22, "--version must be 21 or 22");
-  if (args.has("size")) {
-    const auto [W, H] = parse_size(*args.get("size"));
-    p.width = int32_t(W);
-    p.height = int32_t(H);
-  }
+  if (args.has("size")) std::tie(p.width, p.height) = parse_size(*args.get("size"));
   p.frames = int32_t(args.get_int("frames", 0));
   WAN_CHECK(!args.has("frames") || p.frames > 0, "--frames must be positive");
   const std::string dtype = args.get_or("dtype", "bf16");

@@ -2,6 +2,7 @@
 // the machine and the plan for a request. Both on the public API only.
 #include <cmath>
 #include <cstdio>
+#include <tuple>
 #include <map>
 
 #include "args.h"
@@ -115,11 +116,7 @@ int system_info(const Args& args) {
   if (args.has("offload"))
     cp.offload = parse_bool_flag(*args.get("offload"), "--offload") ? WAN_OFFLOAD_ON : WAN_OFFLOAD_OFF;
   wan_generate_params gp = wan_generate_default_params();
-  if (args.has("size")) {
-    const auto [W, H] = parse_size(*args.get("size"));
-    gp.width = int32_t(W);
-    gp.height = int32_t(H);
-  }
+  if (args.has("size")) std::tie(gp.width, gp.height) = parse_size(*args.get("size"));
   gp.frames = int32_t(args.get_int("frames", 0));
   wan_memory_prediction m;
   api::check(wan_predict_memory(&cp, &gp, &m));

@@ -1,10 +1,11 @@
 // wan: the command-line tool of the Wan 2.2 engine.
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "commands.h"
-#include "core/error.h"
+#include "run_command.h"
 #include "wan/wan.hpp"
 
 namespace {
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
   const std::string name = command;
   // One of several GPUs' processes (started by the launcher): its messages say which.
   if (const char* rank = std::getenv("WAN_RANK"); rank && *rank) command += std::string(" (rank ") + rank + ")";
-  try {
+  return wan::cli::run_command("wan " + command, [&]() -> int {
     if (name == "version" || name == "--version") {
       std::printf("wan %s\n", wan_version());
       return 0;
@@ -54,17 +55,5 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "wan: unknown command '%s'\n\n%s", name.c_str(), kUsage);
     return 2;
-  } catch (const wan::Error& e) {
-    std::fprintf(stderr, "wan %s: error: %s\n", command.c_str(), e.what());
-    return 1;
-  } catch (const wan::api::Error& e) {
-    std::fprintf(stderr, "wan %s: error: %s\n", command.c_str(), e.what());
-    return e.status() == WAN_ERROR_INTERNAL ? 3 : 1;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "wan %s: error: out of host memory\n", command.c_str());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "wan %s: internal error: %s\n", command.c_str(), e.what());
-    return 3;
-  }
+  });
 }

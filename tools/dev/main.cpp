@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
 #include "dev_commands.h"
+#include "run_command.h"
 
 namespace {
 
@@ -28,19 +28,10 @@ int main(int argc, char** argv) {
   }
   const std::string name = args[0];
   args.erase(args.begin());
-  try {
+  return wan::cli::run_command("wan-dev " + name, [&]() -> int {
     if (name == "dit") return wan::cli::cmd_dit(args);
     if (name == "fp8") return wan::cli::cmd_fp8(args);
     std::fprintf(stderr, "wan-dev: unknown command '%s'\n\n%s", name.c_str(), kUsage);
     return 2;
-  } catch (const wan::Error& e) {
-    std::fprintf(stderr, "wan-dev %s: error: %s\n", name.c_str(), e.what());
-    return 1;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "wan-dev %s: error: out of host memory\n", name.c_str());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "wan-dev %s: internal error: %s\n", name.c_str(), e.what());
-    return 3;
-  }
+  });
 }
