@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <mutex>
+#include <set>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -130,7 +132,11 @@ WanDiTConfig wan_dit_config_of_folder(const std::string& folder) {
   std::error_code ec;
   if (std::filesystem::exists(config, ec)) return WanDiTConfig::from_file(config.string());
   const WanDiTConfig c = infer_wan_dit_config(TensorStore::open(folder));
-  WAN_LOG_INFO(folder, ": no config.json; the config inferred from the weights' shapes: ", c.summary());
+  static std::mutex mutex;
+  static std::set<std::string> told;  // a request is checked, planned and loaded: say it once
+  std::lock_guard<std::mutex> lock(mutex);
+  if (told.insert(folder).second)
+    WAN_LOG_INFO(folder, ": no config.json; the config inferred from the weights' shapes: ", c.summary());
   return c;
 }
 

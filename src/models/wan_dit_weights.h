@@ -71,7 +71,8 @@ int64_t wan_dit_parameter_count(const WanDiTConfig& config);
 // [dim, freq_dim], blocks.0.ffn.0 [ffn_dim, dim], head.head [out_dim·prod(patch_size), dim], the
 // number of blocks, norm3 and norm_q present or not. What shapes do not carry takes the official
 // value: num_heads = dim / 128 (the head dim of every Wan 2.x DiT), text_len 512, eps 1e-6;
-// model_type is "ti2v" for 48 input channels (the Wan 2.2 VAE's latents), else "t2v". For DiT
+// model_type is "ti2v" for 48 input channels (the Wan 2.2 VAE's latents), "i2v" for 36 (refused by
+// validate: not supported), else "t2v". For DiT
 // files that come without a config.json (single-file DiTs such as ComfyUI's). Throws naming the
 // checkpoint when a tensor it needs is missing.
 WanDiTConfig infer_wan_dit_config(const TensorStore& store);

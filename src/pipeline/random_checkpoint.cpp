@@ -76,7 +76,6 @@ WanDiTWeights random_wan_dit_weights(const WanDiTConfig& config, uint64_t seed) 
 
 namespace {
 
-
 std::string t5_config_json(const T5Config& c) {
   const nlohmann::json j = {{"vocab", c.vocab},         {"dim", c.dim},
                             {"dim_attn", c.dim_attn},   {"dim_ffn", c.dim_ffn},

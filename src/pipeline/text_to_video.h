@@ -76,8 +76,9 @@ class TextToVideo {
   TextToVideo(TextToVideo&&) noexcept;
 
   // Random weights at the task's real sizes (the DiTs and the VAE made on the GPU, the text
-  // encoder with `t5_layers` layers on the CPU, the tokenizer from `tokenizer_model`): whole runs
-  // timed at the real size with no checkpoint on disk (`wan bench e2e --random`). CUDA only.
+  // encoder with `t5_layers` layers made on the CPU and run where a loaded one would, the tokenizer
+  // from `tokenizer_model`): whole runs timed at the real size with no checkpoint on disk (`wan
+  // bench e2e --random`). The other arguments as for load(). CUDA only.
   static TextToVideo random(const std::string& task, int64_t t5_layers, const std::string& tokenizer_model,
                             std::shared_ptr<const dist::ProcessGroup> group = nullptr, uint64_t seed = 1,
                             bool offload_experts = false, Precision precision = Precision::BF16,
