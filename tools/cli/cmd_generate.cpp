@@ -37,7 +37,8 @@ const std::vector<OptionSpec> kOptions = {
     {"negative-prompt", true, "the negative prompt (default: the official one)", {"n_prompt", "negative_prompt"}},
     {"output", true, "the .mp4 to write (default: the official file name pattern)", {"save_file"}},
     {"frames-dir", true, "also write every frame as PNG into this folder", {}},
-    {"device", true, "cpu or cuda: where the DiT, the VAE decoder and the text encoder run (default cpu)", {}},
+    {"device", true, "cpu or cuda: where the DiT, the VAE decoder and the text encoder run (default: cuda when a "
+                     "usable GPU is present, else cpu)", {}},
     {"offload", true, "true/false (official --offload_model): T2V-A14B on CUDA keeps the inactive expert in host "
                       "memory, one expert on the GPU (default: only when both do not fit the GPU)", {"offload_model"}},
     {"t5-cpu", false, "run the text encoder on the CPU (official --t5_cpu; default: on --device)", {"t5_cpu"}},
@@ -122,7 +123,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
     options.threads = int(args.get_int("threads", 0));
     WAN_CHECK(options.threads >= 0, "--threads must not be negative");
   }
-  const std::string device = args.get_or("device", "cpu");
+  const std::string device = args.get_or("device", wan_cuda_available() ? "cuda" : "cpu");  // the machine decides
   WAN_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
   WAN_CHECK(device == "cpu" || wan_cuda_available(), "--device cuda: ", wan_cuda_device_summary(),
             "; use --device cpu");
