@@ -185,6 +185,10 @@ int cmd_generate(const std::vector<std::string>& argv) {
     else if (level == WAN_LOG_INFO) std::fprintf(stderr, "%s\n", message.c_str());
   };
   const std::string output = args.get_or("output", "");
+  // wan generate always writes a video: without FFmpeg say so now, not after loading.
+  WAN_CHECK(wan_video_output_available(), "this build has no FFmpeg, so it cannot write the mp4; install "
+            "libavcodec-dev, libavformat-dev, libswscale-dev and libavutil-dev and rebuild (a program can take the "
+            "frames through the API's on_frames callback instead)");
   const std::string frames_dir = args.get_or("frames-dir", "");
   if (!output.empty()) p.output_path = output;
   if (!frames_dir.empty()) p.frames_dir = frames_dir;
