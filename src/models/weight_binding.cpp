@@ -81,24 +81,24 @@ Tensor converted(const Tensor& t, DType dtype) {
 
 }  // namespace
 
+Tensor read_weight(const TensorStore& store, const std::string& name, DType dtype) {
+  const Tensor scale = scale_of(store, name);
+  if (!scale.defined()) return converted(store.get(name), dtype);
+  // values · scale in f32 (exact for E4M3 values times an f32 scale up to one rounding), then dtype.
+  Tensor w = converted(store.get(name), DType::F32);
+  if (w.data_ptr() == store.get(name).data_ptr()) w = w.clone();  // never write into the mapped file
+  const float s = scale.to(DType::F32).contiguous().data<float>()[0];
+  float* p = w.data<float>();
+  parallel_for(w.numel(), [&](int64_t a, int64_t b) {
+    for (int64_t i = a; i < b; ++i) p[i] *= s;
+  }, int64_t(1) << 18);
+  return converted(w, dtype);
+}
+
 void bind_weights(const TensorStore& store, const std::vector<WeightSlot>& slots, const std::string& model,
                   DType dtype) {
   check_weights(store, slots, model);
-  for (const WeightSlot& slot : slots) {
-    const Tensor scale = scale_of(store, slot.name);
-    if (!scale.defined()) {
-      *slot.tensor = converted(store.get(slot.name), dtype);
-      continue;
-    }
-    // values · scale in f32 (exact for E4M3 values times an f32 scale up to one rounding), then dtype.
-    Tensor w = converted(store.get(slot.name), DType::F32);
-    const float s = scale.to(DType::F32).contiguous().data<float>()[0];
-    float* p = w.data<float>();
-    parallel_for(w.numel(), [&](int64_t a, int64_t b) {
-      for (int64_t i = a; i < b; ++i) p[i] *= s;
-    }, int64_t(1) << 18);
-    *slot.tensor = converted(w, dtype);
-  }
+  for (const WeightSlot& slot : slots) *slot.tensor = read_weight(store, slot.name, dtype);
 }
 
 int64_t parameter_count(const std::vector<WeightSlot>& slots) {

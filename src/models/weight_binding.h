@@ -31,6 +31,10 @@ void check_weights(const TensorStore& store, const std::vector<WeightSlot>& slot
 void bind_weights(const TensorStore& store, const std::vector<WeightSlot>& slots, const std::string& model,
                   DType dtype);
 
+// One slot's tensor as bind_weights reads it: converted to `dtype`, a scaled FP8 weight
+// dequantised with its scale first (a view of the file when nothing needs converting).
+Tensor read_weight(const TensorStore& store, const std::string& name, DType dtype);
+
 int64_t parameter_count(const std::vector<WeightSlot>& slots);
 
 }  // namespace wan

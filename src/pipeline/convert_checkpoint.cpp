@@ -1,5 +1,6 @@
 #include "pipeline/convert_checkpoint.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -113,9 +114,15 @@ void convert_dit(const fs::path& src, const fs::path& dst, DType dtype, int64_t 
     WAN_CHECK(out.good(), (dst / "config.json").string(), ": cannot write");
   }
   for (const std::string& n : store.names()) r.bytes_read += int64_t(store.get(n).nbytes());
+  // The official tensors only, read as the loader reads them: a scaled FP8 file's weights come out
+  // dequantised (values · scale) and its scale tensors and marker are not copied.
+  WanDiTWeights scratch;
+  std::vector<std::string> names;
+  for (const WeightSlot& slot : wan_dit_weight_slots(scratch, config)) names.push_back(slot.name);
+  std::sort(names.begin(), names.end());
   write_dit_shards(
-      dst, store.names(), [&](const std::string& n) { return store.get(n).numel() * int64_t(dtype_size(dtype)); },
-      [&](const std::string& n) { return store.get(n).to(dtype).contiguous(); }, shard_bytes, r);
+      dst, names, [&](const std::string& n) { return store.get(n).numel() * int64_t(dtype_size(dtype)); },
+      [&](const std::string& n) { return read_weight(store, n, dtype).contiguous(); }, shard_bytes, r);
   ++r.dit_folders;
 }
 

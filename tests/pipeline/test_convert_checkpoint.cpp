@@ -53,6 +53,42 @@ TEST(ConvertCheckpoint, DiTFolderInShardsMatchesTheGoldenCase) {
   EXPECT_LE(rel_l2(b[0], c.out[0]), 1e-4);
 }
 
+// A scaled FP8 single-file DiT (E4M3 block matrices with an f32 scale each, ComfyUI's prefix, no
+// config.json) converts to the official layout: its weights dequantised as the loader reads them,
+// no scale tensors or marker copied, and the inferred config.json written.
+TEST(ConvertCheckpoint, AScaledFp8SingleFileBecomesTheOfficialLayout) {
+  test::TempDir dir;
+  const std::string golden = test::golden_dir() + "/dit_tiny";
+  const TensorStore source = TensorStore::open(golden);
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const std::string& n : source.names()) {
+    const Tensor& t = source.get(n);
+    if (n.rfind("blocks.", 0) == 0 && n.size() > 7 && n.substr(n.size() - 7) == ".weight" && t.dim() == 2) {
+      tensors.emplace_back(n, t.to(DType::F32).contiguous().to(DType::F8_E4M3));  // scale 0.5: values · 0.5
+      tensors.emplace_back(n.substr(0, n.size() - 7) + ".scale_weight", Tensor::from_vector<float>({0.5f}, {1}));
+    } else {
+      tensors.emplace_back(n, t);
+    }
+  }
+  tensors.emplace_back("scaled_fp8", Tensor::from_vector<float>({0.0f}, {1}));
+  for (auto& [n, t] : tensors) n = "model.diffusion_model." + n;
+  fs::create_directories(dir.file("single"));
+  save_safetensors(dir.file("single/wan_tiny_fp8_scaled.safetensors"), tensors);
+
+  const ConvertReport r = convert_checkpoint(dir.file("single"), dir.file("official"), DType::BF16);
+  EXPECT_EQ(r.dit_folders, 1);
+  EXPECT_TRUE(fs::exists(dir.file("official/config.json")));
+  const TensorStore out = TensorStore::open(dir.file("official"));
+  EXPECT_EQ(out.names(), source.names());  // the official tensors, nothing else
+  const WanDiT from_file = WanDiT::load(dir.file("single")), converted = WanDiT::load(dir.file("official"));
+  EXPECT_EQ(converted.config().to_json(), WanDiTConfig::from_file(golden + "/config.json").to_json());
+  const Tensor& q = converted.weights().blocks[1].self_attn.q_weight;
+  EXPECT_EQ(rel_l2(q, from_file.weights().blocks[1].self_attn.q_weight), 0.0);  // the loader's dequantised values
+  const double vs_golden = rel_l2(q, WanDiT::load(golden).weights().blocks[1].self_attn.q_weight);
+  EXPECT_GT(vs_golden, 0.3);  // half the golden values (scale 0.5 on unscaled E4M3 copies) ...
+  EXPECT_LT(vs_golden, 0.7);  // ... within E4M3's rounding
+}
+
 TEST(ConvertCheckpoint, TheDemoPipelineMakesTheSameVideo) {
   test::TempDir dir;
   const std::string src = dir.file("demo"), dst = dir.file("demo_bf16");
