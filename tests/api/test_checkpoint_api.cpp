@@ -190,6 +190,26 @@ TEST_F(CheckpointApi, ASingleFileExpertWithoutConfigMakesTheSameVideo) {
   EXPECT_STREQ(part(after, "high_noise_model")->config, part(info, "low_noise_model")->config);
 }
 
+// A TI2V-5B folder whose DiT is one file of its own name without config.json: the task comes from
+// the weights' shapes (48 latent channels); the parts still missing are named.
+TEST_F(CheckpointApi, FindsTheTaskOfAFolderFromItsDiTShapes) {
+  const fs::path folder = dir.file("ti2v");
+  fs::create_directories(folder / "google" / "umt5-xxl");
+  fs::copy_file(wan::test::golden_dir() + "/dit_tiny_ti2v/diffusion_pytorch_model.safetensors",
+                folder / "wan2.2_ti2v_5B_fp16.safetensors");
+  fs::copy_file(fs::path(demo) / "models_t5_umt5-xxl-enc-bf16.pth", folder / "models_t5_umt5-xxl-enc-bf16.pth");
+  fs::copy_file(fs::path(demo) / "google" / "umt5-xxl" / "spiece.model", folder / "google" / "umt5-xxl" / "spiece.model");
+  const wan_checkpoint_info info = wan::api::inspect_checkpoint(folder.string());
+  EXPECT_STREQ(info.task, "ti2v-5B");
+  EXPECT_EQ(info.complete, 0);
+  const wan_checkpoint_part* dit = part(info, "dit");
+  ASSERT_NE(dit, nullptr);
+  EXPECT_STREQ(dit->problem, "");
+  EXPECT_NE(std::string(dit->config).find("ti2v"), std::string::npos) << dit->config;
+  EXPECT_STREQ(part(info, "vae")->problem, "missing");  // Wan2.2_VAE.pth
+  EXPECT_EQ(part(info, "text_encoder")->present, 1);
+}
+
 TEST_F(CheckpointApi, RefusesABadRandomCheckpointRequestBeforeWriting) {
   const std::string tokenizer = std::string(WAN_SOURCE_DIR) + "/tests/data/tokenizer/spiece.model";
   wan_random_checkpoint_params p = wan_random_checkpoint_default_params();
