@@ -2,12 +2,12 @@
 
 #include <cstdlib>
 
-#include "core/error.h"
+#include "cli_error.h"
 
 namespace wan::cli {
 
 Args::Args(const std::vector<std::string>& argv, const std::vector<OptionSpec>& specs, const std::string& command)
-    : command_(command) {
+    : command_(command.rfind("wan", 0) == 0 ? command : "wan " + command) {
   auto find = [&](const std::string& name) -> const OptionSpec* {
     for (const auto& s : specs) {
       if (s.name == name) return &s;
@@ -29,12 +29,12 @@ Args::Args(const std::vector<std::string>& argv, const std::vector<OptionSpec>& 
       name = name.substr(0, eq);
     }
     const OptionSpec* spec = find(name);
-    WAN_CHECK(spec, "unknown option '", a, "' for 'wan ", command_, "'; see 'wan ", command_, " --help'");
+    CLI_CHECK(spec, "unknown option '", a, "' for '", command_, "'; see '", command_, " --help'");
     if (spec->takes_value && !value) {
-      WAN_CHECK(i + 1 < argv.size(), "option --", spec->name, " needs a value");
+      CLI_CHECK(i + 1 < argv.size(), "option --", spec->name, " needs a value");
       value = argv[++i];
     }
-    WAN_CHECK(spec->takes_value || !value, "option --", spec->name, " takes no value");
+    CLI_CHECK(spec->takes_value || !value, "option --", spec->name, " takes no value");
     values_[spec->name] = value.value_or("");
   }
 }
@@ -54,7 +54,7 @@ int64_t Args::get_int(const std::string& name, int64_t fallback) const {
   if (!v) return fallback;
   char* end = nullptr;
   const long long n = std::strtoll(v->c_str(), &end, 10);
-  WAN_CHECK(!v->empty() && *end == '\0', "option --", name, " needs an integer, got '", *v, "'");
+  CLI_CHECK(!v->empty() && *end == '\0', "option --", name, " needs an integer, got '", *v, "'");
   return n;
 }
 
@@ -63,7 +63,7 @@ double Args::get_double(const std::string& name, double fallback) const {
   if (!v) return fallback;
   char* end = nullptr;
   const double d = std::strtod(v->c_str(), &end);
-  WAN_CHECK(!v->empty() && *end == '\0', "option --", name, " needs a number, got '", *v, "'");
+  CLI_CHECK(!v->empty() && *end == '\0', "option --", name, " needs a number, got '", *v, "'");
   return d;
 }
 
@@ -85,11 +85,11 @@ bool parse_bool_flag(const std::string& s, const std::string& flag) {
 
 std::pair<int64_t, int64_t> parse_size(const std::string& s) {
   const size_t sep = s.find_first_of("*xX");
-  WAN_CHECK(sep != std::string::npos, "--size '", s, "' must be W*H or WxH, e.g. 1280*720");
+  CLI_CHECK(sep != std::string::npos, "--size '", s, "' must be W*H or WxH, e.g. 1280*720");
   try {
     size_t a = 0, b = 0;
     const int64_t w = std::stoll(s.substr(0, sep), &a), h = std::stoll(s.substr(sep + 1), &b);
-    WAN_CHECK(a == sep && b == s.size() - sep - 1 && w > 0 && h > 0, "");
+    CLI_CHECK(a == sep && b == s.size() - sep - 1 && w > 0 && h > 0, "");
     return {w, h};
   } catch (...) {
     fail("--size '", s, "' must be W*H or WxH with positive integers, e.g. 1280*720");

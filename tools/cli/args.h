@@ -19,7 +19,8 @@ struct OptionSpec {
 
 class Args {
  public:
-  // Throws wan::Error with a clear message for unknown options or missing values.
+  // Throws CommandError (cli_error.h) with a clear message for unknown options or missing values.
+  // `command` names it in messages: "info" (a `wan` command) or a whole name ("wan-dev dit").
   Args(const std::vector<std::string>& argv, const std::vector<OptionSpec>& specs, const std::string& command);
 
   bool has(const std::string& name) const { return values_.count(name) != 0; }

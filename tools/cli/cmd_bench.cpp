@@ -7,7 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "core/error.h"  // the CLI's own argument errors
+#include "cli_error.h"
 #include "wan/wan.hpp"
 
 namespace wan::cli {
@@ -31,8 +31,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
   if (!argv.empty() && argv[0] == "vae") return cmd_bench_vae(std::vector<std::string>(argv.begin() + 1, argv.end()));
   if (!argv.empty() && argv[0] == "e2e") return cmd_bench_e2e(std::vector<std::string>(argv.begin() + 1, argv.end()));
   if (!argv.empty() && argv[0] == "load") return cmd_bench_load(std::vector<std::string>(argv.begin() + 1, argv.end()));
-  WAN_CHECK(argv.empty() || argv[0] != "fp8", "the FP8 error table moved to the developers' tool: wan-dev fp8");
-  WAN_CHECK(!argv.empty() && (argv[0] == "dit" || argv[0] == "--help" || argv[0] == "-h"),
+  CLI_CHECK(argv.empty() || argv[0] != "fp8", "the FP8 error table moved to the developers' tool: wan-dev fp8");
+  CLI_CHECK(!argv.empty() && (argv[0] == "dit" || argv[0] == "--help" || argv[0] == "-h"),
             "usage: wan bench dit|vae|e2e|load [options]; see 'wan bench dit --help' (and vae, e2e, load)");
   Args args(std::vector<std::string>(argv.begin() + 1, argv.end()), kOptions, "bench dit");
   if (argv[0] != "dit" || args.has("help")) {
@@ -40,21 +40,21 @@ int cmd_bench(const std::vector<std::string>& argv) {
                 "weights.\n\n%s", options_help(kOptions).c_str());
     return 0;
   }
-  WAN_CHECK(wan_cuda_available(), "wan bench dit needs a GPU: ", wan_cuda_device_summary());
+  CLI_CHECK(wan_cuda_available(), "wan bench dit needs a GPU: ", wan_cuda_device_summary());
   wan_dit_benchmark_params p = wan_dit_benchmark_default_params();
   const std::string task = args.get_or("task", "t2v-A14B"), precision = args.get_or("precision", "bf16");
   p.task = task.c_str();
   if (args.has("size")) std::tie(p.width, p.height) = parse_size(*args.get("size"));
   p.frames = int32_t(args.get_int("frames", 0));
-  WAN_CHECK(!args.has("frames") || p.frames > 0, "--frames must be positive");
+  CLI_CHECK(!args.has("frames") || p.frames > 0, "--frames must be positive");
   p.layers = int32_t(args.get_int("layers", 0));
-  WAN_CHECK(!args.has("layers") || p.layers > 0, "--layers must be positive");
+  CLI_CHECK(!args.has("layers") || p.layers > 0, "--layers must be positive");
   p.reps = int32_t(args.get_int("reps", 3));
-  WAN_CHECK(p.reps > 0, "--reps must be positive");
-  WAN_CHECK(precision == "bf16" || precision == "fp8", "--precision must be bf16 or fp8, got '", precision, "'");
+  CLI_CHECK(p.reps > 0, "--reps must be positive");
+  CLI_CHECK(precision == "bf16" || precision == "fp8", "--precision must be bf16 or fp8, got '", precision, "'");
   p.precision = precision == "fp8" ? WAN_PRECISION_FP8 : WAN_PRECISION_BF16;
   p.ulysses = int32_t(args.get_int("ulysses", 1));
-  WAN_CHECK(p.ulysses >= 1, "--ulysses must be at least 1");
+  CLI_CHECK(p.ulysses >= 1, "--ulysses must be at least 1");
   if (p.ulysses > 1 && api::process_rank() < 0) {  // the user's process: the same command once per GPU
     std::vector<std::string> rank_args{"bench"};
     rank_args.insert(rank_args.end(), argv.begin(), argv.end());

@@ -10,7 +10,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "core/error.h"  // the CLI's own argument errors
+#include "cli_error.h"
 #include "wan/wan.hpp"
 
 namespace wan::cli {
@@ -46,15 +46,15 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
     return 0;
   }
   const std::string device = args.get_or("device", wan_cuda_available() ? "cuda" : "cpu");
-  WAN_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda");
-  WAN_CHECK(device == "cpu" || wan_cuda_available(), "--device cuda: ", wan_cuda_device_summary());
+  CLI_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda");
+  CLI_CHECK(device == "cpu" || wan_cuda_available(), "--device cuda: ", wan_cuda_device_summary());
   api::ContextOptions options;
   options.device = device == "cuda" ? WAN_DEVICE_CUDA : WAN_DEVICE_CPU;
   options.cfg_parallel = args.has("cfg-parallel");
   options.ulysses = int(args.get_int("ulysses", 1));
-  WAN_CHECK(options.ulysses >= 1, "--ulysses must be at least 1");
+  CLI_CHECK(options.ulysses >= 1, "--ulysses must be at least 1");
   const int world = (options.cfg_parallel ? 2 : 1) * options.ulysses;
-  WAN_CHECK(world == 1 || device == "cuda", "--cfg-parallel and --ulysses need --device cuda");
+  CLI_CHECK(world == 1 || device == "cuda", "--cfg-parallel and --ulysses need --device cuda");
   if (world > 1 && api::process_rank() < 0) {  // the user's process: the same command once per GPU
     std::vector<std::string> rank_args{"bench", "e2e"};
     rank_args.insert(rank_args.end(), argv.begin(), argv.end());
@@ -62,10 +62,10 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
   }
   const bool report = api::process_rank() <= 0;  // only rank 0 reports
   const std::string random_task = args.get_or("random", "");
-  WAN_CHECK(random_task.empty() || !args.has("ckpt-dir"), "--random and --ckpt-dir exclude each other");
-  WAN_CHECK(random_task.empty() || device == "cuda", "--random makes its weights on the GPU: use --device cuda");
+  CLI_CHECK(random_task.empty() || !args.has("ckpt-dir"), "--random and --ckpt-dir exclude each other");
+  CLI_CHECK(random_task.empty() || device == "cuda", "--random makes its weights on the GPU: use --device cuda");
   const std::string precision = args.get_or("precision", "bf16");
-  WAN_CHECK(precision == "bf16" || precision == "fp8", "--precision must be bf16 or fp8, got '", precision, "'");
+  CLI_CHECK(precision == "bf16" || precision == "fp8", "--precision must be bf16 or fp8, got '", precision, "'");
   options.precision = precision == "fp8" ? WAN_PRECISION_FP8 : WAN_PRECISION_BF16;
   options.t5_cpu = args.has("t5-cpu");
   if (args.has("offload"))

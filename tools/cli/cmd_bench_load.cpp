@@ -13,7 +13,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "core/error.h"  // the CLI's own errors
+#include "cli_error.h"
 #include "wan/wan.hpp"
 
 namespace fs = std::filesystem;
@@ -55,12 +55,12 @@ int64_t read_all(const std::vector<fs::path>& files) {
   int64_t total = 0;
   for (const fs::path& f : files) {
     const int fd = ::open(f.c_str(), O_RDONLY);
-    WAN_CHECK(fd >= 0, f.string(), ": cannot open");
+    CLI_CHECK(fd >= 0, f.string(), ": cannot open");
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     ssize_t n = 0;
     while ((n = ::read(fd, buffer.data(), buffer.size())) > 0) total += n;
     ::close(fd);
-    WAN_CHECK(n == 0, f.string(), ": read error");
+    CLI_CHECK(n == 0, f.string(), ": read error");
   }
   return total;
 }
@@ -76,8 +76,8 @@ int cmd_bench_load(const std::vector<std::string>& argv) {
     return 0;
   }
   const std::string device = args.get_or("device", wan_cuda_available() ? "cuda" : "cpu");
-  WAN_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda");
-  WAN_CHECK(device == "cpu" || wan_cuda_available(), "--device cuda: ", wan_cuda_device_summary());
+  CLI_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda");
+  CLI_CHECK(device == "cpu" || wan_cuda_available(), "--device cuda: ", wan_cuda_device_summary());
   std::string folder = args.get_or("ckpt-dir", "");
   if (folder.empty()) {
     folder = demo_checkpoint_dir();

@@ -8,7 +8,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "core/error.h"  // the CLI's own argument errors
+#include "cli_error.h"
 #include "wan/wan.hpp"
 
 namespace wan::cli {
@@ -34,18 +34,18 @@ int cmd_bench_vae(const std::vector<std::string>& argv) {
                 options_help(kOptions).c_str());
     return 0;
   }
-  WAN_CHECK(wan_cuda_available(), "wan bench vae needs a GPU: ", wan_cuda_device_summary());
+  CLI_CHECK(wan_cuda_available(), "wan bench vae needs a GPU: ", wan_cuda_device_summary());
   wan_vae_benchmark_params p = wan_vae_benchmark_default_params();
   p.version = int32_t(args.get_int("version", 21));
-  WAN_CHECK(p.version == 21 || p.version == 22, "--version must be 21 or 22");
+  CLI_CHECK(p.version == 21 || p.version == 22, "--version must be 21 or 22");
   if (args.has("size")) std::tie(p.width, p.height) = parse_size(*args.get("size"));
   p.frames = int32_t(args.get_int("frames", 0));
-  WAN_CHECK(!args.has("frames") || p.frames > 0, "--frames must be positive");
+  CLI_CHECK(!args.has("frames") || p.frames > 0, "--frames must be positive");
   const std::string dtype = args.get_or("dtype", "bf16");
-  WAN_CHECK(dtype == "bf16" || dtype == "f32", "--dtype must be bf16 or f32, got ", dtype);
+  CLI_CHECK(dtype == "bf16" || dtype == "f32", "--dtype must be bf16 or f32, got ", dtype);
   p.f32 = dtype == "f32";
   p.reps = int32_t(args.get_int("reps", 1));
-  WAN_CHECK(p.reps >= 1, "--reps must be at least 1");
+  CLI_CHECK(p.reps >= 1, "--reps must be at least 1");
   p.profile = args.has("profile");
   p.encode = args.has("encode");
 

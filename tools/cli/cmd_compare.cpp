@@ -10,7 +10,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "core/error.h"  // the CLI's own argument errors
+#include "cli_error.h"
 #include "wan/wan.hpp"
 
 namespace wan::cli {
@@ -35,7 +35,7 @@ int cmd_compare(const std::vector<std::string>& argv) {
                 options_help(kOptions).c_str());
     return 0;
   }
-  WAN_CHECK(args.positionals().size() == 2, "wan compare takes two videos (mp4 files or PNG folders); see --help");
+  CLI_CHECK(args.positionals().size() == 2, "wan compare takes two videos (mp4 files or PNG folders); see --help");
   const api::VideoComparison c = api::compare_videos(args.positionals()[0], args.positionals()[1]);
   if (args.has("frames"))
     for (size_t i = 0; i < c.frames.size(); ++i)

@@ -5,7 +5,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "core/error.h"  // the CLI's own argument errors
+#include "cli_error.h"
 #include "wan/wan.hpp"
 
 namespace wan::cli {
@@ -28,12 +28,12 @@ int cmd_convert(const std::vector<std::string>& argv) {
                 options_help(kOptions).c_str());
     return 0;
   }
-  WAN_CHECK(args.positionals().size() == 2, "wan convert takes SRC and DST; see 'wan convert --help'");
+  CLI_CHECK(args.positionals().size() == 2, "wan convert takes SRC and DST; see 'wan convert --help'");
   const std::string dtype_name = args.get_or("dtype", "bf16");
-  WAN_CHECK(dtype_name == "bf16" || dtype_name == "f16" || dtype_name == "f32", "--dtype must be bf16, f16 or f32, got '",
+  CLI_CHECK(dtype_name == "bf16" || dtype_name == "f16" || dtype_name == "f32", "--dtype must be bf16, f16 or f32, got '",
             dtype_name, "'");
   const double shard_gb = args.get_double("shard-gb", 5);
-  WAN_CHECK(shard_gb > 0, "--shard-gb must be positive");
+  CLI_CHECK(shard_gb > 0, "--shard-gb must be positive");
   const auto t0 = std::chrono::steady_clock::now();
   const wan_convert_report r =
       api::convert_checkpoint(args.positionals()[0], args.positionals()[1], dtype_name, int64_t(shard_gb * 1e9));

@@ -14,7 +14,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "core/error.h"  // the CLI's own argument errors
+#include "cli_error.h"
 #include "wan/wan.hpp"
 
 namespace fs = std::filesystem;
@@ -69,14 +69,14 @@ std::pair<double, double> parse_guide(const std::string& s) {
   char* end = nullptr;
   if (sep == std::string::npos) {
     const double g = std::strtod(s.c_str(), &end);
-    WAN_CHECK(!s.empty() && *end == '\0', "--guide-scale '", s, "' must be a number or LOW,HIGH");
+    CLI_CHECK(!s.empty() && *end == '\0', "--guide-scale '", s, "' must be a number or LOW,HIGH");
     return {g, g};
   }
   const std::string lo = s.substr(0, sep), hi = s.substr(sep + 1);
   const double a = std::strtod(lo.c_str(), &end);
-  WAN_CHECK(!lo.empty() && *end == '\0', "--guide-scale '", s, "' must be a number or LOW,HIGH");
+  CLI_CHECK(!lo.empty() && *end == '\0', "--guide-scale '", s, "' must be a number or LOW,HIGH");
   const double b = std::strtod(hi.c_str(), &end);
-  WAN_CHECK(!hi.empty() && *end == '\0', "--guide-scale '", s, "' must be a number or LOW,HIGH");
+  CLI_CHECK(!hi.empty() && *end == '\0', "--guide-scale '", s, "' must be a number or LOW,HIGH");
   return {a, b};
 }
 
@@ -117,28 +117,28 @@ int cmd_generate(const std::vector<std::string>& argv) {
                 options_help(kOptions).c_str());
     return 0;
   }
-  WAN_CHECK(args.positionals().empty(), "wan generate takes no positional arguments (the prompt goes after --prompt)");
+  CLI_CHECK(args.positionals().empty(), "wan generate takes no positional arguments (the prompt goes after --prompt)");
   api::ContextOptions options;
   if (args.has("threads")) {
     options.threads = int(args.get_int("threads", 0));
-    WAN_CHECK(options.threads >= 0, "--threads must not be negative");
+    CLI_CHECK(options.threads >= 0, "--threads must not be negative");
   }
   const std::string device = args.get_or("device", wan_cuda_available() ? "cuda" : "cpu");  // the machine decides
-  WAN_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
-  WAN_CHECK(device == "cpu" || wan_cuda_available(), "--device cuda: ", wan_cuda_device_summary(),
+  CLI_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
+  CLI_CHECK(device == "cpu" || wan_cuda_available(), "--device cuda: ", wan_cuda_device_summary(),
             "; use --device cpu");
   options.device = device == "cuda" ? WAN_DEVICE_CUDA : WAN_DEVICE_CPU;
   options.t5_cpu = args.has("t5-cpu");
   options.vae_f32 = args.has("vae-f32");
   const std::string precision = args.get_or("precision", "bf16");
-  WAN_CHECK(precision == "bf16" || precision == "fp8", "--precision must be bf16 or fp8, got '", precision, "'");
-  WAN_CHECK(precision == "bf16" || device == "cuda", "--precision fp8 needs --device cuda");
+  CLI_CHECK(precision == "bf16" || precision == "fp8", "--precision must be bf16 or fp8, got '", precision, "'");
+  CLI_CHECK(precision == "bf16" || device == "cuda", "--precision fp8 needs --device cuda");
   options.precision = precision == "fp8" ? WAN_PRECISION_FP8 : WAN_PRECISION_BF16;
   options.cfg_parallel = args.has("cfg-parallel");
   options.ulysses = int(args.get_int("ulysses", 1));
-  WAN_CHECK(options.ulysses >= 1, "--ulysses must be at least 1");
+  CLI_CHECK(options.ulysses >= 1, "--ulysses must be at least 1");
   const int world = (options.cfg_parallel ? 2 : 1) * options.ulysses;
-  WAN_CHECK(world == 1 || device == "cuda", "--cfg-parallel and --ulysses need --device cuda");
+  CLI_CHECK(world == 1 || device == "cuda", "--cfg-parallel and --ulysses need --device cuda");
   const int rank = api::process_rank();  // one of several GPUs, started by the launcher below, or -1
   const bool quiet = rank > 0;       // only rank 0 reports
   if (args.has("offload"))
@@ -148,11 +148,11 @@ int cmd_generate(const std::vector<std::string>& argv) {
   api::Request p;
   if (args.has("size")) std::tie(p.width, p.height) = parse_size(*args.get("size"));
   p.frames = int(args.get_int("frames", 0));
-  WAN_CHECK(!args.has("frames") || p.frames > 0, "--frames must be positive");
+  CLI_CHECK(!args.has("frames") || p.frames > 0, "--frames must be positive");
   p.steps = int(args.get_int("steps", 0));
-  WAN_CHECK(!args.has("steps") || p.steps > 0, "--steps must be positive");
+  CLI_CHECK(!args.has("steps") || p.steps > 0, "--steps must be positive");
   p.shift = args.get_double("shift", 0);
-  WAN_CHECK(!args.has("shift") || p.shift > 0, "--shift must be positive");
+  CLI_CHECK(!args.has("shift") || p.shift > 0, "--shift must be positive");
   p.solver = parse_solver(args.get_or("solver", "unipc"));
   if (args.has("guide-scale")) std::tie(p.guide_scale_low, p.guide_scale_high) = parse_guide(*args.get("guide-scale"));
   int64_t seed = args.get_int("seed", -1);
@@ -186,7 +186,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
   };
   const std::string output = args.get_or("output", "");
   // wan generate always writes a video: without FFmpeg say so now, not after loading.
-  WAN_CHECK(wan_video_output_available(), "this build has no FFmpeg, so it cannot write the mp4; install "
+  CLI_CHECK(wan_video_output_available(), "this build has no FFmpeg, so it cannot write the mp4; install "
             "libavcodec-dev, libavformat-dev, libswscale-dev and libavutil-dev and rebuild (a program can take the "
             "frames through the API's on_frames callback instead)");
   const std::string frames_dir = args.get_or("frames-dir", "");

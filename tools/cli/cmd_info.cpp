@@ -7,7 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "core/error.h"  // the CLI's own argument errors, str()
+#include "cli_error.h"
 #include "wan/wan.hpp"
 
 namespace wan::cli {
@@ -111,7 +111,7 @@ int system_info(const Args& args) {
   cp.ulysses = int32_t(args.get_int("ulysses", 1));
   cp.vae_f32 = args.has("vae-f32") ? 1 : 0;
   const std::string precision = args.get_or("precision", "bf16");
-  WAN_CHECK(precision == "bf16" || precision == "fp8", "--precision must be bf16 or fp8, got '", precision, "'");
+  CLI_CHECK(precision == "bf16" || precision == "fp8", "--precision must be bf16 or fp8, got '", precision, "'");
   cp.precision = precision == "fp8" ? WAN_PRECISION_FP8 : WAN_PRECISION_BF16;
   if (args.has("offload"))
     cp.offload = parse_bool_flag(*args.get("offload"), "--offload") ? WAN_OFFLOAD_ON : WAN_OFFLOAD_OFF;
@@ -157,7 +157,7 @@ int cmd_info(const std::vector<std::string>& argv) {
     return 0;
   }
   if (args.has("system")) return system_info(args);
-  WAN_CHECK(args.positionals().size() == 1, "wan info takes one PATH (or --system); see 'wan info --help'");
+  CLI_CHECK(args.positionals().size() == 1, "wan info takes one PATH (or --system); see 'wan info --help'");
   return checkpoint_info(args.positionals()[0], args.has("all"));
 }
 

@@ -6,7 +6,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "core/error.h"  // the CLI's own argument errors
+#include "cli_error.h"
 #include "wan/wan.hpp"
 
 namespace wan::cli {
@@ -32,13 +32,13 @@ int cmd_random_checkpoint(const std::vector<std::string>& argv) {
                 options_help(kOptions).c_str());
     return 0;
   }
-  WAN_CHECK(args.positionals().size() == 1, "wan random-checkpoint takes one OUT folder; see --help");
+  CLI_CHECK(args.positionals().size() == 1, "wan random-checkpoint takes one OUT folder; see --help");
   const std::string task = args.get_or("task", "t2v-A14B"), tokenizer = data_dir() + "/tokenizer/spiece.model";
   wan_random_checkpoint_params p = wan_random_checkpoint_default_params();
   p.task = task.c_str();
   p.dit_layers = int32_t(args.get_int("dit-layers", 0));
   p.t5_layers = int32_t(args.get_int("t5-layers", 0));
-  WAN_CHECK(p.dit_layers >= 0 && p.t5_layers >= 0, "--dit-layers and --t5-layers must be positive");
+  CLI_CHECK(p.dit_layers >= 0 && p.t5_layers >= 0, "--dit-layers and --t5-layers must be positive");
   p.seed = uint64_t(args.get_int("seed", 1));
   p.tokenizer_model = tokenizer.c_str();
   const auto t0 = std::chrono::steady_clock::now();

@@ -1,6 +1,6 @@
 // The subcommands of `wan`, built on the public API only (include/wan). Each takes its arguments
-// (after the subcommand name) and returns the process exit code; errors are thrown as wan::Error
-// (the CLI's own argument checks) or wan::api::Error and reported by main.
+// (after the subcommand name) and returns the process exit code; errors are thrown as CommandError
+// (cli_error.h: the CLI's own checks) or wan::api::Error and reported by run_command.
 #pragma once
 
 #include <string>

@@ -4,13 +4,13 @@
 #include <new>
 #include <stdexcept>
 
-#include "core/error.h"
+#include "cli_error.h"
 #include "wan/wan.hpp"
 
 int wan::cli::run_command(const std::string& label, const std::function<int()>& command) {
   try {
     return command();
-  } catch (const wan::Error& e) {  // the CLI's own checks and the engine's (wan-dev)
+  } catch (const CommandError& e) {  // the command's own checks
     std::fprintf(stderr, "%s: error: %s\n", label.c_str(), e.what());
     return 1;
   } catch (const wan::api::Error& e) {

@@ -1,5 +1,6 @@
 // How `wan` and `wan-dev` end a command: its exit code, or the error it threw reported on stderr
-// as "<program> <command>: error: <message>" with exit code 1 (3 for an internal error).
+// as "<program> <command>: error: <message>" with exit code 1 (a CommandError, or a wan::api::Error
+// other than an internal one), else 3.
 #pragma once
 
 #include <functional>

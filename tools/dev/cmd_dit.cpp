@@ -62,7 +62,7 @@ WanDiTCase random_case(const WanDiTConfig& cfg, const Args& args) {
 }  // namespace
 
 int cmd_dit(const std::vector<std::string>& argv) {
-  Args args(argv, kOptions, "dit");
+  Args args(argv, kOptions, "wan-dev dit");
   if (args.has("help")) {
     std::printf("usage: wan-dev dit [options]\n\nRuns the Wan DiT once on the CPU reference backend and reports time and "
                 "output statistics.\n\n%s",

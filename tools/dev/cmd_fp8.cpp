@@ -96,7 +96,7 @@ int bench_on_gpu(const std::string& task, const WanDiTConfig& config, const Tens
 }  // namespace
 
 int cmd_fp8(const std::vector<std::string>& argv) {
-  Args args(argv, kOptions, "fp8");
+  Args args(argv, kOptions, "wan-dev fp8");
   if (args.has("help")) {
     std::printf("usage: wan-dev fp8 [options]\n\nThe accuracy cost of FP8 at a real width: E4M3 weights on the "
                 "CPU, or the GPU's whole FP8 forward (--device cuda).\n\n%s",

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "cli_error.h"
+#include "core/error.h"
 #include "dev_commands.h"
 #include "run_command.h"
 
@@ -29,8 +31,12 @@ int main(int argc, char** argv) {
   const std::string name = args[0];
   args.erase(args.begin());
   return wan::cli::run_command("wan-dev " + name, [&]() -> int {
-    if (name == "dit") return wan::cli::cmd_dit(args);
-    if (name == "fp8") return wan::cli::cmd_fp8(args);
+    try {
+      if (name == "dit") return wan::cli::cmd_dit(args);
+      if (name == "fp8") return wan::cli::cmd_fp8(args);
+    } catch (const wan::Error& e) {  // the engine's own errors: these instruments call it directly
+      throw wan::cli::CommandError(e.what());
+    }
     std::fprintf(stderr, "wan-dev: unknown command '%s'\n\n%s", name.c_str(), kUsage);
     return 2;
   });
