@@ -21,7 +21,7 @@ const std::vector<OptionSpec> kOptions = {
     {"random", true, "no checkpoint: random weights of this task (t2v-A14B or ti2v-5B) at the real sizes, made on "
      "the GPU", {}},
     {"t5-cpu", false, "the text encoder on the CPU (official --t5_cpu; default: on --device)", {"t5_cpu"}},
-    {"t5-layers", true, "with --random: text encoder layers (default 24, the real count; it runs on the CPU)", {}},
+    {"t5-layers", true, "with --random: text encoder layers, 1 to 24 (default 24, the real count)", {}},
     {"size", true, "W*H (default per task)", {}},
     {"frames", true, "frame count, 4n+1 (default per task)", {"frame_num"}},
     {"steps", true, "sampling steps (default per task)", {"sample_steps"}},
