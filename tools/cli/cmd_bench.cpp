@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "common_options.h"
 #include "cli_error.h"
 #include "wan/wan.hpp"
 
@@ -42,7 +43,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   }
   CLI_CHECK(wan_cuda_available(), "wan bench dit needs a GPU: ", wan_cuda_device_summary());
   wan_dit_benchmark_params p = wan_dit_benchmark_default_params();
-  const std::string task = args.get_or("task", "t2v-A14B"), precision = args.get_or("precision", "bf16");
+  const std::string task = args.get_or("task", "t2v-A14B");
   p.task = task.c_str();
   if (args.has("size")) std::tie(p.width, p.height) = parse_size(*args.get("size"));
   p.frames = int32_t(args.get_int("frames", 0));
@@ -51,8 +52,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
   CLI_CHECK(!args.has("layers") || p.layers > 0, "--layers must be positive");
   p.reps = int32_t(args.get_int("reps", 3));
   CLI_CHECK(p.reps > 0, "--reps must be positive");
-  CLI_CHECK(precision == "bf16" || precision == "fp8", "--precision must be bf16 or fp8, got '", precision, "'");
-  p.precision = precision == "fp8" ? WAN_PRECISION_FP8 : WAN_PRECISION_BF16;
+  p.precision = precision_option(args);
+  const char* precision = precision_name(p.precision);
   p.ulysses = int32_t(args.get_int("ulysses", 1));
   CLI_CHECK(p.ulysses >= 1, "--ulysses must be at least 1");
   if (p.ulysses > 1 && api::process_rank() < 0) {  // the user's process: the same command once per GPU
@@ -70,7 +71,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   api::check(wan_benchmark_dit(&p, &r));
   if (!report) return 0;
   std::printf("%s, %dx%d, %d frames: %lld tokens, %d layers, %s\n", task.c_str(), r.width, r.height, r.frames,
-              (long long)r.tokens, r.layers, precision.c_str());
+              (long long)r.tokens, r.layers, precision);
   std::printf("random weights on the GPU: %.1f s, %.2f GiB\n", r.setup_seconds, r.weights_gib);
   if (p.ulysses > 1) std::printf("output against one GPU's: relative L2 %.3e\n", r.vs_one_gpu);
   std::printf("forward: median %.3f s of %d (min %.3f, max %.3f), %.0f TFLOP/s per GPU, peak GPU memory %.2f GiB "
@@ -86,7 +87,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
               "\"precision\":\"%s\"}\n",
               task.c_str(), r.width, r.height, r.frames, (long long)r.tokens, r.layers, r.forward_seconds, r.tflops,
               r.peak_gib, r.attention_seconds, r.matmul_seconds, r.all_to_all_seconds, r.other_seconds, p.ulysses,
-              r.vs_one_gpu, precision.c_str());
+              r.vs_one_gpu, precision);
   return 0;
 }
 

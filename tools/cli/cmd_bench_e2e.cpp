@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "common_options.h"
 #include "cli_error.h"
 #include "wan/wan.hpp"
 
@@ -45,16 +46,10 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
                 options_help(kOptions).c_str());
     return 0;
   }
-  const std::string device = args.get_or("device", wan_cuda_available() ? "cuda" : "cpu");
-  CLI_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda");
-  CLI_CHECK(device == "cpu" || wan_cuda_available(), "--device cuda: ", wan_cuda_device_summary());
+  const std::string device = device_option(args);
   api::ContextOptions options;
   options.device = device == "cuda" ? WAN_DEVICE_CUDA : WAN_DEVICE_CPU;
-  options.cfg_parallel = args.has("cfg-parallel");
-  options.ulysses = int(args.get_int("ulysses", 1));
-  CLI_CHECK(options.ulysses >= 1, "--ulysses must be at least 1");
-  const int world = (options.cfg_parallel ? 2 : 1) * options.ulysses;
-  CLI_CHECK(world == 1 || device == "cuda", "--cfg-parallel and --ulysses need --device cuda");
+  const int world = parallel_options(args, device, options);
   if (world > 1 && api::process_rank() < 0) {  // the user's process: the same command once per GPU
     std::vector<std::string> rank_args{"bench", "e2e"};
     rank_args.insert(rank_args.end(), argv.begin(), argv.end());
@@ -64,9 +59,8 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
   const std::string random_task = args.get_or("random", "");
   CLI_CHECK(random_task.empty() || !args.has("ckpt-dir"), "--random and --ckpt-dir exclude each other");
   CLI_CHECK(random_task.empty() || device == "cuda", "--random makes its weights on the GPU: use --device cuda");
-  const std::string precision = args.get_or("precision", "bf16");
-  CLI_CHECK(precision == "bf16" || precision == "fp8", "--precision must be bf16 or fp8, got '", precision, "'");
-  options.precision = precision == "fp8" ? WAN_PRECISION_FP8 : WAN_PRECISION_BF16;
+  options.precision = precision_option(args);
+  const char* precision = precision_name(options.precision);
   options.t5_cpu = args.has("t5-cpu");
   if (args.has("offload"))
     options.offload = parse_bool_flag(*args.get("offload"), "--offload") ? WAN_OFFLOAD_ON : WAN_OFFLOAD_OFF;
@@ -115,7 +109,7 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
     return 0;
   }
   std::printf("%s from %s: %dx%d, %d frames, %d steps, %s DiT%s\n", ctx.task().c_str(), folder.c_str(), r.width,
-              r.height, r.frames, r.steps, precision.c_str(),
+              r.height, r.frames, r.steps, precision,
               ctx.offloads_experts() ? ", the inactive expert offloaded" : "");
   std::vector<double> step_times;  // every step, both experts
   int high_steps = 0;
@@ -155,7 +149,7 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
               "\"run_s\":%.3f,\"peak_gib\":%.3f,\"gpus\":%d,\"cfg_parallel\":%d,\"ulysses\":%d,\"precision\":\"%s\"}\n",
               ctx.task().c_str(), r.width, r.height, r.frames, r.steps, load_s, g.text_seconds, g.high_noise_seconds,
               low_s, g.decode_seconds, g.write_seconds, run_s, g.peak_gpu_gib, world, options.cfg_parallel ? 2 : 1,
-              options.ulysses, precision.c_str());
+              options.ulysses, precision);
   return 0;
 }
 

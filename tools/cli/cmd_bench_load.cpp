@@ -13,6 +13,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "common_options.h"
 #include "cli_error.h"
 #include "wan/wan.hpp"
 
@@ -75,9 +76,7 @@ int cmd_bench_load(const std::vector<std::string>& argv) {
                 options_help(kOptions).c_str());
     return 0;
   }
-  const std::string device = args.get_or("device", wan_cuda_available() ? "cuda" : "cpu");
-  CLI_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda");
-  CLI_CHECK(device == "cpu" || wan_cuda_available(), "--device cuda: ", wan_cuda_device_summary());
+  const std::string device = device_option(args);
   std::string folder = args.get_or("ckpt-dir", "");
   if (folder.empty()) {
     folder = demo_checkpoint_dir();

@@ -14,6 +14,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "common_options.h"
 #include "cli_error.h"
 #include "wan/wan.hpp"
 
@@ -123,22 +124,13 @@ int cmd_generate(const std::vector<std::string>& argv) {
     options.threads = int(args.get_int("threads", 0));
     CLI_CHECK(options.threads >= 0, "--threads must not be negative");
   }
-  const std::string device = args.get_or("device", wan_cuda_available() ? "cuda" : "cpu");  // the machine decides
-  CLI_CHECK(device == "cpu" || device == "cuda", "--device must be cpu or cuda, got '", device, "'");
-  CLI_CHECK(device == "cpu" || wan_cuda_available(), "--device cuda: ", wan_cuda_device_summary(),
-            "; use --device cpu");
+  const std::string device = device_option(args);
   options.device = device == "cuda" ? WAN_DEVICE_CUDA : WAN_DEVICE_CPU;
   options.t5_cpu = args.has("t5-cpu");
   options.vae_f32 = args.has("vae-f32");
-  const std::string precision = args.get_or("precision", "bf16");
-  CLI_CHECK(precision == "bf16" || precision == "fp8", "--precision must be bf16 or fp8, got '", precision, "'");
-  CLI_CHECK(precision == "bf16" || device == "cuda", "--precision fp8 needs --device cuda");
-  options.precision = precision == "fp8" ? WAN_PRECISION_FP8 : WAN_PRECISION_BF16;
-  options.cfg_parallel = args.has("cfg-parallel");
-  options.ulysses = int(args.get_int("ulysses", 1));
-  CLI_CHECK(options.ulysses >= 1, "--ulysses must be at least 1");
-  const int world = (options.cfg_parallel ? 2 : 1) * options.ulysses;
-  CLI_CHECK(world == 1 || device == "cuda", "--cfg-parallel and --ulysses need --device cuda");
+  options.precision = precision_option(args);
+  CLI_CHECK(options.precision == WAN_PRECISION_BF16 || device == "cuda", "--precision fp8 needs --device cuda");
+  const int world = parallel_options(args, device, options);
   const int rank = api::process_rank();  // one of several GPUs, started by the launcher below, or -1
   const bool quiet = rank > 0;       // only rank 0 reports
   if (args.has("offload"))

@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "common_options.h"
 #include "cli_error.h"
 #include "wan/wan.hpp"
 
@@ -110,9 +111,8 @@ int system_info(const Args& args) {
   cp.device = WAN_DEVICE_CUDA;
   cp.ulysses = int32_t(args.get_int("ulysses", 1));
   cp.vae_f32 = args.has("vae-f32") ? 1 : 0;
-  const std::string precision = args.get_or("precision", "bf16");
-  CLI_CHECK(precision == "bf16" || precision == "fp8", "--precision must be bf16 or fp8, got '", precision, "'");
-  cp.precision = precision == "fp8" ? WAN_PRECISION_FP8 : WAN_PRECISION_BF16;
+  cp.precision = precision_option(args);
+  const char* precision = precision_name(cp.precision);
   if (args.has("offload"))
     cp.offload = parse_bool_flag(*args.get("offload"), "--offload") ? WAN_OFFLOAD_ON : WAN_OFFLOAD_OFF;
   wan_generate_params gp = wan_generate_default_params();
@@ -129,7 +129,7 @@ int system_info(const Args& args) {
   std::printf("\n%s, %dx%d, %d frames with --device cuda (%s DiT, %s, %s VAE, text encoder on the GPU one layer at a "
               "time%s):\n  predicted GPU peak %s: %d DiT %s %s + the larger of a forward's activations %s and the VAE "
               "decode %s, + VAE weights %s + %s for workspaces%s\n",
-              task.c_str(), m.width, m.height, m.frames, precision.c_str(), residency.c_str(),
+              task.c_str(), m.width, m.height, m.frames, precision, residency.c_str(),
               cp.vae_f32 ? "f32" : "bf16", cp.ulysses > 1 ? str(", Ulysses over ", cp.ulysses, " GPUs").c_str() : "",
               gib(m.peak_gib).c_str(), m.experts, m.experts == 1 ? "expert" : "experts", gib(m.dit_weights_gib).c_str(),
               gib(m.dit_activations_gib).c_str(), gib(m.vae_decode_gib).c_str(), gib(m.vae_weights_gib).c_str(),
@@ -140,7 +140,7 @@ int system_info(const Args& args) {
     std::printf("  fits this GPU: wan generate --device cuda can run it\n");
   else
     std::printf("  does not fit this GPU (%.1f GiB free): try %s%s a smaller --size or fewer --frames\n", m.free_gib,
-                precision == "bf16" && d.fp8 ? "--precision fp8," : "",
+                cp.precision == WAN_PRECISION_BF16 && d.fp8 ? "--precision fp8," : "",
                 m.offloaded_experts == 0 && two_experts ? "--offload true," : "");
   return 0;
 }
