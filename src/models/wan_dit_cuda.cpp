@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <map>
 
 #include "backend/backend.h"
 #include "core/rng.h"
@@ -29,6 +30,7 @@ Tensor gpu_f32(const Tensor& t) { return to_device(t.to(DType::F32), Device::CUD
 // Row-wise concatenation on the host: the fused projections' weights [sum of rows, in], in the
 // parts' dtype.
 Tensor cat_rows(const std::vector<Tensor>& parts) {
+  if (parts.size() == 1) return parts.front();
   int64_t rows = 0;
   for (const Tensor& p : parts) rows += p.size(0);
   Shape shape = parts.front().shape();
@@ -53,6 +55,8 @@ struct LinearGpu {
     if (p == Precision::FP8) q = ops::quantize_fp8(weight, ops::Fp8Scaling::PerRow);
     else w = std::move(weight);
   }
+  // Already E4M3 with per-row scales on the GPU (an FP8 checkpoint's own values).
+  LinearGpu(ops::Fp8Matrix stored, Tensor bias) : b(std::move(bias)), q(std::move(stored)) {}
   LinearGpu() = default;
   Tensor operator()(const Tensor& x, ops::Activation act = ops::Activation::None) const {
     return q.defined() ? ops::linear(x, q, b, act) : ops::linear(x, w, b, act);
@@ -90,19 +94,51 @@ struct AttentionGpu {
   Tensor norm_q, norm_k;  // f32 values of the bf16 weights
 };
 
-AttentionGpu upload_self(const WanAttentionWeights& w, Precision p) {
-  return {LinearGpu(gpu_bf16(cat_rows({w.q_weight, w.k_weight, w.v_weight})),
-                    gpu_bf16(cat_rows({w.q_bias, w.k_bias, w.v_bias})), p),
+// Row scales of the block weights a --precision fp8 load took as the file stores them (E4M3), by
+// tensor name (load_wan_dit_weights_keeping_fp8).
+using StoredScales = std::map<std::string, Tensor>;
+
+// One Linear for the GPU from host weights: `parts` ("blocks.i.self_attn.q" and its weight, ...)
+// stacked row-wise in order (q; k; v). When every part came from the file in E4M3 with its row
+// scales, those values and scales go to the GPU as they are (no second quantisation); otherwise
+// the rows in bf16 (a stored part dequantised) for LinearGpu to use or quantise.
+LinearGpu upload_linear(const std::vector<std::pair<std::string, const Tensor*>>& parts,
+                        const std::vector<const Tensor*>& biases, Precision p, const StoredScales& stored) {
+  std::vector<Tensor> bias_rows, values, scales;
+  for (const Tensor* b : biases) bias_rows.push_back(*b);
+  Tensor bias = gpu_bf16(cat_rows(bias_rows));
+  for (const auto& [name, weight] : parts) {
+    const auto it = stored.find(name + ".weight");
+    if (it == stored.end()) break;
+    values.push_back(*weight);
+    scales.push_back(it->second);
+  }
+  if (p == Precision::FP8 && values.size() == parts.size())
+    return LinearGpu(ops::Fp8Matrix{to_device(cat_rows(values), Device::CUDA), gpu_f32(cat_rows(scales))},
+                     std::move(bias));
+  std::vector<Tensor> rows;
+  for (const auto& [name, weight] : parts) {
+    const auto it = stored.find(name + ".weight");
+    rows.push_back(it == stored.end() ? *weight : ops::dequantize_fp8(ops::Fp8Matrix{*weight, it->second}));
+  }
+  return LinearGpu(gpu_bf16(cat_rows(rows)), std::move(bias), p);
+}
+
+AttentionGpu upload_self(const WanAttentionWeights& w, const std::string& prefix, Precision p,
+                         const StoredScales& stored) {
+  return {upload_linear({{prefix + ".q", &w.q_weight}, {prefix + ".k", &w.k_weight}, {prefix + ".v", &w.v_weight}},
+                        {&w.q_bias, &w.k_bias, &w.v_bias}, p, stored),
           {},
-          LinearGpu(gpu_bf16(w.o_weight), gpu_bf16(w.o_bias), p),
+          upload_linear({{prefix + ".o", &w.o_weight}}, {&w.o_bias}, p, stored),
           gpu_f32(w.norm_q_weight.to(DType::BF16)),
           gpu_f32(w.norm_k_weight.to(DType::BF16))};
 }
 
-AttentionGpu upload_cross(const WanAttentionWeights& w, Precision p) {
-  return {LinearGpu(gpu_bf16(w.q_weight), gpu_bf16(w.q_bias), p),
-          LinearGpu(gpu_bf16(cat_rows({w.k_weight, w.v_weight})), gpu_bf16(cat_rows({w.k_bias, w.v_bias})), p),
-          LinearGpu(gpu_bf16(w.o_weight), gpu_bf16(w.o_bias), p),
+AttentionGpu upload_cross(const WanAttentionWeights& w, const std::string& prefix, Precision p,
+                          const StoredScales& stored) {
+  return {upload_linear({{prefix + ".q", &w.q_weight}}, {&w.q_bias}, p, stored),
+          upload_linear({{prefix + ".k", &w.k_weight}, {prefix + ".v", &w.v_weight}}, {&w.k_bias, &w.v_bias}, p, stored),
+          upload_linear({{prefix + ".o", &w.o_weight}}, {&w.o_bias}, p, stored),
           gpu_f32(w.norm_q_weight.to(DType::BF16)),
           gpu_f32(w.norm_k_weight.to(DType::BF16))};
 }
@@ -215,7 +251,12 @@ WanDiTCuda WanDiTCuda::load(const std::string& folder, Precision precision) {
   // parameter (modulation and norm gains included; they are used in f32 from those values).
   const WanDiTConfig c = wan_dit_config_of_folder(folder);
   check_supported(c, precision);
-  const WanDiTWeights w = load_wan_dit_weights(TensorStore::open(folder), c, DType::BF16);
+  // An FP8 run takes the block weights an FP8 checkpoint stores in E4M3 as they are (StoredScales).
+  const TensorStore store = TensorStore::open(folder);
+  StoredScales stored;
+  const WanDiTWeights w = precision == Precision::FP8
+                              ? load_wan_dit_weights_keeping_fp8(store, c, DType::BF16, stored)
+                              : load_wan_dit_weights(store, c, DType::BF16);
   auto impl = std::make_unique<Impl>();
   impl->config = c;
   impl->precision = precision;
@@ -238,11 +279,14 @@ WanDiTCuda WanDiTCuda::load(const std::string& folder, Precision precision) {
   impl->text2_b = gpu_bf16(w.text_embedding_2_bias);
   impl->head_w = gpu_bf16(w.head_head_weight);
   impl->head_b = gpu_bf16(w.head_head_bias);
-  for (const WanBlockWeights& b : w.blocks) {
-    impl->blocks.push_back(BlockGpu{upload_self(b.self_attn, precision), upload_cross(b.cross_attn, precision),
+  for (size_t i = 0; i < w.blocks.size(); ++i) {
+    const WanBlockWeights& b = w.blocks[i];
+    const std::string pre = "blocks." + std::to_string(i);
+    impl->blocks.push_back(BlockGpu{upload_self(b.self_attn, pre + ".self_attn", precision, stored),
+                                    upload_cross(b.cross_attn, pre + ".cross_attn", precision, stored),
                                     gpu_f32(b.norm3_weight.to(DType::BF16)), gpu_f32(b.norm3_bias.to(DType::BF16)),
-                                    LinearGpu(gpu_bf16(b.ffn_0_weight), gpu_bf16(b.ffn_0_bias), precision),
-                                    LinearGpu(gpu_bf16(b.ffn_2_weight), gpu_bf16(b.ffn_2_bias), precision)});
+                                    upload_linear({{pre + ".ffn.0", &b.ffn_0_weight}}, {&b.ffn_0_bias}, precision, stored),
+                                    upload_linear({{pre + ".ffn.2", &b.ffn_2_weight}}, {&b.ffn_2_bias}, precision, stored)});
   }
   impl->rope = ops::rope_table_3d(c.head_dim());
   return WanDiTCuda(std::move(impl));

@@ -79,6 +79,26 @@ WanDiTWeights load_wan_dit_weights(const TensorStore& store, const WanDiTConfig&
   return weights;
 }
 
+bool is_fp8_block_weight(const std::string& name) {
+  if (name.rfind("blocks.", 0) != 0) return false;
+  const size_t dot = name.find('.', 7);
+  if (dot == std::string::npos) return false;
+  const std::string rest = name.substr(dot);
+  for (const char* suffix : {".self_attn.q.weight", ".self_attn.k.weight", ".self_attn.v.weight", ".self_attn.o.weight",
+                             ".cross_attn.q.weight", ".cross_attn.k.weight", ".cross_attn.v.weight",
+                             ".cross_attn.o.weight", ".ffn.0.weight", ".ffn.2.weight"})
+    if (rest == suffix) return true;
+  return false;
+}
+
+WanDiTWeights load_wan_dit_weights_keeping_fp8(const TensorStore& store, const WanDiTConfig& config, DType dtype,
+                                               std::map<std::string, Tensor>& fp8_row_scales) {
+  WanDiTWeights weights;
+  bind_weights_keeping_fp8(store, wan_dit_weight_slots(weights, config), config.summary(), dtype,
+                           is_fp8_block_weight, fp8_row_scales);
+  return weights;
+}
+
 int64_t wan_dit_parameter_count(const WanDiTConfig& config) {
   WanDiTWeights scratch;
   return parameter_count(wan_dit_weight_slots(scratch, config));

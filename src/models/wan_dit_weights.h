@@ -5,6 +5,7 @@
 // writing converted or random checkpoints.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,17 @@ void check_wan_dit_checkpoint(const TensorStore& store, const WanDiTConfig& conf
 // Binds every slot from the store, converted to `dtype`, and fails with a message naming the
 // checkpoint and tensor on a missing tensor, a wrong shape, a non-float dtype or an unused leftover.
 WanDiTWeights load_wan_dit_weights(const TensorStore& store, const WanDiTConfig& config, DType dtype);
+
+// True for the block Linear weights an FP8 run computes in FP8 (every block's self_attn and
+// cross_attn q, k, v, o and ffn.0, ffn.2 `.weight`): 99% of the parameters.
+bool is_fp8_block_weight(const std::string& name);
+
+// load_wan_dit_weights for an FP8 run: the block Linear weights (is_fp8_block_weight) that the file
+// stores in float8_e4m3fn with one scale or one per output row are bound as stored — E4M3 views of
+// the file — with their f32 scales per row in `fp8_row_scales` under the tensor's name
+// (read_stored_fp8: no second quantisation); every other tensor converted to `dtype`.
+WanDiTWeights load_wan_dit_weights_keeping_fp8(const TensorStore& store, const WanDiTConfig& config, DType dtype,
+                                               std::map<std::string, Tensor>& fp8_row_scales);
 
 int64_t wan_dit_parameter_count(const WanDiTConfig& config);
 

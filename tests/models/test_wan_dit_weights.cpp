@@ -126,14 +126,30 @@ TEST(WanDiTWeights, ScaledFp8WeightsAreDequantised) {
   EXPECT_EQ(rel_l2(fp8.weights().head_head_weight, exact.weights().head_head_weight), 0.0);  // not scaled
 }
 
-TEST(WanDiTWeights, AScaleThatIsNotOneValueIsRefused) {
+// The FP8 block weights: each block's ten Linear weights (self/cross q, k, v, o; ffn.0, ffn.2), not
+// their biases, norms, modulation, embeddings or the head.
+TEST(WanDiTWeights, Fp8BlockWeightsAreTheBlocksLinearWeights) {
+  const WanDiTConfig c = WanDiTConfig::from_file(test::golden_dir() + "/dit_tiny/config.json");
+  WanDiTWeights scratch;
+  std::vector<std::string> picked;
+  for (const WeightSlot& s : wan_dit_weight_slots(scratch, c))
+    if (is_fp8_block_weight(s.name)) picked.push_back(s.name);
+  EXPECT_EQ(int64_t(picked.size()), 10 * c.num_layers);
+  EXPECT_EQ(picked.front(), "blocks.0.self_attn.q.weight");
+  EXPECT_EQ(picked.back(), "blocks." + std::to_string(c.num_layers - 1) + ".ffn.2.weight");
+  for (const char* other : {"blocks.0.self_attn.q.bias", "blocks.0.self_attn.norm_q.weight", "blocks.0.norm3.weight",
+                            "head.head.weight", "text_embedding.0.weight", "blocks.0.ffn.1.weight", "blocks.self_attn.q.weight"})
+    EXPECT_FALSE(is_fp8_block_weight(other)) << other;
+}
+
+TEST(WanDiTWeights, AScaleOfAnotherShapeIsRefused) {
   EditedCheckpoint ckpt([](auto& t) {
     for (auto& [name, tensor] : t)
       if (name == "blocks.0.ffn.0.weight") tensor = tensor.to(DType::F8_E4M3);
     t.emplace_back("blocks.0.ffn.0.scale_weight", test::random_tensor({2}, 3));
   });
   const std::string err = ckpt.load_error();
-  EXPECT_NE(err.find("must hold one floating-point scale"), std::string::npos) << err;
+  EXPECT_NE(err.find("a scale must hold one value, one per row"), std::string::npos) << err;
 }
 
 // A DiT file without config.json: the config its shapes imply is the one its config.json says
