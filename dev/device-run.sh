@@ -4,6 +4,7 @@
 # name), then the benchmarks asked for: BENCH_OPS=1 (default) ops beside PyTorch's (BENCH_OPS_ARGS:
 # bench_ops's sections, e.g. "attention fp8"; BENCH_OPS_TORCH=0 skips PyTorch's), BENCH_VAE=1 the VAE decoder, BENCH_DIT=1 the DiT
 # forward beside the PyTorch stand-in, BENCH_LOAD=1 a 5B checkpoint's load against its read,
+# BENCH_FP8_CKPT=1 a real-size fp8_scaled A14B checkpoint's load and a whole run from it,
 # BENCH_MULTI=1 several GPUs (Ulysses DiT forwards beside one
 # GPU's, and whole TI2V-5B runs of a random checkpoint on one GPU, CFG-parallel and Ulysses), all
 # in the same call. Results go under $OUT.
@@ -101,6 +102,26 @@ if [[ "${BENCH_LOAD:-0}" == 1 ]]; then
   random_5b_checkpoint
   stamp "== wan bench load (cold page cache): loading against reading the files"
   build/device/wan bench load --ckpt-dir "$ckpt" 2>&1 | tee -a "$OUT/bench_load.txt" | grep -vE "^JSON|info:"
+fi
+
+# A T2V-A14B checkpoint in ComfyUI's fp8_scaled form, one file per expert (BENCH_FP8_CKPT=1):
+# written once (1-layer text encoder), loaded in FP8 against reading its files (cold page cache),
+# then a whole run from it in FP8 (FP8_E2E_SIZE, default 832*480; FP8_E2E_STEPS, default 40; 0 skips).
+if [[ "${BENCH_FP8_CKPT:-0}" == 1 ]]; then
+  fp8ckpt=/tmp/wan-a14b-fp8-scaled
+  if [[ ! -d "$fp8ckpt" ]]; then
+    stamp "random T2V-A14B fp8_scaled checkpoint"
+    build/device/wan random-checkpoint "$fp8ckpt" --task t2v-A14B --t5-layers 1 --dit-fp8-scaled 2>&1 | tail -1 | tee -a "$OUT/bench_fp8_ckpt.txt"
+  fi
+  ls -l "$fp8ckpt"/high_noise_model "$fp8ckpt"/low_noise_model | tee -a "$OUT/bench_fp8_ckpt.txt"
+  stamp "== wan bench load --precision fp8"
+  build/device/wan bench load --ckpt-dir "$fp8ckpt" --precision fp8 2>&1 | tee -a "$OUT/bench_fp8_ckpt.txt" | grep -vE "^JSON|info:"
+  if [[ "${FP8_E2E_STEPS:-40}" != 0 ]]; then
+    stamp "== wan bench e2e --ckpt-dir (fp8_scaled) ${FP8_E2E_SIZE:-832*480} ${FP8_E2E_STEPS:-40} steps --precision fp8"
+    build/device/wan bench e2e --ckpt-dir "$fp8ckpt" --size "${FP8_E2E_SIZE:-832*480}" --steps "${FP8_E2E_STEPS:-40}" \
+      --precision fp8 2>&1 | tee -a "$OUT/bench_fp8_ckpt.txt" | grep -vE "^JSON|^device"
+  fi
+  stamp "done"
 fi
 
 # Several GPUs (BENCH_MULTI=1): the A14B forward on one GPU and split over all of them (Ulysses,

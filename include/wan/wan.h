@@ -391,6 +391,9 @@ typedef struct wan_random_checkpoint_params {
   uint64_t seed;               /* default 1 */
   const char* tokenizer_model; /* required: a SentencePiece model placed as google/umt5-xxl/spiece.model (the
                                   demo data's tests/data/tokenizer/spiece.model will do) */
+  int32_t dit_fp8_scaled;      /* nonzero: each DiT as one file in ComfyUI's "fp8_scaled" form (block weights in
+                                  float8_e4m3fn with an f32 scale_weight each, the rest bf16, no config.json), as a
+                                  downloaded fp8_scaled expert dropped into its folder; A14B ~45 GB on disk */
 } wan_random_checkpoint_params;
 
 wan_random_checkpoint_params wan_random_checkpoint_default_params(void);

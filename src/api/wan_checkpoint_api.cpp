@@ -193,6 +193,7 @@ wan_status wan_write_random_checkpoint(const char* dir, const wan_random_checkpo
     o.dit_layers = params->dit_layers;
     o.t5_layers = params->t5_layers;
     o.seed = params->seed;
+    o.dit_fp8_scaled = params->dit_fp8_scaled != 0;
     WAN_CHECK(params->tokenizer_model && *params->tokenizer_model,
               "wan_write_random_checkpoint: params->tokenizer_model must name a SentencePiece model (the demo "
               "data's tests/data/tokenizer/spiece.model)");

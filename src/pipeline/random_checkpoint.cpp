@@ -1,7 +1,9 @@
 #include "pipeline/random_checkpoint.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -90,23 +92,66 @@ void write_text(const fs::path& path, const std::string& text) {
   WAN_CHECK(out.good(), path.string(), ": cannot write");
 }
 
+// The fp8_scaled form's scale of every block Linear weight: 6 standard deviations of the
+// N(0, 0.02) draw land on E4M3's largest value, 448 (a real-size matrix's largest draw is ~5.8
+// deviations; anything beyond is clamped). Fixed, so that a scale needs no pass over its weight.
+constexpr float kRandomFp8Scale = 6 * 0.02f / 448.0f;
+
+// A block Linear weight's E4M3 values in the fp8_scaled form.
+Tensor fp8_scaled_values(const Tensor& w32) {
+  const float* p = w32.data<float>();
+  Tensor q = Tensor::empty(w32.shape(), DType::F32);
+  float* d = q.data<float>();
+  parallel_for(w32.numel(), [&](int64_t a, int64_t b) {
+    for (int64_t i = a; i < b; ++i) d[i] = std::clamp(p[i] / kRandomFp8Scale, -448.0f, 448.0f);
+  }, int64_t(1) << 18);
+  return q.to(DType::F8_E4M3);
+}
+
 void write_dit(const fs::path& dir, const WanDiTConfig& config, const RandomCheckpointOptions& o, uint64_t stream,
                ConvertReport& r) {
   fs::create_directories(dir);
-  write_text(dir / "config.json", config.to_json());
+  if (!o.dit_fp8_scaled) write_text(dir / "config.json", config.to_json());
   WanDiTWeights weights;
   std::map<std::string, std::pair<Shape, uint64_t>> slots;  // name -> shape, stream index
   uint64_t i = 0;
   for (const WeightSlot& s : wan_dit_weight_slots(weights, config)) slots[s.name] = {s.shape, i++};
   std::vector<std::string> names;
-  for (const auto& [n, _] : slots) names.push_back(n);
-  const int64_t esize = int64_t(dtype_size(o.dit_dtype));
-  write_dit_shards(
-      dir, names, [&](const std::string& n) { return shape_numel(slots.at(n).first) * esize; },
-      [&](const std::string& n) {
-        return random_weight(n, slots.at(n).first, o.dit_dtype, o.seed + stream, slots.at(n).second);
-      },
-      o.shard_bytes, r);
+  std::map<std::string, std::string> weight_of_scale;  // fp8_scaled: "X.scale_weight" -> "X.weight"
+  for (const auto& [n, _] : slots) {
+    names.push_back(n);
+    if (o.dit_fp8_scaled && is_fp8_block_weight(n)) {
+      const std::string scale = n.substr(0, n.size() - std::string("weight").size()) + "scale_weight";
+      names.push_back(scale);
+      weight_of_scale[scale] = n;
+    }
+  }
+  auto values32 = [&](const std::string& n) {
+    return random_weight(n, slots.at(n).first, DType::F32, o.seed + stream, slots.at(n).second);
+  };
+  if (!o.dit_fp8_scaled) {
+    const int64_t esize = int64_t(dtype_size(o.dit_dtype));
+    write_dit_shards(
+        dir, names, [&](const std::string& n) { return shape_numel(slots.at(n).first) * esize; },
+        [&](const std::string& n) {
+          return random_weight(n, slots.at(n).first, o.dit_dtype, o.seed + stream, slots.at(n).second);
+        },
+        o.shard_bytes, r);
+  } else {
+    // One file: shards as large as the whole DiT.
+    write_dit_shards(
+        dir, names,
+        [&](const std::string& n) -> int64_t {
+          if (weight_of_scale.count(n)) return 4;
+          return shape_numel(slots.at(n).first) * (is_fp8_block_weight(n) ? 1 : 2);
+        },
+        [&](const std::string& n) {
+          if (weight_of_scale.count(n)) return Tensor::from_vector<float>({kRandomFp8Scale}, {1});
+          if (is_fp8_block_weight(n)) return fp8_scaled_values(values32(n));
+          return random_weight(n, slots.at(n).first, DType::BF16, o.seed + stream, slots.at(n).second);
+        },
+        std::numeric_limits<int64_t>::max(), r);
+  }
   ++r.dit_folders;
 }
 

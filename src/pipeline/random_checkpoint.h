@@ -1,8 +1,8 @@
 // A checkpoint folder in the official layout with random weights, at the real sizes or any other
 // config: loading and whole runs can then be tested and timed at the real size without
 // downloading anything (the GPU machine has no internet). The file formats are the official ones:
-// the DiT in fp32 safetensors shards with config.json and an index, the text encoder as a bf16
-// .pth, the VAE as an f32 .pth. Values: biases 0, norm gains 1, everything else N(0, 0.02), from
+// the DiT in fp32 safetensors shards with config.json and an index (or, asked for, one fp8_scaled
+// file per DiT), the text encoder as a bf16 .pth, the VAE as an f32 .pth. Values: biases 0, norm gains 1, everything else N(0, 0.02), from
 // `seed`. The tokenizer is not random: a SentencePiece model given by the caller is placed as
 // google/umt5-xxl/spiece.model (the real vocabulary is not needed to exercise the engine).
 // Small configs are written as `<stem>.json` beside the .pth files, as the tests' tiny models are.
@@ -26,6 +26,11 @@ struct RandomCheckpointOptions {
   std::string vae_config_json;    // empty: the task's official VAE
   std::string tokenizer_model;    // a spiece.model file (required)
   DType dit_dtype = DType::F32;   // the official shards are fp32
+  // Each DiT as one file in ComfyUI's "fp8_scaled" form instead: block Linear weights in E4M3 with
+  // an f32 `scale_weight` each (6 standard deviations of the draw at 448), the other tensors bf16,
+  // no config.json (the loader infers it), as a downloaded `..._fp8_scaled.safetensors` expert is
+  // dropped into its folder.
+  bool dit_fp8_scaled = false;
   uint64_t seed = 1;
   int64_t shard_bytes = int64_t(5) << 30;
 };

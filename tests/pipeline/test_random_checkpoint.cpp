@@ -11,6 +11,7 @@
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 #include "io/torch_checkpoint.h"
+#include "models/weight_binding.h"
 #include "pipeline/generate_frames.h"
 #include "pipeline/random_checkpoint.h"
 #include "test_util.h"
@@ -65,6 +66,49 @@ TEST_P(RandomCheckpoint, LoadsAndMakesAFiniteVideo) {
 
 INSTANTIATE_TEST_SUITE_P(Tasks, RandomCheckpoint, ::testing::Values("t2v-A14B", "ti2v-5B"),
                          [](const auto& info) { return info.param == "t2v-A14B" ? std::string("A14B") : std::string("TI2V5B"); });
+
+// The fp8_scaled form: one file per DiT without config.json, block weights in E4M3 with one f32
+// scale each (6 standard deviations of the N(0, 0.02) draw at E4M3's 448), the rest bf16; the folder loads (its config
+// inferred) and makes a finite video; the weights read back are values · scale of the same random
+// draw as the bf16 form's, within E4M3's rounding.
+TEST(RandomCheckpointFp8Scaled, OneFileWithScalesThatLoads) {
+  test::TempDir dir;
+  RandomCheckpointOptions o = tiny("t2v-A14B");
+  o.dit_fp8_scaled = true;
+  const std::string out = dir.file("fp8");
+  const ConvertReport r = write_random_checkpoint(out, o);
+  EXPECT_EQ(r.shards, 2);  // one file per expert
+  const fs::path dit = fs::path(out) / "low_noise_model";
+  EXPECT_FALSE(fs::exists(dit / "config.json"));
+  EXPECT_TRUE(fs::exists(dit / "diffusion_pytorch_model.safetensors"));
+  const TensorStore store = TensorStore::open(dit.string());
+  const std::string name = "blocks.1.ffn.2.weight";
+  ASSERT_EQ(store.get(name).dtype(), DType::F8_E4M3);
+  ASSERT_EQ(store.get("blocks.1.ffn.2.scale_weight").dtype(), DType::F32);
+  EXPECT_EQ(store.get("blocks.1.ffn.2.bias").dtype(), DType::BF16);
+  EXPECT_EQ(store.get("head.head.weight").dtype(), DType::BF16);
+  const Tensor values = store.get(name).to(DType::F32);
+  float max_abs = 0;
+  for (int64_t i = 0; i < values.numel(); ++i) max_abs = std::max(max_abs, std::abs(values.data<float>()[i]));
+  EXPECT_EQ(store.get("blocks.1.ffn.2.scale_weight").to(DType::F32).data<float>()[0], 6 * 0.02f / 448.0f);
+  EXPECT_GT(max_abs, 448.0f * 3 / 6);  // a tiny matrix's largest draw: 3-5 deviations
+  EXPECT_LE(max_abs, 448.0f);
+  // The same draw as the official form's weights (the bf16 form of the same seed and stream).
+  RandomCheckpointOptions official = tiny("t2v-A14B");
+  official.shard_bytes = int64_t(1) << 40;
+  write_random_checkpoint(dir.file("official"), official);
+  const Tensor exact = TensorStore::open(dir.file("official") + "/low_noise_model").get(name);
+  const double err = rel_l2(read_weight(store, name, DType::F32), exact.to(DType::F32));
+  EXPECT_GT(err, 1e-3);  // E4M3 rounding...
+  EXPECT_LT(err, 5e-2);  // ...and nothing more
+  const GenerateParams p = test::tiny_request(1, "fp8 random weights make noise");
+  int64_t count = 0;
+  for (const Tensor& f : test::generate_frames(out, p)) {
+    EXPECT_EQ(tensor_stats(f).non_finite, 0);
+    count += f.size(1);
+  }
+  EXPECT_EQ(count, 5);
+}
 
 TEST(RandomCheckpointErrors, ConfigsThatDoNotFitTogether) {
   test::TempDir dir;

@@ -25,6 +25,7 @@ namespace {
 const std::vector<OptionSpec> kOptions = {
     {"ckpt-dir", true, "checkpoint folder (default: the built-in demo checkpoint)", {"ckpt_dir"}},
     {"device", true, "cpu or cuda: where the models are loaded (default cuda when a GPU is present)", {}},
+    {"precision", true, "bf16 or fp8: the DiTs' weights on the GPU (default bf16)", {}},
     {"warm", false, "keep the page cache (measure from memory, not from the disk)", {}},
     {"help", false, "show this help", {"h"}},
 };
@@ -86,6 +87,7 @@ int cmd_bench_load(const std::vector<std::string>& argv) {
   options.checkpoint_dir = folder;
   options.device = device == "cuda" ? WAN_DEVICE_CUDA : WAN_DEVICE_CPU;
   options.offload = WAN_OFFLOAD_OFF;  // every weight loaded where it runs
+  options.precision = precision_option(args);
   options.on_log = [](wan_log_level level, const std::string& message) {
     if (level >= WAN_LOG_WARNING) std::fprintf(stderr, "warning: %s\n", message.c_str());
   };
@@ -105,11 +107,12 @@ int cmd_bench_load(const std::vector<std::string>& argv) {
   const double gb = double(bytes) / 1e9;
   std::printf("%s: %zu files, %.3f GB (%s page cache)\n", folder.c_str(), files.size(), gb, cold ? "cold" : "warm");
   std::printf("reading the files  %8.3f s (%.2f GB/s)\n", read_s, gb / read_s);
-  std::printf("loading on the %s %8.3f s (%.2f GB/s): %.2fx the read\n", device == "cuda" ? "GPU" : "CPU", load_s,
-              gb / load_s, load_s / read_s);
+  std::printf("loading on the %s (%s) %8.3f s (%.2f GB/s): %.2fx the read\n", device == "cuda" ? "GPU" : "CPU",
+              precision_name(options.precision), load_s, gb / load_s, load_s / read_s);
   std::printf("JSON {\"bench\":\"load\",\"bytes\":%lld,\"read_s\":%.3f,\"load_s\":%.3f,\"ratio\":%.3f,\"cold\":%s,"
-              "\"device\":\"%s\"}\n",
-              (long long)bytes, read_s, load_s, load_s / read_s, cold ? "true" : "false", device.c_str());
+              "\"device\":\"%s\",\"precision\":\"%s\"}\n",
+              (long long)bytes, read_s, load_s, load_s / read_s, cold ? "true" : "false", device.c_str(),
+              precision_name(options.precision));
   return 0;
 }
 

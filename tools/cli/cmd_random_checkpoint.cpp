@@ -17,6 +17,7 @@ const std::vector<OptionSpec> kOptions = {
     {"dit-layers", true, "DiT blocks (default: the real count, 40 / 30)", {}},
     {"t5-layers", true, "text encoder layers (default: the real 24)", {}},
     {"seed", true, "random seed (default 1)", {}},
+    {"dit-fp8-scaled", false, "each DiT as one fp8_scaled file (E4M3 block weights with scales; A14B ~45 GB)", {}},
     {"help", false, "show this help", {"h"}},
 };
 
@@ -25,7 +26,7 @@ const std::vector<OptionSpec> kOptions = {
 int cmd_random_checkpoint(const std::vector<std::string>& argv) {
   Args args(argv, kOptions, "random-checkpoint");
   if (args.has("help")) {
-    std::printf("usage: wan random-checkpoint OUT [--task T] [--dit-layers N] [--t5-layers N] [--seed S]\n\n"
+    std::printf("usage: wan random-checkpoint OUT [--task T] [--dit-layers N] [--t5-layers N] [--seed S] [--dit-fp8-scaled]\n\n"
                 "Writes a checkpoint folder in the official layout and file formats with random weights (real sizes,\n"
                 "from the parameter counts: A14B ~125 GB, 5B ~35 GB on disk). The tokenizer is the small test model;\n"
                 "videos from it are noise.\n\n%s",
@@ -40,6 +41,7 @@ int cmd_random_checkpoint(const std::vector<std::string>& argv) {
   p.t5_layers = int32_t(args.get_int("t5-layers", 0));
   CLI_CHECK(p.dit_layers >= 0 && p.t5_layers >= 0, "--dit-layers and --t5-layers must be positive");
   p.seed = uint64_t(args.get_int("seed", 1));
+  p.dit_fp8_scaled = args.has("dit-fp8-scaled") ? 1 : 0;
   p.tokenizer_model = tokenizer.c_str();
   const auto t0 = std::chrono::steady_clock::now();
   const wan_convert_report r = api::write_random_checkpoint(args.positionals()[0], p);
