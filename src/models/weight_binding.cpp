@@ -131,10 +131,9 @@ namespace {
 
 // A converted copy of a checkpoint tensor (contiguous, memory-mapped), in parallel chunks: one
 // thread converts ~1-2 GB/s, and a real-size checkpoint is 20-60 GB of fp32. Same dtype: the
-// mapped tensor itself, no copy, unless `copy` (a plain copy in parallel chunks: the file's pages
-// are then read by many threads at once, not faulted in one by one by a single later reader).
-Tensor converted(const Tensor& t, DType dtype, bool copy = false) {
-  if (t.dtype() == dtype && !copy) return t;
+// mapped tensor itself, no copy.
+Tensor converted(const Tensor& t, DType dtype) {
+  if (t.dtype() == dtype) return t;
   if (!t.is_contiguous() || t.numel() < (int64_t(1) << 20)) return t.to(dtype);
   Tensor out = Tensor::empty(t.shape(), dtype);
   const int64_t n = t.numel();
@@ -184,8 +183,9 @@ std::optional<StoredFp8Weight> read_stored_fp8(const TensorStore& store, const s
     const Tensor s = scale_values(store, f);
     for (int64_t i = 0; i < rows; ++i) r[i] = s.data<float>()[f.kind == ScaleForm::One ? 0 : i];
   }
-  // Copied in parallel: ~1.5x faster from a cold disk than the GPU upload faulting the pages in.
-  return StoredFp8Weight{converted(w.contiguous(), DType::F8_E4M3, /*copy=*/true), row_scales};
+  // A view of the file: no host copy (a parallel copy, which reads the pages with many threads,
+  // measured no faster from a cold disk: 31.0 s against 30.8 s for an A14B fp8_scaled checkpoint).
+  return StoredFp8Weight{w.contiguous(), row_scales};
 }
 
 void bind_weights(const TensorStore& store, const std::vector<WeightSlot>& slots, const std::string& model,

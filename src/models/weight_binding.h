@@ -49,7 +49,7 @@ void bind_weights(const TensorStore& store, const std::vector<WeightSlot>& slots
 Tensor read_weight(const TensorStore& store, const std::string& name, DType dtype);
 
 // A 2-D weight stored in float8_e4m3fn with one scale, one scale per output row, or none: its
-// values as stored (a copy of the file's bytes, read in parallel) and one f32 scale per row ([rows]) — the form the FP8
+// values as stored (a view of the file) and one f32 scale per row ([rows]) — the form the FP8
 // matrix products compute with (ops::Fp8Matrix), so an FP8 run uses the file's own quantisation
 // as it is instead of dequantising and quantising again. nullopt for any other weight (another
 // dtype, E5M2, block scales).
