@@ -107,8 +107,8 @@ int cmd_bench_load(const std::vector<std::string>& argv) {
   const double gb = double(bytes) / 1e9;
   std::printf("%s: %zu files, %.3f GB (%s page cache)\n", folder.c_str(), files.size(), gb, cold ? "cold" : "warm");
   std::printf("reading the files  %8.3f s (%.2f GB/s)\n", read_s, gb / read_s);
-  std::printf("loading on the %s (%s) %8.3f s (%.2f GB/s): %.2fx the read\n", device == "cuda" ? "GPU" : "CPU",
-              precision_name(options.precision), load_s, gb / load_s, load_s / read_s);
+  std::printf("loading on the %s%s %8.3f s (%.2f GB/s): %.2fx the read\n", device == "cuda" ? "GPU" : "CPU",
+              options.precision == WAN_PRECISION_FP8 ? " (fp8 DiTs)" : "", load_s, gb / load_s, load_s / read_s);
   std::printf("JSON {\"bench\":\"load\",\"bytes\":%lld,\"read_s\":%.3f,\"load_s\":%.3f,\"ratio\":%.3f,\"cold\":%s,"
               "\"device\":\"%s\",\"precision\":\"%s\"}\n",
               (long long)bytes, read_s, load_s, load_s / read_s, cold ? "true" : "false", device.c_str(),
