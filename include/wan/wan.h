@@ -393,7 +393,8 @@ typedef struct wan_random_checkpoint_params {
                                   demo data's tests/data/tokenizer/spiece.model will do) */
   int32_t dit_fp8_scaled;      /* nonzero: each DiT as one file in ComfyUI's "fp8_scaled" form (block weights in
                                   float8_e4m3fn with an f32 scale_weight each, the rest bf16, no config.json), as a
-                                  downloaded fp8_scaled expert dropped into its folder; A14B ~45 GB on disk */
+                                  downloaded fp8_scaled expert dropped into its folder; A14B ~41 GB on disk (the two
+                                  DiTs 29 GB) */
 } wan_random_checkpoint_params;
 
 wan_random_checkpoint_params wan_random_checkpoint_default_params(void);

@@ -17,7 +17,7 @@ const std::vector<OptionSpec> kOptions = {
     {"dit-layers", true, "DiT blocks (default: the real count, 40 / 30)", {}},
     {"t5-layers", true, "text encoder layers (default: the real 24)", {}},
     {"seed", true, "random seed (default 1)", {}},
-    {"dit-fp8-scaled", false, "each DiT as one fp8_scaled file (E4M3 block weights with scales; A14B ~45 GB)", {}},
+    {"dit-fp8-scaled", false, "each DiT as one fp8_scaled file (E4M3 block weights with scales; A14B ~41 GB)", {}},
     {"help", false, "show this help", {"h"}},
 };
 
@@ -26,7 +26,8 @@ const std::vector<OptionSpec> kOptions = {
 int cmd_random_checkpoint(const std::vector<std::string>& argv) {
   Args args(argv, kOptions, "random-checkpoint");
   if (args.has("help")) {
-    std::printf("usage: wan random-checkpoint OUT [--task T] [--dit-layers N] [--t5-layers N] [--seed S] [--dit-fp8-scaled]\n\n"
+    std::printf("usage: wan random-checkpoint OUT [--task T] [--dit-layers N] [--t5-layers N] [--seed S]\n"
+                "                             [--dit-fp8-scaled]\n\n"
                 "Writes a checkpoint folder in the official layout and file formats with random weights (real sizes,\n"
                 "from the parameter counts: A14B ~125 GB, 5B ~35 GB on disk). The tokenizer is the small test model;\n"
                 "videos from it are noise.\n\n%s",
