@@ -24,13 +24,9 @@ void copy_text(char (&dst)[N], const std::string& src) {
   std::snprintf(dst, N, "%s", src.c_str());
 }
 
-bool has_safetensors(const fs::path& dir, const std::string& base = "diffusion_pytorch_model") {
-  std::error_code ec;
-  if (fs::exists(dir / (base + ".safetensors"), ec) || fs::exists(dir / (base + ".safetensors.index.json"), ec))
-    return true;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.path().extension() == ".safetensors") return true;
-  return false;
+bool has_safetensors(const fs::path& dir) {
+  int files = 0;
+  return !wan::folder_weights_file(dir.string(), "diffusion_pytorch_model", &files).empty() || files > 0;
 }
 
 // The tensors of one file or DiT folder: count, bytes, bytes per dtype.

@@ -52,29 +52,32 @@ void TensorStore::add_safetensors(const std::string& file, const std::vector<std
   }
 }
 
+std::string folder_weights_file(const std::string& folder, const std::string& base, int* safetensors_files) {
+  std::error_code ec;
+  const fs::path index = fs::path(folder) / (base + ".safetensors.index.json");
+  const fs::path single = fs::path(folder) / (base + ".safetensors");
+  // A folder holding one .safetensors file of another name (a single-file DiT, as ComfyUI's
+  // repackaged ones are named) is that file.
+  std::vector<fs::path> found;
+  for (const auto& e : fs::directory_iterator(folder, ec))
+    if (e.path().extension() == ".safetensors") found.push_back(e.path());
+  if (safetensors_files) *safetensors_files = int(found.size());
+  if (fs::exists(index, ec)) return index.string();
+  if (fs::exists(single, ec)) return single.string();
+  return found.size() == 1 ? found[0].string() : std::string();
+}
+
 TensorStore TensorStore::open(const std::string& path, const std::string& base) {
   std::error_code ec;
   WAN_CHECK(fs::exists(path, ec), path, ": no such file or folder");
   std::string file = path;
   if (fs::is_directory(path, ec)) {
-    const fs::path index = fs::path(path) / (base + ".safetensors.index.json");
-    const fs::path single = fs::path(path) / (base + ".safetensors");
-    if (fs::exists(index, ec)) {
-      file = index.string();
-    } else if (fs::exists(single, ec)) {
-      file = single.string();
-    } else {
-      // A folder holding one .safetensors file of another name (a single-file DiT, as ComfyUI's
-      // repackaged ones are named) is that file.
-      std::vector<fs::path> found;
-      for (const auto& e : fs::directory_iterator(path, ec))
-        if (e.path().extension() == ".safetensors") found.push_back(e.path());
-      WAN_CHECK(found.size() == 1, path, ": no weights found: expected ", single.filename().string(), " or ",
-                index.filename().string(), found.empty() ? std::string(" in this folder")
-                                                         : str(" in this folder, or a single .safetensors file (there are ",
-                                                               found.size(), ")"));
-      file = found[0].string();
-    }
+    int found = 0;
+    file = folder_weights_file(path, base, &found);
+    WAN_CHECK(!file.empty(), path, ": no weights found: expected ", base, ".safetensors or ", base,
+              ".safetensors.index.json", found == 0 ? std::string(" in this folder")
+                                                    : str(" in this folder, or a single .safetensors file (there are ",
+                                                          found, ")"));
   }
 
   TensorStore store;

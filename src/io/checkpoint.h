@@ -18,6 +18,13 @@
 
 namespace wan {
 
+// The file TensorStore::open reads for a folder of weights: `<base>.safetensors.index.json`, else
+// `<base>.safetensors`, else the folder's one .safetensors file of any name (a single-file DiT).
+// Empty when there is none of those; `safetensors_files` (optional) gets the number of .safetensors
+// files in the folder (several without an index: which one is meant is unknown).
+std::string folder_weights_file(const std::string& folder, const std::string& base = "diffusion_pytorch_model",
+                                int* safetensors_files = nullptr);
+
 class TensorStore {
  public:
   // `path` is a .safetensors file, an .index.json, a .pth/.pt file (a torch.save zip), or a folder

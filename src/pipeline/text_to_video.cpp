@@ -26,15 +26,7 @@ namespace {
 
 // DiT weights: the official file or index, or one .safetensors file of any name (a single-file
 // DiT, whose config is then inferred from its shapes when config.json is missing).
-bool has_dit(const fs::path& dir) {
-  std::error_code ec;
-  if (fs::exists(dir / "diffusion_pytorch_model.safetensors", ec) ||
-      fs::exists(dir / "diffusion_pytorch_model.safetensors.index.json", ec))
-    return true;
-  int files = 0;
-  for (const auto& e : fs::directory_iterator(dir, ec)) files += e.path().extension() == ".safetensors";
-  return files == 1;
-}
+bool has_dit(const fs::path& dir) { return !folder_weights_file(dir.string()).empty(); }
 
 // Rank 0's text encodings [L, text_dim] f32 on every rank: first their lengths, then the rows.
 std::vector<Tensor> broadcast_contexts(const dist::Communicator& world, const std::vector<Tensor>& mine,
