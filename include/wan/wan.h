@@ -329,7 +329,10 @@ typedef struct wan_convert_report {
 /* Writes the checkpoint folder `src` (official T2V-A14B or TI2V-5B layout, or one DiT folder) again
  * as the new folder `dst` with the DiT weights in `dtype` ("bf16", "f16" or "f32"; NULL: bf16), in
  * safetensors shards of at most shard_bytes (0: 5 GB) with the official index; every other file is
- * linked or copied. Loading a bf16 copy skips the fp32 -> bf16 conversion. `dst` is built under a
+ * linked or copied. Loading a bf16 copy skips the fp32 -> bf16 conversion. "fp8": the blocks' Linear
+ * weights in float8_e4m3fn per output row with a scale_weight beside each (as WAN_PRECISION_FP8
+ * quantises them at load: an FP8 run of the copy computes the same), the rest bf16; a quarter of
+ * the official fp32 bytes. `dst` is built under a
  * temporary name and renamed at the end: on failure nothing is left. `report` may be NULL. */
 wan_status wan_convert_checkpoint(const char* src, const char* dst, const char* dtype, int64_t shard_bytes,
                                   wan_convert_report* report);

@@ -135,7 +135,8 @@ wan_status wan_convert_checkpoint(const char* src, const char* dst, const char* 
     if (name == "bf16") type = wan::DType::BF16;
     else if (name == "f16") type = wan::DType::F16;
     else if (name == "f32") type = wan::DType::F32;
-    else throw wan::Error("wan_convert_checkpoint: dtype must be bf16, f16 or f32, got '" + name + "'");
+    else if (name == "fp8") type = wan::DType::F8_E4M3;
+    else throw wan::Error("wan_convert_checkpoint: dtype must be bf16, f16, f32 or fp8, got '" + name + "'");
     return WAN_OK;
   });
   if (checked != WAN_OK) return checked;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <mutex>
 #include <set>
@@ -15,6 +17,8 @@
 #include "io/safetensors.h"
 #include "models/wan_dit_config.h"
 #include "models/wan_dit_weights.h"
+#include "models/weight_binding.h"
+#include "ops/quantize.h"
 #include "pipeline/text_to_video.h"
 
 namespace fs = std::filesystem;
@@ -99,6 +103,17 @@ void write_dit_shards(const fs::path& dst, const std::vector<std::string>& names
 
 namespace {
 
+// A block weight in the form an FP8 run on the GPU computes with: the file's own E4M3 values and
+// row scales when it stores them so (read_stored_fp8), else its bf16 values quantised per row by
+// ops::quantize_fp8 — bit for bit what the GPU makes of them at load (ops/quantize.h), so an FP8
+// run of the converted folder computes exactly what an FP8 run of the source does. (Made twice per
+// weight, once for the values and once for the scales: cheaper than holding the results.)
+ops::Fp8Matrix fp8_weight_for_run(const TensorStore& store, const std::string& name) {
+  if (const std::optional<StoredFp8Weight> stored = read_stored_fp8(store, name))
+    return {stored->values, stored->row_scales};
+  return ops::quantize_fp8(read_weight(store, name, DType::BF16).to(DType::F32), ops::Fp8Scaling::PerRow);
+}
+
 // One DiT folder: validated against its config, converted in shards, config copied (or, for a
 // single-file DiT without one, the config inferred from its shapes written: the official layout).
 void convert_dit(const fs::path& src, const fs::path& dst, DType dtype, int64_t shard_bytes, ConvertReport& r) {
@@ -119,10 +134,38 @@ void convert_dit(const fs::path& src, const fs::path& dst, DType dtype, int64_t 
   WanDiTWeights scratch;
   std::vector<std::string> names;
   for (const WeightSlot& slot : wan_dit_weight_slots(scratch, config)) names.push_back(slot.name);
-  std::sort(names.begin(), names.end());
-  write_dit_shards(
-      dst, names, [&](const std::string& n) { return store.get(n).numel() * int64_t(dtype_size(dtype)); },
-      [&](const std::string& n) { return read_weight(store, n, dtype).contiguous(); }, shard_bytes, r);
+  if (dtype == DType::F8_E4M3) {
+    // FP8: the block Linear weights as an FP8 run computes with them, with their scales beside.
+    std::map<std::string, std::string> weight_of_scale;
+    for (const std::string& n : std::vector<std::string>(names))
+      if (is_fp8_block_weight(n)) {
+        const std::string scale = n.substr(0, n.size() - std::string("weight").size()) + "scale_weight";
+        names.push_back(scale);
+        weight_of_scale[scale] = n;
+      }
+    std::sort(names.begin(), names.end());
+    write_dit_shards(
+        dst, names,
+        [&](const std::string& n) -> int64_t {
+          if (const auto it = weight_of_scale.find(n); it != weight_of_scale.end())
+            return store.get(it->second).size(0) * 4;
+          return store.get(n).numel() * (is_fp8_block_weight(n) ? 1 : 2);
+        },
+        [&](const std::string& n) {
+          if (const auto it = weight_of_scale.find(n); it != weight_of_scale.end()) {
+            const Tensor scales = fp8_weight_for_run(store, it->second).scales;
+            return scales.view({scales.numel(), 1});
+          }
+          if (is_fp8_block_weight(n)) return fp8_weight_for_run(store, n).values;
+          return read_weight(store, n, DType::BF16).contiguous();
+        },
+        shard_bytes, r);
+  } else {
+    std::sort(names.begin(), names.end());
+    write_dit_shards(
+        dst, names, [&](const std::string& n) { return store.get(n).numel() * int64_t(dtype_size(dtype)); },
+        [&](const std::string& n) { return read_weight(store, n, dtype).contiguous(); }, shard_bytes, r);
+  }
   ++r.dit_folders;
 }
 
@@ -130,8 +173,8 @@ void convert_dit(const fs::path& src, const fs::path& dst, DType dtype, int64_t 
 
 ConvertReport convert_checkpoint(const std::string& src_in, const std::string& dst_in, DType dtype,
                                  int64_t shard_bytes) {
-  WAN_CHECK(dtype == DType::BF16 || dtype == DType::F16 || dtype == DType::F32, "convert: dtype ", dtype_name(dtype),
-            " is not bf16, f16 or f32");
+  WAN_CHECK(dtype == DType::BF16 || dtype == DType::F16 || dtype == DType::F32 || dtype == DType::F8_E4M3,
+            "convert: dtype ", dtype_name(dtype), " is not bf16, f16, f32 or fp8 (f8_e4m3)");
   WAN_CHECK(shard_bytes > 0, "convert: the shard size must be positive");
   const fs::path src(src_in), dst(dst_in);
   std::error_code ec;

@@ -8,6 +8,11 @@
 // index.json like the official ones), its config.json, and every other file of the folder (text
 // encoder, VAE, tokenizer) hard-linked, or copied where links are not possible. The folder is
 // built under a temporary name and renamed when complete; `dst` must not exist.
+// `dtype` F8_E4M3 ("fp8"): each DiT's block Linear weights as an FP8 run computes with them (E4M3
+// values per output row, quantised from bf16 exactly as the GPU quantises at load, or an FP8
+// source's own values) with a `scale_weight` [rows, 1] f32 beside each, everything else bf16: an
+// A14B expert in 14.5 GB, loaded by an FP8 run as it is (the same forward, bit for bit) and by a
+// bf16 run dequantised.
 #pragma once
 
 #include <cstdint>

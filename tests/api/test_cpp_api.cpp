@@ -184,7 +184,7 @@ TEST_F(CppApi, ConvertsACheckpoint) {
   wan_convert_report ignored;
   EXPECT_EQ(wan_convert_checkpoint(options.checkpoint_dir.c_str(), dir.file("x").c_str(), "int8", 0, &ignored),
             WAN_ERROR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(wan_last_error()).find("bf16, f16 or f32"), std::string::npos) << wan_last_error();
+  EXPECT_NE(std::string(wan_last_error()).find("bf16, f16, f32 or fp8"), std::string::npos) << wan_last_error();
 }
 
 TEST(CppApiTools, DescribesTheMachine) {

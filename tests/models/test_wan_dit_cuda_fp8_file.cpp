@@ -6,7 +6,8 @@
 // fused q; k; v takes the mixed path (dequantise, quantise). The model the file describes is its
 // weights exactly (values · scale, the CPU reference in f32). Against it, the FP8 forward of the
 // file must be closer than the FP8 forward of the same weights written dequantised (which are
-// quantised again at load), and within the 5e-2 of the golden FP8 tests.
+// quantised again at load), and within the 5e-2 of the golden FP8 tests. And a folder converted to
+// fp8 (`wan convert --dtype fp8`) runs in FP8 exactly as its source does.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "models/wan_dit_case.h"
 #include "models/wan_dit_cuda.h"
 #include "models/wan_dit_weights.h"
+#include "pipeline/convert_checkpoint.h"
 #include "test_util.h"
 
 namespace wan {
@@ -88,6 +90,23 @@ TEST_P(WanDiTCudaFp8File, StoredE4M3WeightsAreUsedAsStored) {
                 "again at load: %.3e)\n", GetParam().c_str(), i, err, err_requantised);
     EXPECT_LE(err, 5e-2) << "out." << i;
     EXPECT_LT(err, err_requantised) << "out." << i << ": the stored E4M3 values were not used as they are";
+  }
+}
+
+// `wan convert --dtype fp8` writes the block weights as an FP8 run quantises them at load, so an
+// FP8 run of the converted folder is the FP8 run of the source, bit for bit.
+TEST_P(WanDiTCudaFp8File, AConvertedFp8FolderRunsExactlyAsItsSource) {
+  const WanDiTCase c = read_wan_dit_case(GetParam());
+  const std::string src = wan_dit_case_checkpoint(GetParam());
+  test::TempDir dir;
+  convert_checkpoint(src, dir.file("fp8"), DType::F8_E4M3);
+  const std::vector<Tensor> from_source = WanDiTCuda::load(src, Precision::FP8).forward(c.x, c.t, c.context, c.seq_len);
+  const std::vector<Tensor> converted =
+      WanDiTCuda::load(dir.file("fp8"), Precision::FP8).forward(c.x, c.t, c.context, c.seq_len);
+  ASSERT_EQ(converted.size(), from_source.size());
+  for (size_t i = 0; i < converted.size(); ++i) {
+    EXPECT_EQ(tensor_stats(converted[i]).non_finite, 0);
+    EXPECT_EQ(rel_l2(converted[i], from_source[i]), 0.0) << "out." << i;
   }
 }
 

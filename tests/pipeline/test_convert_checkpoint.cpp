@@ -4,6 +4,7 @@
 // original folder's. Errors leave nothing behind.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "core/stats.h"
@@ -11,6 +12,9 @@
 #include "io/safetensors.h"
 #include "models/wan_dit.h"
 #include "models/wan_dit_case.h"
+#include "models/wan_dit_weights.h"
+#include "models/weight_binding.h"
+#include "ops/quantize.h"
 #include "pipeline/convert_checkpoint.h"
 #include "pipeline/demo_checkpoint.h"
 #include "pipeline/text_to_video.h"
@@ -87,6 +91,52 @@ TEST(ConvertCheckpoint, AScaledFp8SingleFileBecomesTheOfficialLayout) {
   const double vs_golden = rel_l2(q, WanDiT::load(golden).weights().blocks[1].self_attn.q_weight);
   EXPECT_GT(vs_golden, 0.3);  // half the golden values (scale 0.5 on unscaled E4M3 copies) ...
   EXPECT_LT(vs_golden, 0.7);  // ... within E4M3's rounding
+}
+
+// --dtype fp8: the block weights as an FP8 run computes with them (E4M3 per output row, quantised
+// from the bf16 values by ops::quantize_fp8, with a [rows, 1] scale_weight beside each), the rest
+// bf16; an FP8 source's own values pass through as they are; the result loads (dequantised) on the
+// CPU.
+TEST(ConvertCheckpoint, Fp8WritesTheBlockWeightsAsAnFp8RunQuantisesThem) {
+  test::TempDir dir;
+  const std::string golden = test::golden_dir() + "/dit_tiny";
+  const ConvertReport r = convert_checkpoint(golden, dir.file("fp8"), DType::F8_E4M3);
+  EXPECT_EQ(r.dit_folders, 1);
+  const TensorStore source = TensorStore::open(golden), out = TensorStore::open(dir.file("fp8"));
+  int64_t block_weights = 0;
+  for (const std::string& n : source.names()) {
+    ASSERT_TRUE(out.contains(n)) << n;
+    if (!is_fp8_block_weight(n)) {
+      EXPECT_EQ(out.get(n).dtype(), DType::BF16) << n;
+      continue;
+    }
+    ++block_weights;
+    const ops::Fp8Matrix expected =
+        ops::quantize_fp8(source.get(n).to(DType::BF16).to(DType::F32), ops::Fp8Scaling::PerRow);
+    const std::optional<StoredFp8Weight> stored = read_stored_fp8(out, n);
+    ASSERT_TRUE(stored.has_value()) << n;
+    const std::string scale = n.substr(0, n.size() - 6) + "scale_weight";
+    EXPECT_EQ(out.get(scale).shape(), (Shape{source.get(n).size(0), 1})) << scale;
+    ASSERT_EQ(stored->values.nbytes(), expected.values.nbytes());
+    EXPECT_EQ(std::memcmp(stored->values.data_ptr(), expected.values.data_ptr(), size_t(expected.values.nbytes())), 0) << n;
+    EXPECT_EQ(rel_l2(stored->row_scales, expected.scales), 0.0) << n;
+  }
+  EXPECT_EQ(block_weights, 10 * WanDiTConfig::from_file(golden + "/config.json").num_layers);
+  EXPECT_EQ(out.size(), source.size() + size_t(block_weights));  // the tensors and one scale each
+  // The copy loads on the CPU (values · scales) close to the original: E4M3's rounding.
+  const double err = rel_l2(WanDiT::load(dir.file("fp8")).weights().blocks[0].ffn_0_weight,
+                            WanDiT::load(golden).weights().blocks[0].ffn_0_weight);
+  EXPECT_GT(err, 1e-3);
+  EXPECT_LT(err, 5e-2);
+  // Converting the FP8 copy to fp8 again keeps its values as they are.
+  convert_checkpoint(dir.file("fp8"), dir.file("again"), DType::F8_E4M3);
+  const TensorStore again = TensorStore::open(dir.file("again"));
+  for (const std::string& n : out.names()) {
+    ASSERT_TRUE(again.contains(n)) << n;
+    ASSERT_EQ(again.get(n).nbytes(), out.get(n).nbytes()) << n;
+    EXPECT_EQ(std::memcmp(again.get(n).contiguous().data_ptr(), out.get(n).contiguous().data_ptr(),
+                          size_t(out.get(n).nbytes())), 0) << n;
+  }
 }
 
 TEST(ConvertCheckpoint, TheDemoPipelineMakesTheSameVideo) {

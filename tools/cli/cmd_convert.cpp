@@ -12,7 +12,7 @@ namespace wan::cli {
 namespace {
 
 const std::vector<OptionSpec> kOptions = {
-    {"dtype", true, "bf16, f16 or f32 (default bf16)", {}},
+    {"dtype", true, "bf16, f16, f32 or fp8 (default bf16; fp8: the blocks' weights as --precision fp8 runs them)", {}},
     {"shard-gb", true, "largest shard in GB (default 5)", {}},
     {"help", false, "show this help", {"h"}},
 };
@@ -22,7 +22,7 @@ const std::vector<OptionSpec> kOptions = {
 int cmd_convert(const std::vector<std::string>& argv) {
   Args args(argv, kOptions, "convert");
   if (args.has("help")) {
-    std::printf("usage: wan convert SRC DST [--dtype bf16|f16|f32] [--shard-gb N]\n\nSRC is an official checkpoint "
+    std::printf("usage: wan convert SRC DST [--dtype bf16|f16|f32|fp8] [--shard-gb N]\n\nSRC is an official checkpoint "
                 "folder (T2V-A14B, TI2V-5B) or one DiT folder; DST, a new folder, gets the same layout with the DiT "
                 "weights in DTYPE\nand every other file linked or copied.\n\n%s",
                 options_help(kOptions).c_str());
@@ -30,8 +30,8 @@ int cmd_convert(const std::vector<std::string>& argv) {
   }
   CLI_CHECK(args.positionals().size() == 2, "wan convert takes SRC and DST; see 'wan convert --help'");
   const std::string dtype_name = args.get_or("dtype", "bf16");
-  CLI_CHECK(dtype_name == "bf16" || dtype_name == "f16" || dtype_name == "f32", "--dtype must be bf16, f16 or f32, got '",
-            dtype_name, "'");
+  CLI_CHECK(dtype_name == "bf16" || dtype_name == "f16" || dtype_name == "f32" || dtype_name == "fp8",
+            "--dtype must be bf16, f16, f32 or fp8, got '", dtype_name, "'");
   const double shard_gb = args.get_double("shard-gb", 5);
   CLI_CHECK(shard_gb > 0, "--shard-gb must be positive");
   const auto t0 = std::chrono::steady_clock::now();
