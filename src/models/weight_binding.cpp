@@ -74,11 +74,9 @@ void check_quant_format(const TensorStore& store, const std::string& name) {
   const std::string marker = weight_base(name) + ".comfy_quant";
   if (weight_base(name).empty() || !store.contains(marker)) return;
   const Tensor bytes = store.get(marker).contiguous();
-  WAN_CHECK(bytes.dtype() == DType::U8 || bytes.dtype() == DType::I32 || bytes.dtype() == DType::I64,
-            store.file_of(marker), ": '", marker, "' should hold JSON bytes (uint8), got ", bytes.describe());
-  std::string text;
-  const Tensor u8 = bytes.to(DType::U8).contiguous();
-  text.assign(static_cast<const char*>(u8.data_ptr()), size_t(u8.numel()));
+  WAN_CHECK(bytes.dtype() == DType::U8, store.file_of(marker), ": '", marker, "' should hold JSON bytes (uint8), got ",
+            bytes.describe());
+  const std::string text(static_cast<const char*>(bytes.data_ptr()), size_t(bytes.numel()));
   const nlohmann::json j = parse_json_object(text, store.file_of(marker) + ": '" + marker + "'");
   std::string format;
   read_json_key(j, "format", format, store.file_of(marker) + ": '" + marker + "'");
