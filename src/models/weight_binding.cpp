@@ -209,6 +209,12 @@ void bind_weights_keeping_fp8(const TensorStore& store, const std::vector<Weight
   }
 }
 
+std::string scale_weight_name(const std::string& weight_name) {
+  const std::string base = weight_base(weight_name);
+  WAN_CHECK(!base.empty(), "scale_weight_name: '", weight_name, "' is not a weight's name (X.weight)");
+  return base + ".scale_weight";
+}
+
 int64_t parameter_count(const std::vector<WeightSlot>& slots) {
   int64_t n = 0;
   for (const WeightSlot& slot : slots) n += shape_numel(slot.shape);

@@ -67,6 +67,9 @@ void bind_weights_keeping_fp8(const TensorStore& store, const std::vector<Weight
                               const std::function<bool(const std::string&)>& keep_fp8,
                               std::map<std::string, Tensor>& row_scales);
 
+// The fp8_scaled name of a weight's scale: "X.weight" -> "X.scale_weight" (what this engine writes).
+std::string scale_weight_name(const std::string& weight_name);
+
 int64_t parameter_count(const std::vector<WeightSlot>& slots);
 
 }  // namespace wan

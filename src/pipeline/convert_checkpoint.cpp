@@ -139,7 +139,7 @@ void convert_dit(const fs::path& src, const fs::path& dst, DType dtype, int64_t 
     std::map<std::string, std::string> weight_of_scale;
     for (const std::string& n : std::vector<std::string>(names))
       if (is_fp8_block_weight(n)) {
-        const std::string scale = n.substr(0, n.size() - std::string("weight").size()) + "scale_weight";
+        const std::string scale = scale_weight_name(n);
         names.push_back(scale);
         weight_of_scale[scale] = n;
       }

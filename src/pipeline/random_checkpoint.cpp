@@ -121,7 +121,7 @@ void write_dit(const fs::path& dir, const WanDiTConfig& config, const RandomChec
   for (const auto& [n, _] : slots) {
     names.push_back(n);
     if (o.dit_fp8_scaled && is_fp8_block_weight(n)) {
-      const std::string scale = n.substr(0, n.size() - std::string("weight").size()) + "scale_weight";
+      const std::string scale = scale_weight_name(n);
       names.push_back(scale);
       weight_of_scale[scale] = n;
     }
