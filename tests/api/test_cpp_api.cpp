@@ -175,6 +175,13 @@ TEST_F(CppApi, ConvertsACheckpoint) {
   wan::api::ContextOptions converted = options;
   converted.checkpoint_dir = dst;
   EXPECT_EQ(wan::api::Context(converted).task(), "t2v-A14B");  // it loads
+  // "fp8": the blocks' weights in one byte each (with small scales beside), the rest bf16; it loads too.
+  const wan_convert_report fp8 = wan::api::convert_checkpoint(options.checkpoint_dir, dir.file("demo-fp8"), "fp8");
+  EXPECT_EQ(fp8.dit_folders, 2);
+  EXPECT_GT(fp8.tensors, r.tensors);             // a scale beside each block weight
+  EXPECT_LT(fp8.bytes_written, r.bytes_written / 3);  // mostly one byte where f32 has four
+  converted.checkpoint_dir = dir.file("demo-fp8");
+  EXPECT_EQ(wan::api::Context(converted).task(), "t2v-A14B");
   try {
     wan::api::convert_checkpoint(options.checkpoint_dir, dst, "f32");
     FAIL() << "an existing destination was accepted";
