@@ -32,7 +32,7 @@ struct WeightSlot {
 //                      (nvfp4, mxfp8, int8, ...) are refused by name).
 // The scale is floating point (f32, bf16 or f16) and holds one value (any shape of one element),
 // one per output row ([rows] or [rows, 1]) or one per row and block of columns ([rows, blocks]
-// or [rows, blocks, 1], the columns an even multiple of blocks); the values are any floating
+// or [rows, blocks, 1], the column count a multiple of blocks); the values are any floating
 // dtype, usually float8_e4m3fn or float8_e5m2. An activation scale beside it (`X.scale_input` /
 // `X.input_scale`: the file's own runtime's, unused here: this engine quantises activations
 // itself) is allowed. None of those are leftovers.
