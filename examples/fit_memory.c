@@ -23,10 +23,7 @@ struct choice {
 };
 
 int main(int argc, char** argv) {
-  if (argc < 2 || (strcmp(argv[1], "--demo") == 0 && argc < 3)) {
-    fprintf(stderr, "usage: %s CHECKPOINT_DIR | --demo DATA_DIR [--gpu-gib N]\n", argv[0]);
-    return 2;
-  }
+  if (!example_args_ok(argc, argv, " [--gpu-gib N]")) return 2;
   const char* checkpoint = example_checkpoint(argv);
   if (!checkpoint) return 1;
   const int next = strcmp(argv[1], "--demo") == 0 ? 3 : 2; /* the first argument after the checkpoint's */

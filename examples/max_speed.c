@@ -17,10 +17,7 @@
 #include "wan/wan.h"
 
 int main(int argc, char** argv) {
-  if (argc < 2 || (strcmp(argv[1], "--demo") == 0 && argc < 3)) {
-    fprintf(stderr, "usage: %s CHECKPOINT_DIR | --demo DATA_DIR\n", argv[0]);
-    return 2;
-  }
+  if (!example_args_ok(argc, argv, "")) return 2;
   const char* checkpoint = example_checkpoint(argv);
   if (!checkpoint) return 1;
   wan_generate_params gp = wan_generate_default_params();

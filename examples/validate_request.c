@@ -12,10 +12,7 @@
 #include "wan/wan.h"
 
 int main(int argc, char** argv) {
-  if (argc < 2 || (strcmp(argv[1], "--demo") == 0 && argc < 3)) {
-    fprintf(stderr, "usage: %s CHECKPOINT_DIR | --demo DATA_DIR [WIDTH HEIGHT FRAMES]\n", argv[0]);
-    return 2;
-  }
+  if (!example_args_ok(argc, argv, " [WIDTH HEIGHT FRAMES]")) return 2;
   const int demo = strcmp(argv[1], "--demo") == 0;
   const char* checkpoint = example_checkpoint(argv);
   if (!checkpoint) return 1;
