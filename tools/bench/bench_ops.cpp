@@ -15,7 +15,10 @@
 #include "core/rng.h"
 #include "ops/attention.h"
 #include "ops/attention_fp8.h"
+#include "core/stats.h"
 #include "ops/conv.h"
+#include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/flash_attention_sm90.h"
 #include "ops/linear.h"
 #include "ops/linear_fp8.h"
 
@@ -54,7 +57,7 @@ double median_ms(F&& fn, int warmup = 5, int reps = 20) {
 
 }  // namespace
 
-// Sections to run: the arguments ("linear", "attention", "conv", "fp8"), all when none.
+// Sections to run: the arguments ("linear", "attention", "conv", "fp8", "flash"), all when none.
 int main(int argc, char** argv) {
   auto wanted = [&](const char* section) {
     if (argc < 2) return true;
@@ -190,6 +193,58 @@ int main(int argc, char** argv) {
       std::printf("%-16s %8lld %8lld %4lld %10.3f %9.1f\n", a.name, (long long)a.Lq, (long long)a.Lk, (long long)a.H,
                   ms, tflops);
       std::printf("JSON {\"op\":\"attention_fp8\",\"name\":\"%s\",\"ms\":%.4f,\"tflops\":%.1f}\n", a.name, ms, tflops);
+    } catch (const Error& e) {
+      std::printf("%-16s failed: %s\n", a.name, e.what());
+    }
+  }
+
+  // Our Hopper attention kernel (ops/cuda/flash_attention_sm90.h) beside cuDNN's on the same
+  // self-attention inputs, each timed as the DiT would call it (bf16: including the pass that
+  // writes Vᵀ; FP8: including the quantisation of q, k and v), and the two outputs compared.
+  if (wanted("flash") && ops::cuda::flash_sm90_available(128)) {
+    std::printf("\n%-16s %10s %9s %10s %9s %10s %9s %10s %9s %9s %9s\n", "flash vs cuDNN", "cudnn ms", "TFLOP/s",
+                "ours ms", "TFLOP/s", "fp8 cuDNN", "TFLOP/s", "fp8 ours", "TFLOP/s", "rel bf16", "rel fp8");
+    for (const Attn& a : attn) try {
+      if (a.Lq != a.Lk) continue;
+      const int64_t L = a.Lq, H = a.H, ld = H * a.D;
+      const float scale = float(1.0 / std::sqrt(double(a.D)));
+      const Tensor q = random_bf16({1, L, H, a.D}, seed++, 1.0);
+      const Tensor k = random_bf16({1, L, H, a.D}, seed++, 1.0);
+      const Tensor v = random_bf16({1, L, H, a.D}, seed++, 1.0);
+      Tensor ours = cuda::empty({1, L, H, a.D}, DType::BF16), ours8 = cuda::empty({1, L, H, a.D}, DType::BF16);
+      Tensor workspace;
+      Tensor q8 = cuda::empty({L, ld}, DType::F8_E4M3), k8 = cuda::empty({L, ld}, DType::F8_E4M3);
+      Tensor v8 = cuda::empty({L, ld}, DType::F8_E4M3), amax = cuda::empty({1}, DType::F32);
+      Tensor sq = cuda::empty({1}, DType::F32), sk = cuda::empty({1}, DType::F32), sv = cuda::empty({1}, DType::F32);
+      const double flop = 4.0 * double(L) * double(L) * double(a.D) * double(H);
+      auto tf = [&](double ms) { return flop / (ms * 1e-3) / 1e12; };
+      Tensor theirs, theirs8;
+      const double cudnn = median_ms([&] { theirs = ops::attention(q, k, v, {}, scale); }, 3, 10);
+      const double mine = median_ms(
+          [&] {
+            ops::cuda::flash_attention_sm90_bf16(q.data_ptr(), ld, k.data_ptr(), v.data_ptr(), ld, ours.data_ptr(), ld,
+                                                 L, L, H, scale, workspace);
+          },
+          3, 10);
+      const double cudnn8 = median_ms([&] { theirs8 = ops::attention_fp8(q, k, v, {}, scale); }, 3, 10);
+      const double mine8 = median_ms(
+          [&] {
+            ops::cuda::quantize_tensor_fp8(q.data_ptr(), L, ld, ld, q8, sq, amax);
+            ops::cuda::quantize_tensor_fp8(k.data_ptr(), L, ld, ld, k8, sk, amax);
+            ops::cuda::quantize_tensor_fp8(v.data_ptr(), L, ld, ld, v8, sv, amax);
+            ops::cuda::flash_attention_sm90_fp8(q8.data_ptr(), k8.data_ptr(), sq.data<float>(), sk.data<float>(),
+                                                v.data_ptr(), ld, sv.data<float>(), ours8.data_ptr(), ld, L, L, H,
+                                                scale, workspace);
+          },
+          3, 10);
+      const Tensor ref = to_device(theirs, Device::CPU).to(DType::F32);
+      const double rel = rel_l2(to_device(ours, Device::CPU).to(DType::F32), ref);
+      const double rel8 = rel_l2(to_device(ours8, Device::CPU).to(DType::F32), ref);
+      std::printf("%-16s %10.3f %9.1f %10.3f %9.1f %10.3f %9.1f %10.3f %9.1f %9.2e %9.2e\n", a.name, cudnn, tf(cudnn),
+                  mine, tf(mine), cudnn8, tf(cudnn8), mine8, tf(mine8), rel, rel8);
+      std::printf("JSON {\"op\":\"flash_sm90\",\"name\":\"%s\",\"cudnn_ms\":%.4f,\"ours_ms\":%.4f,\"cudnn_fp8_ms\":%.4f,"
+                  "\"ours_fp8_ms\":%.4f,\"rel_l2\":%.3e,\"rel_l2_fp8\":%.3e}\n",
+                  a.name, cudnn, mine, cudnn8, mine8, rel, rel8);
     } catch (const Error& e) {
       std::printf("%-16s failed: %s\n", a.name, e.what());
     }

@@ -1,0 +1,455 @@
+// ops/cuda/flash_attention_sm90.h: the kernel, the pass that writes Vᵀ, and the TMA descriptors.
+#include <cuda.h>
+#include <cuda_bf16.h>
+#include <cuda_fp8.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdint>
+#include <mutex>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cuda_context.h"
+#include "core/error.h"
+#include "ops/cuda/flash_attention_sm90.h"
+#include "ops/cuda/fp8_device.h"
+#include "ops/cuda/sm90_device.h"
+
+namespace wan::ops::cuda {
+namespace {
+
+using namespace sm90;
+
+constexpr int kD = 128;         // head dim
+constexpr int kBM = 128;        // queries per CTA (64 per computing warpgroup)
+constexpr int kBN = 128;        // keys per tile
+constexpr int kThreads = 384;   // one loading and two computing warpgroups
+constexpr int kKeyGroup = 32;   // Vᵀ rows are padded to a multiple of this (and reordered within it for FP8)
+constexpr float kLog2e = 1.4426950408889634f;
+
+template <bool FP8>
+struct Traits {
+  static constexpr int kElem = FP8 ? 1 : 2;               // bytes per value
+  static constexpr int kRowValues = 128 / kElem;          // values in one 128-byte swizzled row
+  static constexpr int kBoxes = kD * kElem / 128;         // 128-byte boxes across a 128-wide tile
+  static constexpr int kBoxBytes = 128 * 128;             // 128 rows of 128 bytes
+  static constexpr int kTileBytes = kBoxes * kBoxBytes;   // one Q, K or Vᵀ tile
+  static constexpr int kSteps = kD * kElem / 32;          // wgmma k-steps over 128 values (32 bytes each)
+  static constexpr int kStages = 2;                       // K and Vᵀ rings
+  static constexpr int kSmem = kTileBytes * (1 + 2 * kStages) + 8 * (1 + 4 * kStages) + 1024;  // + alignment
+  // Exponent offset of the probabilities: E4M3 keeps them in [0, 256] (normal down to 2^-6·2^-8·256).
+  static constexpr float kPOffset = FP8 ? 8.0f : 0.0f;
+};
+
+struct Params {
+  int Lq, Lk;
+  float scale_log2;         // softmax scale · log2(e)
+  const float* q_scale;     // FP8: device [1] each (nullptr for bf16)
+  const float* k_scale;
+  const float* v_scale;
+  __nv_bfloat16* out;
+  int64_t so;               // out token stride (elements)
+};
+
+// Byte offset of k-step `ks` in a K-major tile: 32 bytes a step along 128-byte rows, box by box.
+template <bool FP8>
+__device__ inline uint32_t step_offset(int ks) {
+  return uint32_t((ks * 32) / 128) * Traits<FP8>::kBoxBytes + uint32_t((ks * 32) % 128);
+}
+
+__device__ inline float ex2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+__device__ inline uint32_t pack_bf16(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&v);
+}
+
+// Four values as E4M3 bytes, the first in the lowest byte.
+__device__ inline uint32_t pack_e4m3(float x0, float x1, float x2, float x3) {
+  uint16_t lo, hi;
+  asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(lo) : "f"(x1), "f"(x0));
+  asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(hi) : "f"(x3), "f"(x2));
+  return uint32_t(lo) | (uint32_t(hi) << 16);
+}
+
+// S [64 x 128] = Q · Kᵀ for this warpgroup's 64 queries (issued, not waited for).
+template <bool FP8>
+__device__ inline void issue_qk(float (&sc)[64], uint32_t q_rows, uint32_t k_tile) {
+#pragma unroll
+  for (int ks = 0; ks < Traits<FP8>::kSteps; ++ks) {
+    const uint64_t da = desc_k_major_sw128(q_rows + step_offset<FP8>(ks));
+    const uint64_t db = desc_k_major_sw128(k_tile + step_offset<FP8>(ks));
+    if constexpr (FP8)
+      wgmma_ss_e4m3(sc, da, db, ks > 0);
+    else
+      wgmma_ss_bf16(sc, da, db, ks > 0);
+  }
+  wgmma_commit();
+}
+
+// O += P · V with P from registers and the Vᵀ tile as B (keys as the summed dimension).
+template <bool FP8>
+__device__ inline void issue_pv(float (&o)[64], const uint32_t (&a)[Traits<FP8>::kSteps][4], uint32_t v_tile) {
+#pragma unroll
+  for (int ks = 0; ks < Traits<FP8>::kSteps; ++ks) {
+    const uint64_t db = desc_k_major_sw128(v_tile + step_offset<FP8>(ks));
+    if constexpr (FP8)
+      wgmma_rs_e4m3(o, a[ks], db);
+    else
+      wgmma_rs_bf16(o, a[ks], db);
+  }
+  wgmma_commit();
+}
+
+// Keys past Lk in the last tile (zeros from TMA) take no weight.
+__device__ inline void mask_keys(float (&sc)[64], int valid, int quad) {
+#pragma unroll
+  for (int i = 0; i < 16; ++i)
+#pragma unroll
+    for (int e = 0; e < 2; ++e)
+      if (8 * i + 2 * quad + e >= valid) sc[4 * i + e] = sc[4 * i + 2 + e] = -INFINITY;
+}
+
+// Online softmax of the two rows this thread holds (a quad of threads shares each row): the
+// scores become exp2(s·scale_log2 − max + offset), the running max and sum move on, and corr[r]
+// is what O's earlier sums must be multiplied by.
+template <bool FP8>
+__device__ inline void softmax_step(float (&sc)[64], float (&row_max)[2], float (&row_sum)[2], float (&corr)[2],
+                                    float scale_log2) {
+  float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+  for (int i = 0; i < 16; ++i) {
+    mx[0] = fmaxf(mx[0], fmaxf(sc[4 * i], sc[4 * i + 1]));
+    mx[1] = fmaxf(mx[1], fmaxf(sc[4 * i + 2], sc[4 * i + 3]));
+  }
+  float shift[2], sum[2] = {0.0f, 0.0f};
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+    mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+    const float m_new = fmaxf(row_max[r], mx[r] * scale_log2);
+    corr[r] = ex2(row_max[r] - m_new);  // 0 on the first tile (row_max = -inf)
+    row_max[r] = m_new;
+    shift[r] = m_new - Traits<FP8>::kPOffset;
+  }
+#pragma unroll
+  for (int i = 0; i < 16; ++i)
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      sc[4 * i + e] = ex2(fmaf(sc[4 * i + e], scale_log2, -shift[0]));
+      sc[4 * i + 2 + e] = ex2(fmaf(sc[4 * i + 2 + e], scale_log2, -shift[1]));
+      sum[0] += sc[4 * i + e];
+      sum[1] += sc[4 * i + 2 + e];
+    }
+  row_sum[0] = row_sum[0] * corr[0] + sum[0];
+  row_sum[1] = row_sum[1] * corr[1] + sum[1];
+}
+
+// The probabilities as wgmma's A operand, straight from the score registers (see the header).
+template <bool FP8>
+__device__ inline void pack_p(const float (&sc)[64], uint32_t (&a)[Traits<FP8>::kSteps][4]) {
+#pragma unroll
+  for (int ks = 0; ks < Traits<FP8>::kSteps; ++ks) {
+    if constexpr (FP8) {
+      const float* x = sc + 16 * ks;
+      a[ks][0] = pack_e4m3(x[0], x[1], x[4], x[5]);
+      a[ks][1] = pack_e4m3(x[2], x[3], x[6], x[7]);
+      a[ks][2] = pack_e4m3(x[8], x[9], x[12], x[13]);
+      a[ks][3] = pack_e4m3(x[10], x[11], x[14], x[15]);
+    } else {
+      const float* x = sc + 8 * ks;
+      a[ks][0] = pack_bf16(x[0], x[1]);
+      a[ks][1] = pack_bf16(x[2], x[3]);
+      a[ks][2] = pack_bf16(x[4], x[5]);
+      a[ks][3] = pack_bf16(x[6], x[7]);
+    }
+  }
+}
+
+// The two computing warpgroups take turns to issue their products (named barriers 1 and 2), so
+// that one's softmax runs while the other's products occupy the tensor cores.
+__device__ inline void turn_wait(int cw) { asm volatile("bar.sync %0, 256;" ::"r"(1 + cw) : "memory"); }
+__device__ inline void turn_pass(int cw) { asm volatile("bar.arrive %0, 256;" ::"r"(2 - cw) : "memory"); }
+
+template <bool FP8>
+__global__ void __launch_bounds__(kThreads, 1)
+    flash_fwd_kernel(const __grid_constant__ CUtensorMap tq, const __grid_constant__ CUtensorMap tk,
+                     const __grid_constant__ CUtensorMap tv, const Params p) {
+  using T = Traits<FP8>;
+  constexpr int S = T::kStages;
+  extern __shared__ uint8_t smem_raw[];
+  const uint32_t sQ = (smem_u32(smem_raw) + 1023u) & ~1023u;
+  const uint32_t sK = sQ + T::kTileBytes, sV = sK + S * T::kTileBytes;
+  // mbarriers: q_full, then k_full, k_empty, v_full, v_empty [S] each.
+  const uint32_t q_full = sV + S * T::kTileBytes;
+  const auto bar = [&](int set, int s) { return q_full + 8u + 8u * uint32_t(set * S + s); };
+  enum { kFull = 0, kEmpty = 1, vFull = 2, vEmpty = 3 };
+  const auto k_tile = [&](int s) { return sK + uint32_t(s * T::kTileBytes); };
+  const auto v_tile = [&](int s) { return sV + uint32_t(s * T::kTileBytes); };
+
+  const int tid = threadIdx.x, wg = tid / 128;
+  const int m0 = blockIdx.x * kBM, h = blockIdx.y;
+  const int tiles = (p.Lk + kBN - 1) / kBN;
+  if (tid == 0) {
+    mbar_init(q_full, 1);
+    for (int s = 0; s < S; ++s) {
+      mbar_init(bar(kFull, s), 1);
+      mbar_init(bar(kEmpty, s), 8);  // one arrival per computing warp
+      mbar_init(bar(vFull, s), 1);
+      mbar_init(bar(vEmpty, s), 8);
+    }
+    mbar_fence_init();
+  }
+  __syncthreads();
+
+  if (wg == 0) {  // loading warpgroup: one thread issues every TMA load, K and Vᵀ in separate rings
+    regs_release<40>();
+    if (tid != 0) return;
+    mbar_arrive_expect_tx(q_full, T::kTileBytes);
+    for (int b = 0; b < T::kBoxes; ++b) tma_load_3d(sQ + b * T::kBoxBytes, &tq, q_full, b * T::kRowValues, h, m0);
+    for (int j = 0; j < tiles; ++j) {
+      const int s = j % S;
+      const uint32_t free_parity = ((j / S) & 1) ^ 1;
+      mbar_wait(bar(kEmpty, s), free_parity);
+      mbar_arrive_expect_tx(bar(kFull, s), T::kTileBytes);
+      for (int b = 0; b < T::kBoxes; ++b)
+        tma_load_3d(k_tile(s) + b * T::kBoxBytes, &tk, bar(kFull, s), b * T::kRowValues, h, j * kBN);
+      mbar_wait(bar(vEmpty, s), free_parity);
+      mbar_arrive_expect_tx(bar(vFull, s), T::kTileBytes);
+      for (int b = 0; b < T::kBoxes; ++b)
+        tma_load_3d(v_tile(s) + b * T::kBoxBytes, &tv, bar(vFull, s), j * kBN + b * T::kRowValues, 0, h);
+    }
+    return;
+  }
+
+  regs_claim<232>();
+  const int cw = wg - 1, lane = tid & 31, warp = (tid & 127) >> 5, quad = lane & 3;
+  float scale_log2 = p.scale_log2, out_scale = 1.0f;
+  if constexpr (FP8) {
+    scale_log2 *= *p.q_scale * *p.k_scale;
+    out_scale = *p.v_scale;
+  }
+  const uint32_t q_rows = sQ + uint32_t(cw) * 64u * 128u;  // this warpgroup's 64 query rows
+  const int last_valid = p.Lk - (tiles - 1) * kBN;          // keys in the last tile
+  const auto release = [&](int set, int s) {
+    __syncwarp();
+    if (lane == 0) mbar_arrive(bar(set, s));
+  };
+
+  float o[64];
+#pragma unroll
+  for (int i = 0; i < 64; ++i) o[i] = 0.0f;
+  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.0f, 0.0f}, corr[2];
+  float sc[64];
+  uint32_t a[T::kSteps][4];
+
+  // Tile 0: S_0, its softmax, P_0. Warpgroup 1 lets warpgroup 0 go first.
+  if (cw == 1) turn_pass(cw);
+  mbar_wait(q_full, 0);
+  mbar_wait(bar(kFull, 0), 0);
+  turn_wait(cw);
+  wgmma_fence();
+  issue_qk<FP8>(sc, q_rows, k_tile(0));
+  turn_pass(cw);
+  wgmma_wait<0>();
+  release(kEmpty, 0);
+  if (tiles == 1 && last_valid < kBN) mask_keys(sc, last_valid, quad);
+  softmax_step<FP8>(sc, row_max, row_sum, corr, scale_log2);
+  pack_p<FP8>(sc, a);
+
+  // Tile j: S_j = Q·K_jᵀ and O += P_{j-1}·V_{j-1} issued together; the softmax of S_j runs while
+  // the second product does; O is rescaled once that product is done.
+  for (int j = 1; j < tiles; ++j) {
+    const int s = j % S, prev = (j - 1) % S;
+    mbar_wait(bar(kFull, s), (j / S) & 1);
+    mbar_wait(bar(vFull, prev), ((j - 1) / S) & 1);
+    turn_wait(cw);
+    wgmma_fence();
+    issue_qk<FP8>(sc, q_rows, k_tile(s));
+    issue_pv<FP8>(o, a, v_tile(prev));
+    turn_pass(cw);
+    wgmma_wait<1>();
+    release(kEmpty, s);
+    if (j == tiles - 1 && last_valid < kBN) mask_keys(sc, last_valid, quad);
+    softmax_step<FP8>(sc, row_max, row_sum, corr, scale_log2);
+    wgmma_wait<0>();
+    release(vEmpty, prev);
+#pragma unroll
+    for (int i = 0; i < 16; ++i) {
+      o[4 * i] *= corr[0];
+      o[4 * i + 1] *= corr[0];
+      o[4 * i + 2] *= corr[1];
+      o[4 * i + 3] *= corr[1];
+    }
+    pack_p<FP8>(sc, a);
+  }
+
+  // The last product; warpgroup 1's turn passes nowhere (warpgroup 0 waits for no further turn).
+  const int last = (tiles - 1) % S;
+  mbar_wait(bar(vFull, last), ((tiles - 1) / S) & 1);
+  turn_wait(cw);
+  wgmma_fence();
+  issue_pv<FP8>(o, a, v_tile(last));
+  if (cw == 0) turn_pass(cw);
+  wgmma_wait<0>();
+  release(vEmpty, last);
+
+  // O / rowsum (· V's scale), bf16 rows of 128 values.
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 1);
+    row_sum[r] += __shfl_xor_sync(0xffffffffu, row_sum[r], 2);
+  }
+  const float inv[2] = {out_scale / row_sum[0], out_scale / row_sum[1]};
+  const int row0 = m0 + cw * 64 + warp * 16 + (lane >> 2);
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int row = row0 + 8 * r;
+    if (row >= p.Lq) continue;
+    __nv_bfloat16* dst = p.out + int64_t(row) * p.so + int64_t(h) * kD + 2 * quad;
+#pragma unroll
+    for (int i = 0; i < 16; ++i)
+      *reinterpret_cast<__nv_bfloat162*>(dst + 8 * i) =
+          __floats2bfloat162_rn(o[4 * i + 2 * r] * inv[r], o[4 * i + 2 * r + 1] * inv[r]);
+  }
+}
+
+// Physical key (0..31) at position l of a reordered group of 32 (FP8): the order in which a
+// thread's score accumulators (columns 2c, 2c+1, 8+2c, 9+2c of each half) become its E4M3 bytes.
+__device__ inline int reordered_key(int l) {
+  return 16 * (l >> 4) + 8 * ((l & 3) >> 1) + 2 * ((l >> 2) & 3) + (l & 1);
+}
+
+// vt [H, 128, Lpad] = v [Lk, H, 128] (token stride skv) transposed; zero past Lk. FP8: times
+// 1 / *v_scale as E4M3 (as quantize_tensor_fp8 rounds), keys reordered within each group of 32.
+template <bool FP8>
+__global__ void transpose_v_kernel(const __nv_bfloat16* __restrict__ v, int64_t skv, int Lk, int Lpad,
+                                   const float* __restrict__ v_scale, void* __restrict__ vt) {
+  __shared__ float tile[32][33];
+  const int key0 = blockIdx.x * 32, d0 = blockIdx.y * 32, h = blockIdx.z;
+  const int x = threadIdx.x;
+  float inv = 1.0f;
+  if constexpr (FP8) inv = 1.0f / *v_scale;
+  for (int i = threadIdx.y; i < 32; i += blockDim.y) {
+    const int key = key0 + i;
+    tile[i][x] = key < Lk ? __bfloat162float(v[int64_t(key) * skv + int64_t(h) * kD + d0 + x]) : 0.0f;
+  }
+  __syncthreads();
+  for (int i = threadIdx.y; i < 32; i += blockDim.y) {
+    const int64_t at = (int64_t(h) * kD + d0 + i) * Lpad + key0 + x;
+    if constexpr (FP8)
+      static_cast<__nv_fp8_storage_t*>(vt)[at] = fp8::to_e4m3(tile[reordered_key(x)][i] * inv);
+    else
+      static_cast<__nv_bfloat16*>(vt)[at] = __float2bfloat16_rn(tile[x][i]);
+  }
+}
+
+// ---- host ----
+
+using EncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
+                                 const cuuint64_t*, const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave,
+                                 CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+EncodeTiled encoder() {
+  static EncodeTiled fn = [] {
+    void* f = nullptr;
+    cudaDriverEntryPointQueryResult found{};
+    WAN_CUDA_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &found));
+    WAN_CHECK(found == cudaDriverEntryPointSuccess && f, "the CUDA driver has no cuTensorMapEncodeTiled (TMA)");
+    return reinterpret_cast<EncodeTiled>(f);
+  }();
+  return fn;
+}
+
+// A 3-D map over `base` (dims innermost first, byte strides of dims 1 and 2) whose box is 128 bytes
+// of dim 0 by box1 by box2, 128-byte swizzled; reads past the dims are zeros.
+CUtensorMap tensor_map(const void* base, bool fp8, const uint64_t dims[3], const uint64_t byte_strides[2],
+                       uint32_t box1, uint32_t box2) {
+  CUtensorMap map;
+  const uint32_t box[3] = {fp8 ? 128u : 64u, box1, box2};
+  const uint32_t element_strides[3] = {1, 1, 1};
+  const CUresult r = encoder()(&map, fp8 ? CU_TENSOR_MAP_DATA_TYPE_UINT8 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3,
+                               const_cast<void*>(base), dims, byte_strides, box, element_strides,
+                               CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                               CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  WAN_CHECK(r == CUDA_SUCCESS, "cuTensorMapEncodeTiled failed (", int(r), ") for dims ", dims[0], "x", dims[1], "x",
+            dims[2], ": a pointer not 16-byte aligned or a stride not a multiple of 16 bytes");
+  return map;
+}
+
+int64_t padded_keys(int64_t Lk) { return (Lk + kKeyGroup - 1) / kKeyGroup * kKeyGroup; }
+
+template <bool FP8>
+void launch(const void* q, int64_t q_row_bytes, const void* k, int64_t k_row_bytes, const void* vt, int64_t Lpad,
+            int64_t Lq, int64_t Lk, int64_t H, const Params& p) {
+  using T = Traits<FP8>;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    WAN_CUDA_CHECK(cudaFuncSetAttribute(flash_fwd_kernel<FP8>, cudaFuncAttributeMaxDynamicSharedMemorySize, T::kSmem));
+  });
+  const uint64_t e = T::kElem;
+  const uint64_t q_dims[3] = {uint64_t(kD), uint64_t(H), uint64_t(Lq)};
+  const uint64_t q_strides[2] = {kD * e, uint64_t(q_row_bytes)};
+  const uint64_t k_dims[3] = {uint64_t(kD), uint64_t(H), uint64_t(Lk)};
+  const uint64_t k_strides[2] = {kD * e, uint64_t(k_row_bytes)};
+  const uint64_t v_dims[3] = {uint64_t(Lpad), uint64_t(kD), uint64_t(H)};
+  const uint64_t v_strides[2] = {uint64_t(Lpad) * e, uint64_t(Lpad) * kD * e};
+  const CUtensorMap tq = tensor_map(q, FP8, q_dims, q_strides, 1, kBM);
+  const CUtensorMap tk = tensor_map(k, FP8, k_dims, k_strides, 1, kBN);
+  const CUtensorMap tv = tensor_map(vt, FP8, v_dims, v_strides, kD, 1);
+  const dim3 grid(unsigned((Lq + kBM - 1) / kBM), unsigned(H));
+  flash_fwd_kernel<FP8><<<grid, kThreads, T::kSmem, wan::cuda::context().stream>>>(tq, tk, tv, p);
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
+template <bool FP8>
+void* transpose_v(const void* v, int64_t skv, int64_t Lk, int64_t H, const float* v_scale, Tensor& workspace) {
+  const int64_t Lpad = padded_keys(Lk);
+  const int64_t bytes = H * kD * Lpad * (FP8 ? 1 : 2);
+  if (!workspace.defined() || workspace.nbytes() < size_t(bytes))
+    workspace = wan::cuda::empty({bytes}, DType::U8);
+  const dim3 grid(unsigned(Lpad / 32), unsigned(kD / 32), unsigned(H)), block(32, 8);
+  transpose_v_kernel<FP8><<<grid, block, 0, wan::cuda::context().stream>>>(
+      static_cast<const __nv_bfloat16*>(v), skv, int(Lk), int(Lpad), v_scale, workspace.data_ptr());
+  WAN_CUDA_CHECK_LAUNCH();
+  return workspace.data_ptr();
+}
+
+}  // namespace
+
+bool flash_sm90_available(int64_t head_dim) {
+  if (head_dim != kD) return false;
+  static const bool hopper = [] {
+    int dev = 0, major = 0, minor = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess) return false;
+    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
+    cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev);
+    return major == 9 && minor == 0;
+  }();
+  return hopper;
+}
+
+void flash_attention_sm90_bf16(const void* q, int64_t sq, const void* k, const void* v, int64_t skv, void* out,
+                               int64_t so, int64_t Lq, int64_t Lk, int64_t H, float scale, Tensor& workspace) {
+  WAN_CHECK(Lq > 0 && Lk > 0 && Lq < (int64_t(1) << 31) && Lk < (int64_t(1) << 31), "flash attention: Lq ", Lq,
+            " Lk ", Lk);
+  const void* vt = transpose_v<false>(v, skv, Lk, H, nullptr, workspace);
+  Params p{int(Lq), int(Lk), scale * kLog2e, nullptr, nullptr, nullptr, static_cast<__nv_bfloat16*>(out), so};
+  launch<false>(q, sq * 2, k, skv * 2, vt, padded_keys(Lk), Lq, Lk, H, p);
+}
+
+void flash_attention_sm90_fp8(const void* q8, const void* k8, const float* q_scale, const float* k_scale,
+                              const void* v, int64_t skv, const float* v_scale, void* out, int64_t so, int64_t Lq,
+                              int64_t Lk, int64_t H, float scale, Tensor& workspace) {
+  WAN_CHECK(Lq > 0 && Lk > 0 && Lq < (int64_t(1) << 31) && Lk < (int64_t(1) << 31), "flash attention: Lq ", Lq,
+            " Lk ", Lk);
+  const void* vt = transpose_v<true>(v, skv, Lk, H, v_scale, workspace);
+  Params p{int(Lq), int(Lk), scale * kLog2e, q_scale, k_scale, v_scale, static_cast<__nv_bfloat16*>(out), so};
+  launch<true>(q8, H * kD, k8, H * kD, vt, padded_keys(Lk), Lq, Lk, H, p);
+}
+
+}  // namespace wan::ops::cuda

@@ -1,0 +1,40 @@
+// Our own fused attention for Hopper (sm_90a), head dim 128, no mask but the key length: the
+// DiT's self-attention. softmax(q·kᵀ·scale)·v per head, as ops/attention.h, in the FlashAttention
+// manner (a running row max and sum, never the [Lq, Lk] scores in memory), built on TMA loads and
+// warpgroup matrix products (ops/cuda/sm90_device.h):
+//   one block of 128 queries of one head per CTA; a loading warpgroup streams 128-key tiles of K
+//   and Vᵀ through a ring of shared-memory stages; two computing warpgroups, 64 queries each, form
+//   S = Q·Kᵀ (wgmma, both operands in shared memory), the softmax in registers, and O += P·V
+//   (wgmma, P from registers); fp32 scores, sums and accumulators.
+// V is read transposed ([H, D, keys]: the layout wgmma needs for an operand summed over keys; a
+// pass writes it from the [L, H, D] rows, ~0.3% of the attention's time at the DiT's sizes).
+// bf16: q, k, v bf16. FP8: q, k E4M3 [L, H, D] with one scale each, v E4M3 transposed and its keys
+// reordered within each group of 32 so that the probabilities' E4M3 bytes, as the score
+// accumulators leave them in registers, are the operand layout wgmma reads (no shuffles); P in
+// E4M3 at exp2(s·log2e − max + 8) (at most 256), the sum in fp32. Output bf16 either way.
+// The host functions run on the backend's stream; the callers (attention.cpp, attention_fp8.cpp)
+// choose this kernel or cuDNN's by timing both on a shape's first call.
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace wan::ops::cuda {
+
+// True where this kernel runs: a Hopper GPU (compute capability 9.0) and head dim 128.
+bool flash_sm90_available(int64_t head_dim);
+
+// One sample: q [Lq, H, 128] (token stride sq), k, v [Lk, H, 128] (token stride skv), out [Lq, H,
+// 128] (token stride so), bf16; every element count in elements. workspace: grown as needed (Vᵀ).
+void flash_attention_sm90_bf16(const void* q, int64_t sq, const void* k, const void* v, int64_t skv, void* out,
+                               int64_t so, int64_t Lq, int64_t Lk, int64_t H, float scale, Tensor& workspace);
+
+// One sample in FP8: q8 [Lq, H, 128] and k8 [Lk, H, 128] contiguous E4M3; v bf16 [Lk, H, 128] (token
+// stride skv), quantised here with v_scale (device [1]: its |max| / 448, as quantize_tensor_fp8
+// writes it) into the transposed, reordered layout; q_scale, k_scale device [1] likewise.
+void flash_attention_sm90_fp8(const void* q8, const void* k8, const float* q_scale, const float* k_scale,
+                              const void* v, int64_t skv, const float* v_scale, void* out, int64_t so, int64_t Lq,
+                              int64_t Lk, int64_t H, float scale, Tensor& workspace);
+
+}  // namespace wan::ops::cuda

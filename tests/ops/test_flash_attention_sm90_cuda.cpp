@@ -1,0 +1,112 @@
+// Our Hopper attention kernel (ops/cuda/flash_attention_sm90.h) against the CPU reference
+// attention on the same bf16-rounded inputs: query and key counts that are not multiples of 128
+// (the last tiles partly past the end), a single query and key, several heads, Q/K/V as strided
+// views of one fused QKV buffer, an output with a token stride. bf16: relative L2 <= 1e-2 as for
+// cuDNN's attention. FP8: within 1.5x the CPU emulation of FP8 attention's error + 5e-3, the bound
+// cuDNN's FP8 attention meets (tests/ops/test_fp8_cuda.cpp). Skipped off Hopper.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "backend/backend.h"
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cuda_context.h"
+#include "core/stats.h"
+#include "ops/attention.h"
+#include "ops/attention_fp8.h"
+#include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/flash_attention_sm90.h"
+#include "test_util.h"
+
+namespace wan::ops {
+namespace {
+
+Tensor bf16_round(const Tensor& t) { return t.to(DType::BF16).to(DType::F32); }
+
+class FlashAttentionSm90 : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();
+    if (!cuda::flash_sm90_available(128)) GTEST_SKIP() << "not a Hopper GPU: " << cuda_device_summary();
+  }
+};
+
+struct Case {
+  int64_t Lq, Lk, H;
+};
+const Case kCases[] = {{77, 77, 2}, {128, 128, 1}, {301, 515, 3}, {1, 1, 1}, {129, 129, 4}, {1000, 1000, 2},
+                       {2000, 333, 1}};
+
+// qkv [L, 3, H, 128] as one fused projection writes it (L = max(Lq, Lk)); q, k, v are its parts.
+struct Fused {
+  Tensor host, dev;
+  int64_t L, H;
+  Tensor part(int64_t i, int64_t len) const { return host.narrow(0, 0, len).select(1, i).contiguous(); }
+  const char* ptr(int64_t i) const { return static_cast<const char*>(dev.data_ptr()) + i * H * 128 * 2; }
+  int64_t stride() const { return 3 * H * 128; }
+};
+
+Fused fused(int64_t L, int64_t H, uint64_t seed) {
+  Fused f{bf16_round(test::random_tensor({L, 3, H, 128}, seed)), {}, L, H};
+  f.dev = to_device(f.host.to(DType::BF16), Device::CUDA);
+  return f;
+}
+
+TEST_F(FlashAttentionSm90, Bf16MatchesTheCpuReference) {
+  uint64_t seed = 900;
+  Tensor workspace;
+  for (const Case& c : kCases) {
+    const Fused f = fused(std::max(c.Lq, c.Lk), c.H, ++seed);
+    const double scale = 1.0 / std::sqrt(128.0);
+    const Tensor q = f.part(0, c.Lq).unsqueeze(0), k = f.part(1, c.Lk).unsqueeze(0), v = f.part(2, c.Lk).unsqueeze(0);
+    const Tensor ref = attention(q, k, v, {}, scale);
+    // out with a token stride of 2·H·128: the kernel writes its own columns only.
+    Tensor out = wan::cuda::empty({c.Lq, 2, c.H, 128}, DType::BF16);
+    WAN_CUDA_CHECK(cudaMemsetAsync(out.data_ptr(), 0, out.nbytes(), wan::cuda::context().stream));
+    cuda::flash_attention_sm90_bf16(f.ptr(0), f.stride(), f.ptr(1), f.ptr(2), f.stride(), out.data_ptr(),
+                                    2 * c.H * 128, c.Lq, c.Lk, c.H, float(scale), workspace);
+    const Tensor host = to_device(out, Device::CPU).to(DType::F32);
+    const Tensor got = host.select(1, 0).contiguous().unsqueeze(0);
+    EXPECT_EQ(tensor_stats(got).non_finite, 0);
+    const double err = rel_l2(got, ref);
+    std::printf("flash bf16 Lq %lld Lk %lld H %lld: relative L2 %.3e\n", (long long)c.Lq, (long long)c.Lk,
+                (long long)c.H, err);
+    EXPECT_LE(err, 1e-2) << "Lq " << c.Lq << " Lk " << c.Lk << " H " << c.H;
+    const TensorStats untouched = tensor_stats(host.select(1, 1).contiguous());
+    EXPECT_TRUE(untouched.min == 0.0 && untouched.max == 0.0) << "wrote outside its columns";
+  }
+}
+
+TEST_F(FlashAttentionSm90, Fp8StaysWithinTheEmulatedFp8Error) {
+  uint64_t seed = 950;
+  Tensor workspace;
+  for (const Case& c : kCases) {
+    const Fused f = fused(std::max(c.Lq, c.Lk), c.H, ++seed);
+    const double scale = 1.0 / std::sqrt(128.0);
+    const Tensor q = f.part(0, c.Lq).unsqueeze(0), k = f.part(1, c.Lk).unsqueeze(0), v = f.part(2, c.Lk).unsqueeze(0);
+    const Tensor exact = attention(q, k, v, {}, scale);
+    const double emulated = rel_l2(attention_fp8(q, k, v, {}, scale), exact);
+    const int64_t ld = c.H * 128;
+    Tensor q8 = wan::cuda::empty({c.Lq, ld}, DType::F8_E4M3), k8 = wan::cuda::empty({c.Lk, ld}, DType::F8_E4M3);
+    Tensor v8 = wan::cuda::empty({c.Lk, ld}, DType::F8_E4M3), amax = wan::cuda::empty({1}, DType::F32);
+    Tensor sq = wan::cuda::empty({1}, DType::F32), sk = wan::cuda::empty({1}, DType::F32);
+    Tensor sv = wan::cuda::empty({1}, DType::F32);
+    cuda::quantize_tensor_fp8(f.ptr(0), c.Lq, ld, f.stride(), q8, sq, amax);
+    cuda::quantize_tensor_fp8(f.ptr(1), c.Lk, ld, f.stride(), k8, sk, amax);
+    cuda::quantize_tensor_fp8(f.ptr(2), c.Lk, ld, f.stride(), v8, sv, amax);
+    Tensor out = wan::cuda::empty({c.Lq, c.H, 128}, DType::BF16);
+    cuda::flash_attention_sm90_fp8(q8.data_ptr(), k8.data_ptr(), sq.data<float>(), sk.data<float>(), f.ptr(2),
+                                   f.stride(), sv.data<float>(), out.data_ptr(), ld, c.Lq, c.Lk, c.H, float(scale),
+                                   workspace);
+    const Tensor got = to_device(out, Device::CPU).to(DType::F32).unsqueeze(0);
+    EXPECT_EQ(tensor_stats(got).non_finite, 0);
+    const double err = rel_l2(got, exact);
+    std::printf("flash fp8 Lq %lld Lk %lld H %lld: relative L2 %.3e (CPU emulation %.3e)\n", (long long)c.Lq,
+                (long long)c.Lk, (long long)c.H, err, emulated);
+    EXPECT_LE(err, 1.5 * emulated + 5e-3) << "Lq " << c.Lq << " Lk " << c.Lk << " H " << c.H;
+  }
+}
+
+}  // namespace
+}  // namespace wan::ops
