@@ -73,14 +73,17 @@ fi
 
 # The DiT forward at real sizes beside the PyTorch stand-in of the official DiT (BENCH_DIT=1):
 # DIT_SPECS (comma-separated "task size frames"), DIT_PRECISIONS (default bf16; "bf16 fp8" for
-# both), DIT_TORCH=0 skips the stand-in.
+# both), DIT_FLASH ("0 1": each forward once with cuDNN's attention only, WAN_FLASH_SM90=0, and once
+# with our Hopper kernel where it wins; default 1), DIT_TORCH=0 skips the stand-in.
 if [[ "${BENCH_DIT:-0}" == 1 ]]; then
   IFS=, read -ra dit_specs <<<"${DIT_SPECS:-t2v-A14B 832*480 81,t2v-A14B 1280*720 81,ti2v-5B 1280*704 121}"
   for spec in "${dit_specs[@]}"; do
     set -- $spec
     for prec in ${DIT_PRECISIONS:-bf16}; do
-      echo "== wan bench dit $1 $2 $3 --precision $prec"
-      WAN_LOG_LEVEL=debug build/device/wan bench dit --task "$1" --size "$2" --frames "$3" --reps 2 --precision "$prec" 2>&1 | tee -a "$OUT/bench_dit.txt" | grep -E "forward|random|split|error|libraries|peak|engines|FP8"
+      for flash in ${DIT_FLASH:-1}; do
+        echo "== wan bench dit $1 $2 $3 --precision $prec (WAN_FLASH_SM90=$flash)"
+        WAN_FLASH_SM90=$flash WAN_LOG_LEVEL=debug build/device/wan bench dit --task "$1" --size "$2" --frames "$3" --reps 2 --precision "$prec" 2>&1 | tee -a "$OUT/bench_dit.txt" | grep -E "forward|random|split|error|libraries|peak|engines|FP8|chose"
+      done
     done
     if [[ "${DIT_TORCH:-1}" == 1 ]]; then
       echo "== torch_wan_dit.py $1 $2 $3"

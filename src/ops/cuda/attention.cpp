@@ -8,6 +8,8 @@
 // first call of a shape times each on its own operands and keeps the fastest (cudnn_graph.h): the
 // heuristics' first choice is not always the fastest kernel for long sequences. (Mode FALLBACK's
 // engines are only taken when mode A has none: they can be orders of magnitude slower at 75k tokens.)
+// On Hopper with head dim 128 our own kernel (flash_attention_sm90.h) is timed against cuDNN's
+// chosen plan on that first call too, and the faster of the two runs the shape from then on.
 #include <cudnn.h>
 
 #include <array>
@@ -21,6 +23,7 @@
 #include "core/log.h"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/cudnn_graph.h"
+#include "ops/cuda/flash_attention_sm90.h"
 
 namespace wan::ops::cuda {
 namespace {
@@ -30,6 +33,7 @@ enum Uid : int64_t { kQ = 1, kK = 2, kV = 3, kO = 4, kScale = 5 };
 struct Plan {
   std::vector<Candidate> candidates;  // every finalized engine config; the chosen one first after tuning
   bool tuned = false;
+  bool ours = false;  // flash_attention_sm90 measured faster
 };
 
 // Shape key: Lq, Lk, H, D, and the sequence strides of Q, K/V, O (in elements).
@@ -77,7 +81,7 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vec
   const int64_t B = q.size(0), Lq = q.size(1), H = q.size(2), D = q.size(3), Lk = k.size(1);
   static std::mutex mutex;
   static std::map<Key, Plan> plans;
-  static Tensor workspace;
+  static Tensor workspace, flash_workspace;
   std::lock_guard<std::mutex> lock(mutex);
   for (int64_t b = 0; b < B; ++b) {
     const int64_t len = k_lens.empty() ? Lk : k_lens[size_t(b)];
@@ -93,12 +97,24 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vec
     auto it = plans.find(key);
     if (it == plans.end()) it = plans.emplace(key, make_plan(key)).first;
     Plan& plan = it->second;
+    const bool ours_fits = flash_sm90_available(D) &&
+                           flash_sm90_aligned({qp, kp, vp, op}, {2 * q.stride(1), 2 * k.stride(1), 2 * out.stride(1)});
+    const auto run_ours = [&] {
+      flash_attention_sm90_bf16(qp, q.stride(1), kp, vp, k.stride(1), op, out.stride(1), Lq, len, H, float(scale),
+                                flash_workspace);
+    };
     if (!plan.tuned) {
       plan.tuned = true;
       keep_fastest(plan.candidates, "cuDNN attention",
                    [&](const Candidate& c) { run(c, qp, kp, vp, op, float(scale), workspace); });
+      if (ours_fits)
+        plan.ours = flash_sm90_is_faster([&] { run(plan.candidates.front(), qp, kp, vp, op, float(scale), workspace); },
+                                         run_ours, str("attention Lq=", Lq, " Lk=", len, " H=", H).c_str());
     }
-    run(plan.candidates.front(), qp, kp, vp, op, float(scale), workspace);
+    if (plan.ours && ours_fits)
+      run_ours();
+    else
+      run(plan.candidates.front(), qp, kp, vp, op, float(scale), workspace);
   }
 }
 

@@ -11,7 +11,8 @@
 // out is bf16 when cuDNN has an engine for that, else E4M3 with scale_o = 1 / descale_v (|O| is at
 // most max|V|: each row of O is a convex combination of V's rows) and a pass back to bf16.
 // Plans are cached per shape like the bf16 attention; the first call of a shape times the
-// candidates. Padded keys: as attention.cpp, a narrower K/V per sample. A shape cuDNN has no FP8
+// candidates, and on Hopper (head dim 128) our own FP8 kernel (flash_attention_sm90.h) against
+// cuDNN's choice, keeping the faster. Padded keys: as attention.cpp, a narrower K/V per sample. A shape cuDNN has no FP8
 // engine for (a single key or query, e.g.) runs through the bf16 attention instead.
 #include <map>
 #include <mutex>
@@ -22,6 +23,7 @@
 #include "core/log.h"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/cudnn_graph.h"
+#include "ops/cuda/flash_attention_sm90.h"
 
 namespace wan::ops::cuda {
 namespace {
@@ -122,6 +124,7 @@ struct Plan {
   std::vector<Candidate> candidates;  // empty: cuDNN has no FP8 engine for the shape (seen at 1 token)
   bool fp8_out = false;
   bool tuned = false;
+  bool ours = false;  // flash_attention_sm90 measured faster (or cuDNN has no engine)
 };
 
 // Lq, Lk, H, D, O's token stride (elements), fp8 output.
@@ -198,16 +201,24 @@ void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std:
   const int64_t B = q.size(0), Lq = q.size(1), H = q.size(2), D = q.size(3), Lk = k.size(1), ld = H * D;
   static std::mutex mutex;
   static std::map<Key, Plan> plans;
-  static Tensor workspace;
+  static Tensor workspace, flash_workspace;
   std::lock_guard<std::mutex> lock(mutex);
   const Scalars& sc = scalars();
   Tensor q8 = wan::cuda::empty({B, Lq, H, D}, DType::F8_E4M3);
   Tensor k8 = wan::cuda::empty({B, Lk, H, D}, DType::F8_E4M3);
-  Tensor v8 = wan::cuda::empty({B, Lk, H, D}, DType::F8_E4M3);
   Tensor amax = sc.slot(9), s_q = sc.slot(0), s_k = sc.slot(1), s_v = sc.slot(2);
   quantize_tensor_fp8(q.data_ptr(), B * Lq, ld, q.stride(1), q8, s_q, amax);
   quantize_tensor_fp8(k.data_ptr(), B * Lk, ld, k.stride(1), k8, s_k, amax);
-  quantize_tensor_fp8(v.data_ptr(), B * Lk, ld, v.stride(1), v8, s_v, amax, sc.at(3));
+  // V's scale now; its E4M3 copy only once cuDNN runs a sample (our kernel quantises V itself).
+  tensor_scale_fp8(v.data_ptr(), B * Lk, ld, v.stride(1), s_v, amax, sc.at(3));
+  Tensor v8;
+  const auto quantized_v = [&] {
+    if (!v8.defined()) {
+      v8 = wan::cuda::empty({B, Lk, H, D}, DType::F8_E4M3);
+      quantize_tensor_fp8(v.data_ptr(), B * Lk, ld, v.stride(1), v8, s_v, amax, sc.at(3));
+    }
+    return static_cast<char*>(v8.data_ptr());
+  };
   Tensor o8;  // the E4M3 output when cuDNN has no bf16-output engine
   for (int64_t b = 0; b < B; ++b) {
     const int64_t len = k_lens.empty() ? Lk : k_lens[size_t(b)];
@@ -231,45 +242,54 @@ void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std:
       }
       if (plan.candidates.empty())
         WAN_LOG_DEBUG("cuDNN has no FP8 attention engine for Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " (",
-                      why.empty() ? "no engine" : why, "): this shape runs in bf16");
+                      why.empty() ? "no engine" : why, ")");
       it = plans.emplace(Key{Lq, len, H, D, out.stride(1), 0}, std::move(plan)).first;
     }
     Plan& plan = it->second;
-    if (plan.candidates.empty()) {  // the bf16 attention for this sample (tiny shapes only)
-      Tensor o_b = out.narrow(0, b, 1);
-      attention(q.narrow(0, b, 1), k.narrow(0, b, 1).narrow(1, 0, len), v.narrow(0, b, 1).narrow(1, 0, len), {},
-                scale, o_b);
-      continue;
-    }
-    void* o_ptr = op;
-    if (plan.fp8_out) {
-      if (!o8.defined()) o8 = wan::cuda::empty({Lq, H, D}, DType::F8_E4M3);
-      o_ptr = o8.data_ptr();
-    }
+    char* q8_b = static_cast<char*>(q8.data_ptr()) + b * Lq * ld;
+    char* k8_b = static_cast<char*>(k8.data_ptr()) + b * Lk * ld;
+    const char* v_b = static_cast<const char*>(v.data_ptr()) + b * v.stride(0) * 2;
+    const bool ours_fits =
+        flash_sm90_available(D) && flash_sm90_aligned({q8_b, k8_b, v_b, op}, {ld, 2 * v.stride(1), 2 * out.stride(1)});
+    const auto run_ours = [&] {
+      flash_attention_sm90_fp8(q8_b, k8_b, sc.at(0), sc.at(1), v_b, v.stride(1), sc.at(2), op, out.stride(1), Lq, len,
+                               H, float(scale), flash_workspace);
+    };
     float attn_scale = float(scale);
     const std::vector<int64_t> uids{kQ, kK, kV, kO, kAttnScale, kDescaleQ, kDescaleK, kDescaleV,
                                     kDescaleS, kScaleS, kScaleO, kAmaxS, kAmaxO};
-    const std::vector<void*> ptrs{static_cast<char*>(q8.data_ptr()) + b * Lq * ld,
-                                  static_cast<char*>(k8.data_ptr()) + b * Lk * ld,
-                                  static_cast<char*>(v8.data_ptr()) + b * Lk * ld,
-                                  o_ptr,
-                                  &attn_scale,
-                                  sc.at(0),
-                                  sc.at(1),
-                                  sc.at(2),
-                                  sc.at(4),
-                                  sc.at(5),
-                                  plan.fp8_out ? sc.at(3) : sc.at(6),
-                                  sc.at(7),
-                                  sc.at(8)};
+    const auto ptrs = [&] {
+      void* o_ptr = op;
+      if (plan.fp8_out) {
+        if (!o8.defined()) o8 = wan::cuda::empty({Lq, H, D}, DType::F8_E4M3);
+        o_ptr = o8.data_ptr();
+      }
+      return std::vector<void*>{q8_b, k8_b, quantized_v() + b * Lk * ld, o_ptr, &attn_scale, sc.at(0), sc.at(1),
+                                sc.at(2), sc.at(4), sc.at(5), plan.fp8_out ? sc.at(3) : sc.at(6), sc.at(7), sc.at(8)};
+    };
+    const auto run_cudnn = [&](const Candidate& c) {
+      execute(c, uids, ptrs(), workspace);
+      if (plan.fp8_out) {  // back to bf16 in place: O = stored · descale_v (out is contiguous)
+        Tensor dst = out.select(0, b);
+        dequantize_fp8_bf16(o8, s_v, dst);
+      }
+    };
     if (!plan.tuned) {
       plan.tuned = true;
-      keep_fastest(plan.candidates, "cuDNN FP8 attention", [&](const Candidate& c) { execute(c, uids, ptrs, workspace); });
+      if (!plan.candidates.empty()) keep_fastest(plan.candidates, "cuDNN FP8 attention", run_cudnn);
+      if (ours_fits)
+        plan.ours = plan.candidates.empty() ||
+                    flash_sm90_is_faster([&] { run_cudnn(plan.candidates.front()); }, run_ours,
+                                         str("FP8 attention Lq=", Lq, " Lk=", len, " H=", H).c_str());
     }
-    execute(plan.candidates.front(), uids, ptrs, workspace);
-    if (plan.fp8_out) {  // back to bf16 in place: O = stored · descale_v (out is contiguous)
-      Tensor dst = out.select(0, b);
-      dequantize_fp8_bf16(o8, s_v, dst);
+    if (plan.ours && ours_fits) {
+      run_ours();
+    } else if (!plan.candidates.empty()) {
+      run_cudnn(plan.candidates.front());
+    } else {  // the bf16 attention for this sample (tiny shapes without a Hopper card)
+      Tensor o_b = out.narrow(0, b, 1);
+      attention(q.narrow(0, b, 1), k.narrow(0, b, 1).narrow(1, 0, len), v.narrow(0, b, 1).narrow(1, 0, len), {},
+                scale, o_b);
     }
   }
 }

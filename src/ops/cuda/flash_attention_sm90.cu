@@ -4,13 +4,19 @@
 #include <cuda_fp8.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <cstdint>
 #include <mutex>
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
+#include "backend/cuda/stream_timer.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "ops/cuda/flash_attention_sm90.h"
 #include "ops/cuda/fp8_device.h"
 #include "ops/cuda/sm90_device.h"
@@ -419,10 +425,20 @@ void* transpose_v(const void* v, int64_t skv, int64_t Lk, int64_t H, const float
   return workspace.data_ptr();
 }
 
+std::atomic<bool>& enabled() {
+  static std::atomic<bool> on{[] {
+    const char* env = std::getenv("WAN_FLASH_SM90");
+    return !(env && std::string(env) == "0");
+  }()};
+  return on;
+}
+
 }  // namespace
 
+void flash_sm90_enable(bool on) { enabled() = on; }
+
 bool flash_sm90_available(int64_t head_dim) {
-  if (head_dim != kD) return false;
+  if (head_dim != kD || !enabled()) return false;
   static const bool hopper = [] {
     int dev = 0, major = 0, minor = 0;
     if (cudaGetDevice(&dev) != cudaSuccess) return false;
@@ -431,6 +447,25 @@ bool flash_sm90_available(int64_t head_dim) {
     return major == 9 && minor == 0;
   }();
   return hopper;
+}
+
+bool flash_sm90_aligned(std::initializer_list<const void*> operands, std::initializer_list<int64_t> row_bytes) {
+  for (const void* p : operands)
+    if (reinterpret_cast<uintptr_t>(p) % 16 != 0) return false;
+  for (int64_t b : row_bytes)
+    if (b % 16 != 0) return false;
+  return true;
+}
+
+bool flash_sm90_is_faster(const std::function<void()>& theirs, const std::function<void()>& ours, const char* what) {
+  theirs();  // warm-up (the first run of each may load code or grow workspaces)
+  ours();
+  float theirs_ms = wan::cuda::fastest_ms(1, theirs), ours_ms = wan::cuda::fastest_ms(1, ours);
+  theirs_ms = std::min(theirs_ms, wan::cuda::fastest_ms(1, theirs));
+  ours_ms = std::min(ours_ms, wan::cuda::fastest_ms(1, ours));
+  WAN_LOG_DEBUG(what, ": cuDNN ", theirs_ms, " ms, ours (sm90) ", ours_ms, " ms; chose ",
+                ours_ms < theirs_ms ? "ours" : "cuDNN");
+  return ours_ms < theirs_ms;
 }
 
 void flash_attention_sm90_bf16(const void* q, int64_t sq, const void* k, const void* v, int64_t skv, void* out,

@@ -17,13 +17,25 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 
 #include "core/tensor.h"
 
 namespace wan::ops::cuda {
 
-// True where this kernel runs: a Hopper GPU (compute capability 9.0) and head dim 128.
+// True where this kernel runs: a Hopper GPU (compute capability 9.0), head dim 128, and not
+// switched off (WAN_FLASH_SM90=0 in the environment, or flash_sm90_enable(false): cuDNN only).
 bool flash_sm90_available(int64_t head_dim);
+void flash_sm90_enable(bool on);
+// True when every operand (its address and its token stride in bytes) suits the TMA loads:
+// 16-byte aligned rows.
+bool flash_sm90_aligned(std::initializer_list<const void*> operands, std::initializer_list<int64_t> row_bytes);
+
+// Whether `ours` (this kernel) runs faster than `theirs` (cuDNN's best plan) on the operands they
+// are both bound to: each run twice, alternately (the card's clock drifts with its power draw),
+// the fastest of each compared; logged at debug level under `what`.
+bool flash_sm90_is_faster(const std::function<void()>& theirs, const std::function<void()>& ours, const char* what);
 
 // One sample: q [Lq, H, 128] (token stride sq), k, v [Lk, H, 128] (token stride skv), out [Lq, H,
 // 128] (token stride so), bf16; every element count in elements. workspace: grown as needed (Vᵀ).

@@ -209,6 +209,25 @@ void quantize_tensor_fp8(const void* x, int64_t rows, int64_t cols, int64_t ld, 
   WAN_CUDA_CHECK_LAUNCH();
 }
 
+void tensor_scale_fp8(const void* x, int64_t rows, int64_t cols, int64_t ld, Tensor& scale, Tensor& amax,
+                      float* inverse) {
+  cudaStream_t stream = wan::cuda::context().stream;
+  WAN_CUDA_CHECK(cudaMemsetAsync(amax.data_ptr(), 0, sizeof(float), stream));
+  const auto* xp = static_cast<const __nv_bfloat16*>(x);
+  if (rows * cols > 0) {
+    const unsigned grid = unsigned(std::min<int64_t>(rows, 4 * 132));
+    if (cols % 4 == 0 && ld % 4 == 0 && aligned(x, 8))
+      absmax_kernel<true><<<grid, kThreads, 0, stream>>>(xp, rows, cols, ld, amax.data<float>());
+    else
+      absmax_kernel<false><<<grid, kThreads, 0, stream>>>(xp, rows, cols, ld, amax.data<float>());
+    WAN_CUDA_CHECK_LAUNCH();
+  }
+  // No rows: the kernel only turns amax into the scale.
+  quantize_tensor_kernel<false><<<1, kThreads, 0, stream>>>(nullptr, 0, cols, ld, amax.data<float>(), nullptr,
+                                                            scale.data<float>(), inverse);
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
 void bias_act_bf16(Tensor& y2d, const Tensor& bias, bool gelu) {
   const int64_t n = y2d.numel();
   if (n == 0 || (!bias.defined() && !gelu)) return;
