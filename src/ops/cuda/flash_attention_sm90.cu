@@ -41,8 +41,14 @@ struct Traits {
   static constexpr int kBoxBytes = 128 * 128;             // 128 rows of 128 bytes
   static constexpr int kTileBytes = kBoxes * kBoxBytes;   // one Q, K or Vᵀ tile
   static constexpr int kSteps = kD * kElem / 32;          // wgmma k-steps over 128 values (32 bytes each)
-  static constexpr int kStages = 2;                       // K and Vᵀ rings
-  static constexpr int kSmem = kTileBytes * (1 + 2 * kStages) + 8 * (1 + 4 * kStages) + 1024;  // + alignment
+  // Ring stages: K is released as soon as S = Q·Kᵀ is done, Vᵀ only after the next tile's P·V.
+  // FP8 (half-size tiles) takes 4 + 3; bf16 keeps 2 + 2 (3 K stages measured no faster).
+  static constexpr int kKStages = FP8 ? 4 : 2, kVStages = FP8 ? 3 : 2;
+  // FP8 spends its time in the softmax (the products take half as long): it skips O's rescale
+  // when a whole warp's factors are 1; bf16 rescales always (the configuration measured in the DiT).
+  static constexpr bool kSkipUnitRescale = FP8;
+  static constexpr int kSmem =
+      kTileBytes * (1 + kKStages + kVStages) + 8 * (1 + 2 * (kKStages + kVStages)) + 1024;  // + alignment
   // Exponent offset of the probabilities: E4M3 keeps them in [0, 256] (normal down to 2^-6·2^-8·256).
   static constexpr float kPOffset = FP8 ? 8.0f : 0.0f;
 };
@@ -186,14 +192,17 @@ __global__ void __launch_bounds__(kThreads, 1)
     flash_fwd_kernel(const __grid_constant__ CUtensorMap tq, const __grid_constant__ CUtensorMap tk,
                      const __grid_constant__ CUtensorMap tv, const Params p) {
   using T = Traits<FP8>;
-  constexpr int S = T::kStages;
+  constexpr int KS = T::kKStages, VS = T::kVStages;
   extern __shared__ uint8_t smem_raw[];
   const uint32_t sQ = (smem_u32(smem_raw) + 1023u) & ~1023u;
-  const uint32_t sK = sQ + T::kTileBytes, sV = sK + S * T::kTileBytes;
-  // mbarriers: q_full, then k_full, k_empty, v_full, v_empty [S] each.
-  const uint32_t q_full = sV + S * T::kTileBytes;
-  const auto bar = [&](int set, int s) { return q_full + 8u + 8u * uint32_t(set * S + s); };
+  const uint32_t sK = sQ + T::kTileBytes, sV = sK + KS * T::kTileBytes;
+  // mbarriers: q_full, then k_full, k_empty [KS] and v_full, v_empty [VS].
+  const uint32_t q_full = sV + VS * T::kTileBytes;
   enum { kFull = 0, kEmpty = 1, vFull = 2, vEmpty = 3 };
+  const auto bar = [&](int set, int s) {
+    const int first = set < 2 ? set * KS : 2 * KS + (set - 2) * VS;
+    return q_full + 8u + 8u * uint32_t(first + s);
+  };
   const auto k_tile = [&](int s) { return sK + uint32_t(s * T::kTileBytes); };
   const auto v_tile = [&](int s) { return sV + uint32_t(s * T::kTileBytes); };
 
@@ -202,9 +211,11 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int tiles = (p.Lk + kBN - 1) / kBN;
   if (tid == 0) {
     mbar_init(q_full, 1);
-    for (int s = 0; s < S; ++s) {
+    for (int s = 0; s < KS; ++s) {
       mbar_init(bar(kFull, s), 1);
       mbar_init(bar(kEmpty, s), 8);  // one arrival per computing warp
+    }
+    for (int s = 0; s < VS; ++s) {
       mbar_init(bar(vFull, s), 1);
       mbar_init(bar(vEmpty, s), 8);
     }
@@ -218,16 +229,15 @@ __global__ void __launch_bounds__(kThreads, 1)
     mbar_arrive_expect_tx(q_full, T::kTileBytes);
     for (int b = 0; b < T::kBoxes; ++b) tma_load_3d(sQ + b * T::kBoxBytes, &tq, q_full, b * T::kRowValues, h, m0);
     for (int j = 0; j < tiles; ++j) {
-      const int s = j % S;
-      const uint32_t free_parity = ((j / S) & 1) ^ 1;
-      mbar_wait(bar(kEmpty, s), free_parity);
-      mbar_arrive_expect_tx(bar(kFull, s), T::kTileBytes);
+      const int sk = j % KS, sv = j % VS;
+      mbar_wait(bar(kEmpty, sk), ((j / KS) & 1) ^ 1);
+      mbar_arrive_expect_tx(bar(kFull, sk), T::kTileBytes);
       for (int b = 0; b < T::kBoxes; ++b)
-        tma_load_3d(k_tile(s) + b * T::kBoxBytes, &tk, bar(kFull, s), b * T::kRowValues, h, j * kBN);
-      mbar_wait(bar(vEmpty, s), free_parity);
-      mbar_arrive_expect_tx(bar(vFull, s), T::kTileBytes);
+        tma_load_3d(k_tile(sk) + b * T::kBoxBytes, &tk, bar(kFull, sk), b * T::kRowValues, h, j * kBN);
+      mbar_wait(bar(vEmpty, sv), ((j / VS) & 1) ^ 1);
+      mbar_arrive_expect_tx(bar(vFull, sv), T::kTileBytes);
       for (int b = 0; b < T::kBoxes; ++b)
-        tma_load_3d(v_tile(s) + b * T::kBoxBytes, &tv, bar(vFull, s), j * kBN + b * T::kRowValues, 0, h);
+        tma_load_3d(v_tile(sv) + b * T::kBoxBytes, &tv, bar(vFull, sv), j * kBN + b * T::kRowValues, 0, h);
     }
     return;
   }
@@ -270,9 +280,9 @@ __global__ void __launch_bounds__(kThreads, 1)
   // Tile j: S_j = Q·K_jᵀ and O += P_{j-1}·V_{j-1} issued together; the softmax of S_j runs while
   // the second product does; O is rescaled once that product is done.
   for (int j = 1; j < tiles; ++j) {
-    const int s = j % S, prev = (j - 1) % S;
-    mbar_wait(bar(kFull, s), (j / S) & 1);
-    mbar_wait(bar(vFull, prev), ((j - 1) / S) & 1);
+    const int s = j % KS, prev = (j - 1) % VS;
+    mbar_wait(bar(kFull, s), (j / KS) & 1);
+    mbar_wait(bar(vFull, prev), ((j - 1) / VS) & 1);
     turn_wait(cw);
     wgmma_fence();
     issue_qk<FP8>(sc, q_rows, k_tile(s));
@@ -284,19 +294,22 @@ __global__ void __launch_bounds__(kThreads, 1)
     softmax_step<FP8>(sc, row_max, row_sum, corr, scale_log2);
     wgmma_wait<0>();
     release(vEmpty, prev);
+    // Once the row maxima settle (most tiles) every factor is exactly 1 and the multiply can go.
+    if (!T::kSkipUnitRescale || __any_sync(0xffffffffu, corr[0] != 1.0f || corr[1] != 1.0f)) {
 #pragma unroll
-    for (int i = 0; i < 16; ++i) {
-      o[4 * i] *= corr[0];
-      o[4 * i + 1] *= corr[0];
-      o[4 * i + 2] *= corr[1];
-      o[4 * i + 3] *= corr[1];
+      for (int i = 0; i < 16; ++i) {
+        o[4 * i] *= corr[0];
+        o[4 * i + 1] *= corr[0];
+        o[4 * i + 2] *= corr[1];
+        o[4 * i + 3] *= corr[1];
+      }
     }
     pack_p<FP8>(sc, a);
   }
 
   // The last product; warpgroup 1's turn passes nowhere (warpgroup 0 waits for no further turn).
-  const int last = (tiles - 1) % S;
-  mbar_wait(bar(vFull, last), ((tiles - 1) / S) & 1);
+  const int last = (tiles - 1) % VS;
+  mbar_wait(bar(vFull, last), ((tiles - 1) / VS) & 1);
   turn_wait(cw);
   wgmma_fence();
   issue_pv<FP8>(o, a, v_tile(last));
