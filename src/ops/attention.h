@@ -8,7 +8,8 @@
 //   bias: optional [H, Lq, Lk] f32 added to the scaled logits of every sample (the T5 encoder's
 //   relative position bias); an undefined Tensor for none.
 // On CUDA: bf16 q, k, v [B, L, H, D] with contiguous heads (strided views of a fused QKV
-// projection are fine), out bf16 contiguous; no bias; cuDNN's fused attention (fp32 softmax).
+// projection are fine), out bf16 contiguous; no bias; cuDNN's fused attention (fp32 softmax), or
+// on Hopper with D = 128 our own kernel (ops/cuda/flash_attention_sm90.h) where it measured faster.
 // Or f32 q, k, v (any head dim, e.g. the VAE's single 384-wide head), optional bias, no key
 // lengths: an [Lq, Lk] f32 score matrix per sample and head, TF32 products, f32 softmax.
 #pragma once

@@ -231,8 +231,8 @@ int main(int argc, char** argv) {
         ops::cuda::flash_sm90_enable(true);
       };
       const auto run_mine = [&] {
-        ops::cuda::flash_attention_sm90_bf16(q.data_ptr(), ld, k.data_ptr(), v.data_ptr(), ld, ours.data_ptr(), ld, L, L,
-                                             H, scale, workspace);
+        ops::cuda::flash_attention_sm90_bf16(q.data_ptr(), ld, k.data_ptr(), v.data_ptr(), ld, ours.data_ptr(), ld, L,
+                                             L, H, scale, workspace);
       };
       const auto run_mine8 = [&] {
         ops::cuda::quantize_tensor_fp8(q.data_ptr(), L, ld, ld, q8, sq, amax);

@@ -12,8 +12,9 @@
 // most max|V|: each row of O is a convex combination of V's rows) and a pass back to bf16.
 // Plans are cached per shape like the bf16 attention; the first call of a shape times the
 // candidates, and on Hopper (head dim 128) our own FP8 kernel (flash_attention_sm90.h) against
-// cuDNN's choice, keeping the faster. Padded keys: as attention.cpp, a narrower K/V per sample. A shape cuDNN has no FP8
-// engine for (a single key or query, e.g.) runs through the bf16 attention instead.
+// cuDNN's choice, keeping the faster. Padded keys: as attention.cpp, a narrower K/V per sample. A
+// shape cuDNN has no FP8 engine for (a single key or query, e.g.) runs through our kernel on Hopper,
+// else through the bf16 attention.
 #include <map>
 #include <mutex>
 #include <vector>
