@@ -191,6 +191,7 @@ template <bool FP8>
 __global__ void __launch_bounds__(kThreads, 1)
     flash_fwd_kernel(const __grid_constant__ CUtensorMap tq, const __grid_constant__ CUtensorMap tk,
                      const __grid_constant__ CUtensorMap tv, const Params p) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)  // sm_90a only; other targets get an empty kernel, never launched
   using T = Traits<FP8>;
   constexpr int KS = T::kKStages, VS = T::kVStages;
   extern __shared__ uint8_t smem_raw[];
@@ -335,6 +336,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       *reinterpret_cast<__nv_bfloat162*>(dst + 8 * i) =
           __floats2bfloat162_rn(o[4 * i + 2 * r] * inv[r], o[4 * i + 2 * r + 1] * inv[r]);
   }
+#endif
 }
 
 // Physical key (0..31) at position l of a reordered group of 32 (FP8): the order in which a
@@ -451,6 +453,9 @@ std::atomic<bool>& enabled() {
 void flash_sm90_enable(bool on) { enabled() = on; }
 
 bool flash_sm90_available(int64_t head_dim) {
+#if !defined(WAN_HAVE_SM90A)
+  return false;  // built without sm_90a code (WAN_CUDA_GENCODE)
+#endif
   if (head_dim != kD || !enabled()) return false;
   static const bool hopper = [] {
     int dev = 0, major = 0, minor = 0;
