@@ -38,34 +38,36 @@ struct Case {
 const Case kCases[] = {{77, 77, 2}, {128, 128, 1}, {301, 515, 3}, {1, 1, 1}, {129, 129, 4}, {1000, 1000, 2},
                        {2000, 333, 1}};
 
-// qkv [L, 3, H, 128] as one fused projection writes it (L = max(Lq, Lk)); q, k, v are its parts.
-struct Fused {
-  Tensor host, dev;
-  int64_t L, H;
-  Tensor part(int64_t i, int64_t len) const { return host.narrow(0, 0, len).select(1, i).contiguous(); }
-  const char* ptr(int64_t i) const { return static_cast<const char*>(dev.data_ptr()) + i * H * 128 * 2; }
+const double kScale = 1.0 / std::sqrt(128.0);
+
+// qkv [L, 3, H, 128] as one fused projection writes it (L = max(Lq, Lk)), on the GPU; q, k, v
+// [1, L, H, 128] its parts on the host, for the references.
+struct Inputs {
+  Tensor dev, q, k, v;
+  int64_t H;
+  const char* ptr(int64_t part) const { return static_cast<const char*>(dev.data_ptr()) + part * H * 128 * 2; }
   int64_t stride() const { return 3 * H * 128; }
 };
 
-Fused fused(int64_t L, int64_t H, uint64_t seed) {
-  Fused f{bf16_round(test::random_tensor({L, 3, H, 128}, seed)), {}, L, H};
-  f.dev = to_device(f.host.to(DType::BF16), Device::CUDA);
-  return f;
+Inputs inputs(const Case& c, uint64_t seed) {
+  const Tensor qkv = bf16_round(test::random_tensor({std::max(c.Lq, c.Lk), 3, c.H, 128}, seed));
+  const auto part = [&](int64_t i, int64_t len) {
+    return qkv.narrow(0, 0, len).select(1, i).contiguous().unsqueeze(0);
+  };
+  return {to_device(qkv.to(DType::BF16), Device::CUDA), part(0, c.Lq), part(1, c.Lk), part(2, c.Lk), c.H};
 }
 
 TEST_F(FlashAttentionSm90, Bf16MatchesTheCpuReference) {
   uint64_t seed = 900;
   Tensor workspace;
   for (const Case& c : kCases) {
-    const Fused f = fused(std::max(c.Lq, c.Lk), c.H, ++seed);
-    const double scale = 1.0 / std::sqrt(128.0);
-    const Tensor q = f.part(0, c.Lq).unsqueeze(0), k = f.part(1, c.Lk).unsqueeze(0), v = f.part(2, c.Lk).unsqueeze(0);
-    const Tensor ref = attention(q, k, v, {}, scale);
+    const Inputs f = inputs(c, ++seed);
+    const Tensor ref = attention(f.q, f.k, f.v, {}, kScale);
     // out with a token stride of 2·H·128: the kernel writes its own columns only.
     Tensor out = wan::cuda::empty({c.Lq, 2, c.H, 128}, DType::BF16);
     WAN_CUDA_CHECK(cudaMemsetAsync(out.data_ptr(), 0, out.nbytes(), wan::cuda::context().stream));
     cuda::flash_attention_sm90_bf16(f.ptr(0), f.stride(), f.ptr(1), f.ptr(2), f.stride(), out.data_ptr(),
-                                    2 * c.H * 128, c.Lq, c.Lk, c.H, float(scale), workspace);
+                                    2 * c.H * 128, c.Lq, c.Lk, c.H, float(kScale), workspace);
     const Tensor host = to_device(out, Device::CPU).to(DType::F32);
     const Tensor got = host.select(1, 0).contiguous().unsqueeze(0);
     EXPECT_EQ(tensor_stats(got).non_finite, 0);
@@ -82,11 +84,9 @@ TEST_F(FlashAttentionSm90, Fp8StaysWithinTheEmulatedFp8Error) {
   uint64_t seed = 950;
   Tensor workspace;
   for (const Case& c : kCases) {
-    const Fused f = fused(std::max(c.Lq, c.Lk), c.H, ++seed);
-    const double scale = 1.0 / std::sqrt(128.0);
-    const Tensor q = f.part(0, c.Lq).unsqueeze(0), k = f.part(1, c.Lk).unsqueeze(0), v = f.part(2, c.Lk).unsqueeze(0);
-    const Tensor exact = attention(q, k, v, {}, scale);
-    const double emulated = rel_l2(attention_fp8(q, k, v, {}, scale), exact);
+    const Inputs f = inputs(c, ++seed);
+    const Tensor exact = attention(f.q, f.k, f.v, {}, kScale);
+    const double emulated = rel_l2(attention_fp8(f.q, f.k, f.v, {}, kScale), exact);
     const int64_t ld = c.H * 128;
     Tensor q8 = wan::cuda::empty({c.Lq, ld}, DType::F8_E4M3), k8 = wan::cuda::empty({c.Lk, ld}, DType::F8_E4M3);
     Tensor v8 = wan::cuda::empty({c.Lk, ld}, DType::F8_E4M3), amax = wan::cuda::empty({1}, DType::F32);
@@ -97,7 +97,7 @@ TEST_F(FlashAttentionSm90, Fp8StaysWithinTheEmulatedFp8Error) {
     cuda::quantize_tensor_fp8(f.ptr(2), c.Lk, ld, f.stride(), v8, sv, amax);
     Tensor out = wan::cuda::empty({c.Lq, c.H, 128}, DType::BF16);
     cuda::flash_attention_sm90_fp8(q8.data_ptr(), k8.data_ptr(), sq.data<float>(), sk.data<float>(), f.ptr(2),
-                                   f.stride(), sv.data<float>(), out.data_ptr(), ld, c.Lq, c.Lk, c.H, float(scale),
+                                   f.stride(), sv.data<float>(), out.data_ptr(), ld, c.Lq, c.Lk, c.H, float(kScale),
                                    workspace);
     const Tensor got = to_device(out, Device::CPU).to(DType::F32).unsqueeze(0);
     EXPECT_EQ(tensor_stats(got).non_finite, 0);

@@ -9,9 +9,11 @@
 #include <cstring>
 
 #include "backend/backend.h"
+#include "backend/cuda/cuda_context.h"
 #include "core/stats.h"
 #include "ops/attention.h"
 #include "ops/attention_fp8.h"
+#include "ops/cuda/cuda_ops.h"
 #include "ops/linear_fp8.h"
 #include "test_util.h"
 
@@ -46,6 +48,14 @@ TEST_F(Fp8Cuda, QuantisationEqualsTheCpusBitForBit) {
           << rows << "x" << cols << " ld " << ld;
       EXPECT_EQ(std::memcmp(scales.data_ptr(), cpu.scales.data_ptr(), size_t(scales.nbytes())), 0);
     }
+    // The scale alone (what the attention needs of V when our kernel quantises it) is the same value.
+    Tensor scale = wan::cuda::empty({1}, DType::F32), inverse = wan::cuda::empty({1}, DType::F32);
+    Tensor amax = wan::cuda::empty({1}, DType::F32);
+    cuda::tensor_scale_fp8(x_gpu.data_ptr(), rows, cols, ld, scale, amax, inverse.data<float>());
+    const Tensor per_tensor = quantize_fp8(x, Fp8Scaling::PerTensor).scales;
+    const float got = to_device(scale, Device::CPU).data<float>()[0];
+    EXPECT_EQ(got, per_tensor.data<float>()[0]) << rows << "x" << cols << " ld " << ld;
+    EXPECT_EQ(to_device(inverse, Device::CPU).data<float>()[0], 1.0f / got);
   }
 }
 
