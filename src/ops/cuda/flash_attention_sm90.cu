@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <cstdlib>
-#include <string>
 #include <cstdint>
+#include <cstdlib>
 #include <mutex>
+#include <string>
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
@@ -42,14 +42,16 @@ struct Traits {
   static constexpr int kTileBytes = kBoxes * kBoxBytes;   // one Q, K or Vᵀ tile
   static constexpr int kSteps = kD * kElem / 32;          // wgmma k-steps over 128 values (32 bytes each)
   // Ring stages: K is released as soon as S = Q·Kᵀ is done, Vᵀ only after the next tile's P·V.
-  // FP8 (half-size tiles) takes 4 + 3; bf16 keeps 2 + 2 (3 K stages measured no faster).
+  // FP8 (half-size tiles) takes 4 + 3; bf16 keeps 2 + 2 (a third K stage, with the skipped
+  // rescale below, measured slower: docs/performance.md, ninth session).
   static constexpr int kKStages = FP8 ? 4 : 2, kVStages = FP8 ? 3 : 2;
   // FP8 spends its time in the softmax (the products take half as long): it skips O's rescale
   // when a whole warp's factors are 1; bf16 rescales always (the configuration measured in the DiT).
   static constexpr bool kSkipUnitRescale = FP8;
   static constexpr int kSmem =
       kTileBytes * (1 + kKStages + kVStages) + 8 * (1 + 2 * (kKStages + kVStages)) + 1024;  // + alignment
-  // Exponent offset of the probabilities: E4M3 keeps them in [0, 256] (normal down to 2^-6·2^-8·256).
+  // Exponent offset of the probabilities: in FP8 they are P·256, in [0, 256] (E4M3 reaches 448),
+  // so those down to 2^-14 stay normal E4M3 numbers.
   static constexpr float kPOffset = FP8 ? 8.0f : 0.0f;
 };
 
