@@ -201,6 +201,8 @@ int main(int argc, char** argv) {
   // Our Hopper attention kernel (ops/cuda/flash_attention_sm90.h) beside cuDNN's on the same
   // self-attention inputs, each timed as the DiT would call it (bf16: including the pass that
   // writes Vᵀ; FP8: including the quantisation of q, k and v), and the two outputs compared.
+  if (wanted("flash") && !ops::cuda::flash_sm90_available(128))
+    std::printf("\nflash: our attention kernel needs a Hopper GPU (compute capability 9.0) and an sm_90a build\n");
   if (wanted("flash") && ops::cuda::flash_sm90_available(128)) {
     std::printf("\n%-16s %10s %9s %10s %9s %10s %9s %10s %9s %9s %9s\n", "flash vs cuDNN", "cudnn ms", "TFLOP/s",
                 "ours ms", "TFLOP/s", "fp8 cuDNN", "TFLOP/s", "fp8 ours", "TFLOP/s", "rel bf16", "rel fp8");
