@@ -13,9 +13,9 @@
 #include "backend/cuda/cuda_context.h"
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/stats.h"
 #include "ops/attention.h"
 #include "ops/attention_fp8.h"
-#include "core/stats.h"
 #include "ops/conv.h"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/flash_attention_sm90.h"
@@ -216,7 +216,7 @@ int main(int argc, char** argv) {
       Tensor ours = cuda::empty({1, L, H, a.D}, DType::BF16), ours8 = cuda::empty({1, L, H, a.D}, DType::BF16);
       Tensor workspace;
       Tensor q8 = cuda::empty({L, ld}, DType::F8_E4M3), k8 = cuda::empty({L, ld}, DType::F8_E4M3);
-      Tensor v8 = cuda::empty({L, ld}, DType::F8_E4M3), amax = cuda::empty({1}, DType::F32);
+      Tensor amax = cuda::empty({1}, DType::F32);
       Tensor sq = cuda::empty({1}, DType::F32), sk = cuda::empty({1}, DType::F32), sv = cuda::empty({1}, DType::F32);
       const double flop = 4.0 * double(L) * double(L) * double(a.D) * double(H);
       auto tf = [&](double ms) { return flop / (ms * 1e-3) / 1e12; };
