@@ -6,6 +6,7 @@
 // cuDNN's FP8 attention meets (tests/ops/test_fp8_cuda.cpp). Skipped off Hopper.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -28,7 +29,8 @@ class FlashAttentionSm90 : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();
-    if (!cuda::flash_sm90_available(128)) GTEST_SKIP() << "not a Hopper GPU: " << cuda_device_summary();
+    if (!cuda::flash_sm90_available(128))
+      GTEST_SKIP() << "not a Hopper GPU, not an sm_90a build, or WAN_FLASH_SM90=0: " << cuda_device_summary();
   }
 };
 
