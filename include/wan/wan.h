@@ -46,8 +46,8 @@ typedef enum wan_offload { WAN_OFFLOAD_AUTO = 0, WAN_OFFLOAD_ON = 1, WAN_OFFLOAD
 
 /* The DiT's arithmetic on CUDA. BF16: bf16 weights, products and attention (the official
  * --convert_model_dtype). FP8: the blocks' Linear weights in E4M3 (a scale per output channel),
- * their inputs quantised per token, self-attention in E4M3 (cuDNN); embeddings, modulation, norms,
- * cross-attention and the head stay bf16. FP8 halves the DiT's weights and runs a T2V-A14B 720p
+ * their inputs quantised per token, self-attention in E4M3 (cuDNN's or the engine's own Hopper
+ * kernel, the faster); embeddings, modulation, norms, cross-attention and the head stay bf16. FP8 halves the DiT's weights and runs a T2V-A14B 720p
  * forward about 1.36x faster on an H100; its output is ~1.5e-2 (relative L2) from the official one
  * on the test models, where bf16 is ~3e-3 (docs/performance.md). It needs compute capability 9.0
  * (Hopper) or later: on an older GPU the context falls back to BF16 with a warning

@@ -1,6 +1,7 @@
 // The Wan DiT forward on the GPU (bf16 weights and matrix products, f32 residual stream and
-// modulation, cuDNN attention): the precision map of wan22-reference.md §2.7. Same interface as
-// the CPU WanDiT, which is its oracle (tests compare both with the goldens).
+// modulation, attention through ops::attention: cuDNN's or our Hopper kernel): the precision map
+// of wan22-reference.md §2.7. Same interface as the CPU WanDiT, which is its oracle (tests compare
+// both with the goldens).
 //
 // What runs where: everything per token on the GPU, and the time embedding and every block's
 // modulation too (f32 arithmetic on bf16 weights, as the official --convert_model_dtype runs
