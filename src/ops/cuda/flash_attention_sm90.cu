@@ -455,9 +455,7 @@ std::atomic<bool>& enabled() {
 void flash_sm90_enable(bool on) { enabled() = on; }
 
 bool flash_sm90_available(int64_t head_dim) {
-#if !defined(WAN_HAVE_SM90A)
-  return false;  // built without sm_90a code (WAN_CUDA_GENCODE)
-#endif
+#if defined(WAN_HAVE_SM90A)
   if (head_dim != kD || !enabled()) return false;
   static const bool hopper = [] {
     int dev = 0, major = 0, minor = 0;
@@ -467,6 +465,10 @@ bool flash_sm90_available(int64_t head_dim) {
     return major == 9 && minor == 0;
   }();
   return hopper;
+#else
+  (void)head_dim;
+  return false;  // built without sm_90a code (WAN_CUDA_GENCODE)
+#endif
 }
 
 bool flash_sm90_aligned(std::initializer_list<const void*> operands, std::initializer_list<int64_t> row_bytes) {
