@@ -21,10 +21,11 @@
 // With Ulysses over N GPUs (dist/parallel.h) a forward holds 1/N of the tokens, at 16 bytes per
 // token and dim: the all-to-all's send and receive buffers of q, k, v live beside the residual
 // stream (models/wan_dit_cuda.cpp ulysses_attention). Rank 0 alone holds the VAE.
-// Our Hopper attention kernel (ops/cuda/flash_attention_sm90.h, ninth session) keeps V transposed
-// in a workspace of its own: 2 more bytes per token and dim in bf16, 1 in FP8 (measured on an H100:
-// 31.68 GiB at 720p bf16 against 30.95 with cuDNN's attention, 28.82 against 28.50 at 480p, 19.68
-// against 19.32 at 720p in FP8). The plan counts it wherever the GPU may choose that kernel.
+// Our Hopper attention kernel (ops/cuda/flash_attention_sm90.h, ninth session) reads V transposed
+// from a tensor of its own during self-attention: 2 more bytes per token and dim in bf16, 1 in FP8
+// (measured on an H100: 31.68 GiB at 720p bf16 against 30.95 with cuDNN's attention, 28.82 against
+// 28.50 at 480p, 19.68 against 19.32 at 720p in FP8). The plan counts it wherever the GPU may choose
+// that kernel.
 // The caching allocator reserves more than the live peak (docs/performance.md); `margin` covers
 // the cuBLASLt/cuDNN workspaces and fragmentation.
 #pragma once
@@ -41,7 +42,7 @@ struct MemoryPlan {
   int64_t experts = 1;             // DiT models resident on the GPU
   int64_t dit_weights = 0;         // bytes, all resident experts
   int64_t dit_activations = 0;     // bytes, one forward's peak above its weights, Vᵀ included:
-  int64_t attention_vt = 0;        // bytes, our Hopper attention's transposed V (kept between forwards)
+  int64_t attention_vt = 0;        // bytes, our Hopper attention's transposed V (during self-attention)
   int64_t vae_weights = 0;         // bytes
   int64_t vae_decode = 0;          // bytes, the decoder's live tensors
   int64_t margin = 0;              // bytes: workspaces, fragmentation

@@ -81,8 +81,9 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vec
   const int64_t B = q.size(0), Lq = q.size(1), H = q.size(2), D = q.size(3), Lk = k.size(1);
   static std::mutex mutex;
   static std::map<Key, Plan> plans;
-  static Tensor workspace, flash_workspace;
+  static Tensor workspace;
   std::lock_guard<std::mutex> lock(mutex);
+  Tensor flash_workspace;  // our kernel's Vᵀ: from the caching allocator for this call only
   for (int64_t b = 0; b < B; ++b) {
     const int64_t len = k_lens.empty() ? Lk : k_lens[size_t(b)];
     char* qp = static_cast<char*>(q.data_ptr()) + b * q.stride(0) * 2;

@@ -202,8 +202,9 @@ void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std:
   const int64_t B = q.size(0), Lq = q.size(1), H = q.size(2), D = q.size(3), Lk = k.size(1), ld = H * D;
   static std::mutex mutex;
   static std::map<Key, Plan> plans;
-  static Tensor workspace, flash_workspace;
+  static Tensor workspace;
   std::lock_guard<std::mutex> lock(mutex);
+  Tensor flash_workspace;  // our kernel's Vᵀ: from the caching allocator for this call only
   const Scalars& sc = scalars();
   Tensor q8 = wan::cuda::empty({B, Lq, H, D}, DType::F8_E4M3);
   Tensor k8 = wan::cuda::empty({B, Lk, H, D}, DType::F8_E4M3);
