@@ -52,10 +52,16 @@ TEST_F(Fp8Cuda, QuantisationEqualsTheCpusBitForBit) {
     Tensor scale = wan::cuda::empty({1}, DType::F32), inverse = wan::cuda::empty({1}, DType::F32);
     Tensor amax = wan::cuda::empty({1}, DType::F32);
     cuda::tensor_scale_fp8(x_gpu.data_ptr(), rows, cols, ld, scale, amax, inverse.data<float>());
-    const Tensor per_tensor = quantize_fp8(x, Fp8Scaling::PerTensor).scales;
+    const Fp8Matrix per_tensor = quantize_fp8(x, Fp8Scaling::PerTensor);
     const float got = to_device(scale, Device::CPU).data<float>()[0];
-    EXPECT_EQ(got, per_tensor.data<float>()[0]) << rows << "x" << cols << " ld " << ld;
+    EXPECT_EQ(got, per_tensor.scales.data<float>()[0]) << rows << "x" << cols << " ld " << ld;
     EXPECT_EQ(to_device(inverse, Device::CPU).data<float>()[0], 1.0f / got);
+    // ... and the values quantised from that |max| (no second pass over x) equal the CPU's.
+    Tensor values = wan::cuda::empty({int64_t(rows), int64_t(cols)}, DType::F8_E4M3);
+    cuda::quantize_tensor_fp8_from_amax(x_gpu.data_ptr(), rows, cols, ld, values, scale, amax);
+    const Tensor host = to_device(values, Device::CPU);
+    EXPECT_EQ(std::memcmp(host.data_ptr(), per_tensor.values.data_ptr(), size_t(host.numel())), 0)
+        << rows << "x" << cols << " ld " << ld;
   }
 }
 

@@ -211,13 +211,14 @@ void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std:
   Tensor amax = sc.slot(9), s_q = sc.slot(0), s_k = sc.slot(1), s_v = sc.slot(2);
   quantize_tensor_fp8(q.data_ptr(), B * Lq, ld, q.stride(1), q8, s_q, amax);
   quantize_tensor_fp8(k.data_ptr(), B * Lk, ld, k.stride(1), k8, s_k, amax);
-  // V's scale now; its E4M3 copy only once cuDNN runs a sample (our kernel quantises V itself).
+  // V's scale now; its E4M3 copy only once cuDNN runs a sample (our kernel quantises V itself), from
+  // the |max| still in `amax` (nothing below writes that slot).
   tensor_scale_fp8(v.data_ptr(), B * Lk, ld, v.stride(1), s_v, amax, sc.at(3));
   Tensor v8;
   const auto quantized_v = [&] {
     if (!v8.defined()) {
       v8 = wan::cuda::empty({B, Lk, H, D}, DType::F8_E4M3);
-      quantize_tensor_fp8(v.data_ptr(), B * Lk, ld, v.stride(1), v8, s_v, amax, sc.at(3));
+      quantize_tensor_fp8_from_amax(v.data_ptr(), B * Lk, ld, v.stride(1), v8, s_v, amax, sc.at(3));
     }
     return static_cast<char*>(v8.data_ptr());
   };

@@ -33,9 +33,13 @@ void quantize_rows_fp8(const void* x, int64_t rows, int64_t K, int64_t ld, Tenso
 // f32 [1] scratch tensor on the GPU.
 void quantize_tensor_fp8(const void* x, int64_t rows, int64_t cols, int64_t ld, Tensor& values, Tensor& scale,
                          Tensor& amax, float* inverse = nullptr);
-// Only the scale (and *inverse) quantize_tensor_fp8 would write, no values.
+// Only the scale (and *inverse) quantize_tensor_fp8 would write, no values; *amax is left holding
+// x's |max|, for quantize_tensor_fp8_from_amax.
 void tensor_scale_fp8(const void* x, int64_t rows, int64_t cols, int64_t ld, Tensor& scale, Tensor& amax,
                       float* inverse = nullptr);
+// quantize_tensor_fp8 with *amax already holding x's |max| (tensor_scale_fp8's): no second pass over x.
+void quantize_tensor_fp8_from_amax(const void* x, int64_t rows, int64_t cols, int64_t ld, Tensor& values,
+                                   Tensor& scale, Tensor& amax, float* inverse = nullptr);
 // y2d bf16 [M, N] = act(y2d + bias [N] bf16), in place (products whose epilogue cuBLASLt lacks).
 void bias_act_bf16(Tensor& y2d, const Tensor& bias, bool gelu);
 // y2d bf16 [M, N] = act(y2d · x_scales[m] · w_scales[n] + bias [N]), in place; scales [M]/[N] or [1].

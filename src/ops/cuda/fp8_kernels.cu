@@ -168,6 +168,26 @@ __global__ void dequantize_kernel(const __nv_fp8_storage_t* __restrict__ in, int
 
 bool aligned(const void* p, uintptr_t a) { return reinterpret_cast<uintptr_t>(p) % a == 0; }
 
+// *amax = |max| of x [rows, cols] (row stride ld).
+void absmax_into(const void* x, int64_t rows, int64_t cols, int64_t ld, Tensor& amax, cudaStream_t stream) {
+  WAN_CUDA_CHECK(cudaMemsetAsync(amax.data_ptr(), 0, sizeof(float), stream));
+  if (rows * cols == 0) return;
+  const auto* xp = static_cast<const __nv_bfloat16*>(x);
+  const unsigned grid = unsigned(std::min<int64_t>(rows, 4 * 132));
+  if (cols % 4 == 0 && ld % 4 == 0 && aligned(x, 8))
+    absmax_kernel<true><<<grid, kThreads, 0, stream>>>(xp, rows, cols, ld, amax.data<float>());
+  else
+    absmax_kernel<false><<<grid, kThreads, 0, stream>>>(xp, rows, cols, ld, amax.data<float>());
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
+// The scale (and *inverse) of *amax alone: the quantisation kernel over no rows.
+void scale_from_amax(int64_t cols, int64_t ld, Tensor& scale, Tensor& amax, float* inverse, cudaStream_t stream) {
+  quantize_tensor_kernel<false><<<1, kThreads, 0, stream>>>(nullptr, 0, cols, ld, amax.data<float>(), nullptr,
+                                                            scale.data<float>(), inverse);
+  WAN_CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace
 
 void quantize_rows_fp8(const void* x, int64_t rows, int64_t K, int64_t ld, Tensor& values, Tensor& scales) {
@@ -184,48 +204,34 @@ void quantize_rows_fp8(const void* x, int64_t rows, int64_t K, int64_t ld, Tenso
 
 void quantize_tensor_fp8(const void* x, int64_t rows, int64_t cols, int64_t ld, Tensor& values, Tensor& scale,
                          Tensor& amax, float* inverse) {
+  absmax_into(x, rows, cols, ld, amax, wan::cuda::context().stream);
+  quantize_tensor_fp8_from_amax(x, rows, cols, ld, values, scale, amax, inverse);
+}
+
+void quantize_tensor_fp8_from_amax(const void* x, int64_t rows, int64_t cols, int64_t ld, Tensor& values,
+                                   Tensor& scale, Tensor& amax, float* inverse) {
   cudaStream_t stream = wan::cuda::context().stream;
-  WAN_CUDA_CHECK(cudaMemsetAsync(amax.data_ptr(), 0, sizeof(float), stream));
   if (rows * cols == 0) {  // scale 1, no values
-    quantize_tensor_kernel<false><<<1, kThreads, 0, stream>>>(nullptr, 0, cols, ld, amax.data<float>(), nullptr,
-                                                              scale.data<float>(), inverse);
-    WAN_CUDA_CHECK_LAUNCH();
+    scale_from_amax(cols, ld, scale, amax, inverse, stream);
     return;
   }
   const auto* xp = static_cast<const __nv_bfloat16*>(x);
   auto* out = static_cast<__nv_fp8_storage_t*>(values.data_ptr());
   const unsigned grid = unsigned(std::min<int64_t>(rows, 4 * 132));
-  if (cols % 4 == 0 && ld % 4 == 0 && aligned(x, 8)) {
-    absmax_kernel<true><<<grid, kThreads, 0, stream>>>(xp, rows, cols, ld, amax.data<float>());
-    WAN_CUDA_CHECK_LAUNCH();
+  if (cols % 4 == 0 && ld % 4 == 0 && aligned(x, 8))
     quantize_tensor_kernel<true><<<grid, kThreads, 0, stream>>>(xp, rows, cols, ld, amax.data<float>(), out,
                                                                 scale.data<float>(), inverse);
-  } else {
-    absmax_kernel<false><<<grid, kThreads, 0, stream>>>(xp, rows, cols, ld, amax.data<float>());
-    WAN_CUDA_CHECK_LAUNCH();
+  else
     quantize_tensor_kernel<false><<<grid, kThreads, 0, stream>>>(xp, rows, cols, ld, amax.data<float>(), out,
                                                                  scale.data<float>(), inverse);
-  }
   WAN_CUDA_CHECK_LAUNCH();
 }
 
 void tensor_scale_fp8(const void* x, int64_t rows, int64_t cols, int64_t ld, Tensor& scale, Tensor& amax,
                       float* inverse) {
   cudaStream_t stream = wan::cuda::context().stream;
-  WAN_CUDA_CHECK(cudaMemsetAsync(amax.data_ptr(), 0, sizeof(float), stream));
-  const auto* xp = static_cast<const __nv_bfloat16*>(x);
-  if (rows * cols > 0) {
-    const unsigned grid = unsigned(std::min<int64_t>(rows, 4 * 132));
-    if (cols % 4 == 0 && ld % 4 == 0 && aligned(x, 8))
-      absmax_kernel<true><<<grid, kThreads, 0, stream>>>(xp, rows, cols, ld, amax.data<float>());
-    else
-      absmax_kernel<false><<<grid, kThreads, 0, stream>>>(xp, rows, cols, ld, amax.data<float>());
-    WAN_CUDA_CHECK_LAUNCH();
-  }
-  // No rows: the kernel only turns amax into the scale.
-  quantize_tensor_kernel<false><<<1, kThreads, 0, stream>>>(nullptr, 0, cols, ld, amax.data<float>(), nullptr,
-                                                            scale.data<float>(), inverse);
-  WAN_CUDA_CHECK_LAUNCH();
+  absmax_into(x, rows, cols, ld, amax, stream);
+  scale_from_amax(cols, ld, scale, amax, inverse, stream);
 }
 
 void bias_act_bf16(Tensor& y2d, const Tensor& bias, bool gelu) {
