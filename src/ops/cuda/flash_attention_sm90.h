@@ -7,7 +7,8 @@
 //   S = Q·Kᵀ (wgmma, both operands in shared memory), the softmax in registers, and O += P·V
 //   (wgmma, P from registers); fp32 scores, sums and accumulators.
 // V is read transposed ([H, D, keys]: the layout wgmma needs for an operand summed over keys; a
-// pass writes it from the [L, H, D] rows: ~1.5 GB of traffic at 720p, ~0.3% of the attention's time).
+// pass writes it from the [L, H, D] rows: ~1.5 GB of traffic at 720p, ~0.3% of the attention's time
+// by that byte count).
 // bf16: q, k, v bf16. FP8: q, k E4M3 [L, H, D] with one scale each, v E4M3 transposed and its keys
 // reordered within each group of 32 so that the probabilities' E4M3 bytes, as the score
 // accumulators leave them in registers, are the operand layout wgmma reads (no shuffles); P in
