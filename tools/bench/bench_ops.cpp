@@ -57,14 +57,20 @@ double median_ms(F&& fn, int warmup = 5, int reps = 20) {
 
 }  // namespace
 
-// Sections to run: the arguments ("linear", "attention", "conv", "fp8", "flash"), all when none.
+// Sections to run: the arguments ("linear", "attention", "conv", "fp8", "flash"), all when none;
+// "only=TEXT" keeps the cases whose name holds TEXT (e.g. only=480p), in every section.
 int main(int argc, char** argv) {
+  std::vector<std::string> sections;
+  std::string only;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("only=", 0) == 0) only = arg.substr(5);
+    else sections.push_back(arg);
+  }
   auto wanted = [&](const char* section) {
-    if (argc < 2) return true;
-    for (int i = 1; i < argc; ++i)
-      if (std::string(argv[i]) == section) return true;
-    return false;
+    return sections.empty() || std::find(sections.begin(), sections.end(), section) != sections.end();
   };
+  auto skipped = [&](const char* name) { return !only.empty() && std::string(name).find(only) == std::string::npos; };
   if (!cuda_available()) {
     std::printf("bench_ops: no GPU (%s)\n", cuda_device_summary().c_str());
     return 1;
@@ -90,6 +96,7 @@ int main(int argc, char** argv) {
   if (wanted("linear")) std::printf("%-16s %8s %6s %6s %10s %9s\n", "linear", "M", "K", "N", "ms", "TFLOP/s");
   for (const Case& c : cases) {
     if (!wanted("linear")) break;
+    if (skipped(c.name)) continue;
     const Tensor x = random_bf16({c.M, c.K}, seed++, 1.0);
     const Tensor w = random_bf16({c.N, c.K}, seed++, 0.02);
     const Tensor b = random_bf16({c.N}, seed++, 0.02);
@@ -113,6 +120,7 @@ int main(int argc, char** argv) {
   if (wanted("attention")) std::printf("\n%-16s %8s %8s %4s %10s %9s\n", "attention", "Lq", "Lk", "H", "ms", "TFLOP/s");
   for (const Attn& a : attn) {
     if (!wanted("attention")) break;
+    if (skipped(a.name)) continue;
     const Tensor q = random_bf16({1, a.Lq, a.H, a.D}, seed++, 1.0);
     const Tensor k = random_bf16({1, a.Lk, a.H, a.D}, seed++, 1.0);
     const Tensor v = random_bf16({1, a.Lk, a.H, a.D}, seed++, 1.0);
@@ -144,6 +152,7 @@ int main(int argc, char** argv) {
     std::printf("\n%-16s %5s %5s %10s %5s %5s %10s %9s\n", "conv3d 3x3x3", "dtype", "C", "T,H,W", "", "O", "ms", "TFLOP/s");
   for (const Conv& c : convs) {
     if (!wanted("conv")) break;
+    if (skipped(c.name)) continue;
     Tensor xf = Tensor::empty({c.T, c.H, c.W, c.C}, DType::F32);
     Rng(seed++).fill_normal(xf, 0.0, 1.0);
     const Tensor x = convert_on_device(to_device(xf, Device::CUDA), c.dtype).permute({3, 0, 1, 2});  // channels-last
@@ -169,6 +178,7 @@ int main(int argc, char** argv) {
     std::printf("\n%-16s %8s %6s %6s %10s %9s %12s %9s\n", "linear fp8", "M", "K", "N", "gemm ms", "TFLOP/s",
                 "+quant ms", "TFLOP/s");
     for (const Case& c : cases) try {
+      if (skipped(c.name)) continue;
       const Tensor x = random_bf16({c.M, c.K}, seed++, 1.0);
       const ops::Fp8Matrix wq = ops::quantize_fp8(random_bf16({c.N, c.K}, seed++, 0.02), ops::Fp8Scaling::PerRow);
       const Tensor b = random_bf16({c.N}, seed++, 0.02);
@@ -185,6 +195,7 @@ int main(int argc, char** argv) {
     }
     std::printf("\n%-16s %8s %8s %4s %10s %9s\n", "attention fp8", "Lq", "Lk", "H", "ms", "TFLOP/s");
     for (const Attn& a : attn) try {
+      if (skipped(a.name)) continue;
       const Tensor q = random_bf16({1, a.Lq, a.H, a.D}, seed++, 1.0);
       const Tensor k = random_bf16({1, a.Lk, a.H, a.D}, seed++, 1.0);
       const Tensor v = random_bf16({1, a.Lk, a.H, a.D}, seed++, 1.0);
@@ -207,7 +218,7 @@ int main(int argc, char** argv) {
     std::printf("\n%-16s %10s %9s %10s %9s %10s %9s %10s %9s %9s %9s\n", "flash vs cuDNN", "cudnn ms", "TFLOP/s",
                 "ours ms", "TFLOP/s", "fp8 cuDNN", "TFLOP/s", "fp8 ours", "TFLOP/s", "rel bf16", "rel fp8");
     for (const Attn& a : attn) try {
-      if (a.Lq != a.Lk) continue;
+      if (a.Lq != a.Lk || skipped(a.name)) continue;
       const int64_t L = a.Lq, H = a.H, ld = H * a.D;
       const float scale = float(1.0 / std::sqrt(double(a.D)));
       const Tensor q = random_bf16({1, L, H, a.D}, seed++, 1.0);
