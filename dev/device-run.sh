@@ -3,7 +3,7 @@
 # tests of TEST_LABELS (default gpu|unit|golden; "none" skips them; TEST_REGEX narrows them by
 # name), then the benchmarks asked for: BENCH_OPS=1 (default) ops beside PyTorch's (BENCH_OPS_ARGS:
 # bench_ops's sections, e.g. "attention fp8"; BENCH_OPS_TORCH=0 skips PyTorch's), BENCH_VAE=1 the VAE decoder, BENCH_DIT=1 the DiT
-# forward beside the PyTorch stand-in, BENCH_LOAD=1 a 5B checkpoint's load against its read,
+# forward beside the PyTorch stand-in, BENCH_E2E=1 whole runs with random weights, BENCH_LOAD=1 a 5B checkpoint's load against its read,
 # BENCH_FP8_CKPT=1 a real-size fp8_scaled A14B checkpoint's load and a whole run from it,
 # BENCH_MULTI=1 several GPUs (Ulysses DiT forwards beside one
 # GPU's, and whole TI2V-5B runs of a random checkpoint on one GPU, CFG-parallel and Ulysses), all
@@ -89,6 +89,21 @@ if [[ "${BENCH_DIT:-0}" == 1 ]]; then
       echo "== torch_wan_dit.py $1 $2 $3"
       python3 dev/bench/torch_wan_dit.py --task "$1" --size "$2" --frames "$3" --reps 2 2>&1 | tee -a "$OUT/torch_dit.txt" | tail -2
     fi
+  done
+fi
+
+# Whole text-to-video runs on this GPU with random weights made on the GPU (BENCH_E2E=1): each of
+# E2E_SPECS ("task size steps", comma-separated; default T2V-A14B 832x480, 40 steps) in each of
+# E2E_PRECISIONS (default bf16), with E2E_T5_LAYERS text-encoder layers (default 1; 24 is the real one).
+if [[ "${BENCH_E2E:-0}" == 1 ]]; then
+  IFS=, read -ra e2e_specs <<<"${E2E_SPECS:-t2v-A14B 832*480 40}"
+  for spec in "${e2e_specs[@]}"; do
+    set -- $spec
+    for prec in ${E2E_PRECISIONS:-bf16}; do
+      stamp "== wan bench e2e --random $1 --size $2 --steps $3 --precision $prec"
+      build/device/wan bench e2e --random "$1" --size "$2" --steps "$3" --t5-layers "${E2E_T5_LAYERS:-1}" \
+        --precision "$prec" 2>&1 | tee -a "$OUT/bench_e2e.txt" | grep -vE "^JSON|^device"
+    done
   done
 fi
 

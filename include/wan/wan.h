@@ -242,7 +242,7 @@ typedef struct wan_memory_prediction {
   double peak_gib;            /* the run's peak: the larger phase, plus the margin */
   int32_t experts;            /* DiT experts resident */
   double dit_weights_gib;     /* all resident experts */
-  double dit_activations_gib; /* one forward's tensors above its weights */
+  double dit_activations_gib; /* one forward's tensors above its weights, with the text cache */
   double vae_weights_gib;
   double vae_decode_gib;      /* the decoder's tensors, at their peak */
   double margin_gib;          /* library workspaces and fragmentation */

@@ -21,6 +21,10 @@ class DiTModel {
   virtual void offload() {}
   virtual void reload() {}
   virtual bool resident() const { return true; }
+  // Frees what the model keeps between forwards of the same text (the CUDA DiT's cross-attention
+  // keys and values); the denoising loop calls it when it is done with the model. Later forwards
+  // recompute what they need.
+  virtual void release_text_cache() const {}
 };
 
 }  // namespace wan

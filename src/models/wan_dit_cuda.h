@@ -8,7 +8,9 @@
 // it); patch gathering and unpatchify as strided copies on the GPU (only the latent crosses the
 // bus, f32, each way). Self-attention's q, k,
 // v are one product (and cross-attention's k, v), q/k normalised and rotated in place; the FFN
-// runs over the tokens in chunks so its hidden activation never exists whole. One departure from
+// runs over the tokens in chunks so its hidden activation never exists whole; cross-attention's
+// keys and values are computed once per text and kept for the later steps (release_text_cache()
+// frees them: the denoising loop does when an expert is done). One departure from
 // the official precision map: the head's output projection runs in bf16 here (f32 in the
 // official code); the goldens' 1e-2 bound holds with it. Not yet: per-token timesteps that differ
 // within a sample (TI2V image-to-video), a planned workspace and CUDA-graph capture.
@@ -67,9 +69,12 @@ class WanDiTCuda : public DiTModel {
   // The weights to page-locked host memory (copied the first time, kept: they never change) and
   // their GPU memory back to the pool; reload() uploads them again. forward() refuses to run
   // offloaded. pipeline/expert_residency.h swaps T2V-A14B's experts with these.
-  void offload() override;
+  void offload() override;  // also drops the cached cross-attention keys and values
   void reload() override;
   bool resident() const override;
+  // Frees the cross-attention keys and values kept for the texts seen so far (two at most: a
+  // prompt and its negative prompt; a third text replaces the least recently used).
+  void release_text_cache() const override;
 
  private:
   struct Impl;

@@ -45,10 +45,21 @@ Tensor denoise(const DenoiseInputs& in, const StepCallback& on_step) {
   auto solver = make_solver(in.solver, schedule);
   const double boundary_t = in.boundary * double(kNumTrainTimesteps);
 
+  // What the models keep per text (cross-attention's keys and values) goes when this loop is done
+  // with them: the high-noise expert's at the boundary, both at the end, also on Cancelled.
+  struct ReleaseTextCaches {
+    const DenoiseInputs& in;
+    ~ReleaseTextCaches() {
+      if (in.high_noise) in.high_noise->release_text_cache();
+      in.low_noise->release_text_cache();
+    }
+  } release_at_end{in};
   Tensor x = in.noise.to(DType::F32).clone();
   for (int64_t i = 0; i < in.steps; ++i) {
     const int64_t t = schedule.timesteps[size_t(i)];
     const bool high = in.high_noise && double(t) >= boundary_t;
+    if (!high && in.high_noise && i > 0 && double(schedule.timesteps[size_t(i - 1)]) >= boundary_t)
+      in.high_noise->release_text_cache();  // the high-noise expert's steps are over
     const DiTModel& model = high ? *in.high_noise : *in.low_noise;
     const double guide = high ? in.guide_high : in.guide_low;
     const Tensor timestep = Tensor::from_vector<float>({float(t)}, {1});

@@ -19,6 +19,7 @@ class ResidentView : public DiTModel {
   void offload() override {}
   void reload() override {}
   bool resident() const override { return model_->resident(); }
+  void release_text_cache() const override { model_->release_text_cache(); }
 
  private:
   ExpertResidency* owner_;

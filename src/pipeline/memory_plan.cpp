@@ -48,7 +48,9 @@ MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int6
                          (width / task.vae_stride[2] / task.patch[2]);
   const int64_t rank_tokens = (tokens + ulysses - 1) / ulysses;
   p.attention_vt = (placement.fp8 ? 1 : 2) * rank_tokens * dit.dim;
-  p.dit_activations = ((ulysses > 1 ? 16 : 12) + (placement.fp8 ? 4 : 0)) * rank_tokens * dit.dim + p.attention_vt;
+  p.text_kv = 2 * dit.num_layers * dit.text_len * 2 * dit.dim * 2;
+  p.dit_activations =
+      ((ulysses > 1 ? 16 : 12) + (placement.fp8 ? 4 : 0)) * rank_tokens * dit.dim + p.attention_vt + p.text_kv;
   const bool v22 = task.z_dim == 48;
   const WanVAEConfig vae = v22 ? WanVAEConfig::wan22() : WanVAEConfig::wan21();
   p.vae_weights = WanVAE::parameter_count(vae) * (vae_f32 ? 4 : 2);  // bf16: the convolutions' weights, nearly all

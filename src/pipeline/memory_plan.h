@@ -26,6 +26,10 @@
 // (measured on an H100: 31.68 GiB at 720p bf16 against 30.95 with cuDNN's attention, 28.82 against
 // 28.50 at 480p, 19.68 against 19.32 at 720p in FP8). The plan counts it wherever the GPU may choose
 // that kernel.
+// The CUDA DiT keeps cross-attention's keys and values per text between steps (two texts: a
+// prompt and its negative prompt; models/wan_dit_cuda.h), layers x text_len x 2 x dim bf16 values
+// each: 0.39 GiB per text for A14B, 0.18 for TI2V-5B. The denoising loop frees an expert's when its
+// steps are over, so one expert's are live at a time, and none during the VAE decode.
 // The caching allocator reserves more than the live peak (docs/performance.md); `margin` covers
 // the cuBLASLt/cuDNN workspaces and fragmentation.
 #pragma once
@@ -43,6 +47,7 @@ struct MemoryPlan {
   int64_t dit_weights = 0;         // bytes, all resident experts
   int64_t dit_activations = 0;     // bytes, one forward's peak above its weights, Vᵀ included:
   int64_t attention_vt = 0;        // bytes, our Hopper attention's transposed V (during self-attention)
+  int64_t text_kv = 0;             // bytes, cross-attention's keys and values of two texts, kept between steps
   int64_t vae_weights = 0;         // bytes
   int64_t vae_decode = 0;          // bytes, the decoder's live tensors
   int64_t margin = 0;              // bytes: workspaces, fragmentation

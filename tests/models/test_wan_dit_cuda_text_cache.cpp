@@ -1,0 +1,76 @@
+// The CUDA DiT keeps cross-attention's keys and values per text between forwards
+// (models/wan_dit_cuda.h): a forward that reuses them must give exactly what one that computes
+// them gives, a text that differs in one value must not be served another's, a third text
+// replaces the least recently used, and release_text_cache() gives the memory back.
+#include <gtest/gtest.h>
+
+#include "backend/backend.h"
+#include "core/stats.h"
+#include "models/wan_dit_cuda.h"
+#include "test_util.h"
+
+namespace wan {
+namespace {
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  const Tensor x = a.to(DType::F32).contiguous(), y = b.to(DType::F32).contiguous();
+  double m = 0.0;
+  for (int64_t i = 0; i < x.numel(); ++i) m = std::max(m, double(std::abs(x.data<float>()[i] - y.data<float>()[i])));
+  return m;
+}
+
+TEST(WanDiTCudaTextCache, ReusedKeysAndValuesGiveTheSameOutputs) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();
+  WanDiTConfig config = WanDiTConfig::t2v_a14b();
+  config.dim = 256;
+  config.num_heads = 2;  // head dim 128, as the real models
+  config.ffn_dim = 512;
+  config.num_layers = 3;
+  config.text_dim = 64;
+  config.text_len = 40;
+  const WanDiTCuda cached = WanDiTCuda::random(config, 11);
+  const WanDiTCuda fresh = WanDiTCuda::random(config, 11);  // the same weights, its cache released before each forward
+  const Tensor x = test::random_tensor({16, 3, 8, 10}, 1);   // 3 x 4 x 5 = 60 tokens
+  const Tensor t = Tensor::from_vector<float>({613.0f}, {1});
+  const Tensor a = test::random_tensor({17, 64}, 2), b = test::random_tensor({40, 64}, 3),
+               c = test::random_tensor({5, 64}, 4);
+  Tensor a_changed = a.clone();
+  a_changed.data<float>()[16 * 64 + 63] += 0.5f;  // the last value of the last token
+  const auto reference = [&](const Tensor& ctx) {
+    fresh.release_text_cache();
+    return fresh.forward({x}, t, {ctx}, 64)[0];
+  };
+  reference(a);  // plans and tunes every shape first, so that both models run the same kernels
+
+  const int64_t before = device_memory_stats().in_use;
+  const Tensor out_a = cached.forward({x}, t, {a}, 64)[0];
+  const int64_t one_text = device_memory_stats().in_use - before;
+  // Three layers of [text_len, 2·dim] bf16 keys and values.
+  EXPECT_GE(one_text, 3 * 40 * 2 * 256 * 2) << "the first text's keys and values stay on the GPU";
+  EXPECT_EQ(max_abs_diff(out_a, reference(a)), 0.0);
+  const Tensor out_b = cached.forward({x}, t, {b}, 64)[0];
+  EXPECT_EQ(max_abs_diff(out_b, reference(b)), 0.0);
+  EXPECT_GT(max_abs_diff(out_a, out_b), 1e-3) << "two texts should give two predictions";
+  // Both kept: the CFG pattern (prompt, negative prompt) every step.
+  for (int step = 0; step < 2; ++step) {
+    EXPECT_EQ(max_abs_diff(cached.forward({x}, t, {a}, 64)[0], out_a), 0.0);
+    EXPECT_EQ(max_abs_diff(cached.forward({x}, t, {b}, 64)[0], out_b), 0.0);
+  }
+  // One value changed: a different text, not the cached one.
+  const Tensor out_changed = cached.forward({x}, t, {a_changed}, 64)[0];
+  EXPECT_EQ(max_abs_diff(out_changed, reference(a_changed)), 0.0);
+  EXPECT_GT(max_abs_diff(out_changed, out_a), 0.0);
+  // A third text replaced the least recently used (b); two texts' worth of memory at most.
+  EXPECT_EQ(max_abs_diff(cached.forward({x}, t, {c}, 64)[0], reference(c)), 0.0);
+  EXPECT_EQ(max_abs_diff(cached.forward({x}, t, {a}, 64)[0], out_a), 0.0);
+  EXPECT_LE(device_memory_stats().in_use - before, 2 * one_text);
+  // Released: back to the memory before the first text, and the same output again after.
+  cached.release_text_cache();
+  EXPECT_EQ(device_memory_stats().in_use, before);
+  EXPECT_EQ(max_abs_diff(cached.forward({x}, t, {b}, 64)[0], out_b), 0.0);
+  cached.release_text_cache();
+}
+
+}  // namespace
+}  // namespace wan
