@@ -56,6 +56,13 @@ T5Encoder::T5Encoder(T5Config config, T5Weights weights) : config_(std::move(con
 
 T5Encoder T5Encoder::load(const std::string& path) { return load(path, T5Config::for_checkpoint(path)); }
 
+void T5Encoder::hold_block_matrices_in(DType dtype) {
+  for (T5BlockWeights& w : weights_.blocks)
+    for (Tensor* t : {&w.attn_q_weight, &w.attn_k_weight, &w.attn_v_weight, &w.attn_o_weight, &w.ffn_gate_0_weight,
+                      &w.ffn_fc1_weight, &w.ffn_fc2_weight})
+      *t = t->to(dtype);  // in parallel (Tensor::to); the old copy goes as the new one arrives
+}
+
 T5Encoder T5Encoder::load(const std::string& path, const T5Config& config) {
   config.validate(path);
   const TensorStore store = TensorStore::open(path);
@@ -109,17 +116,18 @@ Tensor T5Encoder::forward(const Tensor& ids, const Tensor& mask) const {
   for (const T5BlockWeights& w : weights_.blocks) {
     const Tensor bias = config_.shared_pos ? shared_bias : position_bias(w.pos_embedding_weight, L);  // [H, L, L]
     // x = x + attn(norm1(x)) (T5SelfAttention.forward, T5Attention.forward).
+    const auto f32 = [](const Tensor& m) { return m.to(DType::F32); };  // itself when already f32
     Tensor h = ops::rms_norm(x, w.norm1_weight, config_.eps);
-    const Tensor q = ops::linear(h, w.attn_q_weight, {}).view({B, L, H, Dh});
-    const Tensor k = ops::linear(h, w.attn_k_weight, {}).view({B, L, H, Dh});
-    const Tensor v = ops::linear(h, w.attn_v_weight, {}).view({B, L, H, Dh});
+    const Tensor q = ops::linear(h, f32(w.attn_q_weight), {}).view({B, L, H, Dh});
+    const Tensor k = ops::linear(h, f32(w.attn_k_weight), {}).view({B, L, H, Dh});
+    const Tensor v = ops::linear(h, f32(w.attn_v_weight), {}).view({B, L, H, Dh});
     const Tensor a = ops::attention(q, k, v, lens, 1.0, bias);  // no 1/√d scaling in T5
-    ops::add_(x, ops::linear(a.view({B, L, H * Dh}), w.attn_o_weight, {}));
+    ops::add_(x, ops::linear(a.view({B, L, H * Dh}), f32(w.attn_o_weight), {}));
     // x = x + fc2(fc1(norm2(x)) · gelu(gate(norm2(x)))) (T5FeedForward.forward).
     h = ops::rms_norm(x, w.norm2_weight, config_.eps);
-    const Tensor gate = ops::linear(h, w.ffn_gate_0_weight, {}, ops::Activation::GeluTanh);
-    const Tensor up = ops::linear(h, w.ffn_fc1_weight, {});
-    ops::add_(x, ops::linear(ops::mul(up, gate), w.ffn_fc2_weight, {}));
+    const Tensor gate = ops::linear(h, f32(w.ffn_gate_0_weight), {}, ops::Activation::GeluTanh);
+    const Tensor up = ops::linear(h, f32(w.ffn_fc1_weight), {});
+    ops::add_(x, ops::linear(ops::mul(up, gate), f32(w.ffn_fc2_weight), {}));
   }
   return ops::rms_norm(x, weights_.norm_weight, config_.eps);  // [B, L, dim]
 }

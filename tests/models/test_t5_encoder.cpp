@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "core/rng.h"
 #include "models/t5_encoder.h"
 #include "test_util.h"
 
@@ -58,6 +61,40 @@ TEST(T5, RejectsBadInputs) {
   EXPECT_EQ(ctx[0].shape(), (Shape{3, 64}));
   // The default (XXL) config does not describe the tiny checkpoint: a clear shape error.
   EXPECT_THROW(T5Encoder::load(dir + "/t5_tiny.pth", T5Config::umt5_xxl()), Error);
+}
+
+// hold_block_matrices_in(BF16) (the pipeline's choice when the encoder runs on the GPU): the
+// matrices held in bf16, and the CPU forward then equals the one of f32 matrices rounded to bf16,
+// bit for bit (it converts them back exactly); the norms and embeddings stay f32. Random f32
+// weights (not bf16 values, unlike the official file's), so that the rounding shows.
+TEST(T5, BlockMatricesHeldInBf16) {
+  const T5Config config = T5Config::from_json(R"({"vocab": 384, "dim": 64, "dim_attn": 64,
+      "dim_ffn": 160, "num_heads": 4, "num_layers": 2, "num_buckets": 32, "shared_pos": false})", "cfg");
+  T5Weights weights;
+  Rng rng(5);
+  for (const WeightSlot& slot : t5_weight_slots(weights, config)) {
+    *slot.tensor = Tensor::empty(slot.shape, DType::F32);
+    const bool norm = slot.name.find("norm") != std::string::npos;
+    rng.fill_normal(*slot.tensor, norm ? 1.0 : 0.0, norm ? 0.1 : 0.2);
+  }
+  T5Encoder held(config, weights), rounded(config, weights);
+  const T5Encoder exact(config, weights);
+  held.hold_block_matrices_in(DType::BF16);
+  rounded.hold_block_matrices_in(DType::BF16);
+  rounded.hold_block_matrices_in(DType::F32);  // the same values, held in f32
+  const Tensor ids = Tensor::from_vector<int64_t>({5, 7, 1, 9, 0}, {1, 5});
+  const Tensor mask = Tensor::from_vector<int64_t>({1, 1, 1, 1, 0}, {1, 5});
+  const Tensor a = held.forward(ids, mask), b = rounded.forward(ids, mask), c = exact.forward(ids, mask);
+  ASSERT_EQ(a.shape(), b.shape());
+  for (int64_t i = 0; i < a.numel(); ++i) ASSERT_EQ(a.data<float>()[i], b.data<float>()[i]) << i;
+  // Rounding f32 matrices to bf16 moves the output, by about bf16's precision.
+  double diff = 0.0, norm = 0.0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    diff += (a.data<float>()[i] - c.data<float>()[i]) * double(a.data<float>()[i] - c.data<float>()[i]);
+    norm += double(c.data<float>()[i]) * c.data<float>()[i];
+  }
+  EXPECT_GT(std::sqrt(diff / norm), 1e-4);
+  EXPECT_LT(std::sqrt(diff / norm), 2e-2);
 }
 
 }  // namespace
