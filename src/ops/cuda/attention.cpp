@@ -13,6 +13,7 @@
 #include <cudnn.h>
 
 #include <array>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -96,6 +97,7 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vec
     }
     const Key key{Lq, len, H, D, q.stride(1), k.stride(1), out.stride(1)};
     auto it = plans.find(key);
+    const auto start = std::chrono::steady_clock::now();
     if (it == plans.end()) it = plans.emplace(key, make_plan(key)).first;
     Plan& plan = it->second;
     const bool ours_fits = flash_sm90_available(D) &&
@@ -111,6 +113,8 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vec
       if (ours_fits)
         plan.ours = flash_sm90_is_faster([&] { run(plan.candidates.front(), qp, kp, vp, op, float(scale), workspace); },
                                          run_ours, str("attention Lq=", Lq, " Lk=", len, " H=", H).c_str());
+      WAN_LOG_DEBUG("attention Lq=", Lq, " Lk=", len, " H=", H, ": planning and choosing took ",
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s");
     }
     if (plan.ours && ours_fits)
       run_ours();
