@@ -64,9 +64,7 @@ void lt_tune_once(LtPlan& p, const void* w, const void* x, void* y) {
   std::string timings;
   for (const auto& algo : p.candidates) {
     lt_matmul(p, algo, w, x, y);  // warm-up
-    float fastest = wan::cuda::fastest_ms(1, [&] { lt_matmul(p, algo, w, x, y); });
-    if (fastest < 1.1f * best)  // a contender: the better of two runs (the clock moves a few per cent)
-      fastest = std::min(fastest, wan::cuda::fastest_ms(1, [&] { lt_matmul(p, algo, w, x, y); }));
+    const float fastest = wan::cuda::fastest_ms(3, [&] { lt_matmul(p, algo, w, x, y); });
     timings += str(" ", fastest);
     if (fastest < best) {
       best = fastest;
