@@ -31,8 +31,9 @@ void lt_destroy(LtPlan& p);
 // y = op(W)·x with alpha 1, beta 0.
 void lt_matmul(const LtPlan& p, const cublasLtMatmulAlgo_t& algo, const void* w, const void* x, void* y);
 // On the first call: each candidate once as a warm-up, then the best of 3, the fastest into p.algo.
-// (One timed run, a second only for contenders, saved ~0.4 s of a 480p video's first step, but the
-// steps of the one whole run measured so were 3% slower: a noisier choice costs more than it saves.)
+// (One timed run, a second only for contenders, was tried in the tenth session: the one whole 480p
+// run measured with it stepped at 5.46 s against 5.30-5.33 s with this, on other machines of the
+// same kind, and its first step was no shorter; so the choice stays careful.)
 void lt_tune_once(LtPlan& p, const void* w, const void* x, void* y);
 
 }  // namespace wan::ops::cuda
