@@ -31,9 +31,9 @@ void lt_destroy(LtPlan& p);
 // y = op(W)·x with alpha 1, beta 0.
 void lt_matmul(const LtPlan& p, const cublasLtMatmulAlgo_t& algo, const void* w, const void* x, void* y);
 // On the first call: each candidate once as a warm-up, then the best of 3, the fastest into p.algo.
-// (One timed run, a second only for contenders, was tried in the tenth session: the one whole 480p
-// run measured with it stepped at 5.46 s against 5.30-5.33 s with this, on other machines of the
-// same kind, and its first step was no shorter; so the choice stays careful.)
+// (One timed run, a second only for contenders, was tried in the tenth session: its whole 480p run
+// stepped at 5.46 s and this one at 5.30-5.44 s on other machines of the same kind, its first step
+// no shorter: no gain that machine-to-machine spread would not hide, so this stays.)
 void lt_tune_once(LtPlan& p, const void* w, const void* x, void* y);
 
 }  // namespace wan::ops::cuda
