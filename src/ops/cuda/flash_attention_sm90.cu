@@ -132,9 +132,10 @@ __device__ inline void mask_keys(float (&sc)[64], int valid, int quad) {
 // Online softmax of the two rows this thread holds (a quad of threads shares each row): the
 // scores become exp2(s·scale_log2 − max + offset), the running max and sum move on, and corr[r]
 // is what O's earlier sums must be multiplied by. The row maxima are reduced as a tree (the
-// softmax's first dependency chain: 5 steps instead of 16). Taking a quarter or an eighth of the
-// exponentials on the FMA pipe (a polynomial, as FlashAttention-4 does on Blackwell) instead of
-// the exp2 unit measured 1.5-9% slower here in both precisions (docs/performance.md, tenth session).
+// softmax's first dependency chain: 5 steps instead of 16). Taking 2 to 6 of every 16 column
+// groups' exponentials on the FMA pipe (a polynomial, as FlashAttention-4 does on Blackwell)
+// instead of the exp2 unit measured 1.6-12% slower in both precisions (docs/performance.md, tenth
+// session): the softmax is bound by issue slots and latency here, not by the exp2 unit.
 template <bool FP8>
 __device__ inline void softmax_step(float (&sc)[64], float (&row_max)[2], float (&row_sum)[2], float (&corr)[2],
                                     float scale_log2) {
