@@ -1,5 +1,6 @@
 #include "models/t5_encoder.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "ops/activation.h"
@@ -54,20 +55,37 @@ T5Encoder::T5Encoder(T5Config config, T5Weights weights) : config_(std::move(con
   config_.validate();
 }
 
-T5Encoder T5Encoder::load(const std::string& path) { return load(path, T5Config::for_checkpoint(path)); }
-
-void T5Encoder::hold_block_matrices_in(DType dtype) {
-  for (T5BlockWeights& w : weights_.blocks)
-    for (Tensor* t : {&w.attn_q_weight, &w.attn_k_weight, &w.attn_v_weight, &w.attn_o_weight, &w.ffn_gate_0_weight,
-                      &w.ffn_fc1_weight, &w.ffn_fc2_weight})
-      *t = t->to(dtype);  // in parallel (Tensor::to); the old copy goes as the new one arrives
+T5Encoder T5Encoder::load(const std::string& path, DType block_matrices) {
+  return load(path, T5Config::for_checkpoint(path), block_matrices);
 }
 
-T5Encoder T5Encoder::load(const std::string& path, const T5Config& config) {
+namespace {
+// The tensors hold_block_matrices_in changes: every block's q, k, v, o, gate, fc1 and fc2.
+std::vector<Tensor*> block_matrices(T5Weights& weights) {
+  std::vector<Tensor*> out;
+  for (T5BlockWeights& w : weights.blocks)
+    for (Tensor* t : {&w.attn_q_weight, &w.attn_k_weight, &w.attn_v_weight, &w.attn_o_weight, &w.ffn_gate_0_weight,
+                      &w.ffn_fc1_weight, &w.ffn_fc2_weight})
+      out.push_back(t);
+  return out;
+}
+}  // namespace
+
+void T5Encoder::hold_block_matrices_in(DType dtype) {
+  for (Tensor* t : block_matrices(weights_)) *t = t->to(dtype);  // in parallel (Tensor::to)
+}
+
+T5Encoder T5Encoder::load(const std::string& path, const T5Config& config, DType block_matrices_dtype) {
   config.validate(path);
   const TensorStore store = TensorStore::open(path);
   T5Weights weights;
-  bind_weights(store, t5_weight_slots(weights, config), config.summary(), DType::F32);
+  const std::vector<WeightSlot> slots = t5_weight_slots(weights, config);
+  check_weights(store, slots, config.summary());
+  const std::vector<Tensor*> matrices = block_matrices(weights);
+  for (const WeightSlot& slot : slots) {
+    const bool matrix = std::find(matrices.begin(), matrices.end(), slot.tensor) != matrices.end();
+    *slot.tensor = read_weight(store, slot.name, matrix ? block_matrices_dtype : DType::F32);
+  }
   return T5Encoder(config, std::move(weights));
 }
 

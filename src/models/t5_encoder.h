@@ -46,10 +46,13 @@ class T5Encoder {
  public:
   T5Encoder(T5Config config, T5Weights weights);
   // Loads a .pth (or safetensors) state dict; the config comes from config_for(path) unless given.
-  static T5Encoder load(const std::string& path);
-  static T5Encoder load(const std::string& path, const T5Config& config);
+  // `block_matrices`: the dtype the blocks' matrices are held in (hold_block_matrices_in); BF16
+  // from a bf16 file (the official one) reads them as views of the file, with no conversion.
+  static T5Encoder load(const std::string& path, DType block_matrices = DType::F32);
+  static T5Encoder load(const std::string& path, const T5Config& config, DType block_matrices = DType::F32);
 
   const T5Config& config() const { return config_; }
+  const T5Weights& weights() const { return weights_; }
   // Holds the blocks' matrices (q, k, v, o, gate, fc1, fc2: all but a few KB of the blocks' bytes)
   // in `dtype` from now on. The pipeline holds them in bf16 when the encoder runs
   // on the GPU (where they are rounded to bf16 anyway, as the official bf16 checkpoint stores them):

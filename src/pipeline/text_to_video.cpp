@@ -183,8 +183,9 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
   const fs::path dir(folder);
   if (impl->output_rank()) {
     impl->tokenizer = std::make_unique<T5Tokenizer>(T5Tokenizer::load((dir / kT5Tokenizer).string()));
-    impl->t5 = std::make_unique<T5Encoder>(T5Encoder::load((dir / kT5Checkpoint).string()));
-    if (device == Device::CUDA) impl->t5->hold_block_matrices_in(DType::BF16);  // what the GPU encode reads
+    // On the GPU the encode reads the blocks' matrices in bf16: from the official bf16 file, views of it.
+    impl->t5 = std::make_unique<T5Encoder>(
+        T5Encoder::load((dir / kT5Checkpoint).string(), device == Device::CUDA ? DType::BF16 : DType::F32));
   }
   auto load_dit = [&](const std::string& path) -> std::unique_ptr<DiTModel> {
     if (device == Device::CPU) return std::make_unique<WanDiT>(WanDiT::load(path));

@@ -97,5 +97,29 @@ TEST(T5, BlockMatricesHeldInBf16) {
   EXPECT_LT(std::sqrt(diff / norm), 2e-2);
 }
 
+// Loading with bf16 block matrices (what the pipeline does for the GPU) equals loading in f32 and
+// holding them in bf16: the golden file is the official bf16 encoder's, so both are its values.
+TEST(T5, LoadsBlockMatricesInBf16) {
+  const std::string path = test::golden_dir() + "/t5_tiny.pth";
+  const T5Config config = T5Config::from_json(R"({"vocab": 384, "dim": 64, "dim_attn": 64,
+      "dim_ffn": 160, "num_heads": 4, "num_layers": 2, "num_buckets": 32, "shared_pos": false})", "cfg");
+  const T5Encoder direct = T5Encoder::load(path, config, DType::BF16);
+  T5Encoder held = T5Encoder::load(path, config);
+  held.hold_block_matrices_in(DType::BF16);
+  const Tensor ids = Tensor::from_vector<int64_t>({5, 7, 1, 9, 0}, {1, 5});
+  const Tensor mask = Tensor::from_vector<int64_t>({1, 1, 1, 1, 0}, {1, 5});
+  for (const T5Encoder* e : {&direct, static_cast<const T5Encoder*>(&held)}) {
+    const T5BlockWeights& w = e->weights().blocks.back();
+    EXPECT_EQ(w.attn_q_weight.dtype(), DType::BF16);
+    EXPECT_EQ(w.ffn_fc2_weight.dtype(), DType::BF16);
+    EXPECT_EQ(w.norm1_weight.dtype(), DType::F32);
+    EXPECT_EQ(e->weights().token_embedding_weight.dtype(), DType::F32);
+  }
+  EXPECT_EQ(T5Encoder::load(path, config).weights().blocks[0].attn_o_weight.dtype(), DType::F32);
+  const Tensor a = direct.forward(ids, mask), b = held.forward(ids, mask);
+  ASSERT_EQ(a.shape(), b.shape());
+  for (int64_t i = 0; i < a.numel(); ++i) ASSERT_EQ(a.data<float>()[i], b.data<float>()[i]) << i;
+}
+
 }  // namespace
 }  // namespace wan
