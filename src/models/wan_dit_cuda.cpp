@@ -6,8 +6,11 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 
 #include "backend/backend.h"
+#include "backend/cuda/cuda_context.h"
+#include "core/log.h"
 #include "core/rng.h"
 #include "dist/communicator.h"
 #include "io/checkpoint.h"
@@ -181,16 +184,37 @@ struct WanDiTCuda::Impl {
   // one replaced by a third; release_text_cache() and offload() free them. A forward finds its
   // entry by comparing its host contexts byte for byte with the entry's copies (8 MB for A14B's
   // 512 x 4096 floats: well under a millisecond, against ~3 ms of products and 120 launches).
+  //
+  // The forward of a shape (samples' grids and seq_len) seen before with the same text is captured
+  // as a CUDA graph and replayed (backend/cuda/cuda_context.h Graph): the first forward runs as
+  // is (it plans and tunes every product and attention, which a capture cannot), the second is
+  // captured and replayed, later ones only replay after copying their latents and timestep into
+  // the graph's input buffers. A graph reads the weights and its text's keys and values where
+  // they are, so it lives in its text's entry and goes with it (and with offload()); the graphs
+  // of one model share one block of graph memory (they never run at once), which goes back to
+  // the pool with the last of them. Not with a profiler, an observer or sequence parallelism;
+  // WAN_CUDA_GRAPHS=0 turns it off.
+  struct CapturedForward {
+    int64_t runs = 0;                   // forwards of this shape and text so far
+    bool failed = false;                // the capture failed once: this shape runs uncaptured
+    std::unique_ptr<cuda::Graph> graph;
+    std::vector<Tensor> latents;        // the graph's inputs: per sample [C, F, H, W] f32
+    Tensor sin_emb;                     // and [B, freq_dim] f32
+    std::vector<Tensor> videos;         // its outputs: per sample [C, F, H, W] f32
+  };
   struct TextEntry {
     std::vector<Tensor> contexts;  // host f32 copies of the forward's contexts, one per sample
     std::vector<Tensor> kv;        // per block: [B, text_len, 2D] bf16 (k; v), k RMS-normalised
     uint64_t used = 0;
+    std::map<std::vector<int64_t>, CapturedForward> graphs;  // by seq_len and the samples' grids
   };
   static constexpr size_t kTextEntries = 2;
   mutable std::vector<TextEntry> text_cache;
   mutable uint64_t text_clock = 0;
-  const std::vector<Tensor>& text_kv(const std::vector<Tensor>& context,
-                                     const std::function<void(const char*)>& region) const;
+  mutable std::weak_ptr<cuda::GraphMemory> graph_memory;
+  mutable int64_t graph_replays = 0;
+  bool graphs_on = true;  // set_cuda_graphs; WAN_CUDA_GRAPHS=0 keeps it off
+  TextEntry& text_entry(const std::vector<Tensor>& context, const std::function<void(const char*)>& region) const;
 
   // Every weight tensor on the GPU (undefined ones, e.g. self-attention's kv, skipped by callers).
   template <typename F>
@@ -409,8 +433,8 @@ Tensor ulysses_attention(const dist::Communicator& sp, Tensor& qkv, const std::v
 }
 }  // namespace
 
-const std::vector<Tensor>& WanDiTCuda::Impl::text_kv(const std::vector<Tensor>& context,
-                                                     const std::function<void(const char*)>& region) const {
+WanDiTCuda::Impl::TextEntry& WanDiTCuda::Impl::text_entry(const std::vector<Tensor>& context,
+                                                          const std::function<void(const char*)>& region) const {
   const WanDiTConfig& c = config;
   const int64_t B = int64_t(context.size()), D = c.dim, H = c.num_heads;
   std::vector<Tensor> given;
@@ -431,7 +455,7 @@ const std::vector<Tensor>& WanDiTCuda::Impl::text_kv(const std::vector<Tensor>& 
   for (TextEntry& e : text_cache)
     if (same(e)) {
       e.used = ++text_clock;
-      return e.kv;
+      return e;
     }
   if (text_cache.size() >= kTextEntries)  // the least recently used goes first: its memory serves the new one
     text_cache.erase(std::min_element(text_cache.begin(), text_cache.end(),
@@ -439,7 +463,8 @@ const std::vector<Tensor>& WanDiTCuda::Impl::text_kv(const std::vector<Tensor>& 
 
   // Text: zero-padded to text_len, Linear–GELU–Linear on the GPU (WanModel.forward: text_embedding).
   Tensor padded = Tensor::zeros({B, c.text_len, c.text_dim}, DType::F32);
-  for (int64_t b = 0; b < B; ++b) padded.select(0, b).narrow(0, 0, given[size_t(b)].size(0)).copy_from(given[size_t(b)]);
+  for (int64_t b = 0; b < B; ++b)
+    padded.select(0, b).narrow(0, 0, given[size_t(b)].size(0)).copy_from(given[size_t(b)]);
   region("matmul");
   Tensor text = ops::linear(gpu_bf16(padded), text0_w, text0_b, ops::Activation::GeluTanh);
   text = ops::linear(text, text2_w, text2_b);  // [B, text_len, D] bf16
@@ -455,8 +480,18 @@ const std::vector<Tensor>& WanDiTCuda::Impl::text_kv(const std::vector<Tensor>& 
   }
   entry.used = ++text_clock;
   text_cache.push_back(std::move(entry));
-  return text_cache.back().kv;
+  return text_cache.back();
 }
+
+namespace {
+bool cuda_graphs_enabled() {
+  static const bool on = [] {
+    const char* env = std::getenv("WAN_CUDA_GRAPHS");
+    return !(env && std::string(env) == "0");
+  }();
+  return on;
+}
+}  // namespace
 
 std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const Tensor& t_in,
                                         const std::vector<Tensor>& context, int64_t seq_len,
@@ -471,8 +506,8 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
   const auto& p = c.patch_size;
   WAN_CHECK(B >= 1 && int64_t(context.size()) == B, "WanDiTCuda: ", B, " latents and ", context.size(), " contexts");
 
-  // Time embedding, once per sample (WanModel.forward: time_embedding, time_projection), f32 on
-  // the GPU: e [B, D], e0 [B, 6, D]; every block's modulation table in one pass.
+  // The timestep, one per sample: its sinusoidal embedding here, the rest of the time embedding on
+  // the GPU (on_gpu).
   region("other");
   Tensor t = t_in.to(DType::F32).contiguous();
   if (t.dim() == 2) {
@@ -483,25 +518,19 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     t = t.select(1, 0).contiguous();
   }
   WAN_CHECK(t.dim() == 1 && t.size(0) == B, "WanDiTCuda: timestep ", t_in.describe(), " is not [B] or [B, seq_len]");
-  const Tensor sin_emb = to_device(ops::sinusoidal_embedding(t, c.freq_dim), Device::CUDA);  // [B, freq_dim]
-  Tensor e = ops::linear(sin_emb, d.time0_w, d.time0_b, ops::Activation::SiLU);
-  e = ops::linear(e, d.time2_w, d.time2_b);                                             // [B, D]
-  const Tensor e0 = ops::linear(ops::silu(e), d.proj_w, d.proj_b).view({B, 6, D});     // [B, 6, D]
-  const Tensor mods = ops::block_modulation(e0, d.modulation);                        // [layers, 6, B, D]
-  const Tensor head_mods = ops::block_modulation(e.view({B, 1, D}), d.head_modulation);  // [1, 2, B, D]
+  const Tensor sin_host = ops::sinusoidal_embedding(t, c.freq_dim);  // [B, freq_dim]
 
   // Sequence parallel: this rank keeps rows [first, first + Sl) of the sequence padded to N·Sl.
   const dist::Communicator* sp = d.sequence_parallel.get();
   const int64_t N = sp ? sp->size() : 1, Sl = (seq_len + N - 1) / N, first = sp ? sp->rank() * Sl : 0;
 
-  // Patch embedding: the latent uploaded once, its patches gathered on the GPU (a strided copy),
-  // the product on the GPU; padding tokens are zeros.
-  Tensor x = empty_on({B, Sl, D}, DType::F32, Device::CUDA);  // the f32 residual stream
-  fill_zero_(x);
+  // The latents, checked, and their token grids.
+  std::vector<Tensor> latents_host;
   std::vector<ops::Grid3> grids;
   std::vector<int64_t> lens;
   for (int64_t b = 0; b < B; ++b) {
-    const Tensor xb = x_in[size_t(b)].to(DType::F32).contiguous();
+    latents_host.push_back(x_in[size_t(b)].to(DType::F32).contiguous());
+    const Tensor& xb = latents_host.back();
     WAN_CHECK(xb.dim() == 4 && xb.size(0) == c.in_dim, "WanDiTCuda: latent ", b, " is ", xb.describe());
     for (int a = 0; a < 3; ++a)
       WAN_CHECK(xb.size(1 + a) % p[size_t(a)] == 0, "WanDiTCuda: latent size not a multiple of the patch");
@@ -509,108 +538,191 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     const int64_t n = grids.back()[0] * grids.back()[1] * grids.back()[2];
     WAN_CHECK(n <= seq_len, "WanDiTCuda: ", n, " tokens exceed seq_len ", seq_len);
     lens.push_back(n);
-    const int64_t mine = std::clamp<int64_t>(n - first, 0, Sl);  // this rank's real tokens
-    if (mine == 0) continue;
-    // [C, F, pt, H', ph, W', pw] -> [F, H', W', C, pt, ph, pw]: the Conv3d's receptive fields.
-    const auto& g = grids.back();
-    const Tensor latent = to_device(xb, Device::CUDA);
-    Tensor patches = empty_on({g[0], g[1], g[2], c.in_dim, p[0], p[1], p[2]}, DType::F32, Device::CUDA);
-    copy_into(patches, latent.view({c.in_dim, g[0], p[0], g[1], p[1], g[2], p[2]}).permute({1, 3, 5, 0, 2, 4, 6}));
-    const Tensor rows = patches.view({n, c.in_dim * c.patch_volume()}).narrow(0, first, mine);
-    const Tensor emb = ops::linear(convert_on_device(rows, DType::BF16), d.patch_w, d.patch_b);
-    Tensor dst = x.select(0, b).narrow(0, 0, mine);
-    copy_into(dst, convert_on_device(emb, DType::F32));
   }
 
-  const std::vector<Tensor>& text_kv = d.text_kv(context, region);  // per block [B, text_len, 2D]
+  Impl::TextEntry& text = d.text_entry(context, region);
+  const std::vector<Tensor>& text_kv = text.kv;  // per block [B, text_len, 2D]
 
-  const double eps = c.eps, scale = 1.0 / std::sqrt(double(Dh));
-  const bool fp8 = d.precision == Precision::FP8;
-  const int64_t chunk = ffn_chunk_rows(Sl, c.ffn_dim);
-  for (size_t i = 0; i < d.blocks.size(); ++i) {
-    const BlockGpu& g = d.blocks[i];
-    Tensor m[6];
-    for (int64_t k = 0; k < 6; ++k) m[k] = mods.select(0, int64_t(i)).select(0, k);  // [B, D] f32 views
+  // Everything on the GPU, from the uploaded latents [C, F, H, W] and sinusoidal embedding to each
+  // sample's prediction [C, F, H, W] on the GPU: what a CUDA graph captures.
+  const auto on_gpu = [&](const std::vector<Tensor>& latents, const Tensor& sin_emb) {
+    // Time embedding, once per sample (WanModel.forward: time_embedding, time_projection), f32:
+    // e [B, D], e0 [B, 6, D]; every block's modulation table in one pass.
+    Tensor e = ops::linear(sin_emb, d.time0_w, d.time0_b, ops::Activation::SiLU);
+    e = ops::linear(e, d.time2_w, d.time2_b);                                             // [B, D]
+    const Tensor e0 = ops::linear(ops::silu(e), d.proj_w, d.proj_b).view({B, 6, D});     // [B, 6, D]
+    const Tensor mods = ops::block_modulation(e0, d.modulation);                        // [layers, 6, B, D]
+    const Tensor head_mods = ops::block_modulation(e.view({B, 1, D}), d.head_modulation);  // [1, 2, B, D]
 
-    // Self-attention: one QKV product, q/k normalised and rotated in place, attention reading
-    // the three column blocks as strided views.
-    Tensor qkv = g.self_attn.in.normed(x, eps, {}, {}, m[0], m[1], ops::Activation::None, region);  // [B, S, 3D]
-    region("other");
-    Tensor q = columns(qkv, 0, D), k = columns(qkv, 1, D);
-    ops::rms_norm_rope_(q, g.self_attn.norm_q, eps, H, grids, &d.rope, first);
-    ops::rms_norm_rope_(k, g.self_attn.norm_k, eps, H, grids, &d.rope, first);
-    q = k = Tensor();
-    Tensor o;
-    if (sp) {
-      o = ulysses_attention(*sp, qkv, lens, scale, H, Dh, fp8, region);
-    } else {
-      region("attention");
-      o = self_attention(heads(qkv, 0, H, Dh), heads(qkv, 1, H, Dh), heads(qkv, 2, H, Dh), lens, scale, fp8);
-      qkv = Tensor();
-    }
-    region("matmul");
-    Tensor y = g.self_attn.o(o.view({B, Sl, D}));
-    o = Tensor();
-    region("other");
-    ops::residual_add_(x, y, m[2]);
-    y = Tensor();
-
-    // Cross-attention on norm3(x): all text_len keys, no RoPE, no gate.
-    Tensor cq = g.cross_attn.in.normed(x, eps, g.norm3_w, g.norm3_b, {}, {}, ops::Activation::None, region);
-    region("other");
-    ops::rms_norm_rope_(cq, g.cross_attn.norm_q, eps, H, {}, nullptr);
-    region("attention");
-    const Tensor& ckv = text_kv[i];  // [B, Lt, 2D], k normalised
-    o = ops::attention(cq.view({B, Sl, H, Dh}), heads(ckv, 0, H, Dh), heads(ckv, 1, H, Dh), {}, scale);
-    cq = Tensor();
-    region("matmul");
-    y = g.cross_attn.o(o.view({B, Sl, D}));
-    o = Tensor();
-    region("other");
-    ops::residual_add_(x, y, Tensor());
-    y = Tensor();
-
-    // FFN, over the tokens of each sample in chunks (rows are independent).
+    // Patch embedding: the latent's patches gathered on the GPU (a strided copy), the product on
+    // the GPU; padding tokens are zeros.
+    Tensor x = empty_on({B, Sl, D}, DType::F32, Device::CUDA);  // the f32 residual stream
+    fill_zero_(x);
     for (int64_t b = 0; b < B; ++b) {
-      const Tensor shift = m[3].narrow(0, b, 1), scl = m[4].narrow(0, b, 1), gate = m[5].narrow(0, b, 1);
-      for (int64_t r0 = 0; r0 < Sl; r0 += chunk) {
-        const int64_t n = std::min(chunk, Sl - r0);
-        Tensor xs = x.select(0, b).narrow(0, r0, n).unsqueeze(0);  // [1, n, D], contiguous rows of x
-        Tensor f = g.ffn0.normed(xs, eps, {}, {}, shift, scl, ops::Activation::GeluTanh, region);
-        Tensor ys = g.ffn2(f);
-        f = Tensor();
-        region("other");
-        ops::residual_add_(xs, ys, gate);
-      }
+      const int64_t n = lens[size_t(b)], mine = std::clamp<int64_t>(n - first, 0, Sl);  // this rank's real tokens
+      if (mine == 0) continue;
+      // [C, F, pt, H', ph, W', pw] -> [F, H', W', C, pt, ph, pw]: the Conv3d's receptive fields.
+      const auto& g = grids[size_t(b)];
+      const Tensor& latent = latents[size_t(b)];
+      Tensor patches = empty_on({g[0], g[1], g[2], c.in_dim, p[0], p[1], p[2]}, DType::F32, Device::CUDA);
+      copy_into(patches, latent.view({c.in_dim, g[0], p[0], g[1], p[1], g[2], p[2]}).permute({1, 3, 5, 0, 2, 4, 6}));
+      const Tensor rows = patches.view({n, c.in_dim * c.patch_volume()}).narrow(0, first, mine);
+      const Tensor emb = ops::linear(convert_on_device(rows, DType::BF16), d.patch_w, d.patch_b);
+      Tensor dst = x.select(0, b).narrow(0, 0, mine);
+      copy_into(dst, convert_on_device(emb, DType::F32));
     }
-    if (observer) observer(int64_t(i), to_device(x, Device::CPU));
-  }
 
-  // Head: modulation from e (no SiLU), then the output projection.
-  region("other");
-  const Tensor h = ops::layer_norm_modulate(x, eps, {}, {}, head_mods.select(0, 0).select(0, 0),
-                                            head_mods.select(0, 0).select(0, 1));
-  region("matmul");
-  Tensor out_gpu = ops::linear(h, d.head_w, d.head_b);  // [B, Sl, p·C]
-  if (sp) {  // every rank's rows, in rank order: [N, B, Sl, p·C] → [B, N·Sl, p·C]
-    region("all-to-all");
-    Tensor all = empty_on({N, B, Sl, out_gpu.size(2)}, out_gpu.dtype(), Device::CUDA);
-    sp->all_gather(out_gpu, all);
-    out_gpu = B == 1 ? all.view({1, N * Sl, all.size(3)})
-                     : contiguous_on_device(all.permute({1, 0, 2, 3})).view({B, N * Sl, all.size(3)});
+    const double eps = c.eps, scale = 1.0 / std::sqrt(double(Dh));
+    const bool fp8 = d.precision == Precision::FP8;
+    const int64_t chunk = ffn_chunk_rows(Sl, c.ffn_dim);
+    for (size_t i = 0; i < d.blocks.size(); ++i) {
+      const BlockGpu& g = d.blocks[i];
+      Tensor m[6];
+      for (int64_t k = 0; k < 6; ++k) m[k] = mods.select(0, int64_t(i)).select(0, k);  // [B, D] f32 views
+
+      // Self-attention: one QKV product, q/k normalised and rotated in place, attention reading
+      // the three column blocks as strided views.
+      Tensor qkv = g.self_attn.in.normed(x, eps, {}, {}, m[0], m[1], ops::Activation::None, region);  // [B, S, 3D]
+      region("other");
+      Tensor q = columns(qkv, 0, D), k = columns(qkv, 1, D);
+      ops::rms_norm_rope_(q, g.self_attn.norm_q, eps, H, grids, &d.rope, first);
+      ops::rms_norm_rope_(k, g.self_attn.norm_k, eps, H, grids, &d.rope, first);
+      q = k = Tensor();
+      Tensor o;
+      if (sp) {
+        o = ulysses_attention(*sp, qkv, lens, scale, H, Dh, fp8, region);
+      } else {
+        region("attention");
+        o = self_attention(heads(qkv, 0, H, Dh), heads(qkv, 1, H, Dh), heads(qkv, 2, H, Dh), lens, scale, fp8);
+        qkv = Tensor();
+      }
+      region("matmul");
+      Tensor y = g.self_attn.o(o.view({B, Sl, D}));
+      o = Tensor();
+      region("other");
+      ops::residual_add_(x, y, m[2]);
+      y = Tensor();
+
+      // Cross-attention on norm3(x): all text_len keys, no RoPE, no gate.
+      Tensor cq = g.cross_attn.in.normed(x, eps, g.norm3_w, g.norm3_b, {}, {}, ops::Activation::None, region);
+      region("other");
+      ops::rms_norm_rope_(cq, g.cross_attn.norm_q, eps, H, {}, nullptr);
+      region("attention");
+      const Tensor& ckv = text_kv[i];  // [B, Lt, 2D], k normalised
+      o = ops::attention(cq.view({B, Sl, H, Dh}), heads(ckv, 0, H, Dh), heads(ckv, 1, H, Dh), {}, scale);
+      cq = Tensor();
+      region("matmul");
+      y = g.cross_attn.o(o.view({B, Sl, D}));
+      o = Tensor();
+      region("other");
+      ops::residual_add_(x, y, Tensor());
+      y = Tensor();
+
+      // FFN, over the tokens of each sample in chunks (rows are independent).
+      for (int64_t b = 0; b < B; ++b) {
+        const Tensor shift = m[3].narrow(0, b, 1), scl = m[4].narrow(0, b, 1), gate = m[5].narrow(0, b, 1);
+        for (int64_t r0 = 0; r0 < Sl; r0 += chunk) {
+          const int64_t n = std::min(chunk, Sl - r0);
+          Tensor xs = x.select(0, b).narrow(0, r0, n).unsqueeze(0);  // [1, n, D], contiguous rows of x
+          Tensor f = g.ffn0.normed(xs, eps, {}, {}, shift, scl, ops::Activation::GeluTanh, region);
+          Tensor ys = g.ffn2(f);
+          f = Tensor();
+          region("other");
+          ops::residual_add_(xs, ys, gate);
+        }
+      }
+      if (observer) observer(int64_t(i), to_device(x, Device::CPU));
+    }
+
+    // Head: modulation from e (no SiLU), then the output projection.
+    region("other");
+    const Tensor h = ops::layer_norm_modulate(x, eps, {}, {}, head_mods.select(0, 0).select(0, 0),
+                                              head_mods.select(0, 0).select(0, 1));
+    region("matmul");
+    Tensor out_gpu = ops::linear(h, d.head_w, d.head_b);  // [B, Sl, p·C]
+    if (sp) {  // every rank's rows, in rank order: [N, B, Sl, p·C] → [B, N·Sl, p·C]
+      region("all-to-all");
+      Tensor all = empty_on({N, B, Sl, out_gpu.size(2)}, out_gpu.dtype(), Device::CUDA);
+      sp->all_gather(out_gpu, all);
+      out_gpu = B == 1 ? all.view({1, N * Sl, all.size(3)})
+                       : contiguous_on_device(all.permute({1, 0, 2, 3})).view({B, N * Sl, all.size(3)});
+    }
+    // Unpatchify on the GPU (ops/patch.h): feature (i, j, k, c) of token (f, h, w) goes to
+    // [c, f·pt + i, h·ph + j, w·pw + k]; only the f32 video latent comes back to the host.
+    region("other");
+    std::vector<Tensor> videos;
+    for (int64_t b = 0; b < B; ++b) {
+      const auto& g = grids[size_t(b)];
+      const Tensor tokens = convert_on_device(out_gpu.select(0, b).narrow(0, 0, lens[size_t(b)]), DType::F32);
+      Tensor video = empty_on({c.out_dim, g[0], p[0], g[1], p[1], g[2], p[2]}, DType::F32, Device::CUDA);
+      copy_into(video, tokens.view({g[0], g[1], g[2], p[0], p[1], p[2], c.out_dim}).permute({6, 0, 3, 1, 4, 2, 5}));
+      videos.push_back(video.view({c.out_dim, g[0] * p[0], g[1] * p[1], g[2] * p[2]}));
+    }
+    return videos;
+  };
+
+  // The inputs on the GPU (into the given tensors when defined: a graph's input buffers).
+  const auto upload = [&](std::vector<Tensor>& latents, Tensor& sin_emb) {
+    latents.resize(size_t(B));
+    for (int64_t b = 0; b < B; ++b) {
+      const Tensor up = to_device(latents_host[size_t(b)], Device::CUDA);
+      if (latents[size_t(b)].defined()) copy_into(latents[size_t(b)], up);
+      else latents[size_t(b)] = up;
+    }
+    const Tensor up = to_device(sin_host, Device::CUDA);
+    if (sin_emb.defined()) copy_into(sin_emb, up);
+    else sin_emb = up;
+  };
+  std::vector<Tensor> videos;
+  const bool graphs = d.graphs_on && cuda_graphs_enabled() && !profiler && !observer && !sp;
+  Impl::CapturedForward* captured = nullptr;
+  if (graphs) {
+    std::vector<int64_t> key{seq_len};
+    for (const auto& g : grids) key.insert(key.end(), g.begin(), g.end());
+    captured = &text.graphs[key];
+    if (captured->failed || captured->runs++ == 0) captured = nullptr;  // the first forward plans and tunes
   }
-  // Unpatchify on the GPU (ops/patch.h): feature (i, j, k, c) of token (f, h, w) goes to
-  // [c, f·pt + i, h·ph + j, w·pw + k]; only the f32 video latent comes back to the host.
-  region("other");
+  if (captured && !captured->graph) {
+    upload(captured->latents, captured->sin_emb);
+    std::shared_ptr<cuda::GraphMemory> memory = d.graph_memory.lock();
+    std::string why;
+    captured->graph = cuda::capture([&] { captured->videos = on_gpu(captured->latents, captured->sin_emb); }, memory,
+                                    why);
+    d.graph_memory = memory;
+    if (!captured->graph) {
+      static std::once_flag warned;  // once per process; the reason in the debug log every time
+      std::call_once(warned, [&] {
+        WAN_LOG_WARN("the DiT forward could not be captured as a CUDA graph (", why, "); it runs uncaptured");
+      });
+      WAN_LOG_DEBUG("CUDA graph capture failed: ", why);
+      *captured = Impl::CapturedForward();
+      captured->failed = true;
+      captured = nullptr;
+    }
+  } else if (captured) {
+    upload(captured->latents, captured->sin_emb);
+  }
+  if (captured) {
+    captured->graph->replay();
+    videos = captured->videos;
+    ++d.graph_replays;
+  } else {
+    std::vector<Tensor> latents;
+    Tensor sin_emb;
+    upload(latents, sin_emb);
+    videos = on_gpu(latents, sin_emb);
+  }
   std::vector<Tensor> result;
-  for (int64_t b = 0; b < B; ++b) {
-    const auto& g = grids[size_t(b)];
-    const Tensor tokens = convert_on_device(out_gpu.select(0, b).narrow(0, 0, lens[size_t(b)]), DType::F32);
-    Tensor video = empty_on({c.out_dim, g[0], p[0], g[1], p[1], g[2], p[2]}, DType::F32, Device::CUDA);
-    copy_into(video, tokens.view({g[0], g[1], g[2], p[0], p[1], p[2], c.out_dim}).permute({6, 0, 3, 1, 4, 2, 5}));
-    result.push_back(to_device(video, Device::CPU).view({c.out_dim, g[0] * p[0], g[1] * p[1], g[2] * p[2]}));
-  }
+  for (const Tensor& video : videos) result.push_back(to_device(video, Device::CPU));
   return result;
+}
+
+int64_t WanDiTCuda::replayed_forwards() const { return impl_->graph_replays; }
+
+void WanDiTCuda::set_cuda_graphs(bool on) {
+  impl_->graphs_on = on;
+  if (!on)
+    for (Impl::TextEntry& e : impl_->text_cache) e.graphs.clear();
 }
 
 }  // namespace wan

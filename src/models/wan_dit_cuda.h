@@ -13,7 +13,8 @@
 // frees them: the denoising loop does when an expert is done). One departure from
 // the official precision map: the head's output projection runs in bf16 here (f32 in the
 // official code); the goldens' 1e-2 bound holds with it. Not yet: per-token timesteps that differ
-// within a sample (TI2V image-to-video), a planned workspace and CUDA-graph capture.
+// within a sample (TI2V image-to-video). The forward of a shape and text seen before is captured as
+// a CUDA graph and replayed, its tensors in memory held for the graphs (wan_dit_cuda.cpp says when).
 //
 // Precision::FP8 (core/precision.h): every block's Linear in E4M3 (ops/linear_fp8.h: weights per
 // output channel, quantised on the GPU at load; inputs per token) and self-attention in E4M3
@@ -73,8 +74,14 @@ class WanDiTCuda : public DiTModel {
   void reload() override;
   bool resident() const override;
   // Frees the cross-attention keys and values kept for the texts seen so far (two at most: a
-  // prompt and its negative prompt; a third text replaces the least recently used).
+  // prompt and its negative prompt; a third text replaces the least recently used), and the CUDA
+  // graphs captured with them.
   void release_text_cache() const override;
+  // Forwards replayed from a captured CUDA graph so far (the third and later forwards of a shape
+  // and text; WAN_CUDA_GRAPHS=0 turns capture off).
+  int64_t replayed_forwards() const;
+  // Capture on (the default) or off for this model (off drops the graphs captured so far).
+  void set_cuda_graphs(bool on);
 
  private:
   struct Impl;

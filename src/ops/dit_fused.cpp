@@ -1,6 +1,8 @@
 #include "ops/dit_fused.h"
 
 #include <cmath>
+#include <map>
+#include <mutex>
 
 #include "backend/backend.h"
 #include "ops/check.h"
@@ -26,10 +28,17 @@ void check_row_param(const Tensor& p, const Tensor& x, const char* op, const cha
 }
 
 #ifdef WAN_HAVE_CUDA
+// The grids on the GPU, uploaded once per distinct list and kept (a few bytes each): an upload
+// waits for the GPU, which a forward captured as a CUDA graph must not do.
 Tensor grids_tensor(const std::vector<Grid3>& grids) {
   std::vector<int64_t> flat;
   for (const auto& g : grids) flat.insert(flat.end(), g.begin(), g.end());
-  return to_device(Tensor::from_vector(flat, {int64_t(grids.size()), 3}), Device::CUDA);
+  static std::mutex mutex;
+  static std::map<std::vector<int64_t>, Tensor> uploaded;
+  std::lock_guard<std::mutex> lock(mutex);
+  Tensor& t = uploaded[flat];
+  if (!t.defined()) t = to_device(Tensor::from_vector(flat, {int64_t(grids.size()), 3}), Device::CUDA);
+  return t;
 }
 #endif
 

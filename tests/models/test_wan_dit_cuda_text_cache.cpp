@@ -1,7 +1,9 @@
 // The CUDA DiT keeps cross-attention's keys and values per text between forwards
 // (models/wan_dit_cuda.h): a forward that reuses them must give exactly what one that computes
 // them gives, a text that differs in one value must not be served another's, a third text
-// replaces the least recently used, and release_text_cache() gives the memory back.
+// replaces the least recently used, and release_text_cache() gives the memory back. And it
+// replays the forward of a shape and text seen before from a CUDA graph: each replay must give
+// exactly what an uncaptured forward of its own inputs gives.
 #include <gtest/gtest.h>
 
 #include "backend/backend.h"
@@ -20,8 +22,7 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
   return m;
 }
 
-TEST(WanDiTCudaTextCache, ReusedKeysAndValuesGiveTheSameOutputs) {
-  if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();
+WanDiTConfig small_config() {
   WanDiTConfig config = WanDiTConfig::t2v_a14b();
   config.dim = 256;
   config.num_heads = 2;  // head dim 128, as the real models
@@ -29,7 +30,14 @@ TEST(WanDiTCudaTextCache, ReusedKeysAndValuesGiveTheSameOutputs) {
   config.num_layers = 3;
   config.text_dim = 64;
   config.text_len = 40;
-  const WanDiTCuda cached = WanDiTCuda::random(config, 11);
+  return config;
+}
+
+TEST(WanDiTCudaTextCache, ReusedKeysAndValuesGiveTheSameOutputs) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();
+  const WanDiTConfig config = small_config();
+  WanDiTCuda cached = WanDiTCuda::random(config, 11);
+  cached.set_cuda_graphs(false);  // the text cache alone: its memory is what this test counts
   const WanDiTCuda fresh = WanDiTCuda::random(config, 11);  // the same weights, its cache released before each forward
   const Tensor x = test::random_tensor({16, 3, 8, 10}, 1);   // 3 x 4 x 5 = 60 tokens
   const Tensor t = Tensor::from_vector<float>({613.0f}, {1});
@@ -72,6 +80,52 @@ TEST(WanDiTCudaTextCache, ReusedKeysAndValuesGiveTheSameOutputs) {
   EXPECT_EQ(device_memory_stats().in_use, before);
   EXPECT_EQ(max_abs_diff(cached.forward({x}, t, {b}, 64)[0], out_b), 0.0);
   cached.release_text_cache();
+  EXPECT_EQ(cached.replayed_forwards(), 0);
+  EXPECT_EQ(fresh.replayed_forwards(), 0);  // every forward of it was its text's first
+}
+
+TEST(WanDiTCudaGraph, ReplaysTakeEachForwardsInputs) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();
+  const WanDiTConfig config = small_config();
+  const WanDiTCuda graphs = WanDiTCuda::random(config, 11);
+  const WanDiTCuda plain = WanDiTCuda::random(config, 11);
+  const Tensor a = test::random_tensor({17, 64}, 2), b = test::random_tensor({9, 64}, 3);
+  const auto uncaptured = [&](const Tensor& x, const Tensor& t, const Tensor& ctx, int64_t seq_len) {
+    plain.release_text_cache();  // each forward its text's first: never captured
+    return plain.forward({x}, t, {ctx}, seq_len)[0];
+  };
+  // First forwards of both shapes (another text): plans, tunes, and makes what each model and
+  // shape keep for good (RoPE tables, grid lists), so that the memory count below sees the graphs.
+  const Tensor c = test::random_tensor({5, 64}, 4), t0 = Tensor::from_vector<float>({1.0f}, {1});
+  for (const auto& [shape, seq_len] : {std::pair<Shape, int64_t>{{16, 3, 8, 10}, 64}, {{16, 2, 8, 6}, 30}}) {
+    const Tensor x = test::random_tensor(shape, 9);
+    uncaptured(x, t0, c, seq_len);
+    graphs.forward({x}, t0, {c}, seq_len);
+  }
+  graphs.release_text_cache();
+  plain.release_text_cache();
+  const int64_t before = device_memory_stats().in_use;
+  // Denoising steps with CFG: new latents and timesteps every step, two texts.
+  for (int step = 0; step < 5; ++step) {
+    const Tensor x = test::random_tensor({16, 3, 8, 10}, 10 + step);
+    const Tensor t = Tensor::from_vector<float>({float(950 - 170 * step)}, {1});
+    for (const Tensor* ctx : {&a, &b})
+      EXPECT_EQ(max_abs_diff(graphs.forward({x}, t, {*ctx}, 64)[0], uncaptured(x, t, *ctx, 64)), 0.0)
+          << "step " << step;
+  }
+  EXPECT_EQ(graphs.replayed_forwards(), 8) << "steps 1-4 of each text replay a graph";
+  // Another shape (and seq_len): a graph of its own from its second forward on.
+  for (int step = 0; step < 3; ++step) {
+    const Tensor x = test::random_tensor({16, 2, 8, 6}, 20 + step);  // 2 x 4 x 3 = 24 tokens
+    const Tensor t = Tensor::from_vector<float>({float(500 - 100 * step)}, {1});
+    EXPECT_EQ(max_abs_diff(graphs.forward({x}, t, {a}, 30)[0], uncaptured(x, t, a, 30)), 0.0) << "step " << step;
+  }
+  EXPECT_EQ(graphs.replayed_forwards(), 10);
+  EXPECT_EQ(plain.replayed_forwards(), 0);
+  // The graphs and their memory go with the texts.
+  graphs.release_text_cache();
+  plain.release_text_cache();
+  EXPECT_EQ(device_memory_stats().in_use, before);
 }
 
 }  // namespace

@@ -97,7 +97,52 @@ void reset_peak_memory() {
   p.peak = p.in_use;
 }
 
+// Blocks held for captured graphs (see Graph in cuda_context.h): taken from the caching pool (so
+// they count as in use there), handed to the tensors a capture allocates, returned here, never to
+// the pool, until the last graph and tensor using this memory are gone.
+struct GraphMemory {
+  std::mutex mutex;
+  std::unordered_map<size_t, std::vector<void*>> free;
+  std::vector<std::shared_ptr<Storage>> held;
+};
+
+namespace {
+thread_local std::shared_ptr<GraphMemory> capturing_into;  // set while capture() runs its work
+
+std::shared_ptr<Storage> allocate_from_pool(size_t bytes);
+
+std::shared_ptr<Storage> allocate_for_graph(const std::shared_ptr<GraphMemory>& m, size_t bytes) {
+  const size_t size = (std::max<size_t>(bytes, 1) + 511) / 512 * 512;
+  void* p = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(m->mutex);
+    auto it = m->free.find(size);
+    if (it != m->free.end() && !it->second.empty()) {
+      p = it->second.back();
+      it->second.pop_back();
+    }
+  }
+  if (!p) {
+    std::shared_ptr<Storage> block = allocate_from_pool(size);
+    p = block->data();
+    std::lock_guard<std::mutex> lock(m->mutex);
+    m->held.push_back(std::move(block));
+  }
+  std::shared_ptr<void> owner(p, [m, size](void* q) {
+    std::lock_guard<std::mutex> lock(m->mutex);
+    m->free[size].push_back(q);
+  });
+  return std::make_shared<Storage>(p, bytes, Device::CUDA, owner);
+}
+}  // namespace
+
 std::shared_ptr<Storage> allocate(size_t bytes) {
+  if (capturing_into) return allocate_for_graph(capturing_into, bytes);
+  return allocate_from_pool(bytes);
+}
+
+namespace {
+std::shared_ptr<Storage> allocate_from_pool(size_t bytes) {
   context();
   const size_t size = (std::max<size_t>(bytes, 1) + 511) / 512 * 512;
   Pool& pl = pool();
@@ -137,6 +182,51 @@ std::shared_ptr<Storage> allocate(size_t bytes) {
     pl2.in_use -= size;
   });
   return std::make_shared<Storage>(p, bytes, Device::CUDA, owner);
+}
+}  // namespace
+
+Graph::Graph(cudaGraphExec_t exec, std::shared_ptr<GraphMemory> memory) : exec_(exec), memory_(std::move(memory)) {}
+
+Graph::~Graph() {
+  if (exec_) cudaGraphExecDestroy(exec_);
+}
+
+void Graph::replay() const { WAN_CUDA_CHECK(cudaGraphLaunch(exec_, context().stream)); }
+
+std::unique_ptr<Graph> capture(const std::function<void()>& work, std::shared_ptr<GraphMemory>& memory,
+                               std::string& why) {
+  const cudaStream_t stream = context().stream;
+  if (!memory) memory = std::make_shared<GraphMemory>();
+  // Relaxed: the work may call cudaMalloc (through the pool) while it is captured.
+  WAN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed));
+  capturing_into = memory;
+  bool ok = true;
+  try {
+    work();
+  } catch (const std::exception& e) {
+    ok = false;
+    why = e.what();
+  }
+  capturing_into = nullptr;
+  cudaGraph_t graph = nullptr;
+  const cudaError_t ended = cudaStreamEndCapture(stream, &graph);
+  if (ended != cudaSuccess && ok) {
+    ok = false;
+    why = str("cudaStreamEndCapture: ", cudaGetErrorString(ended));
+  }
+  cudaGraphExec_t exec = nullptr;
+  if (ok) {
+    const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
+    if (made != cudaSuccess) {
+      ok = false;
+      why = str("cudaGraphInstantiate: ", cudaGetErrorString(made));
+      exec = nullptr;
+    }
+  }
+  if (graph) cudaGraphDestroy(graph);
+  cudaGetLastError();  // a failed capture leaves its error behind; the caller runs the work uncaptured
+  if (!ok) return nullptr;
+  return std::make_unique<Graph>(exec, memory);
 }
 
 Tensor empty(const Shape& shape, DType dtype) {

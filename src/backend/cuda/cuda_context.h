@@ -5,6 +5,7 @@
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -44,5 +45,29 @@ Tensor to_host(const Tensor& device);
 // driver refuses to lock that much), completed before returning.
 Tensor to_pinned_host(const Tensor& device);
 void synchronize();
+
+// CUDA graphs of work on the backend's stream (models/wan_dit_cuda.cpp captures its forward).
+// capture() runs `work` with the stream capturing: its kernels and copies are recorded, not run,
+// and every tensor it allocates comes from `memory` (made when null), blocks held for the graphs
+// that share it, so that no later allocation can be given memory a replay writes. Graphs that
+// share one GraphMemory must not run at the same time (one stream: they cannot). The memory goes
+// back to the pool with the last graph and tensor that use it. Null, with `why`, when the work
+// cannot be captured (it synchronised with the host, or threw): nothing was run then, and the
+// caller runs the work itself.
+struct GraphMemory;
+class Graph {
+ public:
+  Graph(cudaGraphExec_t exec, std::shared_ptr<GraphMemory> memory);
+  ~Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  void replay() const;  // queued on the backend's stream
+
+ private:
+  cudaGraphExec_t exec_ = nullptr;
+  std::shared_ptr<GraphMemory> memory_;
+};
+std::unique_ptr<Graph> capture(const std::function<void()>& work, std::shared_ptr<GraphMemory>& memory,
+                               std::string& why);
 
 }  // namespace wan::cuda
