@@ -164,6 +164,15 @@ Tensor heads(const Tensor& fused, int64_t part, int64_t H, int64_t Dh) {
 
 }  // namespace
 
+// CUDA-graph capture of the forward (Impl::CapturedForward) by default: WAN_CUDA_GRAPHS=1.
+bool cuda_graphs_by_default() {
+  static const bool on = [] {
+    const char* env = std::getenv("WAN_CUDA_GRAPHS");
+    return env && std::string(env) == "1";
+  }();
+  return on;
+}
+
 struct WanDiTCuda::Impl {
   WanDiTConfig config;
   Precision precision = Precision::BF16;
@@ -192,8 +201,10 @@ struct WanDiTCuda::Impl {
   // the graph's input buffers. A graph reads the weights and its text's keys and values where
   // they are, so it lives in its text's entry and goes with it (and with offload()); the graphs
   // of one model share one block of graph memory (they never run at once), which goes back to
-  // the pool with the last of them. Not with a profiler, an observer or sequence parallelism;
-  // WAN_CUDA_GRAPHS=0 turns it off.
+  // the pool with the last of them. Not with a profiler, an observer or sequence parallelism.
+  // Off unless WAN_CUDA_GRAPHS=1 or set_cuda_graphs(true): measured on an H100 (tenth session) it
+  // gains nothing at the real sizes nor at 3,120 tokens (the GPU never waits for launches there),
+  // and the graph memory, held whole between steps, counts ~2 GiB more in use at 832x480.
   struct CapturedForward {
     int64_t runs = 0;                   // forwards of this shape and text so far
     bool failed = false;                // the capture failed once: this shape runs uncaptured
@@ -213,7 +224,7 @@ struct WanDiTCuda::Impl {
   mutable uint64_t text_clock = 0;
   mutable std::weak_ptr<cuda::GraphMemory> graph_memory;
   mutable int64_t graph_replays = 0;
-  bool graphs_on = true;  // set_cuda_graphs; WAN_CUDA_GRAPHS=0 keeps it off
+  bool graphs_on = cuda_graphs_by_default();  // set_cuda_graphs
   TextEntry& text_entry(const std::vector<Tensor>& context, const std::function<void(const char*)>& region) const;
 
   // Every weight tensor on the GPU (undefined ones, e.g. self-attention's kv, skipped by callers).
@@ -483,16 +494,6 @@ WanDiTCuda::Impl::TextEntry& WanDiTCuda::Impl::text_entry(const std::vector<Tens
   return text_cache.back();
 }
 
-namespace {
-bool cuda_graphs_enabled() {
-  static const bool on = [] {
-    const char* env = std::getenv("WAN_CUDA_GRAPHS");
-    return !(env && std::string(env) == "0");
-  }();
-  return on;
-}
-}  // namespace
-
 std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const Tensor& t_in,
                                         const std::vector<Tensor>& context, int64_t seq_len,
                                         StreamProfiler* profiler, const WanBlockObserver& observer) const {
@@ -674,7 +675,7 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     else sin_emb = up;
   };
   std::vector<Tensor> videos;
-  const bool graphs = d.graphs_on && cuda_graphs_enabled() && !profiler && !observer && !sp;
+  const bool graphs = d.graphs_on && !profiler && !observer && !sp;
   Impl::CapturedForward* captured = nullptr;
   if (graphs) {
     std::vector<int64_t> key{seq_len};

@@ -13,8 +13,10 @@
 // frees them: the denoising loop does when an expert is done). One departure from
 // the official precision map: the head's output projection runs in bf16 here (f32 in the
 // official code); the goldens' 1e-2 bound holds with it. Not yet: per-token timesteps that differ
-// within a sample (TI2V image-to-video). The forward of a shape and text seen before is captured as
-// a CUDA graph and replayed, its tensors in memory held for the graphs (wan_dit_cuda.cpp says when).
+// within a sample (TI2V image-to-video). With set_cuda_graphs(true) (or WAN_CUDA_GRAPHS=1) the
+// forward of a shape and text seen before is captured as a CUDA graph and replayed, its tensors in
+// memory held for the graphs; off by default: no faster on an H100, more memory in use
+// (wan_dit_cuda.cpp says when and why).
 //
 // Precision::FP8 (core/precision.h): every block's Linear in E4M3 (ops/linear_fp8.h: weights per
 // output channel, quantised on the GPU at load; inputs per token) and self-attention in E4M3
@@ -77,10 +79,11 @@ class WanDiTCuda : public DiTModel {
   // prompt and its negative prompt; a third text replaces the least recently used), and the CUDA
   // graphs captured with them.
   void release_text_cache() const override;
-  // Forwards replayed from a captured CUDA graph so far (the third and later forwards of a shape
-  // and text; WAN_CUDA_GRAPHS=0 turns capture off).
+  // Forwards replayed from a captured CUDA graph so far (with capture on: the second and later
+  // forwards of a shape and text).
   int64_t replayed_forwards() const;
-  // Capture on (the default) or off for this model (off drops the graphs captured so far).
+  // Capture on or off for this model (default: WAN_CUDA_GRAPHS=1 on, else off; off drops the
+  // graphs captured so far).
   void set_cuda_graphs(bool on);
 
  private:

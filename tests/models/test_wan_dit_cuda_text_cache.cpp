@@ -37,7 +37,7 @@ TEST(WanDiTCudaTextCache, ReusedKeysAndValuesGiveTheSameOutputs) {
   if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();
   const WanDiTConfig config = small_config();
   WanDiTCuda cached = WanDiTCuda::random(config, 11);
-  cached.set_cuda_graphs(false);  // the text cache alone: its memory is what this test counts
+  cached.set_cuda_graphs(false);  // the text cache alone (as by default): its memory is what this test counts
   const WanDiTCuda fresh = WanDiTCuda::random(config, 11);  // the same weights, its cache released before each forward
   const Tensor x = test::random_tensor({16, 3, 8, 10}, 1);   // 3 x 4 x 5 = 60 tokens
   const Tensor t = Tensor::from_vector<float>({613.0f}, {1});
@@ -87,8 +87,10 @@ TEST(WanDiTCudaTextCache, ReusedKeysAndValuesGiveTheSameOutputs) {
 TEST(WanDiTCudaGraph, ReplaysTakeEachForwardsInputs) {
   if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();
   const WanDiTConfig config = small_config();
-  const WanDiTCuda graphs = WanDiTCuda::random(config, 11);
-  const WanDiTCuda plain = WanDiTCuda::random(config, 11);
+  WanDiTCuda graphs = WanDiTCuda::random(config, 11);
+  graphs.set_cuda_graphs(true);
+  WanDiTCuda plain = WanDiTCuda::random(config, 11);
+  plain.set_cuda_graphs(false);
   const Tensor a = test::random_tensor({17, 64}, 2), b = test::random_tensor({9, 64}, 3);
   const auto uncaptured = [&](const Tensor& x, const Tensor& t, const Tensor& ctx, int64_t seq_len) {
     plain.release_text_cache();  // each forward its text's first: never captured
