@@ -198,7 +198,9 @@ struct WanDiTCuda::Impl {
   // as a CUDA graph and replayed (backend/cuda/cuda_context.h Graph): the first forward runs as
   // is (it plans and tunes every product and attention, which a capture cannot), the second is
   // captured and replayed, later ones only replay after copying their latents and timestep into
-  // the graph's input buffers. A graph reads the weights and its text's keys and values where
+  // the graph's input buffers (the first forward also makes every workspace and table the ops keep
+  // for good: made inside a capture, one would hold the whole graph memory for as long as it
+  // lives). A graph reads the weights and its text's keys and values where
   // they are, so it lives in its text's entry and goes with it (and with offload()); the graphs
   // of one model share one block of graph memory (they never run at once), which goes back to
   // the pool with the last of them. Not with a profiler, an observer or sequence parallelism.
