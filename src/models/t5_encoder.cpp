@@ -59,9 +59,7 @@ T5Encoder T5Encoder::load(const std::string& path, DType block_matrices) {
   return load(path, T5Config::for_checkpoint(path), block_matrices);
 }
 
-namespace {
-// The tensors hold_block_matrices_in changes: every block's q, k, v, o, gate, fc1 and fc2.
-std::vector<Tensor*> block_matrices(T5Weights& weights) {
+std::vector<Tensor*> t5_block_matrices(T5Weights& weights) {
   std::vector<Tensor*> out;
   for (T5BlockWeights& w : weights.blocks)
     for (Tensor* t : {&w.attn_q_weight, &w.attn_k_weight, &w.attn_v_weight, &w.attn_o_weight, &w.ffn_gate_0_weight,
@@ -69,10 +67,9 @@ std::vector<Tensor*> block_matrices(T5Weights& weights) {
       out.push_back(t);
   return out;
 }
-}  // namespace
 
 void T5Encoder::hold_block_matrices_in(DType dtype) {
-  for (Tensor* t : block_matrices(weights_)) *t = t->to(dtype);  // in parallel (Tensor::to)
+  for (Tensor* t : t5_block_matrices(weights_)) *t = t->to(dtype);  // in parallel (Tensor::to)
 }
 
 T5Encoder T5Encoder::load(const std::string& path, const T5Config& config, DType block_matrices_dtype) {
@@ -81,7 +78,7 @@ T5Encoder T5Encoder::load(const std::string& path, const T5Config& config, DType
   T5Weights weights;
   const std::vector<WeightSlot> slots = t5_weight_slots(weights, config);
   check_weights(store, slots, config.summary());
-  const std::vector<Tensor*> matrices = block_matrices(weights);
+  const std::vector<Tensor*> matrices = t5_block_matrices(weights);
   for (const WeightSlot& slot : slots) {
     const bool matrix = std::find(matrices.begin(), matrices.end(), slot.tensor) != matrices.end();
     *slot.tensor = read_weight(store, slot.name, matrix ? block_matrices_dtype : DType::F32);

@@ -38,6 +38,8 @@ struct T5Weights {
 };
 
 std::vector<WeightSlot> t5_weight_slots(T5Weights& weights, const T5Config& config);
+// Every block's q, k, v, o, gate, fc1 and fc2: what T5Encoder::hold_block_matrices_in changes.
+std::vector<Tensor*> t5_block_matrices(T5Weights& weights);
 
 // The bidirectional relative-position bucket of rel = key − query (T5RelativeEmbedding._relative_position_bucket).
 int64_t t5_relative_bucket(int64_t rel, int64_t num_buckets, int64_t max_dist);

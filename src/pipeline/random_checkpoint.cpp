@@ -60,11 +60,15 @@ Tensor random_weight(const std::string& name, const Shape& shape, DType dtype, u
 
 }  // namespace
 
-T5Encoder random_t5_encoder(const T5Config& config, uint64_t seed) {
+T5Encoder random_t5_encoder(const T5Config& config, uint64_t seed, DType block_matrices) {
   T5Weights weights;
+  const std::vector<WeightSlot> slots = t5_weight_slots(weights, config);
+  const std::vector<Tensor*> matrices = t5_block_matrices(weights);
   uint64_t index = 0;
-  for (const WeightSlot& s : t5_weight_slots(weights, config))
-    *s.tensor = random_weight(s.name, s.shape, DType::BF16, seed, index++).to(DType::F32);
+  for (const WeightSlot& s : slots) {
+    const bool matrix = std::find(matrices.begin(), matrices.end(), s.tensor) != matrices.end();
+    *s.tensor = random_weight(s.name, s.shape, DType::BF16, seed, index++).to(matrix ? block_matrices : DType::F32);
+  }
   return T5Encoder(config, std::move(weights));
 }
 

@@ -45,7 +45,9 @@ ConvertReport write_random_dit(const std::string& dst, const WanDiTConfig& confi
 
 // A text encoder of `config` with the same kind of random weights, in memory (bf16 values, as
 // the official .pth holds them).
-T5Encoder random_t5_encoder(const T5Config& config, uint64_t seed);
+// `block_matrices`: the dtype its blocks' matrices are held in (T5Encoder::hold_block_matrices_in);
+// the values are bf16 ones either way.
+T5Encoder random_t5_encoder(const T5Config& config, uint64_t seed, DType block_matrices = DType::F32);
 // DiT weights of `config` with the same kind of random values, in memory (bf16 values in f32).
 WanDiTWeights random_wan_dit_weights(const WanDiTConfig& config, uint64_t seed);
 

@@ -242,8 +242,7 @@ TextToVideo TextToVideo::random(const std::string& task_name, int64_t t5_layers,
     impl->tokenizer = std::make_unique<T5Tokenizer>(T5Tokenizer::load(tokenizer_model));
     T5Config t5 = T5Config::umt5_xxl();
     t5.num_layers = t5_layers;
-    impl->t5 = std::make_unique<T5Encoder>(random_t5_encoder(t5, seed + 3));
-    impl->t5->hold_block_matrices_in(DType::BF16);  // what the GPU encode reads
+    impl->t5 = std::make_unique<T5Encoder>(random_t5_encoder(t5, seed + 3, DType::BF16));  // what the GPU encode reads
     impl->vae = std::make_unique<WanVAE>(
         WanVAE::random(task.z_dim == 48 ? WanVAEConfig::wan22() : WanVAEConfig::wan21(), seed + 4, Device::CUDA));
     impl->vae->to(Device::CUDA, vae_activations);  // as a loaded checkpoint's VAE on the GPU

@@ -110,6 +110,30 @@ TEST(RandomCheckpointFp8Scaled, OneFileWithScalesThatLoads) {
   EXPECT_EQ(count, 5);
 }
 
+// A random text encoder made with bf16 block matrices (what TextToVideo::random runs on the GPU)
+// holds the same values as one made in f32 and then held in bf16: no f32 copy on the way.
+TEST(RandomTextEncoder, Bf16BlockMatricesAreTheSameValues) {
+  T5Config config = T5Config::umt5_xxl();
+  config.vocab = 300;
+  config.dim = 64;
+  config.dim_attn = 64;
+  config.dim_ffn = 96;
+  config.num_heads = 4;
+  config.num_layers = 2;
+  const T5Encoder direct = random_t5_encoder(config, 7, DType::BF16);
+  T5Encoder held = random_t5_encoder(config, 7);
+  EXPECT_EQ(held.weights().blocks[1].ffn_fc1_weight.dtype(), DType::F32);
+  held.hold_block_matrices_in(DType::BF16);
+  const T5BlockWeights& d = direct.weights().blocks[1];
+  const T5BlockWeights& h = held.weights().blocks[1];
+  EXPECT_EQ(d.attn_q_weight.dtype(), DType::BF16);
+  EXPECT_EQ(d.norm1_weight.dtype(), DType::F32);
+  EXPECT_EQ(direct.weights().token_embedding_weight.dtype(), DType::F32);
+  const Tensor a = d.ffn_fc2_weight.to(DType::F32), b = h.ffn_fc2_weight.to(DType::F32);
+  ASSERT_EQ(a.shape(), b.shape());
+  for (int64_t i = 0; i < a.numel(); ++i) ASSERT_EQ(a.data<float>()[i], b.data<float>()[i]) << i;
+}
+
 TEST(RandomCheckpointErrors, ConfigsThatDoNotFitTogether) {
   test::TempDir dir;
   RandomCheckpointOptions o = tiny("ti2v-5B");
