@@ -208,7 +208,7 @@ struct WanDiTCuda::Impl {
   // gains nothing at the real sizes nor at 3,120 tokens (the GPU never waits for launches there),
   // and the graph memory, held whole between steps, counts ~2 GiB more in use at 832x480.
   struct CapturedForward {
-    int64_t runs = 0;                   // forwards of this shape and text so far
+    bool planned = false;               // its first forward (uncaptured: it plans and tunes) has run
     bool failed = false;                // the capture failed once: this shape runs uncaptured
     std::unique_ptr<cuda::Graph> graph;
     std::vector<Tensor> latents;        // the graph's inputs: per sample [C, F, H, W] f32
@@ -683,7 +683,10 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     std::vector<int64_t> key{seq_len};
     for (const auto& g : grids) key.insert(key.end(), g.begin(), g.end());
     captured = &text.graphs[key];
-    if (captured->failed || captured->runs++ == 0) captured = nullptr;  // the first forward plans and tunes
+    if (captured->failed || !captured->planned) {  // the first forward plans and tunes, uncaptured
+      captured->planned = true;
+      captured = nullptr;
+    }
   }
   if (captured && !captured->graph) {
     upload(captured->latents, captured->sin_emb);
