@@ -74,15 +74,20 @@ fi
 # The DiT forward at real sizes beside the PyTorch stand-in of the official DiT (BENCH_DIT=1):
 # DIT_SPECS (comma-separated "task size frames"), DIT_PRECISIONS (default bf16; "bf16 fp8" for
 # both), DIT_FLASH ("0 1": each forward once with cuDNN's attention only, WAN_FLASH_SM90=0, and once
-# with our Hopper kernel where it wins; default 1), DIT_TORCH=0 skips the stand-in.
+# with our Hopper kernel where it wins; default 1), DIT_KEYS ("128/128 176/192": our kernel's key
+# tiles in bf16/FP8, WAN_FLASH_BF16_KEYS / WAN_FLASH_FP8_KEYS; default: the built-in choice), DIT_TORCH=0 skips the stand-in.
 if [[ "${BENCH_DIT:-0}" == 1 ]]; then
   IFS=, read -ra dit_specs <<<"${DIT_SPECS:-t2v-A14B 832*480 81,t2v-A14B 1280*720 81,ti2v-5B 1280*704 121}"
   for spec in "${dit_specs[@]}"; do
     set -- $spec
     for prec in ${DIT_PRECISIONS:-bf16}; do
       for flash in ${DIT_FLASH:-1}; do
-        echo "== wan bench dit $1 $2 $3 --precision $prec (WAN_FLASH_SM90=$flash)"
-        WAN_FLASH_SM90=$flash WAN_LOG_LEVEL=debug build/device/wan bench dit --task "$1" --size "$2" --frames "$3" --reps 2 --precision "$prec" 2>&1 | tee -a "$OUT/bench_dit.txt" | grep -E "forward|random|split|error|libraries|peak|engines|FP8|chose"
+        for keys in ${DIT_KEYS:-default}; do
+          bk=${keys%/*} fk=${keys#*/}
+          [[ $keys == default ]] && bk="" fk=""
+          echo "== wan bench dit $1 $2 $3 --precision $prec (WAN_FLASH_SM90=$flash, key tiles bf16/fp8: $keys)"
+          WAN_FLASH_SM90=$flash WAN_FLASH_BF16_KEYS=$bk WAN_FLASH_FP8_KEYS=$fk WAN_LOG_LEVEL=debug build/device/wan bench dit --task "$1" --size "$2" --frames "$3" --reps 2 --precision "$prec" 2>&1 | tee -a "$OUT/bench_dit.txt" | grep -E "forward|random|split|error|libraries|peak|engines|FP8|chose"
+        done
       done
     done
     if [[ "${DIT_TORCH:-1}" == 1 ]]; then

@@ -37,8 +37,9 @@ class FlashAttentionSm90 : public ::testing::Test {
 struct Case {
   int64_t Lq, Lk, H;
 };
-const Case kCases[] = {{77, 77, 2}, {128, 128, 1}, {301, 515, 3}, {1, 1, 1}, {129, 129, 4}, {1000, 1000, 2},
-                       {2000, 333, 1}};
+// (352 and 384 keys: whole 176- and 192-key tiles.)
+const Case kCases[] = {{77, 77, 2},     {128, 128, 1}, {301, 515, 3}, {1, 1, 1},     {129, 129, 4},
+                       {1000, 1000, 2}, {2000, 333, 1}, {352, 352, 1}, {384, 384, 2}};
 
 const double kScale = 1.0 / std::sqrt(128.0);
 
@@ -59,54 +60,84 @@ Inputs inputs(const Case& c, uint64_t seed) {
   return {to_device(qkv.to(DType::BF16), Device::CUDA), part(0, c.Lq), part(1, c.Lk), part(2, c.Lk), c.H};
 }
 
+// Sets the kernel's key tile for one precision and restores the previous one when it goes.
+class KeyTile {
+ public:
+  KeyTile(bool fp8, int keys) : fp8_(fp8), before_(cuda::flash_sm90_key_tile(fp8)) {
+    cuda::flash_sm90_set_key_tile(fp8, keys);
+  }
+  ~KeyTile() { cuda::flash_sm90_set_key_tile(fp8_, before_); }
+  KeyTile(const KeyTile&) = delete;
+  KeyTile& operator=(const KeyTile&) = delete;
+
+ private:
+  bool fp8_;
+  int before_;
+};
+
+// Both key tiles of each precision (bf16 128 and 176, FP8 128 and 192): most cases end in a
+// partial tile.
 TEST_F(FlashAttentionSm90, Bf16MatchesTheCpuReference) {
-  uint64_t seed = 900;
-  Tensor workspace;
-  for (const Case& c : kCases) {
-    const Inputs f = inputs(c, ++seed);
-    const Tensor ref = attention(f.q, f.k, f.v, {}, kScale);
-    // out with a token stride of 2·H·128: the kernel writes its own columns only.
-    Tensor out = wan::cuda::empty({c.Lq, 2, c.H, 128}, DType::BF16);
-    WAN_CUDA_CHECK(cudaMemsetAsync(out.data_ptr(), 0, out.nbytes(), wan::cuda::context().stream));
-    cuda::flash_attention_sm90_bf16(f.ptr(0), f.stride(), f.ptr(1), f.ptr(2), f.stride(), out.data_ptr(),
-                                    2 * c.H * 128, c.Lq, c.Lk, c.H, float(kScale), workspace);
-    const Tensor host = to_device(out, Device::CPU).to(DType::F32);
-    const Tensor got = host.select(1, 0).contiguous().unsqueeze(0);
-    EXPECT_EQ(tensor_stats(got).non_finite, 0);
-    const double err = rel_l2(got, ref);
-    std::printf("flash bf16 Lq %lld Lk %lld H %lld: relative L2 %.3e\n", (long long)c.Lq, (long long)c.Lk,
-                (long long)c.H, err);
-    EXPECT_LE(err, 1e-2) << "Lq " << c.Lq << " Lk " << c.Lk << " H " << c.H;
-    const TensorStats untouched = tensor_stats(host.select(1, 1).contiguous());
-    EXPECT_TRUE(untouched.min == 0.0 && untouched.max == 0.0) << "wrote outside its columns";
+  for (const int tile : {128, 176}) {
+    const KeyTile scope(false, tile);
+    uint64_t seed = 900;
+    Tensor workspace;
+    for (const Case& c : kCases) {
+      const Inputs f = inputs(c, ++seed);
+      const Tensor ref = attention(f.q, f.k, f.v, {}, kScale);
+      // out with a token stride of 2·H·128: the kernel writes its own columns only.
+      Tensor out = wan::cuda::empty({c.Lq, 2, c.H, 128}, DType::BF16);
+      WAN_CUDA_CHECK(cudaMemsetAsync(out.data_ptr(), 0, out.nbytes(), wan::cuda::context().stream));
+      cuda::flash_attention_sm90_bf16(f.ptr(0), f.stride(), f.ptr(1), f.ptr(2), f.stride(), out.data_ptr(),
+                                      2 * c.H * 128, c.Lq, c.Lk, c.H, float(kScale), workspace);
+      const Tensor host = to_device(out, Device::CPU).to(DType::F32);
+      const Tensor got = host.select(1, 0).contiguous().unsqueeze(0);
+      EXPECT_EQ(tensor_stats(got).non_finite, 0);
+      const double err = rel_l2(got, ref);
+      std::printf("flash bf16 (%d-key tiles) Lq %lld Lk %lld H %lld: relative L2 %.3e\n", tile, (long long)c.Lq,
+                  (long long)c.Lk, (long long)c.H, err);
+      EXPECT_LE(err, 1e-2) << tile << "-key tiles, Lq " << c.Lq << " Lk " << c.Lk << " H " << c.H;
+      const TensorStats untouched = tensor_stats(host.select(1, 1).contiguous());
+      EXPECT_TRUE(untouched.min == 0.0 && untouched.max == 0.0) << "wrote outside its columns";
+    }
   }
 }
 
+TEST(FlashAttentionSm90Settings, RejectsAnUnsupportedKeyTile) {
+  EXPECT_THROW(cuda::flash_sm90_set_key_tile(false, 96), Error);
+  EXPECT_THROW(cuda::flash_sm90_set_key_tile(false, 192), Error);
+  EXPECT_THROW(cuda::flash_sm90_set_key_tile(true, 176), Error);
+  EXPECT_THROW(cuda::flash_sm90_set_key_tile(true, 256), Error);
+}
+
 TEST_F(FlashAttentionSm90, Fp8StaysWithinTheEmulatedFp8Error) {
-  uint64_t seed = 950;
-  Tensor workspace;
-  for (const Case& c : kCases) {
-    const Inputs f = inputs(c, ++seed);
-    const Tensor exact = attention(f.q, f.k, f.v, {}, kScale);
-    const double emulated = rel_l2(attention_fp8(f.q, f.k, f.v, {}, kScale), exact);
-    const int64_t ld = c.H * 128;
-    Tensor q8 = wan::cuda::empty({c.Lq, ld}, DType::F8_E4M3), k8 = wan::cuda::empty({c.Lk, ld}, DType::F8_E4M3);
-    Tensor v8 = wan::cuda::empty({c.Lk, ld}, DType::F8_E4M3), amax = wan::cuda::empty({1}, DType::F32);
-    Tensor sq = wan::cuda::empty({1}, DType::F32), sk = wan::cuda::empty({1}, DType::F32);
-    Tensor sv = wan::cuda::empty({1}, DType::F32);
-    cuda::quantize_tensor_fp8(f.ptr(0), c.Lq, ld, f.stride(), q8, sq, amax);
-    cuda::quantize_tensor_fp8(f.ptr(1), c.Lk, ld, f.stride(), k8, sk, amax);
-    cuda::quantize_tensor_fp8(f.ptr(2), c.Lk, ld, f.stride(), v8, sv, amax);
-    Tensor out = wan::cuda::empty({c.Lq, c.H, 128}, DType::BF16);
-    cuda::flash_attention_sm90_fp8(q8.data_ptr(), k8.data_ptr(), sq.data<float>(), sk.data<float>(), f.ptr(2),
-                                   f.stride(), sv.data<float>(), out.data_ptr(), ld, c.Lq, c.Lk, c.H, float(kScale),
-                                   workspace);
-    const Tensor got = to_device(out, Device::CPU).to(DType::F32).unsqueeze(0);
-    EXPECT_EQ(tensor_stats(got).non_finite, 0);
-    const double err = rel_l2(got, exact);
-    std::printf("flash fp8 Lq %lld Lk %lld H %lld: relative L2 %.3e (CPU emulation %.3e)\n", (long long)c.Lq,
-                (long long)c.Lk, (long long)c.H, err, emulated);
-    EXPECT_LE(err, 1.5 * emulated + 5e-3) << "Lq " << c.Lq << " Lk " << c.Lk << " H " << c.H;
+  for (const int tile : {128, 192}) {
+    const KeyTile scope(true, tile);
+    uint64_t seed = 950;
+    Tensor workspace;
+    for (const Case& c : kCases) {
+      const Inputs f = inputs(c, ++seed);
+      const Tensor exact = attention(f.q, f.k, f.v, {}, kScale);
+      const double emulated = rel_l2(attention_fp8(f.q, f.k, f.v, {}, kScale), exact);
+      const int64_t ld = c.H * 128;
+      Tensor q8 = wan::cuda::empty({c.Lq, ld}, DType::F8_E4M3), k8 = wan::cuda::empty({c.Lk, ld}, DType::F8_E4M3);
+      Tensor v8 = wan::cuda::empty({c.Lk, ld}, DType::F8_E4M3), amax = wan::cuda::empty({1}, DType::F32);
+      Tensor sq = wan::cuda::empty({1}, DType::F32), sk = wan::cuda::empty({1}, DType::F32);
+      Tensor sv = wan::cuda::empty({1}, DType::F32);
+      cuda::quantize_tensor_fp8(f.ptr(0), c.Lq, ld, f.stride(), q8, sq, amax);
+      cuda::quantize_tensor_fp8(f.ptr(1), c.Lk, ld, f.stride(), k8, sk, amax);
+      cuda::quantize_tensor_fp8(f.ptr(2), c.Lk, ld, f.stride(), v8, sv, amax);
+      Tensor out = wan::cuda::empty({c.Lq, c.H, 128}, DType::BF16);
+      cuda::flash_attention_sm90_fp8(q8.data_ptr(), k8.data_ptr(), sq.data<float>(), sk.data<float>(), f.ptr(2),
+                                     f.stride(), sv.data<float>(), out.data_ptr(), ld, c.Lq, c.Lk, c.H,
+                                     float(kScale), workspace);
+      const Tensor got = to_device(out, Device::CPU).to(DType::F32).unsqueeze(0);
+      EXPECT_EQ(tensor_stats(got).non_finite, 0);
+      const double err = rel_l2(got, exact);
+      std::printf("flash fp8 (%d-key tiles) Lq %lld Lk %lld H %lld: relative L2 %.3e (CPU emulation %.3e)\n", tile,
+                  (long long)c.Lq, (long long)c.Lk, (long long)c.H, err, emulated);
+      EXPECT_LE(err, 1.5 * emulated + 5e-3) << tile << "-key tiles, Lq " << c.Lq << " Lk " << c.Lk << " H " << c.H;
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -215,8 +216,16 @@ int main(int argc, char** argv) {
   if (wanted("flash") && !ops::cuda::flash_sm90_available(128))
     std::printf("\nflash: our attention kernel needs a Hopper GPU (compute capability 9.0) and an sm_90a build\n");
   if (wanted("flash") && ops::cuda::flash_sm90_available(128)) {
-    std::printf("\n%-16s %10s %9s %10s %9s %10s %9s %10s %9s %9s %9s\n", "flash vs cuDNN", "cudnn ms", "TFLOP/s",
-                "ours ms", "TFLOP/s", "fp8 cuDNN", "TFLOP/s", "fp8 ours", "TFLOP/s", "rel bf16", "rel fp8");
+    // Ours with each key tile (ops/cuda/flash_attention_sm90.h), bf16 then FP8.
+    struct Variant {
+      bool fp8;
+      int keys;
+    };
+    const Variant variants[] = {{false, 128}, {false, 176}, {true, 128}, {true, 192}};
+    constexpr int kVariants = 4;
+    std::printf("\n%-16s %9s %7s %9s %7s", "flash vs cuDNN", "cudnn ms", "TFLOP/s", "fp8cudnn", "TFLOP/s");
+    for (const Variant& m : variants) std::printf(" %5s %3d %7s", m.fp8 ? "fp8" : "bf16", m.keys, "TFLOP/s");
+    std::printf("   (relative L2 to cuDNN's bf16 output)\n");
     for (const Attn& a : attn) try {
       if (a.Lq != a.Lk || skipped(a.name)) continue;
       const int64_t L = a.Lq, H = a.H, ld = H * a.D;
@@ -224,7 +233,6 @@ int main(int argc, char** argv) {
       const Tensor q = random_bf16({1, L, H, a.D}, seed++, 1.0);
       const Tensor k = random_bf16({1, L, H, a.D}, seed++, 1.0);
       const Tensor v = random_bf16({1, L, H, a.D}, seed++, 1.0);
-      Tensor ours = cuda::empty({1, L, H, a.D}, DType::BF16), ours8 = cuda::empty({1, L, H, a.D}, DType::BF16);
       Tensor workspace;
       Tensor q8 = cuda::empty({L, ld}, DType::F8_E4M3), k8 = cuda::empty({L, ld}, DType::F8_E4M3);
       Tensor amax = cuda::empty({1}, DType::F32);
@@ -232,7 +240,7 @@ int main(int argc, char** argv) {
       const double flop = 4.0 * double(L) * double(L) * double(a.D) * double(H);
       auto tf = [&](double ms) { return flop / (ms * 1e-3) / 1e12; };
       Tensor theirs, theirs8;
-      // cuDNN alone (ours switched off in ops::attention), ours called directly.
+      // cuDNN alone (ours switched off in ops::attention), ours called directly with each key tile.
       const auto run_cudnn = [&] {
         ops::cuda::flash_sm90_enable(false);
         theirs = ops::attention(q, k, v, {}, scale);
@@ -243,34 +251,56 @@ int main(int argc, char** argv) {
         theirs8 = ops::attention_fp8(q, k, v, {}, scale);
         ops::cuda::flash_sm90_enable(true);
       };
-      const auto run_mine = [&] {
-        ops::cuda::flash_attention_sm90_bf16(q.data_ptr(), ld, k.data_ptr(), v.data_ptr(), ld, ours.data_ptr(), ld, L,
-                                             L, H, scale, workspace);
+      Tensor outs[kVariants];
+      double ms[kVariants];
+      const auto run = [&](int i) {
+        const Variant& m = variants[i];
+        const int before = ops::cuda::flash_sm90_key_tile(m.fp8);
+        ops::cuda::flash_sm90_set_key_tile(m.fp8, m.keys);
+        if (!outs[i].defined()) outs[i] = cuda::empty({1, L, H, a.D}, DType::BF16);
+        if (m.fp8) {
+          ops::cuda::quantize_tensor_fp8(q.data_ptr(), L, ld, ld, q8, sq, amax);
+          ops::cuda::quantize_tensor_fp8(k.data_ptr(), L, ld, ld, k8, sk, amax);
+          ops::cuda::tensor_scale_fp8(v.data_ptr(), L, ld, ld, sv, amax);
+          ops::cuda::flash_attention_sm90_fp8(q8.data_ptr(), k8.data_ptr(), sq.data<float>(), sk.data<float>(),
+                                              v.data_ptr(), ld, sv.data<float>(), outs[i].data_ptr(), ld, L, L, H,
+                                              scale, workspace);
+        } else {
+          ops::cuda::flash_attention_sm90_bf16(q.data_ptr(), ld, k.data_ptr(), v.data_ptr(), ld, outs[i].data_ptr(),
+                                               ld, L, L, H, scale, workspace);
+        }
+        ops::cuda::flash_sm90_set_key_tile(m.fp8, before);
       };
-      const auto run_mine8 = [&] {
-        ops::cuda::quantize_tensor_fp8(q.data_ptr(), L, ld, ld, q8, sq, amax);
-        ops::cuda::quantize_tensor_fp8(k.data_ptr(), L, ld, ld, k8, sk, amax);
-        ops::cuda::tensor_scale_fp8(v.data_ptr(), L, ld, ld, sv, amax);
-        ops::cuda::flash_attention_sm90_fp8(q8.data_ptr(), k8.data_ptr(), sq.data<float>(), sk.data<float>(),
-                                            v.data_ptr(), ld, sv.data<float>(), ours8.data_ptr(), ld, L, L, H, scale,
-                                            workspace);
-      };
-      // Two rounds in opposite orders (the card's clock drifts with its power draw); the faster median of each.
-      double cudnn = 1e30, mine = 1e30, cudnn8 = 1e30, mine8 = 1e30;
-      for (int round = 0; round < 2; ++round) {
-        const bool fwd = round == 0;
-        const auto time = [&](double& best, const auto& fn) { best = std::min(best, median_ms(fn, 2, 7)); };
-        if (fwd) time(cudnn, run_cudnn), time(mine, run_mine), time(cudnn8, run_cudnn8), time(mine8, run_mine8);
-        else time(mine8, run_mine8), time(cudnn8, run_cudnn8), time(mine, run_mine), time(cudnn, run_cudnn);
-      }
+      // Every runner twice, in opposite orders (the card's clock drifts with its power draw); the
+      // faster median of each.
+      std::vector<std::function<void()>> runners = {run_cudnn, run_cudnn8};
+      for (int i = 0; i < kVariants; ++i) runners.push_back([&run, i] { run(i); });
+      std::vector<double> best(runners.size(), 1e30);
+      for (int round = 0; round < 2; ++round)
+        for (size_t n = 0; n < runners.size(); ++n) {
+          const size_t i = round == 0 ? n : runners.size() - 1 - n;
+          best[i] = std::min(best[i], median_ms(runners[i], 2, 7));
+        }
+      const double cudnn = best[0], cudnn8 = best[1];
+      for (int i = 0; i < kVariants; ++i) ms[i] = best[2 + i];
       const Tensor ref = to_device(theirs, Device::CPU).to(DType::F32);
-      const double rel = rel_l2(to_device(ours, Device::CPU).to(DType::F32), ref);
-      const double rel8 = rel_l2(to_device(ours8, Device::CPU).to(DType::F32), ref);
-      std::printf("%-16s %10.3f %9.1f %10.3f %9.1f %10.3f %9.1f %10.3f %9.1f %9.2e %9.2e\n", a.name, cudnn, tf(cudnn),
-                  mine, tf(mine), cudnn8, tf(cudnn8), mine8, tf(mine8), rel, rel8);
-      std::printf("JSON {\"op\":\"flash_sm90\",\"name\":\"%s\",\"cudnn_ms\":%.4f,\"ours_ms\":%.4f,\"cudnn_fp8_ms\":%.4f,"
-                  "\"ours_fp8_ms\":%.4f,\"rel_l2\":%.3e,\"rel_l2_fp8\":%.3e}\n",
-                  a.name, cudnn, mine, cudnn8, mine8, rel, rel8);
+      std::printf("%-16s %9.3f %7.1f %9.3f %7.1f", a.name, cudnn, tf(cudnn), cudnn8, tf(cudnn8));
+      char head[160];
+      std::snprintf(head, sizeof head, "JSON {\"op\":\"flash_sm90\",\"name\":\"%s\",\"cudnn_ms\":%.4f,\"cudnn_fp8_ms\":%.4f",
+                    a.name, cudnn, cudnn8);
+      std::string json = head;
+      std::string errors;
+      for (int i = 0; i < kVariants; ++i) {
+        const double rel = rel_l2(to_device(outs[i], Device::CPU).to(DType::F32), ref);
+        std::printf(" %9.3f %7.1f", ms[i], tf(ms[i]));
+        char buf[96];
+        std::snprintf(buf, sizeof buf, " %.1e", rel);
+        errors += buf;
+        std::snprintf(buf, sizeof buf, ",\"%s_%d_ms\":%.4f,\"%s_%d_rel_l2\":%.3e", variants[i].fp8 ? "fp8" : "bf16",
+                      variants[i].keys, ms[i], variants[i].fp8 ? "fp8" : "bf16", variants[i].keys, rel);
+        json += buf;
+      }
+      std::printf("  %s\n%s}\n", errors.c_str(), json.c_str());
     } catch (const Error& e) {
       std::printf("%-16s failed: %s\n", a.name, e.what());
     }

@@ -29,28 +29,49 @@ using namespace sm90;
 
 constexpr int kD = 128;         // head dim
 constexpr int kBM = 128;        // queries per CTA (64 per computing warpgroup)
-constexpr int kBN = 128;        // keys per tile
 constexpr int kThreads = 384;   // one loading and two computing warpgroups
 constexpr int kKeyGroup = 32;   // Vᵀ rows are padded to a multiple of this (and reordered within it for FP8)
 constexpr float kLog2e = 1.4426950408889634f;
 
-template <bool FP8>
+// BN: keys per tile. bf16: 128 or 176 (FlashAttention-3's choice at head dim 128: fewer per-tile
+// overheads; S is then 64 x 176 per warpgroup and P·V sums over 11 k-steps of 16); FP8: 128 or 192
+// (a multiple of its 32-key k-steps). 192 bf16 and 224 FP8 keys (shared memory then full) measured
+// no faster than 176 and 192 and were dropped (docs/performance.md, eleventh session).
+constexpr bool supported_tile(bool fp8, int keys) { return keys == 128 || keys == (fp8 ? 192 : 176); }
+
+template <bool FP8, int BN>
 struct Traits {
+  static_assert(supported_tile(FP8, BN), "key tiles of 128 or 176 (bf16), 128 or 192 (FP8)");
+  static constexpr int kBN = BN;
   static constexpr int kElem = FP8 ? 1 : 2;               // bytes per value
   static constexpr int kRowValues = 128 / kElem;          // values in one 128-byte swizzled row
-  static constexpr int kBoxes = kD * kElem / 128;         // 128-byte boxes across a 128-wide tile
-  static constexpr int kBoxBytes = 128 * 128;             // 128 rows of 128 bytes
-  static constexpr int kTileBytes = kBoxes * kBoxBytes;   // one Q, K or Vᵀ tile
-  static constexpr int kSteps = kD * kElem / 32;          // wgmma k-steps over 128 values (32 bytes each)
+  static constexpr int kBoxes = kD * kElem / 128;         // 128-byte boxes across the head dim
+  static constexpr int kQBoxBytes = kBM * 128;            // a Q box: 128 rows of 128 bytes
+  static constexpr int kKBoxBytes = BN * 128;             // a K box: BN rows (keys)
+  static constexpr int kVBoxBytes = kD * 128;             // a Vᵀ box: 128 rows (head dim) of 128 bytes of keys
+  // Vᵀ boxes along a tile's keys; the last box's keys past the tile (176 bf16: 16; 192 FP8: 64) are
+  // loaded and unused.
+  static constexpr int kVBoxes = (BN * kElem + 127) / 128;
+  static constexpr int kQTileBytes = kBoxes * kQBoxBytes;
+  static constexpr int kKTileBytes = kBoxes * kKBoxBytes;
+  static constexpr int kVTileBytes = kVBoxes * kVBoxBytes;
+  static constexpr int kQKSteps = kD * kElem / 32;        // wgmma k-steps over the head dim (32 bytes each)
+  static constexpr int kPVSteps = BN * kElem / 32;        // wgmma k-steps over a tile's keys
+  static constexpr int kGroups = BN / 8;                  // 8-column groups of S; a thread holds 4 scores of each
+  static constexpr int kScores = 4 * kGroups;             // S accumulators per thread
   // Ring stages: K is released as soon as S = Q·Kᵀ is done, Vᵀ only after the next tile's P·V.
-  // FP8 (half-size tiles) takes 4 + 3; bf16 keeps 2 + 2 (a third K stage, with the skipped
+  // FP8 (half-size values) takes 4 + 3; bf16 keeps 2 + 2 (a third K stage, with the skipped
   // rescale below, measured slower: docs/performance.md, ninth session).
   static constexpr int kKStages = FP8 ? 4 : 2, kVStages = FP8 ? 3 : 2;
+  // Registers per thread: the loading warpgroup keeps kLoadRegs, the computing ones claim
+  // kComputeRegs (128·load + 256·compute <= 64K; larger tiles hold 24 or 32 more S accumulators).
+  static constexpr int kLoadRegs = BN == 128 ? 40 : 24, kComputeRegs = BN == 128 ? 232 : 240;
   // FP8 spends its time in the softmax (the products take half as long): it skips O's rescale
   // when a whole warp's factors are 1; bf16 rescales always (the configuration measured in the DiT).
   static constexpr bool kSkipUnitRescale = FP8;
-  static constexpr int kSmem =
-      kTileBytes * (1 + kKStages + kVStages) + 8 * (1 + 2 * (kKStages + kVStages)) + 1024;  // + alignment
+  static constexpr int kSmem = kQTileBytes + kKStages * kKTileBytes + kVStages * kVTileBytes +
+                               8 * (1 + 2 * (kKStages + kVStages)) + 1024;  // + alignment
+  static_assert(kSmem <= 227 * 1024, "shared memory per block");
   // Exponent offset of the probabilities: in FP8 they are P·256, in [0, 256] (E4M3 reaches 448),
   // so those down to 2^-14 stay normal E4M3 numbers.
   static constexpr float kPOffset = FP8 ? 8.0f : 0.0f;
@@ -66,10 +87,10 @@ struct Params {
   int64_t so;               // out token stride (elements)
 };
 
-// Byte offset of k-step `ks` in a K-major tile: 32 bytes a step along 128-byte rows, box by box.
-template <bool FP8>
-__device__ inline uint32_t step_offset(int ks) {
-  return uint32_t((ks * 32) / 128) * Traits<FP8>::kBoxBytes + uint32_t((ks * 32) % 128);
+// Byte offset of k-step `ks` in a K-major tile of boxes of `box_bytes`: 32 bytes a step along
+// 128-byte rows, box by box.
+__device__ inline uint32_t step_offset(int ks, int box_bytes) {
+  return uint32_t((ks * 32) / 128) * uint32_t(box_bytes) + uint32_t((ks * 32) % 128);
 }
 
 __device__ inline float ex2(float x) {
@@ -91,15 +112,19 @@ __device__ inline uint32_t pack_e4m3(float x0, float x1, float x2, float x3) {
   return uint32_t(lo) | (uint32_t(hi) << 16);
 }
 
-// S [64 x 128] = Q · Kᵀ for this warpgroup's 64 queries (issued, not waited for).
-template <bool FP8>
-__device__ inline void issue_qk(float (&sc)[64], uint32_t q_rows, uint32_t k_tile) {
+// S [64 x BN] = Q · Kᵀ for this warpgroup's 64 queries (issued, not waited for).
+template <class T>
+__device__ inline void issue_qk(float (&sc)[T::kScores], uint32_t q_rows, uint32_t k_tile) {
 #pragma unroll
-  for (int ks = 0; ks < Traits<FP8>::kSteps; ++ks) {
-    const uint64_t da = desc_k_major_sw128(q_rows + step_offset<FP8>(ks));
-    const uint64_t db = desc_k_major_sw128(k_tile + step_offset<FP8>(ks));
-    if constexpr (FP8)
+  for (int ks = 0; ks < T::kQKSteps; ++ks) {
+    const uint64_t da = desc_k_major_sw128(q_rows + step_offset(ks, T::kQBoxBytes));
+    const uint64_t db = desc_k_major_sw128(k_tile + step_offset(ks, T::kKBoxBytes));
+    if constexpr (T::kElem == 1 && T::kBN == 192)
+      wgmma_ss_e4m3_n192(sc, da, db, ks > 0);
+    else if constexpr (T::kElem == 1)
       wgmma_ss_e4m3(sc, da, db, ks > 0);
+    else if constexpr (T::kBN == 176)
+      wgmma_ss_bf16_n176(sc, da, db, ks > 0);
     else
       wgmma_ss_bf16(sc, da, db, ks > 0);
   }
@@ -107,12 +132,12 @@ __device__ inline void issue_qk(float (&sc)[64], uint32_t q_rows, uint32_t k_til
 }
 
 // O += P · V with P from registers and the Vᵀ tile as B (keys as the summed dimension).
-template <bool FP8>
-__device__ inline void issue_pv(float (&o)[64], const uint32_t (&a)[Traits<FP8>::kSteps][4], uint32_t v_tile) {
+template <class T>
+__device__ inline void issue_pv(float (&o)[64], const uint32_t (&a)[T::kPVSteps][4], uint32_t v_tile) {
 #pragma unroll
-  for (int ks = 0; ks < Traits<FP8>::kSteps; ++ks) {
-    const uint64_t db = desc_k_major_sw128(v_tile + step_offset<FP8>(ks));
-    if constexpr (FP8)
+  for (int ks = 0; ks < T::kPVSteps; ++ks) {
+    const uint64_t db = desc_k_major_sw128(v_tile + step_offset(ks, T::kVBoxBytes));
+    if constexpr (T::kElem == 1)
       wgmma_rs_e4m3(o, a[ks], db);
     else
       wgmma_rs_bf16(o, a[ks], db);
@@ -121,9 +146,10 @@ __device__ inline void issue_pv(float (&o)[64], const uint32_t (&a)[Traits<FP8>:
 }
 
 // Keys past Lk in the last tile (zeros from TMA) take no weight.
-__device__ inline void mask_keys(float (&sc)[64], int valid, int quad) {
+template <int kScores>
+__device__ inline void mask_keys(float (&sc)[kScores], int valid, int quad) {
 #pragma unroll
-  for (int i = 0; i < 16; ++i)
+  for (int i = 0; i < kScores / 4; ++i)
 #pragma unroll
     for (int e = 0; e < 2; ++e)
       if (8 * i + 2 * quad + e >= valid) sc[4 * i + e] = sc[4 * i + 2 + e] = -INFINITY;
@@ -136,27 +162,31 @@ __device__ inline void mask_keys(float (&sc)[64], int valid, int quad) {
 // groups' exponentials on the FMA pipe (a polynomial, as FlashAttention-4 does on Blackwell)
 // instead of the exp2 unit measured 1.6-12% slower in both precisions (docs/performance.md, tenth
 // session): the softmax is bound by issue slots and latency here, not by the exp2 unit.
-template <bool FP8>
-__device__ inline void softmax_step(float (&sc)[64], float (&row_max)[2], float (&row_sum)[2], float (&corr)[2],
-                                    float scale_log2) {
-  float m0[16], m1[16];
+// m[0] = max(m[0 .. n)), folding the upper half onto the lower (n a constant: no local memory).
+template <int n>
+__device__ inline void fold_max(float* m0, float* m1) {
+  if constexpr (n > 1) {
+    constexpr int half = (n + 1) / 2;
 #pragma unroll
-  for (int i = 0; i < 16; ++i) {
+    for (int i = 0; i < n - half; ++i) {
+      m0[i] = fmaxf(m0[i], m0[i + half]);
+      m1[i] = fmaxf(m1[i], m1[i + half]);
+    }
+    fold_max<half>(m0, m1);
+  }
+}
+
+template <class T>
+__device__ inline void softmax_step(float (&sc)[T::kScores], float (&row_max)[2], float (&row_sum)[2],
+                                    float (&corr)[2], float scale_log2) {
+  constexpr int G = T::kGroups;
+  float m0[G], m1[G];
+#pragma unroll
+  for (int i = 0; i < G; ++i) {
     m0[i] = fmaxf(sc[4 * i], sc[4 * i + 1]);
     m1[i] = fmaxf(sc[4 * i + 2], sc[4 * i + 3]);
   }
-  const auto halve = [&](auto width) {  // m[i] = max(m[i], m[i + w]) for i < w (w a constant: no local memory)
-    constexpr int w = decltype(width)::value;
-#pragma unroll
-    for (int i = 0; i < w; ++i) {
-      m0[i] = fmaxf(m0[i], m0[i + w]);
-      m1[i] = fmaxf(m1[i], m1[i + w]);
-    }
-  };
-  halve(std::integral_constant<int, 8>{});
-  halve(std::integral_constant<int, 4>{});
-  halve(std::integral_constant<int, 2>{});
-  halve(std::integral_constant<int, 1>{});
+  fold_max<G>(m0, m1);
   float mx[2] = {m0[0], m1[0]};
   float shift[2], sum[2] = {0.0f, 0.0f};
 #pragma unroll
@@ -166,10 +196,10 @@ __device__ inline void softmax_step(float (&sc)[64], float (&row_max)[2], float 
     const float m_new = fmaxf(row_max[r], mx[r] * scale_log2);
     corr[r] = ex2(row_max[r] - m_new);  // 0 on the first tile (row_max = -inf)
     row_max[r] = m_new;
-    shift[r] = m_new - Traits<FP8>::kPOffset;
+    shift[r] = m_new - T::kPOffset;
   }
 #pragma unroll
-  for (int i = 0; i < 16; ++i)
+  for (int i = 0; i < G; ++i)
 #pragma unroll
     for (int e = 0; e < 2; ++e) {
       sc[4 * i + e] = ex2(fmaf(sc[4 * i + e], scale_log2, -shift[0]));
@@ -182,11 +212,11 @@ __device__ inline void softmax_step(float (&sc)[64], float (&row_max)[2], float 
 }
 
 // The probabilities as wgmma's A operand, straight from the score registers (see the header).
-template <bool FP8>
-__device__ inline void pack_p(const float (&sc)[64], uint32_t (&a)[Traits<FP8>::kSteps][4]) {
+template <class T>
+__device__ inline void pack_p(const float (&sc)[T::kScores], uint32_t (&a)[T::kPVSteps][4]) {
 #pragma unroll
-  for (int ks = 0; ks < Traits<FP8>::kSteps; ++ks) {
-    if constexpr (FP8) {
+  for (int ks = 0; ks < T::kPVSteps; ++ks) {
+    if constexpr (T::kElem == 1) {
       const float* x = sc + 16 * ks;
       a[ks][0] = pack_e4m3(x[0], x[1], x[4], x[5]);
       a[ks][1] = pack_e4m3(x[2], x[3], x[6], x[7]);
@@ -207,25 +237,26 @@ __device__ inline void pack_p(const float (&sc)[64], uint32_t (&a)[Traits<FP8>::
 __device__ inline void turn_wait(int cw) { asm volatile("bar.sync %0, 256;" ::"r"(1 + cw) : "memory"); }
 __device__ inline void turn_pass(int cw) { asm volatile("bar.arrive %0, 256;" ::"r"(2 - cw) : "memory"); }
 
-template <bool FP8>
+template <bool FP8, int BN>
 __global__ void __launch_bounds__(kThreads, 1)
     flash_fwd_kernel(const __grid_constant__ CUtensorMap tq, const __grid_constant__ CUtensorMap tk,
                      const __grid_constant__ CUtensorMap tv, const Params p) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)  // sm_90a only; other targets get an empty kernel, never launched
-  using T = Traits<FP8>;
+  using T = Traits<FP8, BN>;
+  constexpr int kBN = T::kBN;
   constexpr int KS = T::kKStages, VS = T::kVStages;
   extern __shared__ uint8_t smem_raw[];
   const uint32_t sQ = (smem_u32(smem_raw) + 1023u) & ~1023u;
-  const uint32_t sK = sQ + T::kTileBytes, sV = sK + KS * T::kTileBytes;
+  const uint32_t sK = sQ + T::kQTileBytes, sV = sK + KS * T::kKTileBytes;
   // mbarriers: q_full, then k_full, k_empty [KS] and v_full, v_empty [VS].
-  const uint32_t q_full = sV + VS * T::kTileBytes;
+  const uint32_t q_full = sV + VS * T::kVTileBytes;
   enum { kFull = 0, kEmpty = 1, vFull = 2, vEmpty = 3 };
   const auto bar = [&](int set, int s) {
     const int first = set < 2 ? set * KS : 2 * KS + (set - 2) * VS;
     return q_full + 8u + 8u * uint32_t(first + s);
   };
-  const auto k_tile = [&](int s) { return sK + uint32_t(s * T::kTileBytes); };
-  const auto v_tile = [&](int s) { return sV + uint32_t(s * T::kTileBytes); };
+  const auto k_tile = [&](int s) { return sK + uint32_t(s * T::kKTileBytes); };
+  const auto v_tile = [&](int s) { return sV + uint32_t(s * T::kVTileBytes); };
 
   const int tid = threadIdx.x, wg = tid / 128;
   const int m0 = blockIdx.x * kBM, h = blockIdx.y;
@@ -245,25 +276,25 @@ __global__ void __launch_bounds__(kThreads, 1)
   __syncthreads();
 
   if (wg == 0) {  // loading warpgroup: one thread issues every TMA load, K and Vᵀ in separate rings
-    regs_release<40>();
+    regs_release<T::kLoadRegs>();
     if (tid != 0) return;
-    mbar_arrive_expect_tx(q_full, T::kTileBytes);
-    for (int b = 0; b < T::kBoxes; ++b) tma_load_3d(sQ + b * T::kBoxBytes, &tq, q_full, b * T::kRowValues, h, m0);
+    mbar_arrive_expect_tx(q_full, T::kQTileBytes);
+    for (int b = 0; b < T::kBoxes; ++b) tma_load_3d(sQ + b * T::kQBoxBytes, &tq, q_full, b * T::kRowValues, h, m0);
     for (int j = 0; j < tiles; ++j) {
       const int sk = j % KS, sv = j % VS;
       mbar_wait(bar(kEmpty, sk), ((j / KS) & 1) ^ 1);
-      mbar_arrive_expect_tx(bar(kFull, sk), T::kTileBytes);
+      mbar_arrive_expect_tx(bar(kFull, sk), T::kKTileBytes);
       for (int b = 0; b < T::kBoxes; ++b)
-        tma_load_3d(k_tile(sk) + b * T::kBoxBytes, &tk, bar(kFull, sk), b * T::kRowValues, h, j * kBN);
+        tma_load_3d(k_tile(sk) + b * T::kKBoxBytes, &tk, bar(kFull, sk), b * T::kRowValues, h, j * kBN);
       mbar_wait(bar(vEmpty, sv), ((j / VS) & 1) ^ 1);
-      mbar_arrive_expect_tx(bar(vFull, sv), T::kTileBytes);
-      for (int b = 0; b < T::kBoxes; ++b)
-        tma_load_3d(v_tile(sv) + b * T::kBoxBytes, &tv, bar(vFull, sv), j * kBN + b * T::kRowValues, 0, h);
+      mbar_arrive_expect_tx(bar(vFull, sv), T::kVTileBytes);
+      for (int b = 0; b < T::kVBoxes; ++b)
+        tma_load_3d(v_tile(sv) + b * T::kVBoxBytes, &tv, bar(vFull, sv), j * kBN + b * T::kRowValues, 0, h);
     }
     return;
   }
 
-  regs_claim<232>();
+  regs_claim<T::kComputeRegs>();
   const int cw = wg - 1, lane = tid & 31, warp = (tid & 127) >> 5, quad = lane & 3;
   float scale_log2 = p.scale_log2, out_scale = 1.0f;
   if constexpr (FP8) {
@@ -281,8 +312,8 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
   for (int i = 0; i < 64; ++i) o[i] = 0.0f;
   float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.0f, 0.0f}, corr[2];
-  float sc[64];
-  uint32_t a[T::kSteps][4];
+  float sc[T::kScores];
+  uint32_t a[T::kPVSteps][4];
 
   // Tile 0: S_0, its softmax, P_0. Warpgroup 1 lets warpgroup 0 go first.
   if (cw == 1) turn_pass(cw);
@@ -290,13 +321,13 @@ __global__ void __launch_bounds__(kThreads, 1)
   mbar_wait(bar(kFull, 0), 0);
   turn_wait(cw);
   wgmma_fence();
-  issue_qk<FP8>(sc, q_rows, k_tile(0));
+  issue_qk<T>(sc, q_rows, k_tile(0));
   turn_pass(cw);
   wgmma_wait<0>();
   release(kEmpty, 0);
   if (tiles == 1 && last_valid < kBN) mask_keys(sc, last_valid, quad);
-  softmax_step<FP8>(sc, row_max, row_sum, corr, scale_log2);
-  pack_p<FP8>(sc, a);
+  softmax_step<T>(sc, row_max, row_sum, corr, scale_log2);
+  pack_p<T>(sc, a);
 
   // Tile j: S_j = Q·K_jᵀ and O += P_{j-1}·V_{j-1} issued together; the softmax of S_j runs while
   // the second product does; O is rescaled once that product is done.
@@ -306,13 +337,13 @@ __global__ void __launch_bounds__(kThreads, 1)
     mbar_wait(bar(vFull, prev), ((j - 1) / VS) & 1);
     turn_wait(cw);
     wgmma_fence();
-    issue_qk<FP8>(sc, q_rows, k_tile(s));
-    issue_pv<FP8>(o, a, v_tile(prev));
+    issue_qk<T>(sc, q_rows, k_tile(s));
+    issue_pv<T>(o, a, v_tile(prev));
     turn_pass(cw);
     wgmma_wait<1>();
     release(kEmpty, s);
     if (j == tiles - 1 && last_valid < kBN) mask_keys(sc, last_valid, quad);
-    softmax_step<FP8>(sc, row_max, row_sum, corr, scale_log2);
+    softmax_step<T>(sc, row_max, row_sum, corr, scale_log2);
     wgmma_wait<0>();
     release(vEmpty, prev);
     // Once the row maxima settle (most tiles) every factor is exactly 1 and the multiply can go.
@@ -325,7 +356,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         o[4 * i + 3] *= corr[1];
       }
     }
-    pack_p<FP8>(sc, a);
+    pack_p<T>(sc, a);
   }
 
   // The last product; warpgroup 1's turn passes nowhere (warpgroup 0 waits for no further turn).
@@ -333,7 +364,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   mbar_wait(bar(vFull, last), ((tiles - 1) / VS) & 1);
   turn_wait(cw);
   wgmma_fence();
-  issue_pv<FP8>(o, a, v_tile(last));
+  issue_pv<T>(o, a, v_tile(last));
   if (cw == 0) turn_pass(cw);
   wgmma_wait<0>();
   release(vEmpty, last);
@@ -424,13 +455,14 @@ CUtensorMap tensor_map(const void* base, bool fp8, const uint64_t dims[3], const
 
 int64_t padded_keys(int64_t Lk) { return (Lk + kKeyGroup - 1) / kKeyGroup * kKeyGroup; }
 
-template <bool FP8>
+template <bool FP8, int BN>
 void launch(const void* q, int64_t q_row_bytes, const void* k, int64_t k_row_bytes, const void* vt, int64_t Lpad,
             int64_t Lq, int64_t Lk, int64_t H, const Params& p) {
-  using T = Traits<FP8>;
+  using T = Traits<FP8, BN>;
   static std::once_flag once;
   std::call_once(once, [] {
-    WAN_CUDA_CHECK(cudaFuncSetAttribute(flash_fwd_kernel<FP8>, cudaFuncAttributeMaxDynamicSharedMemorySize, T::kSmem));
+    WAN_CUDA_CHECK(
+        cudaFuncSetAttribute(flash_fwd_kernel<FP8, BN>, cudaFuncAttributeMaxDynamicSharedMemorySize, T::kSmem));
   });
   const uint64_t e = T::kElem;
   const uint64_t q_dims[3] = {uint64_t(kD), uint64_t(H), uint64_t(Lq)};
@@ -440,10 +472,10 @@ void launch(const void* q, int64_t q_row_bytes, const void* k, int64_t k_row_byt
   const uint64_t v_dims[3] = {uint64_t(Lpad), uint64_t(kD), uint64_t(H)};
   const uint64_t v_strides[2] = {uint64_t(Lpad) * e, uint64_t(Lpad) * kD * e};
   const CUtensorMap tq = tensor_map(q, FP8, q_dims, q_strides, 1, kBM);
-  const CUtensorMap tk = tensor_map(k, FP8, k_dims, k_strides, 1, kBN);
+  const CUtensorMap tk = tensor_map(k, FP8, k_dims, k_strides, 1, BN);
   const CUtensorMap tv = tensor_map(vt, FP8, v_dims, v_strides, kD, 1);
   const dim3 grid(unsigned((Lq + kBM - 1) / kBM), unsigned(H));
-  flash_fwd_kernel<FP8><<<grid, kThreads, T::kSmem, wan::cuda::context().stream>>>(tq, tk, tv, p);
+  flash_fwd_kernel<FP8, BN><<<grid, kThreads, T::kSmem, wan::cuda::context().stream>>>(tq, tk, tv, p);
   WAN_CUDA_CHECK_LAUNCH();
 }
 
@@ -460,6 +492,18 @@ void* transpose_v(const void* v, int64_t skv, int64_t Lk, int64_t H, const float
   return workspace.data_ptr();
 }
 
+// Keys per tile: the default, or the environment's choice where it names a supported one.
+std::atomic<int>& key_tile(bool fp8) {
+  const auto from_env = [](const char* name, bool fp8, int fallback) {
+    const char* env = std::getenv(name);
+    const int keys = env ? std::atoi(env) : 0;
+    return supported_tile(fp8, keys) ? keys : fallback;
+  };
+  static std::atomic<int> bf16{from_env("WAN_FLASH_BF16_KEYS", false, 176)};
+  static std::atomic<int> f8{from_env("WAN_FLASH_FP8_KEYS", true, 192)};
+  return fp8 ? f8 : bf16;
+}
+
 std::atomic<bool>& enabled() {
   static std::atomic<bool> on{[] {
     const char* env = std::getenv("WAN_FLASH_SM90");
@@ -471,6 +515,13 @@ std::atomic<bool>& enabled() {
 }  // namespace
 
 void flash_sm90_enable(bool on) { enabled() = on; }
+
+void flash_sm90_set_key_tile(bool fp8, int keys) {
+  WAN_CHECK(supported_tile(fp8, keys), "flash attention: a ", fp8 ? "FP8" : "bf16", " key tile of ",
+            fp8 ? "128 or 192" : "128 or 176", " keys, not ", keys);
+  key_tile(fp8) = keys;
+}
+int flash_sm90_key_tile(bool fp8) { return key_tile(fp8); }
 
 bool flash_sm90_available(int64_t head_dim) {
 #if defined(WAN_HAVE_SM90A)
@@ -514,7 +565,10 @@ void flash_attention_sm90_bf16(const void* q, int64_t sq, const void* k, const v
             " Lk ", Lk);
   const void* vt = transpose_v<false>(v, skv, Lk, H, nullptr, workspace);
   Params p{int(Lq), int(Lk), scale * kLog2e, nullptr, nullptr, nullptr, static_cast<__nv_bfloat16*>(out), so};
-  launch<false>(q, sq * 2, k, skv * 2, vt, padded_keys(Lk), Lq, Lk, H, p);
+  switch (key_tile(false)) {
+    case 176: launch<false, 176>(q, sq * 2, k, skv * 2, vt, padded_keys(Lk), Lq, Lk, H, p); break;
+    default: launch<false, 128>(q, sq * 2, k, skv * 2, vt, padded_keys(Lk), Lq, Lk, H, p);
+  }
 }
 
 void flash_attention_sm90_fp8(const void* q8, const void* k8, const float* q_scale, const float* k_scale,
@@ -524,7 +578,10 @@ void flash_attention_sm90_fp8(const void* q8, const void* k8, const float* q_sca
             " Lk ", Lk);
   const void* vt = transpose_v<true>(v, skv, Lk, H, v_scale, workspace);
   Params p{int(Lq), int(Lk), scale * kLog2e, q_scale, k_scale, v_scale, static_cast<__nv_bfloat16*>(out), so};
-  launch<true>(q8, H * kD, k8, H * kD, vt, padded_keys(Lk), Lq, Lk, H, p);
+  switch (key_tile(true)) {
+    case 192: launch<true, 192>(q8, H * kD, k8, H * kD, vt, padded_keys(Lk), Lq, Lk, H, p); break;
+    default: launch<true, 128>(q8, H * kD, k8, H * kD, vt, padded_keys(Lk), Lq, Lk, H, p);
+  }
 }
 
 }  // namespace wan::ops::cuda

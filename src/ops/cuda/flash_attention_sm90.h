@@ -2,8 +2,8 @@
 // DiT's self-attention. softmax(q·kᵀ·scale)·v per head, as ops/attention.h, in the FlashAttention
 // manner (a running row max and sum, never the [Lq, Lk] scores in memory), built on TMA loads and
 // warpgroup matrix products (ops/cuda/sm90_device.h):
-//   one block of 128 queries of one head per CTA; a loading warpgroup streams 128-key tiles of K
-//   and Vᵀ through a ring of shared-memory stages; two computing warpgroups, 64 queries each, form
+//   one block of 128 queries of one head per CTA; a loading warpgroup streams tiles of K and Vᵀ
+//   (176 keys in bf16, 192 in FP8) through a ring of shared-memory stages; two computing warpgroups, 64 queries each, form
 //   S = Q·Kᵀ (wgmma, both operands in shared memory), the softmax in registers, and O += P·V
 //   (wgmma, P from registers); fp32 scores, sums and accumulators.
 // V is read transposed ([H, D, keys]: the layout wgmma needs for an operand summed over keys; a
@@ -29,6 +29,12 @@ namespace wan::ops::cuda {
 // switched off (WAN_FLASH_SM90=0 in the environment, or flash_sm90_enable(false): cuDNN only).
 bool flash_sm90_available(int64_t head_dim);
 void flash_sm90_enable(bool on);
+// Keys per tile: bf16 128 or 176 (default; FlashAttention-3's tile at head dim 128), FP8 128 or
+// 192 (default): the larger tiles measured 2-5% faster (docs/performance.md, eleventh session).
+// WAN_FLASH_BF16_KEYS / WAN_FLASH_FP8_KEYS in the environment set the starting choice. For
+// benchmarks and tests.
+void flash_sm90_set_key_tile(bool fp8, int keys);
+int flash_sm90_key_tile(bool fp8);
 // True when every operand (its address and its token stride in bytes) suits the TMA loads:
 // 16-byte aligned rows.
 bool flash_sm90_aligned(std::initializer_list<const void*> operands, std::initializer_list<int64_t> row_bytes);
