@@ -69,17 +69,33 @@ struct LinearGpu {
   Tensor operator()(const ops::Fp8Matrix& x2d, int64_t B, int64_t L, ops::Activation act = ops::Activation::None) const {
     return ops::linear_fp8(x2d, q, b, act).view({B, L, q.values.size(0)});
   }
+  // The product written into `out` (rows of a larger buffer; ops::linear_into).
+  void into(const Tensor& x, Tensor& out, ops::Activation act = ops::Activation::None) const {
+    if (q.defined())
+      ops::linear_fp8_into(ops::quantize_fp8(x.view({-1, x.size(-1)}), ops::Fp8Scaling::PerRow), q, b, act, out);
+    else
+      ops::linear_into(x, w, b, act, out);
+  }
   // The product of the adaLN / LayerNorm of x (ops::layer_norm_modulate's arguments): in FP8 the
-  // norm kernel writes the E4M3 input itself (one pass fewer over the activations).
-  Tensor normed(const Tensor& x, double eps, const Tensor& nw, const Tensor& nb, const Tensor& shift,
-                const Tensor& scale, ops::Activation act, const std::function<void(const char*)>& region) const {
+  // norm kernel writes the E4M3 input itself (one pass fewer over the activations). With a
+  // pending residual (res_y defined), x += res_y · res_gate first, in the norm's pass
+  // (ops::residual_layer_norm_modulate_); res_y is let go before the product (a caller that moves
+  // it in frees its memory for the product's output).
+  Tensor normed(Tensor& x, double eps, const Tensor& nw, const Tensor& nb, const Tensor& shift, const Tensor& scale,
+                ops::Activation act, const std::function<void(const char*)>& region, Tensor res_y = {},
+                const Tensor& res_gate = {}) const {
     region("other");
     if (q.defined()) {
-      const ops::Fp8Matrix h = ops::layer_norm_modulate_fp8(x, eps, nw, nb, shift, scale);
+      const ops::Fp8Matrix h =
+          res_y.defined() ? ops::residual_layer_norm_modulate_fp8_(x, res_y, res_gate, eps, nw, nb, shift, scale)
+                          : ops::layer_norm_modulate_fp8(x, eps, nw, nb, shift, scale);
+      res_y = Tensor();
       region("matmul");
       return (*this)(h, x.size(0), x.size(1), act);
     }
-    const Tensor h = ops::layer_norm_modulate(x, eps, nw, nb, shift, scale);
+    const Tensor h = res_y.defined() ? ops::residual_layer_norm_modulate_(x, res_y, res_gate, eps, nw, nb, shift, scale)
+                                     : ops::layer_norm_modulate(x, eps, nw, nb, shift, scale);
+    res_y = Tensor();
     region("matmul");
     return (*this)(h, act);
   }
@@ -578,14 +594,28 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     const double eps = c.eps, scale = 1.0 / std::sqrt(double(Dh));
     const bool fp8 = d.precision == Precision::FP8;
     const int64_t chunk = ffn_chunk_rows(Sl, c.ffn_dim);
+    // Each residual update x += y · gate waits for the norm that follows it and runs in that
+    // norm's pass (ops::residual_layer_norm_modulate_): x is read and written once per update
+    // instead of three times. `pending` holds the update not yet applied.
+    struct Pending {
+      Tensor y, gate;  // gate undefined: 1
+    } pending;
+    const auto apply_pending = [&] {
+      if (!pending.y.defined()) return;
+      region("other");
+      ops::residual_add_(x, pending.y, pending.gate);
+      pending = {};
+    };
     for (size_t i = 0; i < d.blocks.size(); ++i) {
       const BlockGpu& g = d.blocks[i];
       Tensor m[6];
       for (int64_t k = 0; k < 6; ++k) m[k] = mods.select(0, int64_t(i)).select(0, k);  // [B, D] f32 views
 
-      // Self-attention: one QKV product, q/k normalised and rotated in place, attention reading
-      // the three column blocks as strided views.
-      Tensor qkv = g.self_attn.in.normed(x, eps, {}, {}, m[0], m[1], ops::Activation::None, region);  // [B, S, 3D]
+      // Self-attention: one QKV product (after the previous block's FFN residual), q/k normalised
+      // and rotated in place, attention reading the three column blocks as strided views.
+      Tensor qkv = g.self_attn.in.normed(x, eps, {}, {}, m[0], m[1], ops::Activation::None, region,
+                                         std::move(pending.y), pending.gate);  // [B, S, 3D]
+      pending = {};
       region("other");
       Tensor q = columns(qkv, 0, D), k = columns(qkv, 1, D);
       ops::rms_norm_rope_(q, g.self_attn.norm_q, eps, H, grids, &d.rope, first);
@@ -602,12 +632,10 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
       region("matmul");
       Tensor y = g.self_attn.o(o.view({B, Sl, D}));
       o = Tensor();
-      region("other");
-      ops::residual_add_(x, y, m[2]);
-      y = Tensor();
 
-      // Cross-attention on norm3(x): all text_len keys, no RoPE, no gate.
-      Tensor cq = g.cross_attn.in.normed(x, eps, g.norm3_w, g.norm3_b, {}, {}, ops::Activation::None, region);
+      // Cross-attention on norm3(x + y · gate): all text_len keys, no RoPE, no gate.
+      Tensor cq =
+          g.cross_attn.in.normed(x, eps, g.norm3_w, g.norm3_b, {}, {}, ops::Activation::None, region, std::move(y), m[2]);
       region("other");
       ops::rms_norm_rope_(cq, g.cross_attn.norm_q, eps, H, {}, nullptr);
       region("attention");
@@ -615,32 +643,41 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
       o = ops::attention(cq.view({B, Sl, H, Dh}), heads(ckv, 0, H, Dh), heads(ckv, 1, H, Dh), {}, scale);
       cq = Tensor();
       region("matmul");
-      y = g.cross_attn.o(o.view({B, Sl, D}));
+      Tensor y_cross = g.cross_attn.o(o.view({B, Sl, D}));
       o = Tensor();
-      region("other");
-      ops::residual_add_(x, y, Tensor());
-      y = Tensor();
 
-      // FFN, over the tokens of each sample in chunks (rows are independent).
+      // FFN, over the tokens of each sample in chunks (rows are independent): each chunk's norm
+      // takes the cross-attention's residual for its rows; the FFN's outputs gather in one
+      // [B, S, D] buffer whose gated residual waits for the next block's first norm.
+      Tensor y_ffn = empty_on({B, Sl, D}, DType::BF16, Device::CUDA);
       for (int64_t b = 0; b < B; ++b) {
-        const Tensor shift = m[3].narrow(0, b, 1), scl = m[4].narrow(0, b, 1), gate = m[5].narrow(0, b, 1);
+        const Tensor shift = m[3].narrow(0, b, 1), scl = m[4].narrow(0, b, 1);
         for (int64_t r0 = 0; r0 < Sl; r0 += chunk) {
           const int64_t n = std::min(chunk, Sl - r0);
-          Tensor xs = x.select(0, b).narrow(0, r0, n).unsqueeze(0);  // [1, n, D], contiguous rows of x
-          Tensor f = g.ffn0.normed(xs, eps, {}, {}, shift, scl, ops::Activation::GeluTanh, region);
-          Tensor ys = g.ffn2(f);
-          f = Tensor();
-          region("other");
-          ops::residual_add_(xs, ys, gate);
+          const auto rows = [&](const Tensor& t) { return t.select(0, b).narrow(0, r0, n).unsqueeze(0); };
+          Tensor xs = rows(x);  // [1, n, D], contiguous rows of x
+          Tensor f = g.ffn0.normed(xs, eps, {}, {}, shift, scl, ops::Activation::GeluTanh, region, rows(y_cross), {});
+          Tensor ys = rows(y_ffn);
+          g.ffn2.into(f, ys);
         }
       }
-      if (observer) observer(int64_t(i), to_device(x, Device::CPU));
+      y_cross = Tensor();
+      pending = {std::move(y_ffn), m[5]};
+      if (observer) {
+        apply_pending();
+        observer(int64_t(i), to_device(x, Device::CPU));
+      }
     }
 
-    // Head: modulation from e (no SiLU), then the output projection.
+    // Head: modulation from e (no SiLU), after the last FFN residual, then the output projection.
     region("other");
-    const Tensor h = ops::layer_norm_modulate(x, eps, {}, {}, head_mods.select(0, 0).select(0, 0),
-                                              head_mods.select(0, 0).select(0, 1));
+    const Tensor h = pending.y.defined()
+                         ? ops::residual_layer_norm_modulate_(x, pending.y, pending.gate, eps, {}, {},
+                                                              head_mods.select(0, 0).select(0, 0),
+                                                              head_mods.select(0, 0).select(0, 1))
+                         : ops::layer_norm_modulate(x, eps, {}, {}, head_mods.select(0, 0).select(0, 0),
+                                                    head_mods.select(0, 0).select(0, 1));
+    pending = {};
     region("matmul");
     Tensor out_gpu = ops::linear(h, d.head_w, d.head_b);  // [B, Sl, p·C]
     if (sp) {  // every rank's rows, in rank order: [N, B, Sl, p·C] → [B, N·Sl, p·C]

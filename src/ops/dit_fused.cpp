@@ -182,13 +182,51 @@ Tensor block_modulation(const Tensor& e, const Tensor& table) {
   return out;
 }
 
-void residual_add_(Tensor& x, const Tensor& y, const Tensor& gate) {
+namespace {
+
+void check_residual_add(const Tensor& x, const Tensor& y, const Tensor& gate) {
   WAN_CHECK(x.defined() && x.dim() == 3 && x.dtype() == DType::F32 && x.is_contiguous(),
             "residual_add_: x must be a contiguous f32 [B, L, D], got ", x.describe());
   WAN_CHECK(y.defined() && y.shape() == x.shape() && y.dtype() == DType::BF16 && y.is_contiguous() &&
                 y.device() == x.device(),
             "residual_add_: y must be a contiguous bf16 tensor like x ", x.describe(), ", got ", y.describe());
   check_row_param(gate, x, "residual_add_", "gate", true);
+}
+
+}  // namespace
+
+Tensor residual_layer_norm_modulate_(Tensor& x, const Tensor& y, const Tensor& gate, double eps, const Tensor& weight,
+                                     const Tensor& bias, const Tensor& shift, const Tensor& scale) {
+  check_residual_add(x, y, gate);
+  check_layer_norm_modulate(x, weight, bias, shift, scale);
+#ifdef WAN_HAVE_CUDA
+  if (x.device() == Device::CUDA) {
+    Tensor out = wan::cuda::empty(x.shape(), DType::BF16);
+    if (cuda::residual_layer_norm_modulate(x, y, gate, eps, weight, bias, shift, scale, out, nullptr)) return out;
+  }
+#endif
+  residual_add_(x, y, gate);
+  return layer_norm_modulate(x, eps, weight, bias, shift, scale);
+}
+
+Fp8Matrix residual_layer_norm_modulate_fp8_(Tensor& x, const Tensor& y, const Tensor& gate, double eps,
+                                            const Tensor& weight, const Tensor& bias, const Tensor& shift,
+                                            const Tensor& scale) {
+  check_residual_add(x, y, gate);
+  check_layer_norm_modulate(x, weight, bias, shift, scale);
+#ifdef WAN_HAVE_CUDA
+  if (x.device() == Device::CUDA) {
+    const int64_t rows = x.size(0) * x.size(1), D = x.size(2);
+    Fp8Matrix q{wan::cuda::empty({rows, D}, DType::F8_E4M3), wan::cuda::empty({rows}, DType::F32)};
+    if (cuda::residual_layer_norm_modulate(x, y, gate, eps, weight, bias, shift, scale, q.values, &q.scales)) return q;
+  }
+#endif
+  residual_add_(x, y, gate);
+  return layer_norm_modulate_fp8(x, eps, weight, bias, shift, scale);
+}
+
+void residual_add_(Tensor& x, const Tensor& y, const Tensor& gate) {
+  check_residual_add(x, y, gate);
   if (x.device() == Device::CUDA) {
 #ifdef WAN_HAVE_CUDA
     cuda::residual_add(x, y, gate);

@@ -18,6 +18,10 @@
 // rms_norm_rope_: the same in place on x [B, L, D] bf16 whose rows may be strided (the q or k
 //   columns of a fused QKV product: stride(2) = 1, stride(0) = L·stride(1)).
 // residual_add_: x [B, L, D] f32 += y [B, L, D] bf16 · gate[b] (gate [B, D] f32, or 1 when undefined).
+// residual_layer_norm_modulate_ / _fp8_: residual_add_(x, y, gate), then layer_norm_modulate(_fp8)
+//   of the updated x (WanAttentionBlock.forward: each residual update is followed by the next
+//   sub-block's norm); on the GPU one pass, reading and writing x once instead of three times.
+//   Equal bit for bit to the two ops apart.
 // block_modulation: e [B, Ke, D] f32, table [N, K, D] f32 (Ke = K or 1) → [N, K, B, D] f32,
 //   out[n, k, b] = table[n, k] + e[b, k or 0]: every block's modulation (blocks.n.modulation + e0)
 //   and the head's (head.modulation + e), wan/modules/model.py WanAttentionBlock.forward / Head.forward.
@@ -40,6 +44,11 @@ Tensor rms_norm_rope(const Tensor& x, const Tensor& weight, double eps, int64_t 
 void rms_norm_rope_(Tensor& x, const Tensor& weight, double eps, int64_t num_heads, const std::vector<Grid3>& grids,
                     const RopeTable* table, int64_t first_token = 0);
 void residual_add_(Tensor& x, const Tensor& y, const Tensor& gate);
+Tensor residual_layer_norm_modulate_(Tensor& x, const Tensor& y, const Tensor& gate, double eps, const Tensor& weight,
+                                     const Tensor& bias, const Tensor& shift, const Tensor& scale);
+Fp8Matrix residual_layer_norm_modulate_fp8_(Tensor& x, const Tensor& y, const Tensor& gate, double eps,
+                                            const Tensor& weight, const Tensor& bias, const Tensor& shift,
+                                            const Tensor& scale);
 Tensor block_modulation(const Tensor& e, const Tensor& table);
 
 }  // namespace wan::ops

@@ -63,6 +63,29 @@ Tensor linear_cuda(const Tensor& x, const Tensor& weight, const Tensor& bias, Ac
 
 }  // namespace
 
+void linear_into(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act, Tensor& out) {
+  WAN_CHECK(x.defined() && weight.defined(), "linear: x and weight must be defined");
+  check_shapes(x, weight, bias);
+  Shape out_shape = x.shape();
+  out_shape.back() = weight.size(0);
+  WAN_CHECK(x.device() == Device::CUDA && x.dtype() == DType::BF16,
+            "linear_into: a bf16 x on the GPU (the other paths make their own output), got ", x.describe());
+  WAN_CHECK(out.defined() && out.device() == Device::CUDA && out.dtype() == DType::BF16 && out.is_contiguous() &&
+                out.shape() == out_shape,
+            "linear_into: out must be a contiguous bf16 GPU tensor of shape ", shape_str(out_shape),
+            ", got ", out.defined() ? out.describe() : "undefined");
+#ifdef WAN_HAVE_CUDA
+  for (auto [t, name] : {std::pair{&x, "x"}, std::pair{&weight, "weight"}})
+    WAN_CHECK(t->device() == Device::CUDA && t->dtype() == DType::BF16 && t->is_contiguous(), "linear on CUDA: ",
+              name, " must be a contiguous bf16 GPU tensor, got ", t->describe(), " on ", device_name(t->device()));
+  if (bias.defined())
+    WAN_CHECK(bias.device() == Device::CUDA && bias.dtype() == DType::BF16 && bias.is_contiguous(),
+              "linear on CUDA: bias must be a contiguous bf16 GPU tensor, got ", bias.describe());
+  Tensor y2d = out.view({-1, weight.size(0)});
+  cuda::linear(x.view({-1, weight.size(1)}), weight, bias, act, y2d);
+#endif
+}
+
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act) {
   WAN_CHECK(x.defined() && weight.defined(), "linear: x and weight must be defined");
   check_shapes(x, weight, bias);

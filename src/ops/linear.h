@@ -21,5 +21,8 @@ namespace wan::ops {
 enum class Activation { None, GeluTanh, SiLU };
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act = Activation::None);
+// The same product written into `out` (CUDA, bf16 x and weight: a contiguous bf16 tensor of the
+// result's shape, e.g. a slice of rows of a larger buffer) instead of a new tensor.
+void linear_into(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act, Tensor& out);
 
 }  // namespace wan::ops

@@ -43,21 +43,38 @@ Tensor widened(const Tensor& scales, int64_t rows) {
 
 }  // namespace
 
-Tensor linear_fp8(const Fp8Matrix& x, const Fp8Matrix& w, const Tensor& bias, Activation act) {
+void linear_fp8_into(const Fp8Matrix& x, const Fp8Matrix& w, const Tensor& bias, Activation act, Tensor& out) {
   check(x, w, bias);
   const int64_t M = x.values.size(0), N = w.values.size(0), K = w.values.size(1);
+  WAN_CHECK(x.values.device() == Device::CUDA, "linear_fp8_into: operands on the GPU (the CPU path makes its own "
+            "output), got ", x.values.describe(), " on ", device_name(x.values.device()));
+  WAN_CHECK(out.defined() && out.device() == Device::CUDA && out.dtype() == DType::BF16 && out.is_contiguous() &&
+                out.numel() == M * N,
+            "linear_fp8_into: out must be a contiguous bf16 GPU tensor of ", M, " x ", N, " values, got ",
+            out.defined() ? out.describe() : "undefined");
+#ifdef WAN_HAVE_CUDA
+  WAN_CHECK(K % 16 == 0 && N % 8 == 0, "linear_fp8 on CUDA: in features (", K, ") must be a multiple of 16 and out (",
+            N, ") of 8 for FP8 tensor cores");
+  WAN_CHECK(act != Activation::SiLU, "linear_fp8 on CUDA: the SiLU epilogue is not implemented");
+  if (bias.defined())
+    WAN_CHECK(bias.dtype() == DType::BF16 && bias.is_contiguous(), "linear_fp8 on CUDA: bias must be contiguous bf16, got ",
+              bias.describe());
+  Tensor y = out.view({M, N});
+  const bool vec = x.scales.numel() != 1 || w.scales.numel() != 1;
+  cuda::linear_fp8(x.values, vec ? widened(x.scales, M) : x.scales, w.values, vec ? widened(w.scales, N) : w.scales,
+                   bias, act, y);
+#else
+  (void)K, (void)act;
+#endif
+}
+
+Tensor linear_fp8(const Fp8Matrix& x, const Fp8Matrix& w, const Tensor& bias, Activation act) {
+  check(x, w, bias);
+  const int64_t M = x.values.size(0), N = w.values.size(0);
   if (x.values.device() == Device::CUDA) {
 #ifdef WAN_HAVE_CUDA
-    WAN_CHECK(K % 16 == 0 && N % 8 == 0, "linear_fp8 on CUDA: in features (", K, ") must be a multiple of 16 and out (",
-              N, ") of 8 for FP8 tensor cores");
-    WAN_CHECK(act != Activation::SiLU, "linear_fp8 on CUDA: the SiLU epilogue is not implemented");
-    if (bias.defined())
-      WAN_CHECK(bias.dtype() == DType::BF16 && bias.is_contiguous(), "linear_fp8 on CUDA: bias must be contiguous bf16, got ",
-                bias.describe());
     Tensor y = wan::cuda::empty({M, N}, DType::BF16);
-    const bool vec = x.scales.numel() != 1 || w.scales.numel() != 1;
-    cuda::linear_fp8(x.values, vec ? widened(x.scales, M) : x.scales, w.values, vec ? widened(w.scales, N) : w.scales,
-                     bias, act, y);
+    linear_fp8_into(x, w, bias, act, y);
     return y;
 #else
     fail("linear_fp8: tensors on the GPU, but this build has no CUDA backend");

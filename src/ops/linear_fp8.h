@@ -22,5 +22,8 @@ namespace wan::ops {
 
 Tensor linear(const Tensor& x, const Fp8Matrix& weight, const Tensor& bias, Activation act = Activation::None);
 Tensor linear_fp8(const Fp8Matrix& x2d, const Fp8Matrix& weight, const Tensor& bias, Activation act = Activation::None);
+// The GPU product written into `out` (a contiguous bf16 GPU tensor of M x out values, e.g. a slice
+// of rows of a larger buffer) instead of a new tensor.
+void linear_fp8_into(const Fp8Matrix& x2d, const Fp8Matrix& weight, const Tensor& bias, Activation act, Tensor& out);
 
 }  // namespace wan::ops

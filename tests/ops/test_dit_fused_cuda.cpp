@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 
 #include "backend/backend.h"
 #include "core/stats.h"
@@ -120,6 +121,54 @@ TEST_F(DitFusedCuda, ResidualAdd) {
       EXPECT_LE(rel_l2(host(dev), ref), 1e-5) << D << " " << gated;
       EXPECT_GT(rel_l2(ref, x), 1e-2);  // the update is not vacuous
     }
+  }
+}
+
+// The residual update and the next norm in one pass: bit for bit the two ops apart on the GPU (x
+// and the output; FP8: values and scales), and within the usual bounds of the CPU's composition;
+// widths with the vectorised kernel (520, 5120) and one without (258: the ops run apart), gated or
+// not, modulated or affine.
+TEST_F(DitFusedCuda, ResidualLayerNormModulateEqualsTheTwoOpsApart) {
+  const auto same = [](const Tensor& a, const Tensor& b) {
+    const Tensor ha = host(a), hb = host(b);
+    return ha.nbytes() == hb.nbytes() && std::memcmp(ha.data_ptr(), hb.data_ptr(), size_t(ha.nbytes())) == 0;
+  };
+  const auto on_gpu = [](const Tensor& t) { return t.defined() ? gpu(t) : t; };
+  for (auto [B, L, D] : {std::tuple{2, 33, 520}, {1, 5, 5120}, {2, 5, 258}}) {
+    const Tensor x = test::random_tensor({B, L, D}, 31, 3.0);
+    const Tensor y = test::random_tensor({B, L, D}, 32).to(DType::BF16);
+    const Tensor gate = test::random_tensor({B, D}, 33);
+    const Tensor w = test::random_tensor({D}, 34), b = test::random_tensor({D}, 35);
+    const Tensor shift = test::random_tensor({B, D}, 36), scale = test::random_tensor({B, D}, 37, 0.3);
+    for (bool gated : {true, false})
+      for (bool modulated : {true, false}) {
+        const Tensor g = gated ? gate : Tensor();
+        const Tensor nw = modulated ? Tensor() : w, nb = modulated ? Tensor() : b;
+        const Tensor sh = modulated ? shift : Tensor(), sc = modulated ? scale : Tensor();
+        const std::string what = str(B, "x", L, "x", D, gated ? " gated" : "", modulated ? " modulated" : " affine");
+        // bf16 output
+        Tensor fused_x = gpu(x), apart_x = gpu(x);
+        const Tensor fused =
+            residual_layer_norm_modulate_(fused_x, gpu(y), on_gpu(g), 1e-6, on_gpu(nw), on_gpu(nb), on_gpu(sh), on_gpu(sc));
+        residual_add_(apart_x, gpu(y), on_gpu(g));
+        const Tensor apart = layer_norm_modulate(apart_x, 1e-6, on_gpu(nw), on_gpu(nb), on_gpu(sh), on_gpu(sc));
+        EXPECT_TRUE(same(fused_x, apart_x)) << what;
+        EXPECT_TRUE(same(fused, apart)) << what;
+        Tensor cpu_x = x.clone();
+        const Tensor cpu = residual_layer_norm_modulate_(cpu_x, y, g, 1e-6, nw, nb, sh, sc);
+        EXPECT_LE(rel_l2(host(fused_x), cpu_x), 1e-5) << what;
+        EXPECT_GT(rel_l2(cpu_x, x), 1e-2) << what;  // the update is not vacuous
+        EXPECT_LE(rel_l2(host(fused), cpu), 1e-2) << what;
+        // FP8 output
+        Tensor fused8_x = gpu(x), apart8_x = gpu(x);
+        const Fp8Matrix fused8 = residual_layer_norm_modulate_fp8_(fused8_x, gpu(y), on_gpu(g), 1e-6, on_gpu(nw),
+                                                                   on_gpu(nb), on_gpu(sh), on_gpu(sc));
+        residual_add_(apart8_x, gpu(y), on_gpu(g));
+        const Fp8Matrix apart8 = layer_norm_modulate_fp8(apart8_x, 1e-6, on_gpu(nw), on_gpu(nb), on_gpu(sh), on_gpu(sc));
+        EXPECT_TRUE(same(fused8_x, apart8_x)) << what << " (fp8)";
+        EXPECT_TRUE(same(fused8.values, apart8.values)) << what << " (fp8)";
+        EXPECT_TRUE(same(fused8.scales, apart8.scales)) << what << " (fp8)";
+      }
   }
 }
 

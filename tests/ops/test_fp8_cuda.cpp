@@ -91,6 +91,29 @@ TEST_F(Fp8Cuda, LinearMatchesTheCpuSpecification) {
   }
 }
 
+// linear_fp8_into a slice of rows of a larger buffer: bit for bit the new tensor linear_fp8
+// returns, the rows around it untouched; an output of the wrong size is refused.
+TEST_F(Fp8Cuda, LinearIntoASliceOfRowsEqualsTheNewTensor) {
+  const int64_t M = 333, K = 208, N = 520, before = 16, after = 5;
+  const Fp8Matrix xq = quantize_fp8(gpu(test::random_tensor({M, K}, 511)), Fp8Scaling::PerRow);
+  const Fp8Matrix wq = on_gpu(quantize_fp8(bf16_round(test::random_tensor({N, K}, 512, 0.05)), Fp8Scaling::PerRow));
+  const Tensor b = gpu(test::random_tensor({N}, 513));
+  Tensor buffer = to_device(Tensor::zeros({before + M + after, N}, DType::BF16), Device::CUDA);
+  Tensor rows = buffer.narrow(0, before, M);
+  linear_fp8_into(xq, wq, b, Activation::GeluTanh, rows);
+  const Tensor fresh = to_device(linear_fp8(xq, wq, b, Activation::GeluTanh), Device::CPU);
+  const Tensor got = to_device(buffer, Device::CPU);
+  const Tensor mine = got.narrow(0, before, M).contiguous();
+  EXPECT_EQ(std::memcmp(mine.data_ptr(), fresh.data_ptr(), size_t(fresh.nbytes())), 0);
+  EXPECT_GT(tensor_stats(fresh.to(DType::F32)).stddev, 0.1);
+  for (const Tensor& edge : {got.narrow(0, 0, before), got.narrow(0, before + M, after)}) {
+    const TensorStats st = tensor_stats(edge.contiguous().to(DType::F32));
+    EXPECT_TRUE(st.min == 0.0 && st.max == 0.0) << "wrote outside its rows";
+  }
+  Tensor short_buffer = buffer.narrow(0, 0, M - 1);
+  EXPECT_THROW(linear_fp8_into(xq, wq, b, Activation::None, short_buffer), Error);
+}
+
 // A bias that is not 16-byte aligned (a view one element in) takes the scalar epilogue pass
 // where the product's own epilogue is not used; the result is the same.
 TEST_F(Fp8Cuda, LinearWithAnUnalignedBias) {

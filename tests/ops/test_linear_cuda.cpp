@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "backend/backend.h"
+#include "core/error.h"
 #include "core/stats.h"
 #include "ops/activation.h"
 #include "ops/linear.h"
@@ -64,6 +66,31 @@ TEST_F(LinearCuda, GeluEpilogueIsTheTanhApproximation) {
     diff_erf += std::fabs(g[i] - erf_gelu);
   }
   EXPECT_LT(diff_tanh, diff_erf) << "cuBLASLt's GELU is closer to erf-GELU than to tanh-GELU";
+}
+
+// linear_into a slice of rows of a larger buffer: bit for bit the new tensor linear returns, the
+// rows around it untouched; an output of the wrong shape or dtype is refused.
+TEST_F(LinearCuda, IntoASliceOfRowsEqualsTheNewTensor) {
+  const int64_t M = 333, K = 200, N = 520, before = 16, after = 5;
+  const Tensor x = to_device(test::random_tensor({M, K}, 201).to(DType::BF16), Device::CUDA);
+  const Tensor w = to_device(test::random_tensor({N, K}, 202, 0.05).to(DType::BF16), Device::CUDA);
+  const Tensor b = to_device(test::random_tensor({N}, 203).to(DType::BF16), Device::CUDA);
+  Tensor buffer = to_device(Tensor::zeros({before + M + after, N}, DType::BF16), Device::CUDA);
+  Tensor rows = buffer.narrow(0, before, M);
+  linear_into(x, w, b, Activation::GeluTanh, rows);
+  const Tensor fresh = to_device(linear(x, w, b, Activation::GeluTanh), Device::CPU);
+  const Tensor got = to_device(buffer, Device::CPU);
+  const Tensor mine = got.narrow(0, before, M).contiguous();
+  EXPECT_EQ(std::memcmp(mine.data_ptr(), fresh.data_ptr(), size_t(fresh.nbytes())), 0);
+  EXPECT_GT(tensor_stats(fresh.to(DType::F32)).stddev, 0.1);
+  for (const Tensor& edge : {got.narrow(0, 0, before), got.narrow(0, before + M, after)}) {
+    const TensorStats st = tensor_stats(edge.contiguous().to(DType::F32));
+    EXPECT_TRUE(st.min == 0.0 && st.max == 0.0) << "wrote outside its rows";
+  }
+  Tensor wrong_shape = to_device(Tensor::zeros({M, N + 8}, DType::BF16), Device::CUDA);
+  EXPECT_THROW(linear_into(x, w, b, Activation::None, wrong_shape), Error);
+  Tensor wrong_dtype = to_device(Tensor::zeros({M, N}, DType::F32), Device::CUDA);
+  EXPECT_THROW(linear_into(x, w, b, Activation::None, wrong_dtype), Error);
 }
 
 TEST_F(LinearCuda, RejectsWrongDTypesAndDevices) {

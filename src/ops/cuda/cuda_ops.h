@@ -65,6 +65,12 @@ bool layer_norm_modulate_fp8(const Tensor& x, double eps, const Tensor& w, const
 void rms_norm_rope(const Tensor& x, const Tensor& w, double eps, int64_t head_dim, const Tensor& grids,
                    const Tensor& cos_t, const Tensor& sin_t, int64_t s0, int64_t s1, int64_t first_token, Tensor& out);
 void residual_add(Tensor& x, const Tensor& y, const Tensor& gate);
+// residual_add then layer_norm_modulate of the updated x in one pass: out bf16 [B, L, D], or with
+// row_scales E4M3 values [B·L, D] and their row scales (as layer_norm_modulate_fp8). False, with
+// nothing done, when the width or alignment has no vectorised kernel (the caller runs the two apart).
+bool residual_layer_norm_modulate(Tensor& x, const Tensor& y, const Tensor& gate, double eps, const Tensor& w,
+                                  const Tensor& b, const Tensor& shift, const Tensor& scale, Tensor& out,
+                                  Tensor* row_scales);
 // Row-major f32 C [M, N] (ldc) = alpha·A [M, K] (lda)·op(B) + beta·C, B stored [N, K] (ldb) when
 // b_is_nk, else [K, N], plus bias [N] when given: cuBLASLt with TF32 tensor cores and f32
 // accumulation.

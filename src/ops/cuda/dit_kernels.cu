@@ -105,7 +105,7 @@ __global__ void residual_add_kernel(float* __restrict__ x, const __nv_bfloat16* 
   const int64_t r = blockIdx.x, sample = r / L;
   for (int64_t i = threadIdx.x; i < D; i += kThreads) {
     const float yv = __bfloat162float(y[r * D + i]);
-    x[r * D + i] += gate ? yv * gate[sample * D + i] : yv;
+    x[r * D + i] = gate ? __fmaf_rn(yv, gate[sample * D + i], x[r * D + i]) : x[r * D + i] + yv;
   }
 }
 
@@ -213,22 +213,52 @@ __device__ inline void store_bf16x4(__nv_bfloat16* p, const float v[4]) {
   *reinterpret_cast<uint2*>(p) = raw;
 }
 
+// The residual update on one float4 of x, as every residual kernel computes it: x + y·gate as one
+// fused multiply-add, written out (left to the compiler, the contraction depends on the code around
+// it, and the fused kernel must equal the plain one bit for bit).
+__device__ inline void add_residual4(float4& xv, const __nv_bfloat16* y, const float* gate) {
+  float yv[4];
+  load_bf16x4(y, yv);
+  if (gate) {
+    const float4 gv = *reinterpret_cast<const float4*>(gate);
+    xv.x = __fmaf_rn(yv[0], gv.x, xv.x);
+    xv.y = __fmaf_rn(yv[1], gv.y, xv.y);
+    xv.z = __fmaf_rn(yv[2], gv.z, xv.z);
+    xv.w = __fmaf_rn(yv[3], gv.w, xv.w);
+  } else {
+    xv.x += yv[0];
+    xv.y += yv[1];
+    xv.z += yv[2];
+    xv.w += yv[3];
+  }
+}
+
 // FP8 false: the bf16 row to `out`. FP8 true: the bf16-rounded row quantised to E4M3 with its own
 // scale (fp8_device.h: equal to quantize_fp8 of the bf16 row bit for bit), values to `out` (bytes),
 // the scale to row_scales[r]: the FP8 products' input without the bf16 row ever written.
-template <int VPT, bool FP8>
-__global__ void layer_norm_modulate_vec_kernel(const float* __restrict__ x, int64_t D, int64_t L, float eps,
+// RESIDUAL: first x += y · gate (gate per sample, or 1 when null), written back, then the norm of
+// the updated row: the residual update and the next norm in one pass over x.
+template <int VPT, bool FP8, bool RESIDUAL = false>
+__global__ void layer_norm_modulate_vec_kernel(float* __restrict__ x, int64_t D, int64_t L, float eps,
                                                const float* __restrict__ w, const float* __restrict__ b,
                                                const float* __restrict__ shift, const float* __restrict__ scale,
-                                               void* __restrict__ out, float* __restrict__ row_scales) {
+                                               void* __restrict__ out, float* __restrict__ row_scales,
+                                               const __nv_bfloat16* __restrict__ y_res = nullptr,
+                                               const float* __restrict__ gate = nullptr) {
   const int64_t r = blockIdx.x, n4 = D / 4;
-  const float4* xr = reinterpret_cast<const float4*>(x + r * D);
+  float4* xr = reinterpret_cast<float4*>(x + r * D);
   float4 v[VPT];
   float s = 0.0f;
 #pragma unroll
   for (int i = 0; i < VPT; ++i) {
     const int64_t g = threadIdx.x + int64_t(i) * kThreads;
     v[i] = g < n4 ? xr[g] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    if constexpr (RESIDUAL) {
+      if (g < n4) {
+        add_residual4(v[i], y_res + r * D + 4 * g, gate ? gate + (r / L) * D + 4 * g : nullptr);
+        xr[g] = v[i];
+      }
+    }
     s += (v[i].x + v[i].y) + (v[i].z + v[i].w);
   }
   const float mean = block_sum(s) / float(D);
@@ -337,22 +367,9 @@ __global__ void rms_norm_rope_vec_kernel(const __nv_bfloat16* x, int64_t x_ld, i
 __global__ void residual_add_vec_kernel(float* __restrict__ x, const __nv_bfloat16* __restrict__ y, int64_t D,
                                         int64_t L, const float* __restrict__ gate, int64_t n4) {
   for (int64_t g = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; g < n4; g += int64_t(gridDim.x) * blockDim.x) {
-    float yv[4];
-    load_bf16x4(y + 4 * g, yv);
+    const int64_t e = 4 * g, sample = (e / D) / L, d = e % D;
     float4 xv = reinterpret_cast<float4*>(x)[g];
-    if (gate) {
-      const int64_t e = 4 * g, sample = (e / D) / L, d = e % D;
-      const float4 gv = *reinterpret_cast<const float4*>(gate + sample * D + d);
-      xv.x += yv[0] * gv.x;
-      xv.y += yv[1] * gv.y;
-      xv.z += yv[2] * gv.z;
-      xv.w += yv[3] * gv.w;
-    } else {
-      xv.x += yv[0];
-      xv.y += yv[1];
-      xv.z += yv[2];
-      xv.w += yv[3];
-    }
+    add_residual4(xv, y + e, gate ? gate + sample * D + d : nullptr);
     reinterpret_cast<float4*>(x)[g] = xv;
   }
 }
@@ -483,6 +500,35 @@ bool layer_norm_modulate_fp8(const Tensor& x, double eps, const Tensor& w, const
         x.data<float>(), D, L, float(eps), w.defined() ? w.data<float>() : nullptr,
         b.defined() ? b.data<float>() : nullptr, shift.defined() ? shift.data<float>() : nullptr,
         scale.defined() ? scale.data<float>() : nullptr, values.data_ptr(), row_scales.data<float>());
+  });
+  WAN_CUDA_CHECK_LAUNCH();
+  return true;
+}
+
+bool residual_layer_norm_modulate(Tensor& x, const Tensor& y, const Tensor& gate, double eps, const Tensor& w,
+                                   const Tensor& b, const Tensor& shift, const Tensor& scale, Tensor& out,
+                                   Tensor* row_scales) {
+  const int64_t B = x.size(0), L = x.size(1), D = x.size(2);
+  const int vpt = vpt_for(D);
+  const bool fp8 = row_scales != nullptr;
+  if (vpt == 0 || !aligned(x.data_ptr(), 16) || !aligned(y.data_ptr(), 8) ||
+      !aligned(out.data_ptr(), fp8 ? 4 : 8) || (gate.defined() && !aligned(gate.data_ptr(), 16)) ||
+      (w.defined() && !(aligned(w.data_ptr(), 16) && aligned(b.data_ptr(), 16))) ||
+      (shift.defined() && !(aligned(shift.data_ptr(), 16) && aligned(scale.data_ptr(), 16))))
+    return false;
+  if (B * L == 0) return true;
+  const auto launch = [&](auto V, auto F) {
+    layer_norm_modulate_vec_kernel<decltype(V)::value, decltype(F)::value, true>
+        <<<unsigned(B * L), kThreads, 0, wan::cuda::context().stream>>>(
+            x.data<float>(), D, L, float(eps), w.defined() ? w.data<float>() : nullptr,
+            b.defined() ? b.data<float>() : nullptr, shift.defined() ? shift.data<float>() : nullptr,
+            scale.defined() ? scale.data<float>() : nullptr, out.data_ptr(),
+            fp8 ? row_scales->data<float>() : nullptr, static_cast<const __nv_bfloat16*>(y.data_ptr()),
+            gate.defined() ? gate.data<float>() : nullptr);
+  };
+  with_vpt(vpt, [&](auto V) {
+    if (fp8) launch(V, std::true_type{});
+    else launch(V, std::false_type{});
   });
   WAN_CUDA_CHECK_LAUNCH();
   return true;
