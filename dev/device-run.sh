@@ -86,7 +86,7 @@ if [[ "${BENCH_DIT:-0}" == 1 ]]; then
           bk=${keys%/*} fk=${keys#*/}
           [[ $keys == default ]] && bk="" fk=""
           echo "== wan bench dit $1 $2 $3 --precision $prec (WAN_FLASH_SM90=$flash, key tiles bf16/fp8: $keys)"
-          WAN_FLASH_SM90=$flash WAN_FLASH_BF16_KEYS=$bk WAN_FLASH_FP8_KEYS=$fk WAN_LOG_LEVEL=debug build/device/wan bench dit --task "$1" --size "$2" --frames "$3" --reps 2 --precision "$prec" 2>&1 | tee -a "$OUT/bench_dit.txt" | grep -E "forward|random|split|error|libraries|peak|engines|FP8|chose"
+          WAN_FLASH_SM90=$flash WAN_FLASH_BF16_KEYS=$bk WAN_FLASH_FP8_KEYS=$fk WAN_LOG_LEVEL=debug build/device/wan bench dit --task "$1" --size "$2" --frames "$3" --reps 2 --precision "$prec" 2>&1 | tee -a "$OUT/bench_dit.txt" | grep -E "forward|random|split|error|libraries|peak|engines|FP8|chose|tuning cache"
         done
       done
     done

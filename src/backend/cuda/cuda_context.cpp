@@ -43,6 +43,20 @@ std::string library_versions() {
              dnn / 10000, ".", dnn / 100 % 100, ".", dnn % 100);
 }
 
+// Revision of what the tuned ops choose between (our attention kernel's tiles, the candidate
+// lists): a new one makes every stored choice void.
+constexpr int kTuningRevision = 1;
+
+TuningCache* tuning_cache() {
+  static std::unique_ptr<TuningCache> cache = [] {
+    const std::string path = default_tuning_cache_path();
+    if (path.empty() || !available()) return std::unique_ptr<TuningCache>();
+    return std::make_unique<TuningCache>(
+        path, str(device_summary(), "; ", library_versions(), "; wan ", WAN_VERSION_STRING, " tuning r", kTuningRevision));
+  }();
+  return cache.get();
+}
+
 Context& context() {
   static Context ctx;
   static std::once_flag once;

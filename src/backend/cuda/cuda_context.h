@@ -11,6 +11,7 @@
 
 #include "backend/backend.h"
 #include "core/tensor.h"
+#include "core/tuning_cache.h"
 
 namespace wan::cuda {
 
@@ -27,6 +28,10 @@ bool available();            // a device is present and the runtime initialises
 std::string device_summary();
 std::string library_versions();  // CUDA runtime/driver, cuBLASLt and cuDNN as loaded at run time
 Context& context();          // created on first use; throws when no GPU is usable
+// The tuning choices of this card, its libraries and this build (core/tuning_cache.h), or null
+// when the cache is off (WAN_TUNING_CACHE=off). Bump kTuningRevision in cuda_context.cpp when a
+// change to our kernels or to a tuned op's candidates should make old choices void.
+TuningCache* tuning_cache();
 
 std::shared_ptr<Storage> allocate(size_t bytes);  // from the caching pool; returned with the storage
 

@@ -10,12 +10,17 @@
 // engines are only taken when mode A has none: they can be orders of magnitude slower at 75k tokens.)
 // On Hopper with head dim 128 our own kernel (flash_attention_sm90.h) is timed against cuDNN's
 // chosen plan on that first call too, and the faster of the two runs the shape from then on.
+// These choices go to the tuning cache (core/tuning_cache.h): a later process takes them without
+// timing, and where ours was chosen it builds no cuDNN plan at all.
 #include <cudnn.h>
 
 #include <array>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "backend/cuda/cuda_check.h"
@@ -32,15 +37,16 @@ namespace {
 enum Uid : int64_t { kQ = 1, kK = 2, kV = 3, kO = 4, kScale = 5 };
 
 struct Plan {
-  std::vector<Candidate> candidates;  // every finalized engine config; the chosen one first after tuning
+  std::vector<Candidate> candidates;  // every finalized engine config (built when first needed); the chosen one first
   bool tuned = false;
   bool ours = false;  // flash_attention_sm90 measured faster
 };
 
+
 // Shape key: Lq, Lk, H, D, and the sequence strides of Q, K/V, O (in elements).
 using Key = std::array<int64_t, 7>;
 
-Plan make_plan(const Key& k) {
+std::vector<Candidate> make_candidates(const Key& k) {
   const auto [Lq, Lk, H, D, sq, skv, so] = k;
   cudnnHandle_t h = wan::cuda::cudnn_handle();
   // Logical [b, h, s, d]; memory [b, s, h, d] (row stride s_x per token, head stride D).
@@ -63,12 +69,11 @@ Plan make_plan(const Key& k) {
   graph.set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
   graph.finalize();
 
-  Plan result;
   std::string why;
-  result.candidates = execution_plans(graph, 4, why);
-  WAN_CHECK(!result.candidates.empty(), "cuDNN could not build an attention plan for Lq=", Lq, " Lk=", Lk, " H=", H,
+  std::vector<Candidate> candidates = execution_plans(graph, 4, why);
+  WAN_CHECK(!candidates.empty(), "cuDNN could not build an attention plan for Lq=", Lq, " Lk=", Lk, " H=", H,
             " D=", D, ": ", why.empty() ? "no engine" : why);
-  return result;
+  return candidates;
 }
 
 void run(const Candidate& c, void* q, void* k, void* v, void* o, float scale, Tensor& workspace) {
@@ -98,7 +103,7 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vec
     const Key key{Lq, len, H, D, q.stride(1), k.stride(1), out.stride(1)};
     auto it = plans.find(key);
     const auto start = std::chrono::steady_clock::now();
-    if (it == plans.end()) it = plans.emplace(key, make_plan(key)).first;
+    if (it == plans.end()) it = plans.emplace(key, Plan{}).first;
     Plan& plan = it->second;
     const bool ours_fits = flash_sm90_available(D) &&
                            flash_sm90_aligned({qp, kp, vp, op}, {2 * q.stride(1), 2 * k.stride(1), 2 * out.stride(1)});
@@ -108,18 +113,38 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vec
     };
     if (!plan.tuned) {
       plan.tuned = true;
-      keep_fastest(plan.candidates, "cuDNN attention",
-                   [&](const Candidate& c) { run(c, qp, kp, vp, op, float(scale), workspace); });
-      if (ours_fits)
-        plan.ours = flash_sm90_is_faster([&] { run(plan.candidates.front(), qp, kp, vp, op, float(scale), workspace); },
-                                         run_ours, str("attention Lq=", Lq, " Lk=", len, " H=", H).c_str());
+      TuningCache* cache = wan::cuda::tuning_cache();
+      const std::string problem = str("attention bf16 Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " strides=", key[4],
+                                      ",", key[5], ",", key[6], " ours=", ours_fits ? flash_sm90_key_tile(false) : 0);
+      // The stored choice: "ours", or "cudnn <index>" (the engine config's place in the heuristics' list).
+      const std::optional<std::string> stored = cache ? cache->lookup(problem) : std::nullopt;
+      if (stored && *stored == "ours" && ours_fits) {
+        plan.ours = true;
+      } else {
+        plan.candidates = make_candidates(key);
+        size_t index = 0;
+        if (stored && std::sscanf(stored->c_str(), "cudnn %zu", &index) == 1 && index < plan.candidates.size()) {
+          std::swap(plan.candidates[0], plan.candidates[index]);
+        } else {
+          const size_t best = keep_fastest(plan.candidates, "cuDNN attention",
+                                           [&](const Candidate& c) { run(c, qp, kp, vp, op, float(scale), workspace); });
+          if (ours_fits)
+            plan.ours =
+                flash_sm90_is_faster([&] { run(plan.candidates.front(), qp, kp, vp, op, float(scale), workspace); },
+                                     run_ours, str("attention Lq=", Lq, " Lk=", len, " H=", H).c_str());
+          if (cache) cache->store(problem, plan.ours ? "ours" : str("cudnn ", best));
+        }
+      }
       WAN_LOG_DEBUG("attention Lq=", Lq, " Lk=", len, " H=", H, ": planning and choosing took ",
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s");
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s",
+                    stored ? " (choice from the tuning cache)" : "");
     }
-    if (plan.ours && ours_fits)
+    if (plan.ours && ours_fits) {
       run_ours();
-    else
+    } else {
+      if (plan.candidates.empty()) plan.candidates = make_candidates(key);  // ours chosen, but not for these operands
       run(plan.candidates.front(), qp, kp, vp, op, float(scale), workspace);
+    }
   }
 }
 

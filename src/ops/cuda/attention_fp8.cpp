@@ -15,8 +15,11 @@
 // cuDNN's choice, keeping the faster. Padded keys: as attention.cpp, a narrower K/V per sample. A
 // shape cuDNN has no FP8 engine for (a single key or query, e.g.) runs through our kernel on Hopper,
 // else through the bf16 attention.
+#include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "backend/cuda/cuda_check.h"
@@ -279,11 +282,27 @@ void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std:
     };
     if (!plan.tuned) {
       plan.tuned = true;
-      if (!plan.candidates.empty()) keep_fastest(plan.candidates, "cuDNN FP8 attention", run_cudnn);
-      if (ours_fits)
-        plan.ours = plan.candidates.empty() ||
-                    flash_sm90_is_faster([&] { run_cudnn(plan.candidates.front()); }, run_ours,
-                                         str("FP8 attention Lq=", Lq, " Lk=", len, " H=", H).c_str());
+      // The choice as the tuning cache (core/tuning_cache.h) holds it: "ours" or "cudnn <index>".
+      TuningCache* cache = wan::cuda::tuning_cache();
+      const std::string problem = str("attention fp8 Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " out=",
+                                      out.stride(1), " engines=", plan.candidates.size(), plan.fp8_out ? " e4m3" : "",
+                                      " ours=", ours_fits ? flash_sm90_key_tile(true) : 0);
+      const std::optional<std::string> stored = cache ? cache->lookup(problem) : std::nullopt;
+      size_t index = 0;
+      if (stored && *stored == "ours" && ours_fits) {
+        plan.ours = true;
+      } else if (stored && std::sscanf(stored->c_str(), "cudnn %zu", &index) == 1 && index < plan.candidates.size()) {
+        std::swap(plan.candidates[0], plan.candidates[index]);
+      } else {
+        const size_t best =
+            plan.candidates.empty() ? 0 : keep_fastest(plan.candidates, "cuDNN FP8 attention", run_cudnn);
+        if (ours_fits)
+          plan.ours = plan.candidates.empty() ||
+                      flash_sm90_is_faster([&] { run_cudnn(plan.candidates.front()); }, run_ours,
+                                           str("FP8 attention Lq=", Lq, " Lk=", len, " H=", H).c_str());
+        if (cache && (plan.ours || !plan.candidates.empty()))
+          cache->store(problem, plan.ours ? "ours" : str("cudnn ", best));
+      }
     }
     if (plan.ours && ours_fits) {
       run_ours();

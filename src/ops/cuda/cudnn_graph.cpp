@@ -80,9 +80,9 @@ void execute(const Candidate& c, const std::vector<int64_t>& uids, const std::ve
   WAN_CUDNN_CHECK(cudnnBackendExecute(wan::cuda::cudnn_handle(), c.plan->d, pack.d));
 }
 
-void keep_fastest(std::vector<Candidate>& candidates, const char* what,
-                  const std::function<void(const Candidate&)>& run) {
-  if (candidates.size() < 2) return;
+size_t keep_fastest(std::vector<Candidate>& candidates, const char* what,
+                    const std::function<void(const Candidate&)>& run) {
+  if (candidates.size() < 2) return 0;
   size_t best = 0;
   float best_ms = 1e30f;
   std::string timings;
@@ -104,6 +104,7 @@ void keep_fastest(std::vector<Candidate>& candidates, const char* what,
   WAN_CHECK(best_ms < 1e30f, what, ": no cuDNN engine config executed");
   std::swap(candidates[0], candidates[best]);
   WAN_LOG_DEBUG(what, " engines (", candidates.size(), "):", timings, "; chose ", best);
+  return best;
 }
 
 }  // namespace wan::ops::cuda

@@ -50,9 +50,10 @@ std::vector<Candidate> execution_plans(const Desc& graph, size_t limit, std::str
 void execute(const Candidate& c, const std::vector<int64_t>& uids, const std::vector<void*>& ptrs, Tensor& workspace);
 
 // Times each candidate with `run` (one warm-up, then a second run only when the first is within
-// 1.25x of the best so far), moves the fastest to the front and logs the times under `what`.
-// Candidates that throw are skipped; throws when none runs.
-void keep_fastest(std::vector<Candidate>& candidates, const char* what,
-                  const std::function<void(const Candidate&)>& run);
+// 1.25x of the best so far), moves the fastest to the front and logs the times under `what`;
+// returns the fastest one's index in the order given. Candidates that throw are skipped; throws
+// when none runs.
+size_t keep_fastest(std::vector<Candidate>& candidates, const char* what,
+                    const std::function<void(const Candidate&)>& run);
 
 }  // namespace wan::ops::cuda

@@ -57,7 +57,10 @@ void linear(const Tensor& x2d, const Tensor& weight, const Tensor& bias, Activat
     const void* bp = bias.data_ptr();
     WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof bp));
   }
-  lt_tune_once(plan, weight.data_ptr(), x2d.data_ptr(), y2d.data_ptr());
+  lt_tune_once(plan,
+               str("linear bf16 M=", M, " N=", N, " K=", K, " act=", int(act), " bias=", has_bias, " align=",
+                   std::get<5>(key), ",", std::get<6>(key), ",", std::get<7>(key), ",", std::get<8>(key)),
+               weight.data_ptr(), x2d.data_ptr(), y2d.data_ptr());
   lt_matmul(plan, plan.algo, weight.data_ptr(), x2d.data_ptr(), y2d.data_ptr());
 }
 

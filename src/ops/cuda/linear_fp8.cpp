@@ -127,7 +127,11 @@ void linear_fp8(const Tensor& xq, const Tensor& x_scales, const Tensor& wq, cons
     const void* bp = bias.data_ptr();
     WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.lt.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof bp));
   }
-  lt_tune_once(plan.lt, wq.data_ptr(), xq.data_ptr(), y2d.data_ptr());
+  lt_tune_once(plan.lt,
+               str("linear fp8 M=", M, " N=", N, " K=", K, " act=", int(act), " bias=", has_bias, " vector=",
+                   vector_scales, " form=", int(plan.form), " align=", std::get<6>(key), ",", std::get<7>(key), ",",
+                   std::get<8>(key), ",", std::get<9>(key)),
+               wq.data_ptr(), xq.data_ptr(), y2d.data_ptr());
   lt_matmul(plan.lt, plan.lt.algo, wq.data_ptr(), xq.data_ptr(), y2d.data_ptr());
   if (plan.form == Form::Scaled) bias_act_bf16(y2d, bias, act == Activation::GeluTanh);
   if (plan.form == Form::Unscaled) scale_bias_act_bf16(y2d, x_scales, w_scales, bias, act == Activation::GeluTanh);

@@ -55,10 +55,33 @@ void lt_matmul(const LtPlan& p, const cublasLtMatmulAlgo_t& algo, const void* w,
                                   ctx.lt_workspace, ctx.lt_workspace_bytes, ctx.stream));
 }
 
-void lt_tune_once(LtPlan& p, const void* w, const void* x, void* y) {
+namespace {
+
+std::string to_hex(const cublasLtMatmulAlgo_t& algo) {
+  static const char digits[] = "0123456789abcdef";
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&algo);
+  std::string hex;
+  for (size_t i = 0; i < sizeof algo; ++i) hex += {digits[bytes[i] >> 4], digits[bytes[i] & 15]};
+  return hex;
+}
+
+}  // namespace
+
+void lt_tune_once(LtPlan& p, const std::string& problem, const void* w, const void* x, void* y) {
   if (p.tuned) return;
   p.tuned = true;
   if (p.candidates.size() < 2) return;
+  // cuBLASLt's algorithm descriptors are plain data, valid again with the same library (its
+  // documentation says they may be serialised); the stored one is taken only if the heuristics
+  // still offer it.
+  TuningCache* cache = wan::cuda::tuning_cache();
+  if (const auto stored = cache ? cache->lookup(problem) : std::nullopt) {
+    for (const auto& algo : p.candidates)
+      if (to_hex(algo) == *stored) {
+        p.algo = algo;
+        return;
+      }
+  }
   const auto start = std::chrono::steady_clock::now();
   float best = 1e30f;
   std::string timings;
@@ -73,6 +96,7 @@ void lt_tune_once(LtPlan& p, const void* w, const void* x, void* y) {
   }
   WAN_LOG_DEBUG("cuBLASLt candidates (ms):", timings, "; tuning took ",
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s");
+  if (cache) cache->store(problem, to_hex(p.algo));
 }
 
 }  // namespace wan::ops::cuda

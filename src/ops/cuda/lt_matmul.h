@@ -8,6 +8,7 @@
 #include <cublasLt.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace wan::ops::cuda {
@@ -30,10 +31,12 @@ cublasStatus_t lt_find_algorithms(LtPlan& p, int align_w, int align_x, int align
 void lt_destroy(LtPlan& p);
 // y = op(W)·x with alpha 1, beta 0.
 void lt_matmul(const LtPlan& p, const cublasLtMatmulAlgo_t& algo, const void* w, const void* x, void* y);
-// On the first call: each candidate once as a warm-up, then the best of 3, the fastest into p.algo.
+// On the first call: each candidate once as a warm-up, then the best of 3, the fastest into p.algo;
+// `problem` names the product for the tuning cache (core/tuning_cache.h): a choice stored there by
+// an earlier process, still among the candidates, is taken without timing.
 // (One timed run, a second only for contenders, was tried in the tenth session: its whole 480p run
 // stepped at 5.46 s and this one at 5.30-5.44 s on other machines of the same kind, its first step
 // no shorter: no gain that machine-to-machine spread would not hide, so this stays.)
-void lt_tune_once(LtPlan& p, const void* w, const void* x, void* y);
+void lt_tune_once(LtPlan& p, const std::string& problem, const void* w, const void* x, void* y);
 
 }  // namespace wan::ops::cuda
