@@ -1,5 +1,6 @@
 #include "models/wan_dit_config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -119,6 +120,13 @@ std::string WanDiTConfig::to_json() const {
 std::string WanDiTConfig::summary() const {
   return str(model_type, " dim ", dim, ", ", num_layers, " layers, ", num_heads, " heads x ", head_dim(), ", ffn ",
              ffn_dim, ", in ", in_dim, ", out ", out_dim, ", text_dim ", text_dim);
+}
+
+int64_t wan_dit_ffn_chunk_rows(int64_t rows, int64_t ffn_dim) {
+  constexpr int64_t kChunkBytes = int64_t(512) << 20;
+  const int64_t chunks = std::max<int64_t>(1, (rows * ffn_dim * 2 + kChunkBytes - 1) / kChunkBytes);
+  const int64_t per = (rows + chunks - 1) / chunks;
+  return (per + 127) / 128 * 128;
 }
 
 }  // namespace wan

@@ -47,4 +47,10 @@ struct WanDiTConfig {
   std::string summary() const;  // "t2v dim 5120, 40 layers, 40 heads x 128, ffn 13824, in 16, out 16"
 };
 
+// Rows of the FFN's hidden activation [rows, ffn_dim] bf16 the GPU DiT keeps at once: it runs the
+// FFN over a sample's tokens in chunks of about 512 MiB of that activation, so the 2-3 GB
+// intermediate at 720p never exists whole (products of >= 16k rows keep the card's rate). A
+// multiple of 128; the memory plan counts one chunk.
+int64_t wan_dit_ffn_chunk_rows(int64_t rows, int64_t ffn_dim);
+
 }  // namespace wan

@@ -410,17 +410,7 @@ WanDiTCuda WanDiTCuda::random(const WanDiTConfig& c, uint64_t seed, Precision pr
   return WanDiTCuda(std::move(impl));
 }
 
-// Rows of the FFN's hidden activation [rows, ffn_dim] bf16 kept at once: the FFN runs over the
-// tokens in chunks of about this many bytes, so its 2-3 GB intermediate at 720p never exists whole
-// (matrix products of >= 16k rows keep the card's rate).
 namespace {
-constexpr int64_t kFfnChunkBytes = int64_t(512) << 20;
-
-int64_t ffn_chunk_rows(int64_t rows, int64_t ffn_dim) {
-  const int64_t chunks = std::max<int64_t>(1, (rows * ffn_dim * 2 + kFfnChunkBytes - 1) / kFfnChunkBytes);
-  const int64_t per = (rows + chunks - 1) / chunks;
-  return (per + 127) / 128 * 128;
-}
 
 // Ulysses self-attention (wan/distributed/sequence_parallel.py's all-to-all around attention):
 // qkv [B, Sl, 3D] holds this rank's Sl tokens of every head; returns the attention output of the
@@ -593,7 +583,7 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
 
     const double eps = c.eps, scale = 1.0 / std::sqrt(double(Dh));
     const bool fp8 = d.precision == Precision::FP8;
-    const int64_t chunk = ffn_chunk_rows(Sl, c.ffn_dim);
+    const int64_t chunk = wan_dit_ffn_chunk_rows(Sl, c.ffn_dim);
     // Each residual update x += y · gate waits for the norm that follows it and runs in that
     // norm's pass (ops::residual_layer_norm_modulate_): x is read and written once per update
     // instead of three times. `pending` holds the update not yet applied.

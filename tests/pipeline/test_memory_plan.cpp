@@ -11,26 +11,28 @@ namespace {
 constexpr double kGiB = double(1ull << 30);
 
 TEST(MemoryPlan, DiTActivationsMatchTheMeasuredPeaks) {
-  // wan bench dit, H100: peak minus weights. With our attention kernel (ninth session) where
-  // measured so; with cuDNN's alone (second session), the plan less the kernel's Vᵀ. All measured
-  // before the text cache (tenth session), so the plan less its two texts' keys and values.
+  // wan bench dit, H100, bf16: peak minus weights, eleventh session (V read as stored: no Vᵀ in
+  // bf16; the FFN's chunks write into one buffer), with one text's keys and values; A14B 480p
+  // from the second session (cuDNN's attention, no Vᵀ either, no text cache). A14B peaks at
+  // self-attention, TI2V-5B (a wider FFN for its width) in the FFN: within 5% both (the FFN moment
+  // also holds cuDNN's workspace, ~50 MB, which the plan leaves to its margin).
   const struct {
     const char* task;
     int64_t w, h, f;
     double measured_gib;
-    bool with_vt;
-  } cases[] = {{"t2v-A14B", 1280, 720, 81, 31.68 - 26.62, true},
-               {"t2v-A14B", 832, 480, 81, 28.82 - 26.62, true},
-               {"t2v-A14B", 1280, 720, 81, 30.95 - 26.62, false},
-               {"t2v-A14B", 832, 480, 81, 28.50 - 26.62, false},
-               {"ti2v-5B", 1280, 704, 121, 10.26 - 9.31, false}};
+    bool with_text_kv;
+  } cases[] = {{"t2v-A14B", 1280, 720, 81, 31.36 - 26.62, true},
+               {"ti2v-5B", 1280, 704, 121, 10.61 - 9.31, true},
+               {"t2v-A14B", 832, 480, 81, 28.50 - 26.62, false}};
   for (const auto& c : cases) {
     const TaskConfig& task = task_config(c.task);
     const WanDiTConfig dit = official_dit_config(task);
     const MemoryPlan p = plan_gpu_memory(task, dit, c.w, c.h, c.f);
-    const int64_t planned = p.dit_activations - p.text_kv - (c.with_vt ? 0 : p.attention_vt);
+    EXPECT_EQ(p.attention_vt, 0);
+    // `wan bench dit` holds one text's keys and values, the plan two (a prompt and its negative).
+    const int64_t planned = p.dit_activations - (c.with_text_kv ? p.text_kv / 2 : p.text_kv);
     EXPECT_EQ(p.text_kv, 2 * dit.num_layers * dit.text_len * 2 * dit.dim * 2);
-    EXPECT_NEAR(double(planned) / kGiB, c.measured_gib, 0.02 * c.measured_gib) << c.task << " " << c.w;
+    EXPECT_NEAR(double(planned) / kGiB, c.measured_gib, 0.05 * c.measured_gib) << c.task << " " << c.w;
     EXPECT_EQ(p.experts, task.two_experts ? 2 : 1);
     EXPECT_EQ(p.dit_weights, p.experts * wan_dit_parameter_count(dit) * 2);
   }

@@ -233,7 +233,7 @@ int main(int argc, char** argv) {
       const Tensor q = random_bf16({1, L, H, a.D}, seed++, 1.0);
       const Tensor k = random_bf16({1, L, H, a.D}, seed++, 1.0);
       const Tensor v = random_bf16({1, L, H, a.D}, seed++, 1.0);
-      Tensor workspace;
+      Tensor workspace;  // the FP8 kernel's Vᵀ
       Tensor q8 = cuda::empty({L, ld}, DType::F8_E4M3), k8 = cuda::empty({L, ld}, DType::F8_E4M3);
       Tensor amax = cuda::empty({1}, DType::F32);
       Tensor sq = cuda::empty({1}, DType::F32), sk = cuda::empty({1}, DType::F32), sv = cuda::empty({1}, DType::F32);
@@ -267,7 +267,7 @@ int main(int argc, char** argv) {
                                               scale, workspace);
         } else {
           ops::cuda::flash_attention_sm90_bf16(q.data_ptr(), ld, k.data_ptr(), v.data_ptr(), ld, outs[i].data_ptr(),
-                                               ld, L, L, H, scale, workspace);
+                                               ld, L, L, H, scale);
         }
         ops::cuda::flash_sm90_set_key_tile(m.fp8, before);
       };

@@ -89,7 +89,6 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vec
   static std::map<Key, Plan> plans;
   static Tensor workspace;
   std::lock_guard<std::mutex> lock(mutex);
-  Tensor flash_workspace;  // our kernel's Vᵀ: from the caching allocator for this call only
   for (int64_t b = 0; b < B; ++b) {
     const int64_t len = k_lens.empty() ? Lk : k_lens[size_t(b)];
     char* qp = static_cast<char*>(q.data_ptr()) + b * q.stride(0) * 2;
@@ -108,8 +107,7 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vec
     const bool ours_fits = flash_sm90_available(D) &&
                            flash_sm90_aligned({qp, kp, vp, op}, {2 * q.stride(1), 2 * k.stride(1), 2 * out.stride(1)});
     const auto run_ours = [&] {
-      flash_attention_sm90_bf16(qp, q.stride(1), kp, vp, k.stride(1), op, out.stride(1), Lq, len, H, float(scale),
-                                flash_workspace);
+      flash_attention_sm90_bf16(qp, q.stride(1), kp, vp, k.stride(1), op, out.stride(1), Lq, len, H, float(scale));
     };
     if (!plan.tuned) {
       plan.tuned = true;

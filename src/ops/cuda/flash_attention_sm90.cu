@@ -48,10 +48,13 @@ struct Traits {
   static constexpr int kBoxes = kD * kElem / 128;         // 128-byte boxes across the head dim
   static constexpr int kQBoxBytes = kBM * 128;            // a Q box: 128 rows of 128 bytes
   static constexpr int kKBoxBytes = BN * 128;             // a K box: BN rows (keys)
-  static constexpr int kVBoxBytes = kD * 128;             // a Vᵀ box: 128 rows (head dim) of 128 bytes of keys
-  // Vᵀ boxes along a tile's keys; the last box's keys past the tile (176 bf16: 16; 192 FP8: 64) are
-  // loaded and unused.
-  static constexpr int kVBoxes = (BN * kElem + 127) / 128;
+  // V: bf16 reads V as stored, boxes like K's ([BN keys][64 head-dim values], the operand MN-major);
+  // FP8 reads Vᵀ (wgmma takes 8-bit operands K-major only): boxes of 128 rows (head dim) by 128
+  // bytes of keys along a tile's keys, the last box's keys past the tile (192 keys: 64) loaded and
+  // unused.
+  static constexpr bool kVTransposed = FP8;
+  static constexpr int kVBoxBytes = kVTransposed ? kD * 128 : BN * 128;
+  static constexpr int kVBoxes = kVTransposed ? (BN * kElem + 127) / 128 : kBoxes;
   static constexpr int kQTileBytes = kBoxes * kQBoxBytes;
   static constexpr int kKTileBytes = kBoxes * kKBoxBytes;
   static constexpr int kVTileBytes = kVBoxes * kVBoxBytes;
@@ -131,16 +134,17 @@ __device__ inline void issue_qk(float (&sc)[T::kScores], uint32_t q_rows, uint32
   wgmma_commit();
 }
 
-// O += P · V with P from registers and the Vᵀ tile as B (keys as the summed dimension).
+// O += P · V with P from registers and V as B (keys as the summed dimension): FP8 the Vᵀ tile
+// (K-major), bf16 the V tile as stored (MN-major: a k-step of 16 keys is 16 rows of 128 bytes on).
 template <class T>
 __device__ inline void issue_pv(float (&o)[64], const uint32_t (&a)[T::kPVSteps][4], uint32_t v_tile) {
 #pragma unroll
   for (int ks = 0; ks < T::kPVSteps; ++ks) {
-    const uint64_t db = desc_k_major_sw128(v_tile + step_offset(ks, T::kVBoxBytes));
-    if constexpr (T::kElem == 1)
-      wgmma_rs_e4m3(o, a[ks], db);
-    else
-      wgmma_rs_bf16(o, a[ks], db);
+    if constexpr (T::kVTransposed) {
+      wgmma_rs_e4m3(o, a[ks], desc_k_major_sw128(v_tile + step_offset(ks, T::kVBoxBytes)));
+    } else {
+      wgmma_rs_bf16_mn(o, a[ks], desc_mn_major_sw128(v_tile + uint32_t(ks * 16 * 128), T::kVBoxBytes));
+    }
   }
   wgmma_commit();
 }
@@ -155,13 +159,6 @@ __device__ inline void mask_keys(float (&sc)[kScores], int valid, int quad) {
       if (8 * i + 2 * quad + e >= valid) sc[4 * i + e] = sc[4 * i + 2 + e] = -INFINITY;
 }
 
-// Online softmax of the two rows this thread holds (a quad of threads shares each row): the
-// scores become exp2(s·scale_log2 − max + offset), the running max and sum move on, and corr[r]
-// is what O's earlier sums must be multiplied by. The row maxima are reduced as a tree (the
-// softmax's first dependency chain: 5 steps instead of 16). Taking 2 to 6 of every 16 column
-// groups' exponentials on the FMA pipe (a polynomial, as FlashAttention-4 does on Blackwell)
-// instead of the exp2 unit measured 1.6-12% slower in both precisions (docs/performance.md, tenth
-// session): the softmax is bound by issue slots and latency here, not by the exp2 unit.
 // m[0] = max(m[0 .. n)), folding the upper half onto the lower (n a constant: no local memory).
 template <int n>
 __device__ inline void fold_max(float* m0, float* m1) {
@@ -176,6 +173,14 @@ __device__ inline void fold_max(float* m0, float* m1) {
   }
 }
 
+// Online softmax of the two rows this thread holds (a quad of threads shares each row): the
+// scores become exp2(s·scale_log2 − max + offset), the running max and sum move on, and corr[r]
+// is what O's earlier sums must be multiplied by. The row maxima are reduced as a tree (the
+// softmax's first dependency chain: 5 steps instead of 16). Taking 2 to 6 of every 16 column
+// groups' exponentials on the FMA pipe (a polynomial, as FlashAttention-4 does on Blackwell)
+// instead of the exp2 unit measured 1.6-12% slower in both precisions (docs/performance.md, tenth
+// session): the softmax is bound by issue slots and latency here, not by the exp2 unit. (Each row's
+// sum as four partial sums instead of one chain measured no faster in the eleventh session.)
 template <class T>
 __device__ inline void softmax_step(float (&sc)[T::kScores], float (&row_max)[2], float (&row_sum)[2],
                                     float (&corr)[2], float scale_log2) {
@@ -288,8 +293,12 @@ __global__ void __launch_bounds__(kThreads, 1)
         tma_load_3d(k_tile(sk) + b * T::kKBoxBytes, &tk, bar(kFull, sk), b * T::kRowValues, h, j * kBN);
       mbar_wait(bar(vEmpty, sv), ((j / VS) & 1) ^ 1);
       mbar_arrive_expect_tx(bar(vFull, sv), T::kVTileBytes);
-      for (int b = 0; b < T::kVBoxes; ++b)
-        tma_load_3d(v_tile(sv) + b * T::kVBoxBytes, &tv, bar(vFull, sv), j * kBN + b * T::kRowValues, 0, h);
+      for (int b = 0; b < T::kVBoxes; ++b) {
+        if constexpr (T::kVTransposed)
+          tma_load_3d(v_tile(sv) + b * T::kVBoxBytes, &tv, bar(vFull, sv), j * kBN + b * T::kRowValues, 0, h);
+        else
+          tma_load_3d(v_tile(sv) + b * T::kVBoxBytes, &tv, bar(vFull, sv), b * T::kRowValues, h, j * kBN);
+      }
     }
     return;
   }
@@ -396,27 +405,22 @@ __device__ inline int reordered_key(int l) {
   return 16 * (l >> 4) + 8 * ((l & 3) >> 1) + 2 * ((l >> 2) & 3) + (l & 1);
 }
 
-// vt [H, 128, Lpad] = v [Lk, H, 128] (token stride skv) transposed; zero past Lk. FP8: times
-// 1 / *v_scale as E4M3 (as quantize_tensor_fp8 rounds), keys reordered within each group of 32.
-template <bool FP8>
-__global__ void transpose_v_kernel(const __nv_bfloat16* __restrict__ v, int64_t skv, int Lk, int Lpad,
-                                   const float* __restrict__ v_scale, void* __restrict__ vt) {
+// vt [H, 128, Lpad] = v [Lk, H, 128] (token stride skv) transposed, times 1 / *v_scale as E4M3 (as
+// quantize_tensor_fp8 rounds), keys reordered within each group of 32; zero past Lk (FP8 only: bf16
+// reads V as stored).
+__global__ void transpose_v_fp8_kernel(const __nv_bfloat16* __restrict__ v, int64_t skv, int Lk, int Lpad,
+                                       const float* __restrict__ v_scale, __nv_fp8_storage_t* __restrict__ vt) {
   __shared__ float tile[32][33];
   const int key0 = blockIdx.x * 32, d0 = blockIdx.y * 32, h = blockIdx.z;
   const int x = threadIdx.x;
-  float inv = 1.0f;
-  if constexpr (FP8) inv = 1.0f / *v_scale;
+  const float inv = 1.0f / *v_scale;
   for (int i = threadIdx.y; i < 32; i += blockDim.y) {
     const int key = key0 + i;
     tile[i][x] = key < Lk ? __bfloat162float(v[int64_t(key) * skv + int64_t(h) * kD + d0 + x]) : 0.0f;
   }
   __syncthreads();
   for (int i = threadIdx.y; i < 32; i += blockDim.y) {
-    const int64_t at = (int64_t(h) * kD + d0 + i) * Lpad + key0 + x;
-    if constexpr (FP8)
-      static_cast<__nv_fp8_storage_t*>(vt)[at] = fp8::to_e4m3(tile[reordered_key(x)][i] * inv);
-    else
-      static_cast<__nv_bfloat16*>(vt)[at] = __float2bfloat16_rn(tile[x][i]);
+    vt[(int64_t(h) * kD + d0 + i) * Lpad + key0 + x] = fp8::to_e4m3(tile[reordered_key(x)][i] * inv);
   }
 }
 
@@ -455,9 +459,10 @@ CUtensorMap tensor_map(const void* base, bool fp8, const uint64_t dims[3], const
 
 int64_t padded_keys(int64_t Lk) { return (Lk + kKeyGroup - 1) / kKeyGroup * kKeyGroup; }
 
+// v: FP8 the Vᵀ workspace [H, 128, Lpad]; bf16 V as stored, [Lk, H, 128] rows of v_row_bytes.
 template <bool FP8, int BN>
-void launch(const void* q, int64_t q_row_bytes, const void* k, int64_t k_row_bytes, const void* vt, int64_t Lpad,
-            int64_t Lq, int64_t Lk, int64_t H, const Params& p) {
+void launch(const void* q, int64_t q_row_bytes, const void* k, int64_t k_row_bytes, const void* v, int64_t v_row_bytes,
+            int64_t Lpad, int64_t Lq, int64_t Lk, int64_t H, const Params& p) {
   using T = Traits<FP8, BN>;
   static std::once_flag once;
   std::call_once(once, [] {
@@ -469,25 +474,27 @@ void launch(const void* q, int64_t q_row_bytes, const void* k, int64_t k_row_byt
   const uint64_t q_strides[2] = {kD * e, uint64_t(q_row_bytes)};
   const uint64_t k_dims[3] = {uint64_t(kD), uint64_t(H), uint64_t(Lk)};
   const uint64_t k_strides[2] = {kD * e, uint64_t(k_row_bytes)};
-  const uint64_t v_dims[3] = {uint64_t(Lpad), uint64_t(kD), uint64_t(H)};
-  const uint64_t v_strides[2] = {uint64_t(Lpad) * e, uint64_t(Lpad) * kD * e};
+  const uint64_t vt_dims[3] = {uint64_t(Lpad), uint64_t(kD), uint64_t(H)};
+  const uint64_t vt_strides[2] = {uint64_t(Lpad) * e, uint64_t(Lpad) * kD * e};
+  const uint64_t v_strides[2] = {kD * e, uint64_t(v_row_bytes)};
   const CUtensorMap tq = tensor_map(q, FP8, q_dims, q_strides, 1, kBM);
   const CUtensorMap tk = tensor_map(k, FP8, k_dims, k_strides, 1, BN);
-  const CUtensorMap tv = tensor_map(vt, FP8, v_dims, v_strides, kD, 1);
+  const CUtensorMap tv = T::kVTransposed ? tensor_map(v, FP8, vt_dims, vt_strides, kD, 1)
+                                         : tensor_map(v, FP8, k_dims, v_strides, 1, BN);
   const dim3 grid(unsigned((Lq + kBM - 1) / kBM), unsigned(H));
   flash_fwd_kernel<FP8, BN><<<grid, kThreads, T::kSmem, wan::cuda::context().stream>>>(tq, tk, tv, p);
   WAN_CUDA_CHECK_LAUNCH();
 }
 
-template <bool FP8>
-void* transpose_v(const void* v, int64_t skv, int64_t Lk, int64_t H, const float* v_scale, Tensor& workspace) {
+void* transpose_v_fp8(const void* v, int64_t skv, int64_t Lk, int64_t H, const float* v_scale, Tensor& workspace) {
   const int64_t Lpad = padded_keys(Lk);
-  const int64_t bytes = H * kD * Lpad * (FP8 ? 1 : 2);
+  const int64_t bytes = H * kD * Lpad;
   if (!workspace.defined() || workspace.nbytes() < size_t(bytes))
     workspace = wan::cuda::empty({bytes}, DType::U8);
   const dim3 grid(unsigned(Lpad / 32), unsigned(kD / 32), unsigned(H)), block(32, 8);
-  transpose_v_kernel<FP8><<<grid, block, 0, wan::cuda::context().stream>>>(
-      static_cast<const __nv_bfloat16*>(v), skv, int(Lk), int(Lpad), v_scale, workspace.data_ptr());
+  transpose_v_fp8_kernel<<<grid, block, 0, wan::cuda::context().stream>>>(
+      static_cast<const __nv_bfloat16*>(v), skv, int(Lk), int(Lpad), v_scale,
+      static_cast<__nv_fp8_storage_t*>(workspace.data_ptr()));
   WAN_CUDA_CHECK_LAUNCH();
   return workspace.data_ptr();
 }
@@ -560,14 +567,13 @@ bool flash_sm90_is_faster(const std::function<void()>& theirs, const std::functi
 }
 
 void flash_attention_sm90_bf16(const void* q, int64_t sq, const void* k, const void* v, int64_t skv, void* out,
-                               int64_t so, int64_t Lq, int64_t Lk, int64_t H, float scale, Tensor& workspace) {
+                               int64_t so, int64_t Lq, int64_t Lk, int64_t H, float scale) {
   WAN_CHECK(Lq > 0 && Lk > 0 && Lq < (int64_t(1) << 31) && Lk < (int64_t(1) << 31), "flash attention: Lq ", Lq,
             " Lk ", Lk);
-  const void* vt = transpose_v<false>(v, skv, Lk, H, nullptr, workspace);
   Params p{int(Lq), int(Lk), scale * kLog2e, nullptr, nullptr, nullptr, static_cast<__nv_bfloat16*>(out), so};
   switch (key_tile(false)) {
-    case 176: launch<false, 176>(q, sq * 2, k, skv * 2, vt, padded_keys(Lk), Lq, Lk, H, p); break;
-    default: launch<false, 128>(q, sq * 2, k, skv * 2, vt, padded_keys(Lk), Lq, Lk, H, p);
+    case 176: launch<false, 176>(q, sq * 2, k, skv * 2, v, skv * 2, 0, Lq, Lk, H, p); break;
+    default: launch<false, 128>(q, sq * 2, k, skv * 2, v, skv * 2, 0, Lq, Lk, H, p);
   }
 }
 
@@ -576,11 +582,11 @@ void flash_attention_sm90_fp8(const void* q8, const void* k8, const float* q_sca
                               int64_t Lk, int64_t H, float scale, Tensor& workspace) {
   WAN_CHECK(Lq > 0 && Lk > 0 && Lq < (int64_t(1) << 31) && Lk < (int64_t(1) << 31), "flash attention: Lq ", Lq,
             " Lk ", Lk);
-  const void* vt = transpose_v<true>(v, skv, Lk, H, v_scale, workspace);
+  const void* vt = transpose_v_fp8(v, skv, Lk, H, v_scale, workspace);
   Params p{int(Lq), int(Lk), scale * kLog2e, q_scale, k_scale, v_scale, static_cast<__nv_bfloat16*>(out), so};
   switch (key_tile(true)) {
-    case 192: launch<true, 192>(q8, H * kD, k8, H * kD, vt, padded_keys(Lk), Lq, Lk, H, p); break;
-    default: launch<true, 128>(q8, H * kD, k8, H * kD, vt, padded_keys(Lk), Lq, Lk, H, p);
+    case 192: launch<true, 192>(q8, H * kD, k8, H * kD, vt, 0, padded_keys(Lk), Lq, Lk, H, p); break;
+    default: launch<true, 128>(q8, H * kD, k8, H * kD, vt, 0, padded_keys(Lk), Lq, Lk, H, p);
   }
 }
 

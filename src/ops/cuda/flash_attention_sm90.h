@@ -2,13 +2,13 @@
 // DiT's self-attention. softmax(q·kᵀ·scale)·v per head, as ops/attention.h, in the FlashAttention
 // manner (a running row max and sum, never the [Lq, Lk] scores in memory), built on TMA loads and
 // warpgroup matrix products (ops/cuda/sm90_device.h):
-//   one block of 128 queries of one head per CTA; a loading warpgroup streams tiles of K and Vᵀ
-//   (176 keys in bf16, 192 in FP8) through a ring of shared-memory stages; two computing warpgroups, 64 queries each, form
-//   S = Q·Kᵀ (wgmma, both operands in shared memory), the softmax in registers, and O += P·V
-//   (wgmma, P from registers); fp32 scores, sums and accumulators.
-// V is read transposed ([H, D, keys]: the layout wgmma needs for an operand summed over keys; a
-// pass writes it from the [L, H, D] rows: ~1.5 GB of traffic at 720p, ~0.3% of the attention's time
-// by that byte count).
+//   one block of 128 queries of one head per CTA; a loading warpgroup streams tiles of K and V
+//   (176 keys in bf16, 192 in FP8) through a ring of shared-memory stages; two computing
+//   warpgroups, 64 queries each, form S = Q·Kᵀ (wgmma, both operands in shared memory), the
+//   softmax in registers, and O += P·V (wgmma, P from registers); fp32 scores, sums and accumulators.
+// bf16 reads V as stored ([L, H, D] rows: wgmma takes a 16-bit operand summed over keys
+// "MN-major"); FP8 reads Vᵀ ([H, D, keys]: wgmma takes 8-bit operands K-major only), which a pass
+// writes from the [L, H, D] rows (~0.3% of the attention's time by its bytes).
 // bf16: q, k, v bf16. FP8: q, k E4M3 [L, H, D] with one scale each, v E4M3 transposed and its keys
 // reordered within each group of 32 so that the probabilities' E4M3 bytes, as the score
 // accumulators leave them in registers, are the operand layout wgmma reads (no shuffles); P in
@@ -45,9 +45,9 @@ bool flash_sm90_aligned(std::initializer_list<const void*> operands, std::initia
 bool flash_sm90_is_faster(const std::function<void()>& theirs, const std::function<void()>& ours, const char* what);
 
 // One sample: q [Lq, H, 128] (token stride sq), k, v [Lk, H, 128] (token stride skv), out [Lq, H,
-// 128] (token stride so), bf16; every element count in elements. workspace: grown as needed (Vᵀ).
+// 128] (token stride so), bf16; every element count in elements.
 void flash_attention_sm90_bf16(const void* q, int64_t sq, const void* k, const void* v, int64_t skv, void* out,
-                               int64_t so, int64_t Lq, int64_t Lk, int64_t H, float scale, Tensor& workspace);
+                               int64_t so, int64_t Lq, int64_t Lk, int64_t H, float scale);
 
 // One sample in FP8: q8 [Lq, H, 128] and k8 [Lk, H, 128] contiguous E4M3; v bf16 [Lk, H, 128] (token
 // stride skv), quantised here with v_scale (device [1]: its |max| / 448, as quantize_tensor_fp8
