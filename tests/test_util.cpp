@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "backend/backend.h"
 #include "core/rng.h"
 
 namespace fs = std::filesystem;
@@ -75,6 +77,27 @@ std::string read_bytes(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+bool holds_rows_only(const Tensor& buffer, int64_t first, const Tensor& expected, std::string& why) {
+  const Tensor got = to_device(buffer, Device::CPU).contiguous();
+  const int64_t rows = expected.size(0), total = got.size(0);
+  const Tensor mine = got.narrow(0, first, rows).contiguous();
+  if (mine.nbytes() != expected.nbytes() ||
+      std::memcmp(mine.data_ptr(), expected.contiguous().data_ptr(), size_t(expected.nbytes())) != 0) {
+    why = "its rows differ from the expected ones";
+    return false;
+  }
+  for (const Tensor& edge : {got.narrow(0, 0, first), got.narrow(0, first + rows, total - first - rows)}) {
+    const Tensor bytes = edge.contiguous();
+    const auto* p = static_cast<const unsigned char*>(bytes.data_ptr());
+    for (size_t i = 0; i < size_t(bytes.nbytes()); ++i)
+      if (p[i] != 0) {
+        why = "it wrote outside its rows";
+        return false;
+      }
+  }
+  return true;
 }
 
 }  // namespace wan::test

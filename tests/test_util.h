@@ -31,6 +31,10 @@ class TempDir {
 };
 
 Tensor random_tensor(const Shape& shape, uint64_t seed, double stddev = 1.0);
+// Whether `buffer` (any device) holds `expected` (host) bit for bit in rows [first, first + rows
+// of expected) of dim 0 and zeros elsewhere: an op that wrote into a slice of a zeroed buffer
+// wrote its rows and nothing else. `why` says what differs when not.
+bool holds_rows_only(const Tensor& buffer, int64_t first, const Tensor& expected, std::string& why);
 void write_bytes(const std::string& path, const std::string& bytes);
 std::string read_bytes(const std::string& path);
 

@@ -19,6 +19,20 @@ void check_shapes(const Tensor& x, const Tensor& weight, const Tensor& bias) {
               " does not match weight ", weight.describe());
 }
 
+#ifdef WAN_HAVE_CUDA
+// The bf16 product on the GPU into y (its shape checked by the caller).
+void linear_bf16_cuda(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act, Tensor& y) {
+  for (auto [t, name] : {std::pair{&x, "x"}, std::pair{&weight, "weight"}})
+    WAN_CHECK(t->device() == Device::CUDA && t->dtype() == DType::BF16 && t->is_contiguous(), "linear on CUDA: ",
+              name, " must be a contiguous bf16 GPU tensor, got ", t->describe(), " on ", device_name(t->device()));
+  if (bias.defined())
+    WAN_CHECK(bias.device() == Device::CUDA && bias.dtype() == DType::BF16 && bias.is_contiguous(),
+              "linear on CUDA: bias must be a contiguous bf16 GPU tensor, got ", bias.describe());
+  Tensor y2d = y.view({-1, weight.size(0)});
+  cuda::linear(x.view({-1, weight.size(1)}), weight, bias, act, y2d);
+}
+#endif
+
 Tensor linear_cuda(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act) {
 #ifdef WAN_HAVE_CUDA
   if (x.dtype() == DType::F32) {  // the f32 path for small inputs (time embeddings)
@@ -44,17 +58,10 @@ Tensor linear_cuda(const Tensor& x, const Tensor& weight, const Tensor& bias, Ac
     cuda::linear_f32(x.view({-1, weight.size(1)}), weight, bias, act == Activation::SiLU, y2d);
     return y;
   }
-  for (auto [t, name] : {std::pair{&x, "x"}, std::pair{&weight, "weight"}})
-    WAN_CHECK(t->device() == Device::CUDA && t->dtype() == DType::BF16 && t->is_contiguous(), "linear on CUDA: ",
-              name, " must be a contiguous bf16 GPU tensor, got ", t->describe(), " on ", device_name(t->device()));
-  if (bias.defined())
-    WAN_CHECK(bias.device() == Device::CUDA && bias.dtype() == DType::BF16 && bias.is_contiguous(),
-              "linear on CUDA: bias must be a contiguous bf16 GPU tensor, got ", bias.describe());
   Shape out_shape = x.shape();
   out_shape.back() = weight.size(0);
   Tensor y = wan::cuda::empty(out_shape, DType::BF16);
-  Tensor y2d = y.view({-1, weight.size(0)});
-  cuda::linear(x.view({-1, weight.size(1)}), weight, bias, act, y2d);
+  linear_bf16_cuda(x, weight, bias, act, y);
   return y;
 #else
   fail("linear: tensor on ", device_name(x.device()), ", but this build has no CUDA backend");
@@ -75,14 +82,7 @@ void linear_into(const Tensor& x, const Tensor& weight, const Tensor& bias, Acti
             "linear_into: out must be a contiguous bf16 GPU tensor of shape ", shape_str(out_shape),
             ", got ", out.defined() ? out.describe() : "undefined");
 #ifdef WAN_HAVE_CUDA
-  for (auto [t, name] : {std::pair{&x, "x"}, std::pair{&weight, "weight"}})
-    WAN_CHECK(t->device() == Device::CUDA && t->dtype() == DType::BF16 && t->is_contiguous(), "linear on CUDA: ",
-              name, " must be a contiguous bf16 GPU tensor, got ", t->describe(), " on ", device_name(t->device()));
-  if (bias.defined())
-    WAN_CHECK(bias.device() == Device::CUDA && bias.dtype() == DType::BF16 && bias.is_contiguous(),
-              "linear on CUDA: bias must be a contiguous bf16 GPU tensor, got ", bias.describe());
-  Tensor y2d = out.view({-1, weight.size(0)});
-  cuda::linear(x.view({-1, weight.size(1)}), weight, bias, act, y2d);
+  linear_bf16_cuda(x, weight, bias, act, out);
 #endif
 }
 

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "core/tensor.h"
+#include "test_util.h"
 
 namespace wan {
 namespace {
@@ -152,5 +155,25 @@ TEST(Tensor, EmptyTensorsAreContiguous) {
   EXPECT_TRUE(t.narrow(2, 0, 1).is_contiguous());
   EXPECT_EQ(t.clone().numel(), 0);
 }
+}  // namespace
+}  // namespace wan
+
+namespace wan {
+namespace {
+
+// The helper the GPU tests use to check that an op wrote into a slice of rows and nowhere else.
+TEST(TestUtil, HoldsRowsOnlyCatchesWrongRowsAndStrayWrites) {
+  const Tensor expected = test::random_tensor({3, 4}, 7);
+  Tensor buffer = Tensor::zeros({6, 4}, DType::F32);
+  buffer.narrow(0, 2, 3).copy_from(expected);
+  std::string why;
+  EXPECT_TRUE(test::holds_rows_only(buffer, 2, expected, why)) << why;
+  EXPECT_FALSE(test::holds_rows_only(buffer, 1, expected, why));  // the rows sit elsewhere
+  EXPECT_EQ(why, "its rows differ from the expected ones");
+  buffer.narrow(0, 5, 1).copy_from(test::random_tensor({1, 4}, 8));
+  EXPECT_FALSE(test::holds_rows_only(buffer, 2, expected, why));
+  EXPECT_EQ(why, "it wrote outside its rows");
+}
+
 }  // namespace
 }  // namespace wan

@@ -30,7 +30,7 @@ using namespace sm90;
 constexpr int kD = 128;         // head dim
 constexpr int kBM = 128;        // queries per CTA (64 per computing warpgroup)
 constexpr int kThreads = 384;   // one loading and two computing warpgroups
-constexpr int kKeyGroup = 32;   // Vᵀ rows are padded to a multiple of this (and reordered within it for FP8)
+constexpr int kKeyGroup = 32;   // FP8 Vᵀ rows are padded to a multiple of this and reordered within it
 constexpr float kLog2e = 1.4426950408889634f;
 
 // BN: keys per tile. bf16: 128 or 176 (FlashAttention-3's choice at head dim 128: fewer per-tile
@@ -62,7 +62,7 @@ struct Traits {
   static constexpr int kPVSteps = BN * kElem / 32;        // wgmma k-steps over a tile's keys
   static constexpr int kGroups = BN / 8;                  // 8-column groups of S; a thread holds 4 scores of each
   static constexpr int kScores = 4 * kGroups;             // S accumulators per thread
-  // Ring stages: K is released as soon as S = Q·Kᵀ is done, Vᵀ only after the next tile's P·V.
+  // Ring stages: K is released as soon as S = Q·Kᵀ is done, V only after the next tile's P·V.
   // FP8 (half-size values) takes 4 + 3; bf16 keeps 2 + 2 (a third K stage, with the skipped
   // rescale below, measured slower: docs/performance.md, ninth session).
   static constexpr int kKStages = FP8 ? 4 : 2, kVStages = FP8 ? 3 : 2;
