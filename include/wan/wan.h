@@ -286,6 +286,12 @@ wan_status wan_get_device_info(int32_t index, wan_device_info* out);
  * run time, or why there are none. Valid until the next call on this thread. */
 const char* wan_cuda_library_versions(void);
 
+/* Where the choices a GPU's first forward makes by timing (matrix-product algorithms, attention
+ * engines) are kept for later runs: "/home/me/.cache/wan/tuning-cache.tsv (214 choices for this GPU
+ * and its libraries)", "off (WAN_TUNING_CACHE=off)", or the file and "(used with a GPU)" without
+ * one. WAN_TUNING_CACHE names another file. Valid until the next call on this thread. */
+const char* wan_tuning_cache_description(void);
+
 /* "FFmpeg libavcodec 59.37.100, libavformat 59.27.100, libswscale 6.7.100, libavutil 57.28.100": the
  * video libraries loaded at run time, or "none (built without FFmpeg)". Valid until the next call
  * on this thread. */

@@ -46,6 +46,16 @@ const char* wan_cuda_library_versions(void) {
   return text.c_str();
 }
 
+const char* wan_tuning_cache_description(void) {
+  static thread_local std::string text;
+  try {
+    text = wan::tuning_cache_description();
+  } catch (const std::exception& e) {
+    text = e.what();
+  }
+  return text.c_str();
+}
+
 const char* wan_video_library_versions(void) {
   static thread_local std::string text;
   text = wan::video_library_versions();

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/tuning_cache.h"
 
 #ifdef WAN_HAVE_CUDA
 #include "backend/cuda/cuda_context.h"
@@ -79,6 +80,18 @@ std::string cuda_library_versions() {
 #else
   return "this build has no CUDA backend";
 #endif
+}
+
+std::string tuning_cache_description() {
+#ifdef WAN_HAVE_CUDA
+  if (cuda::available()) {
+    const TuningCache* cache = cuda::tuning_cache();
+    return cache ? str(cache->path(), " (", cache->size(), " choices for this GPU and its libraries)")
+                 : "off (WAN_TUNING_CACHE=off)";
+  }
+#endif
+  const std::string path = default_tuning_cache_path();
+  return path.empty() ? "off (WAN_TUNING_CACHE=off)" : str(path, " (used with a GPU)");
 }
 
 Tensor to_device(const Tensor& t, Device device) {

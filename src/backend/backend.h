@@ -28,6 +28,9 @@ struct CudaDeviceProperties {
 CudaDeviceProperties cuda_device_properties(int index);
 // "CUDA runtime 13.0, driver API 13.0, cuBLASLt 13.1.0, cuDNN 9.14.0": the libraries loaded at run time.
 std::string cuda_library_versions();
+// Where the GPU's tuning choices are kept (core/tuning_cache.h): "<file> (N choices for this GPU
+// and its libraries)", "off (WAN_TUNING_CACHE=off)", or the file and that it serves GPUs only.
+std::string tuning_cache_description();
 
 // A contiguous copy of `t` on `device` (t itself when it is already there and contiguous).
 Tensor to_device(const Tensor& t, Device device);

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 #include "test_util.h"
 #include "wan/wan.hpp"
@@ -192,6 +194,26 @@ TEST_F(CppApi, ConvertsACheckpoint) {
   EXPECT_EQ(wan_convert_checkpoint(options.checkpoint_dir.c_str(), dir.file("x").c_str(), "int8", 0, &ignored),
             WAN_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(wan_last_error()).find("bf16, f16, f32 or fp8"), std::string::npos) << wan_last_error();
+}
+
+// The tuning cache's file as WAN_TUNING_CACHE names it; with a GPU, the file this process opened
+// (read once, at the first product) and how many choices it holds for this GPU.
+TEST(CppApiTools, DescribesTheTuningCache) {
+  const std::string text = wan_tuning_cache_description();
+  if (wan_cuda_available()) {
+    EXPECT_TRUE(text.find("choices for this GPU and its libraries") != std::string::npos ||
+                text == "off (WAN_TUNING_CACHE=off)")
+        << text;
+    return;
+  }
+  const char* saved = std::getenv("WAN_TUNING_CACHE");
+  const std::string before = saved ? saved : "";
+  ::setenv("WAN_TUNING_CACHE", "/some/where/tuning.tsv", 1);
+  EXPECT_EQ(std::string(wan_tuning_cache_description()), "/some/where/tuning.tsv (used with a GPU)");
+  ::setenv("WAN_TUNING_CACHE", "off", 1);
+  EXPECT_EQ(std::string(wan_tuning_cache_description()), "off (WAN_TUNING_CACHE=off)");
+  if (saved) ::setenv("WAN_TUNING_CACHE", before.c_str(), 1);
+  else ::unsetenv("WAN_TUNING_CACHE");
 }
 
 TEST(CppApiTools, DescribesTheMachine) {

@@ -101,6 +101,7 @@ int system_info(const Args& args) {
                 d.compute_capability / 10, d.compute_capability % 10);
     std::printf("libraries: %s\n", wan_cuda_library_versions());
   }
+  std::printf("tuning cache: %s\n", wan_tuning_cache_description());
   std::printf("video output: %s\n",
               wan_video_output_available() ? str("H.264 mp4 and PNG (", wan_video_library_versions(), ")").c_str()
                                            : "none (built without FFmpeg)");
