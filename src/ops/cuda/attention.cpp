@@ -42,7 +42,6 @@ struct Plan {
   bool ours = false;  // flash_attention_sm90 measured faster
 };
 
-
 // Shape key: Lq, Lk, H, D, and the sequence strides of Q, K/V, O (in elements).
 using Key = std::array<int64_t, 7>;
 
