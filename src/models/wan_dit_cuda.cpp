@@ -79,22 +79,19 @@ struct LinearGpu {
   // The product of the adaLN / LayerNorm of x (ops::layer_norm_modulate's arguments): in FP8 the
   // norm kernel writes the E4M3 input itself (one pass fewer over the activations). With a
   // pending residual (res_y defined), x += res_y · res_gate first, in the norm's pass
-  // (ops::residual_layer_norm_modulate_); res_y is let go before the product (a caller that moves
-  // it in frees its memory for the product's output).
+  // (ops::residual_layer_norm_modulate_, which takes an undefined res_y as none); res_y is let go
+  // before the product (a caller that moves it in frees its memory for the product's output).
   Tensor normed(Tensor& x, double eps, const Tensor& nw, const Tensor& nb, const Tensor& shift, const Tensor& scale,
                 ops::Activation act, const std::function<void(const char*)>& region, Tensor res_y = {},
                 const Tensor& res_gate = {}) const {
     region("other");
     if (q.defined()) {
-      const ops::Fp8Matrix h =
-          res_y.defined() ? ops::residual_layer_norm_modulate_fp8_(x, res_y, res_gate, eps, nw, nb, shift, scale)
-                          : ops::layer_norm_modulate_fp8(x, eps, nw, nb, shift, scale);
+      const ops::Fp8Matrix h = ops::residual_layer_norm_modulate_fp8_(x, res_y, res_gate, eps, nw, nb, shift, scale);
       res_y = Tensor();
       region("matmul");
       return (*this)(h, x.size(0), x.size(1), act);
     }
-    const Tensor h = res_y.defined() ? ops::residual_layer_norm_modulate_(x, res_y, res_gate, eps, nw, nb, shift, scale)
-                                     : ops::layer_norm_modulate(x, eps, nw, nb, shift, scale);
+    const Tensor h = ops::residual_layer_norm_modulate_(x, res_y, res_gate, eps, nw, nb, shift, scale);
     res_y = Tensor();
     region("matmul");
     return (*this)(h, act);
@@ -590,12 +587,6 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     struct Pending {
       Tensor y, gate;  // gate undefined: 1
     } pending;
-    const auto apply_pending = [&] {
-      if (!pending.y.defined()) return;
-      region("other");
-      ops::residual_add_(x, pending.y, pending.gate);
-      pending = {};
-    };
     for (size_t i = 0; i < d.blocks.size(); ++i) {
       const BlockGpu& g = d.blocks[i];
       Tensor m[6];
@@ -653,20 +644,19 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
       }
       y_cross = Tensor();
       pending = {std::move(y_ffn), m[5]};
-      if (observer) {
-        apply_pending();
+      if (observer) {  // the block's output, its FFN residual applied
+        region("other");
+        ops::residual_add_(x, pending.y, pending.gate);
+        pending = {};
         observer(int64_t(i), to_device(x, Device::CPU));
       }
     }
 
     // Head: modulation from e (no SiLU), after the last FFN residual, then the output projection.
     region("other");
-    const Tensor h = pending.y.defined()
-                         ? ops::residual_layer_norm_modulate_(x, pending.y, pending.gate, eps, {}, {},
-                                                              head_mods.select(0, 0).select(0, 0),
-                                                              head_mods.select(0, 0).select(0, 1))
-                         : ops::layer_norm_modulate(x, eps, {}, {}, head_mods.select(0, 0).select(0, 0),
-                                                    head_mods.select(0, 0).select(0, 1));
+    const Tensor h = ops::residual_layer_norm_modulate_(x, pending.y, pending.gate, eps, {}, {},
+                                                        head_mods.select(0, 0).select(0, 0),
+                                                        head_mods.select(0, 0).select(0, 1));
     pending = {};
     region("matmul");
     Tensor out_gpu = ops::linear(h, d.head_w, d.head_b);  // [B, Sl, p·C]

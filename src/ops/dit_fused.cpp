@@ -197,6 +197,7 @@ void check_residual_add(const Tensor& x, const Tensor& y, const Tensor& gate) {
 
 Tensor residual_layer_norm_modulate_(Tensor& x, const Tensor& y, const Tensor& gate, double eps, const Tensor& weight,
                                      const Tensor& bias, const Tensor& shift, const Tensor& scale) {
+  if (!y.defined()) return layer_norm_modulate(x, eps, weight, bias, shift, scale);  // no update pending
   check_residual_add(x, y, gate);
   check_layer_norm_modulate(x, weight, bias, shift, scale);
 #ifdef WAN_HAVE_CUDA
@@ -212,6 +213,7 @@ Tensor residual_layer_norm_modulate_(Tensor& x, const Tensor& y, const Tensor& g
 Fp8Matrix residual_layer_norm_modulate_fp8_(Tensor& x, const Tensor& y, const Tensor& gate, double eps,
                                             const Tensor& weight, const Tensor& bias, const Tensor& shift,
                                             const Tensor& scale) {
+  if (!y.defined()) return layer_norm_modulate_fp8(x, eps, weight, bias, shift, scale);  // no update pending
   check_residual_add(x, y, gate);
   check_layer_norm_modulate(x, weight, bias, shift, scale);
 #ifdef WAN_HAVE_CUDA

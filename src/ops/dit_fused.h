@@ -21,7 +21,8 @@
 // residual_layer_norm_modulate_ / _fp8_: residual_add_(x, y, gate), then layer_norm_modulate(_fp8)
 //   of the updated x (WanAttentionBlock.forward: each residual update is followed by the next
 //   sub-block's norm); on the GPU one pass, reading and writing x once instead of three times.
-//   Equal bit for bit to the two ops apart.
+//   Equal bit for bit to the two ops apart. An undefined y is no update: layer_norm_modulate(_fp8)
+//   of x alone.
 // block_modulation: e [B, Ke, D] f32, table [N, K, D] f32 (Ke = K or 1) → [N, K, B, D] f32,
 //   out[n, k, b] = table[n, k] + e[b, k or 0]: every block's modulation (blocks.n.modulation + e0)
 //   and the head's (head.modulation + e), wan/modules/model.py WanAttentionBlock.forward / Head.forward.

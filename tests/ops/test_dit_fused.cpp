@@ -52,3 +52,27 @@ TEST(DitFused, BlockModulationAddsEveryRowToEveryTableEntry) {
 
 }  // namespace
 }  // namespace wan::ops
+
+namespace wan::ops {
+namespace {
+
+// No pending update (an undefined y): the norm of x alone, x untouched; the FP8 form likewise.
+TEST(DitFused, ResidualNormWithoutAnUpdateIsTheNormAlone) {
+  const Tensor x = test::random_tensor({2, 5, 64}, 41, 2.0);
+  const Tensor shift = test::random_tensor({2, 64}, 42), scale = test::random_tensor({2, 64}, 43, 0.3);
+  Tensor xs = x.clone();
+  const Tensor fused = residual_layer_norm_modulate_(xs, {}, {}, 1e-6, {}, {}, shift, scale);
+  EXPECT_EQ(rel_l2(xs, x), 0.0);
+  EXPECT_EQ(rel_l2(fused.to(DType::F32), layer_norm_modulate(x, 1e-6, {}, {}, shift, scale).to(DType::F32)), 0.0);
+  const Fp8Matrix fused8 = residual_layer_norm_modulate_fp8_(xs, {}, {}, 1e-6, {}, {}, shift, scale);
+  const Fp8Matrix alone8 = layer_norm_modulate_fp8(x, 1e-6, {}, {}, shift, scale);
+  EXPECT_EQ(rel_l2(dequantize_fp8(fused8), dequantize_fp8(alone8)), 0.0);
+  EXPECT_EQ(rel_l2(xs, x), 0.0);
+  // With an update, x moves (the same call is not a no-op).
+  const Tensor y = test::random_tensor({2, 5, 64}, 44).to(DType::BF16);
+  residual_layer_norm_modulate_(xs, y, {}, 1e-6, {}, {}, shift, scale);
+  EXPECT_GT(rel_l2(xs, x), 1e-2);
+}
+
+}  // namespace
+}  // namespace wan::ops
