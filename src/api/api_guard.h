@@ -38,4 +38,17 @@ wan_status guarded(wan_status error_status, F&& f) {
   }
 }
 
+// The C API's descriptive strings ("valid until the next call on this thread"): the text
+// `describe` returns, or its error's message, kept in `slot` (the entry point's own thread_local
+// string).
+template <typename F>
+const char* described(std::string& slot, F&& describe) {
+  try {
+    slot = describe();
+  } catch (const std::exception& e) {
+    slot = e.what();
+  }
+  return slot.c_str();
+}
+
 }  // namespace wan::api

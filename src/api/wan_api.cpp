@@ -274,12 +274,7 @@ int wan_cuda_available(void) {
 
 const char* wan_cuda_device_summary(void) {
   static thread_local std::string summary;
-  try {
-    summary = wan::cuda_device_summary();
-  } catch (const std::exception& e) {
-    summary = e.what();
-  }
-  return summary.c_str();
+  return wan::api::described(summary, [] { return wan::cuda_device_summary(); });
 }
 
 wan_context_params wan_context_default_params(void) {

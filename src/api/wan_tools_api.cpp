@@ -38,22 +38,14 @@ wan_status wan_get_device_info(int32_t index, wan_device_info* out) {
 
 const char* wan_cuda_library_versions(void) {
   static thread_local std::string text;
-  try {
-    text = wan::cuda_available() ? wan::cuda_library_versions() : "none: " + wan::cuda_device_summary();
-  } catch (const std::exception& e) {
-    text = e.what();
-  }
-  return text.c_str();
+  return wan::api::described(text, [] {
+    return wan::cuda_available() ? wan::cuda_library_versions() : "none: " + wan::cuda_device_summary();
+  });
 }
 
 const char* wan_tuning_cache_description(void) {
   static thread_local std::string text;
-  try {
-    text = wan::tuning_cache_description();
-  } catch (const std::exception& e) {
-    text = e.what();
-  }
-  return text.c_str();
+  return wan::api::described(text, [] { return wan::tuning_cache_description(); });
 }
 
 const char* wan_video_library_versions(void) {
@@ -64,12 +56,7 @@ const char* wan_video_library_versions(void) {
 
 const char* wan_nccl_description(void) {
   static thread_local std::string text;
-  try {
-    text = wan::dist::nccl_description();
-  } catch (const std::exception& e) {
-    text = e.what();
-  }
-  return text.c_str();
+  return wan::api::described(text, [] { return wan::dist::nccl_description(); });
 }
 
 wan_status wan_compare_videos(const char* a, const char* b, wan_video_comparison* out,
