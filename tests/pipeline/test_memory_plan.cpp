@@ -11,11 +11,12 @@ namespace {
 constexpr double kGiB = double(1ull << 30);
 
 TEST(MemoryPlan, DiTActivationsMatchTheMeasuredPeaks) {
-  // wan bench dit, H100, bf16: peak minus weights, eleventh session (V read as stored: no Vᵀ in
-  // bf16; the FFN's chunks write into one buffer), with one text's keys and values; A14B 480p
+  // wan bench dit, H100, bf16: peak minus weights, eleventh session (the FFN's chunks write into
+  // one buffer; A14B 720p in call 7, V read as stored: no Vᵀ in bf16; TI2V-5B in call 6, whose peak,
+  // in the FFN, holds no Vᵀ either), with one text's keys and values; A14B 480p
   // from the second session (cuDNN's attention, no Vᵀ either, no text cache). A14B peaks at
-  // self-attention, TI2V-5B (a wider FFN for its width) in the FFN: within 5% both (the FFN moment
-  // also holds cuDNN's workspace, ~50 MB, which the plan leaves to its margin).
+  // self-attention, TI2V-5B (a wider FFN for its width) in the FFN: within 5% both (TI2V-5B's measured
+  // FFN moment is ~60 MB above the plan's tensors, not traced to a tensor; the plan's margin covers it).
   const struct {
     const char* task;
     int64_t w, h, f;
