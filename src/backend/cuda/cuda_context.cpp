@@ -3,6 +3,7 @@
 #include <cudnn.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -43,16 +44,21 @@ std::string library_versions() {
              dnn / 10000, ".", dnn / 100 % 100, ".", dnn % 100);
 }
 
-// Revision of what the tuned ops choose between (our attention kernel's tiles, the candidate
-// lists): a new one makes every stored choice void.
-constexpr int kTuningRevision = 2;
+// The sources of what the tuned ops choose between (our attention kernel, the candidate lists, the
+// cuBLASLt and cuDNN plans) as a digest src/CMakeLists.txt computes: an edit to any of them makes
+// every stored choice void.
+std::string tuned_sources_digest() {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(WAN_TUNED_SOURCES_DIGEST));
+  return hex;
+}
 
 TuningCache* tuning_cache() {
   static std::unique_ptr<TuningCache> cache = [] {
     const std::string path = default_tuning_cache_path();
     if (path.empty() || !available()) return std::unique_ptr<TuningCache>();
-    return std::make_unique<TuningCache>(
-        path, str(device_summary(), "; ", library_versions(), "; wan ", WAN_VERSION_STRING, " tuning r", kTuningRevision));
+    return std::make_unique<TuningCache>(path, str(device_summary(), "; ", library_versions(), "; wan ",
+                                                   WAN_VERSION_STRING, " tuned sources ", tuned_sources_digest()));
   }();
   return cache.get();
 }

@@ -29,8 +29,9 @@ std::string device_summary();
 std::string library_versions();  // CUDA runtime/driver, cuBLASLt and cuDNN as loaded at run time
 Context& context();          // created on first use; throws when no GPU is usable
 // The tuning choices of this card, its libraries and this build (core/tuning_cache.h), or null
-// when the cache is off (WAN_TUNING_CACHE=off). Bump kTuningRevision in cuda_context.cpp when a
-// change to our kernels or to a tuned op's candidates should make old choices void.
+// when the cache is off (WAN_TUNING_CACHE=off). Its fingerprint holds a digest of the tuned ops'
+// sources (src/CMakeLists.txt, WAN_TUNED_SOURCES): a change to our kernels or to a tuned op's
+// candidates makes old choices void without anyone remembering to say so.
 TuningCache* tuning_cache();
 
 std::shared_ptr<Storage> allocate(size_t bytes);  // from the caching pool; returned with the storage

@@ -15,6 +15,7 @@
 // cuDNN's choice, keeping the faster. Padded keys: as attention.cpp, a narrower K/V per sample. A
 // shape cuDNN has no FP8 engine for (a single key or query, e.g.) runs through our kernel on Hopper,
 // else through the bf16 attention.
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -126,6 +127,7 @@ struct GraphBuilder {
 
 struct Plan {
   std::vector<Candidate> candidates;  // empty: cuDNN has no FP8 engine for the shape (seen at 1 token)
+  bool built = false;                 // candidates asked of cuDNN (not where the tuning cache says "ours")
   bool fp8_out = false;
   bool tuned = false;
   bool ours = false;  // flash_attention_sm90 measured faster (or cuDNN has no engine)
@@ -233,25 +235,26 @@ void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std:
       WAN_CUDA_CHECK(cudaMemsetAsync(op, 0, size_t(Lq * ld * 2), wan::cuda::context().stream));
       continue;
     }
-    Key key{Lq, len, H, D, out.stride(1), 0};
-    auto it = plans.find(key);
-    if (it == plans.end()) {
+    const Key key{Lq, len, H, D, out.stride(1), 0};
+    Plan& plan = plans[key];
+    // cuDNN's candidates, asked for once cuDNN may run (seconds of planning at the DiT's shapes).
+    const auto build_plan = [&] {
+      if (plan.built) return;
+      plan.built = true;
       std::string why;
-      Plan plan;
       plan.candidates = build(key, why);
       if (plan.candidates.empty()) {  // no bf16-output engine: E4M3 out, then a pass to bf16
         WAN_LOG_DEBUG("cuDNN FP8 attention: no bf16-output engine (", why, "); E4M3 output");
-        key[4] = ld;
-        key[5] = 1;
-        plan.candidates = build(key, why);
+        plan.candidates = build(Key{Lq, len, H, D, ld, 1}, why);
         plan.fp8_out = true;
       }
       if (plan.candidates.empty())
         WAN_LOG_DEBUG("cuDNN has no FP8 attention engine for Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " (",
                       why.empty() ? "no engine" : why, ")");
-      it = plans.emplace(Key{Lq, len, H, D, out.stride(1), 0}, std::move(plan)).first;
-    }
-    Plan& plan = it->second;
+      else
+        WAN_LOG_DEBUG("cuDNN FP8 attention Lq=", Lq, " Lk=", len, " H=", H, ": ", plan.candidates.size(),
+                      " plans built");
+    };
     char* q8_b = static_cast<char*>(q8.data_ptr()) + b * Lq * ld;
     char* k8_b = static_cast<char*>(k8.data_ptr()) + b * Lk * ld;
     const char* v_b = static_cast<const char*>(v.data_ptr()) + b * v.stride(0) * 2;
@@ -282,12 +285,14 @@ void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std:
     };
     if (!plan.tuned) {
       plan.tuned = true;
-      // The choice as the tuning cache (core/tuning_cache.h) holds it: "ours" or "cudnn <index>".
+      const auto start = std::chrono::steady_clock::now();
+      // The choice as the tuning cache (core/tuning_cache.h) holds it: "ours" or "cudnn <index>"
+      // (cuDNN's candidates for a problem are fixed by its version, part of the cache's fingerprint).
       TuningCache* cache = wan::cuda::tuning_cache();
       const std::string problem = str("attention fp8 Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " out=",
-                                      out.stride(1), " engines=", plan.candidates.size(), plan.fp8_out ? " e4m3" : "",
-                                      " ours=", ours_fits ? flash_sm90_key_tile(true) : 0);
+                                      out.stride(1), " ours=", ours_fits ? flash_sm90_key_tile(true) : 0);
       const std::optional<std::string> stored = cache ? cache->lookup(problem) : std::nullopt;
+      if (!(stored && *stored == "ours" && ours_fits)) build_plan();
       size_t index = 0;
       if (stored && *stored == "ours" && ours_fits) {
         plan.ours = true;
@@ -303,7 +308,11 @@ void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std:
         if (cache && (plan.ours || !plan.candidates.empty()))
           cache->store(problem, plan.ours ? "ours" : str("cudnn ", best));
       }
+      WAN_LOG_DEBUG("FP8 attention Lq=", Lq, " Lk=", len, " H=", H, ": planning and choosing took ",
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s",
+                    stored ? " (choice from the tuning cache)" : "");
     }
+    if (!(plan.ours && ours_fits)) build_plan();  // ours chosen, but not for these operands
     if (plan.ours && ours_fits) {
       run_ours();
     } else if (!plan.candidates.empty()) {
