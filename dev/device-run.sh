@@ -5,6 +5,7 @@
 # bench_ops's sections, e.g. "attention fp8"; BENCH_OPS_TORCH=0 skips PyTorch's), BENCH_VAE=1 the VAE decoder, BENCH_DIT=1 the DiT
 # forward beside the PyTorch stand-in, BENCH_E2E=1 whole runs with random weights, BENCH_LOAD=1 a 5B checkpoint's load against its read,
 # BENCH_FP8_CKPT=1 a real-size fp8_scaled A14B checkpoint's load and a whole run from it,
+# PROFILE_FLASH=1 our attention kernel under Nsight Compute and its SASS order (dev/profile-flash.sh),
 # BENCH_MULTI=1 several GPUs (Ulysses DiT forwards beside one
 # GPU's, and whole TI2V-5B runs of a random checkpoint on one GPU, CFG-parallel and Ulysses), all
 # in the same call. Results go under $OUT.
@@ -150,6 +151,13 @@ fi
 # Several GPUs (BENCH_MULTI=1): the A14B forward on one GPU and split over all of them (Ulysses,
 # with the split output checked against one GPU's), then whole TI2V-5B runs of a random checkpoint
 # in the official layout (E2E_STEPS steps, 1-layer text encoder: it runs on the CPU either way).
+# Where our attention kernel's time goes (PROFILE_FLASH=1): Nsight Compute and the SASS order of
+# its products, waits and exponentials.
+if [[ "${PROFILE_FLASH:-0}" == 1 ]]; then
+  stamp "== dev/profile-flash.sh"
+  OUT="$OUT" dev/profile-flash.sh
+fi
+
 if [[ "${BENCH_MULTI:-0}" == 1 ]]; then
   gpus=$(nvidia-smi -L | grep -c '^GPU')
   for size in ${MULTI_SIZES:-1280*720}; do
