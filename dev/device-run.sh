@@ -148,9 +148,6 @@ if [[ "${BENCH_FP8_CKPT:-0}" == 1 ]]; then
   stamp "done"
 fi
 
-# Several GPUs (BENCH_MULTI=1): the A14B forward on one GPU and split over all of them (Ulysses,
-# with the split output checked against one GPU's), then whole TI2V-5B runs of a random checkpoint
-# in the official layout (E2E_STEPS steps, 1-layer text encoder: it runs on the CPU either way).
 # Where our attention kernel's time goes (PROFILE_FLASH=1): Nsight Compute and the SASS order of
 # its products, waits and exponentials.
 if [[ "${PROFILE_FLASH:-0}" == 1 ]]; then
@@ -158,6 +155,9 @@ if [[ "${PROFILE_FLASH:-0}" == 1 ]]; then
   OUT="$OUT" dev/profile-flash.sh
 fi
 
+# Several GPUs (BENCH_MULTI=1): the A14B forward on one GPU and split over all of them (Ulysses,
+# with the split output checked against one GPU's), then whole TI2V-5B runs of a random checkpoint
+# in the official layout (E2E_STEPS steps, 1-layer text encoder: it runs on the CPU either way).
 if [[ "${BENCH_MULTI:-0}" == 1 ]]; then
   gpus=$(nvidia-smi -L | grep -c '^GPU')
   for size in ${MULTI_SIZES:-1280*720}; do

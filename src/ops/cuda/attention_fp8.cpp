@@ -292,9 +292,10 @@ void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std:
       const std::string problem = str("attention fp8 Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " out=",
                                       out.stride(1), " ours=", ours_fits ? flash_sm90_key_tile(true) : 0);
       const std::optional<std::string> stored = cache ? cache->lookup(problem) : std::nullopt;
-      if (!(stored && *stored == "ours" && ours_fits)) build_plan();
+      const bool stored_ours = stored && *stored == "ours" && ours_fits;
+      if (!stored_ours) build_plan();
       size_t index = 0;
-      if (stored && *stored == "ours" && ours_fits) {
+      if (stored_ours) {
         plan.ours = true;
       } else if (stored && std::sscanf(stored->c_str(), "cudnn %zu", &index) == 1 && index < plan.candidates.size()) {
         std::swap(plan.candidates[0], plan.candidates[index]);
