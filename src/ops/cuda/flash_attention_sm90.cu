@@ -72,6 +72,11 @@ struct Traits {
   // FP8 spends its time in the softmax (the products take half as long): it skips O's rescale
   // when a whole warp's factors are 1; bf16 rescales always (the configuration measured in the DiT).
   static constexpr bool kSkipUnitRescale = FP8;
+  // FP8: the softmax of S_j runs while P_{j-1}·V does (it waits for S alone). bf16 waits for both
+  // products before its softmax: the other warpgroup's products already cover its softmax, and
+  // every overlapped form measured 1-6% slower there; it is 3-4% faster in FP8 (docs/performance.md,
+  // thirteenth session).
+  static constexpr bool kSoftmaxOverPV = FP8;
   static constexpr int kSmem = kQTileBytes + kKStages * kKTileBytes + kVStages * kVTileBytes +
                                8 * (1 + 2 * (kKStages + kVStages)) + 1024;  // + alignment
   static_assert(kSmem <= 227 * 1024, "shared memory per block");
@@ -320,42 +325,13 @@ __global__ void __launch_bounds__(kThreads, 1)
   float o[64];
 #pragma unroll
   for (int i = 0; i < 64; ++i) o[i] = 0.0f;
-  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.0f, 0.0f}, corr[2];
+  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.0f, 0.0f}, corr[2] = {1.0f, 1.0f};
   float sc[T::kScores];
   uint32_t a[T::kPVSteps][4];
 
-  // Tile 0: S_0, its softmax, P_0. Warpgroup 1 lets warpgroup 0 go first.
-  if (cw == 1) turn_pass(cw);
-  mbar_wait(q_full, 0);
-  mbar_wait(bar(kFull, 0), 0);
-  turn_wait(cw);
-  wgmma_fence();
-  issue_qk<T>(sc, q_rows, k_tile(0));
-  turn_pass(cw);
-  wgmma_wait<0>();
-  release(kEmpty, 0);
-  if (tiles == 1 && last_valid < kBN) mask_keys(sc, last_valid, quad);
-  softmax_step<T>(sc, row_max, row_sum, corr, scale_log2);
-  pack_p<T>(sc, a);
-
-  // Tile j: S_j = Q·K_jᵀ and O += P_{j-1}·V_{j-1} issued together; the softmax of S_j runs while
-  // the second product does; O is rescaled once that product is done.
-  for (int j = 1; j < tiles; ++j) {
-    const int s = j % KS, prev = (j - 1) % VS;
-    mbar_wait(bar(kFull, s), (j / KS) & 1);
-    mbar_wait(bar(vFull, prev), ((j - 1) / VS) & 1);
-    turn_wait(cw);
-    wgmma_fence();
-    issue_qk<T>(sc, q_rows, k_tile(s));
-    issue_pv<T>(o, a, v_tile(prev));
-    turn_pass(cw);
-    wgmma_wait<1>();
-    release(kEmpty, s);
-    if (j == tiles - 1 && last_valid < kBN) mask_keys(sc, last_valid, quad);
-    softmax_step<T>(sc, row_max, row_sum, corr, scale_log2);
-    wgmma_wait<0>();
-    release(vEmpty, prev);
-    // Once the row maxima settle (most tiles) every factor is exactly 1 and the multiply can go.
+  // O = O·corr: the step that closes a tile's softmax, once O's previous product is done. Once the
+  // row maxima settle (most tiles) every factor is exactly 1 and FP8 skips the multiply.
+  const auto rescale_o = [&]() {
     if (!T::kSkipUnitRescale || __any_sync(0xffffffffu, corr[0] != 1.0f || corr[1] != 1.0f)) {
 #pragma unroll
       for (int i = 0; i < 16; ++i) {
@@ -365,17 +341,82 @@ __global__ void __launch_bounds__(kThreads, 1)
         o[4 * i + 3] *= corr[1];
       }
     }
+  };
+
+  // Tile 0: S_0 and its softmax (bf16: and P_0). Warpgroup 1 lets warpgroup 0 go first.
+  if (cw == 1) turn_pass(cw);
+  mbar_wait(q_full, 0);
+  mbar_wait(bar(kFull, 0), 0);
+  turn_wait(cw);
+  wgmma_fence();
+  issue_qk<T>(sc, q_rows, k_tile(0));
+  turn_pass(cw);
+  wgmma_wait<0>();
+  reg_fence(sc);
+  release(kEmpty, 0);
+  if (tiles == 1 && last_valid < kBN) mask_keys(sc, last_valid, quad);
+  softmax_step<T>(sc, row_max, row_sum, corr, scale_log2);
+  if constexpr (!T::kSoftmaxOverPV) pack_p<T>(sc, a);
+
+  // Tile j: S_j = Q·K_jᵀ and O += P_{j-1}·V_{j-1} issued together, then the softmax of S_j.
+  // FP8 (kSoftmaxOverPV): the softmax runs while P_{j-1}·V does, and the wait for that product
+  // opens the next iteration rather than closing this one: written after the softmax in one
+  // stretch of code, ptxas had moved it above the softmax (twelfth session: the SASS), so that the
+  // softmax waited for the product it was meant to overlap; O's rescale by the previous softmax's
+  // factors runs while S_j's product does (FlashAttention-3's place for it). bf16 closes each tile
+  // in the same iteration: the wait for P·V (which ptxas places before the softmax), V's release,
+  // O's rescale and P_j's packing after the softmax.
+  for (int j = 1; j < tiles; ++j) {
+    if constexpr (T::kSoftmaxOverPV) {  // close tile j-1: P_{j-2}·V done, its V stage free, P_{j-1} packed
+      wgmma_wait<0>();
+      reg_fence(o);
+      if (j >= 2) release(vEmpty, (j - 2) % VS);
+      pack_p<T>(sc, a);
+    }
+    const int s = j % KS, prev = (j - 1) % VS;
+    mbar_wait(bar(kFull, s), (j / KS) & 1);
+    mbar_wait(bar(vFull, prev), ((j - 1) / VS) & 1);
+    turn_wait(cw);
+    wgmma_fence();
+    issue_qk<T>(sc, q_rows, k_tile(s));
+    if constexpr (T::kSoftmaxOverPV) {
+      rescale_o();  // by 0 for j = 1 (the first tile's factors): O is still 0
+      reg_fence(o);
+      wgmma_fence();
+    }
+    issue_pv<T>(o, a, v_tile(prev));
+    turn_pass(cw);
+    wgmma_wait<1>();
+    reg_fence(sc);
+    release(kEmpty, s);
+    if (j == tiles - 1 && last_valid < kBN) mask_keys(sc, last_valid, quad);
+    softmax_step<T>(sc, row_max, row_sum, corr, scale_log2);
+    if constexpr (!T::kSoftmaxOverPV) {
+      wgmma_wait<0>();
+      reg_fence(o);
+      release(vEmpty, prev);
+      rescale_o();
+      pack_p<T>(sc, a);
+    }
+  }
+  if constexpr (T::kSoftmaxOverPV) {  // close the last tile but one, as the loop's top does
+    wgmma_wait<0>();
+    reg_fence(o);
+    if (tiles >= 2) release(vEmpty, (tiles - 2) % VS);
     pack_p<T>(sc, a);
+    rescale_o();
   }
 
   // The last product; warpgroup 1's turn passes nowhere (warpgroup 0 waits for no further turn).
   const int last = (tiles - 1) % VS;
   mbar_wait(bar(vFull, last), ((tiles - 1) / VS) & 1);
   turn_wait(cw);
+  reg_fence(o);
   wgmma_fence();
   issue_pv<T>(o, a, v_tile(last));
   if (cw == 0) turn_pass(cw);
   wgmma_wait<0>();
+  reg_fence(o);
   release(vEmpty, last);
 
   // O / rowsum (· V's scale), bf16 rows of 128 values.

@@ -81,6 +81,15 @@ template <int N>
 __device__ inline void wgmma_wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
 }
+// Pins registers to this point of the program for nvcc: a wgmma's accumulators are plain register
+// outputs of its asm statement to nvcc, and a "memory" clobber orders no register arithmetic, so
+// without this nvcc may move their reads above the wait for the product or their writes below the
+// fence before the next one (ptxas then inserts its own wait or fence where it sees fit).
+template <int N>
+__device__ inline void reg_fence(float (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
 
 // D[64x128] (+)= A[64xk] · B[128xk]ᵀ, fp32 accumulators in the wgmma layout: thread t of warp w
 // holds rows 16w + t/4 (d[4i], d[4i+1]) and 16w + t/4 + 8 (d[4i+2], d[4i+3]) at columns
