@@ -10,16 +10,13 @@
 // engines are only taken when mode A has none: they can be orders of magnitude slower at 75k tokens.)
 // On Hopper with head dim 128 our own kernel (flash_attention_sm90.h) is timed against cuDNN's
 // chosen plan on that first call too, and the faster of the two runs the shape from then on.
-// These choices go to the tuning cache (core/tuning_cache.h): a later process takes them without
+// These choices go to the tuning cache (attention_choice.h): a later process takes them without
 // timing, and where ours was chosen it builds no cuDNN plan at all.
 #include <cudnn.h>
 
 #include <array>
-#include <chrono>
-#include <cstdio>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +24,7 @@
 #include "backend/cuda/cuda_context.h"
 #include "backend/cuda/cudnn_check.h"
 #include "core/log.h"
+#include "ops/cuda/attention_choice.h"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/cudnn_graph.h"
 #include "ops/cuda/flash_attention_sm90.h"
@@ -99,10 +97,7 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vec
       continue;
     }
     const Key key{Lq, len, H, D, q.stride(1), k.stride(1), out.stride(1)};
-    auto it = plans.find(key);
-    const auto start = std::chrono::steady_clock::now();
-    if (it == plans.end()) it = plans.emplace(key, Plan{}).first;
-    Plan& plan = it->second;
+    Plan& plan = plans[key];
     const bool ours_fits = flash_sm90_available(D) &&
                            flash_sm90_aligned({qp, kp, vp, op}, {2 * q.stride(1), 2 * k.stride(1), 2 * out.stride(1)});
     const auto run_ours = [&] {
@@ -110,31 +105,13 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vec
     };
     if (!plan.tuned) {
       plan.tuned = true;
-      TuningCache* cache = wan::cuda::tuning_cache();
-      const std::string problem = str("attention bf16 Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " strides=", key[4],
-                                      ",", key[5], ",", key[6], " ours=", ours_fits ? flash_sm90_key_tile(false) : 0);
-      // The stored choice: "ours", or "cudnn <index>" (the engine config's place in the heuristics' list).
-      const std::optional<std::string> stored = cache ? cache->lookup(problem) : std::nullopt;
-      if (stored && *stored == "ours" && ours_fits) {
-        plan.ours = true;
-      } else {
-        plan.candidates = make_candidates(key);
-        size_t index = 0;
-        if (stored && std::sscanf(stored->c_str(), "cudnn %zu", &index) == 1 && index < plan.candidates.size()) {
-          std::swap(plan.candidates[0], plan.candidates[index]);
-        } else {
-          const size_t best = keep_fastest(plan.candidates, "cuDNN attention",
-                                           [&](const Candidate& c) { run(c, qp, kp, vp, op, float(scale), workspace); });
-          if (ours_fits)
-            plan.ours =
-                flash_sm90_is_faster([&] { run(plan.candidates.front(), qp, kp, vp, op, float(scale), workspace); },
-                                     run_ours, str("attention Lq=", Lq, " Lk=", len, " H=", H).c_str());
-          if (cache) cache->store(problem, plan.ours ? "ours" : str("cudnn ", best));
-        }
-      }
-      WAN_LOG_DEBUG("attention Lq=", Lq, " Lk=", len, " H=", H, ": planning and choosing took ",
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s",
-                    stored ? " (choice from the tuning cache)" : "");
+      plan.ours = choose_attention(
+          {str("attention bf16 Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " strides=", key[4], ",", key[5], ",",
+               key[6], " ours=", ours_fits ? flash_sm90_key_tile(false) : 0),
+           str("attention Lq=", Lq, " Lk=", len, " H=", H), ours_fits,
+           [&] { plan.candidates = make_candidates(key); },
+           [&](const Candidate& c) { run(c, qp, kp, vp, op, float(scale), workspace); }, run_ours},
+          plan.candidates);
     }
     if (plan.ours && ours_fits) {
       run_ours();

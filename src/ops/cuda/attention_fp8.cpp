@@ -15,17 +15,15 @@
 // cuDNN's choice, keeping the faster. Padded keys: as attention.cpp, a narrower K/V per sample. A
 // shape cuDNN has no FP8 engine for (a single key or query, e.g.) runs through our kernel on Hopper,
 // else through the bf16 attention.
-#include <chrono>
-#include <cstdio>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
 #include "core/log.h"
+#include "ops/cuda/attention_choice.h"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/cudnn_graph.h"
 #include "ops/cuda/flash_attention_sm90.h"
@@ -285,33 +283,11 @@ void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std:
     };
     if (!plan.tuned) {
       plan.tuned = true;
-      const auto start = std::chrono::steady_clock::now();
-      // The choice as the tuning cache (core/tuning_cache.h) holds it: "ours" or "cudnn <index>"
-      // (cuDNN's candidates for a problem are fixed by its version, part of the cache's fingerprint).
-      TuningCache* cache = wan::cuda::tuning_cache();
-      const std::string problem = str("attention fp8 Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " out=",
-                                      out.stride(1), " ours=", ours_fits ? flash_sm90_key_tile(true) : 0);
-      const std::optional<std::string> stored = cache ? cache->lookup(problem) : std::nullopt;
-      const bool stored_ours = stored && *stored == "ours" && ours_fits;
-      if (!stored_ours) build_plan();
-      size_t index = 0;
-      if (stored_ours) {
-        plan.ours = true;
-      } else if (stored && std::sscanf(stored->c_str(), "cudnn %zu", &index) == 1 && index < plan.candidates.size()) {
-        std::swap(plan.candidates[0], plan.candidates[index]);
-      } else {
-        const size_t best =
-            plan.candidates.empty() ? 0 : keep_fastest(plan.candidates, "cuDNN FP8 attention", run_cudnn);
-        if (ours_fits)
-          plan.ours = plan.candidates.empty() ||
-                      flash_sm90_is_faster([&] { run_cudnn(plan.candidates.front()); }, run_ours,
-                                           str("FP8 attention Lq=", Lq, " Lk=", len, " H=", H).c_str());
-        if (cache && (plan.ours || !plan.candidates.empty()))
-          cache->store(problem, plan.ours ? "ours" : str("cudnn ", best));
-      }
-      WAN_LOG_DEBUG("FP8 attention Lq=", Lq, " Lk=", len, " H=", H, ": planning and choosing took ",
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), " s",
-                    stored ? " (choice from the tuning cache)" : "");
+      plan.ours = choose_attention({str("attention fp8 Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " out=", out.stride(1),
+                                        " ours=", ours_fits ? flash_sm90_key_tile(true) : 0),
+                                    str("FP8 attention Lq=", Lq, " Lk=", len, " H=", H), ours_fits, build_plan,
+                                    run_cudnn, run_ours},
+                                   plan.candidates);
     }
     if (!(plan.ours && ours_fits)) build_plan();  // ours chosen, but not for these operands
     if (plan.ours && ours_fits) {
