@@ -283,11 +283,11 @@ void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std:
     };
     if (!plan.tuned) {
       plan.tuned = true;
-      plan.ours = choose_attention({str("attention fp8 Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " out=", out.stride(1),
-                                        " ours=", ours_fits ? flash_sm90_key_tile(true) : 0),
-                                    str("FP8 attention Lq=", Lq, " Lk=", len, " H=", H), ours_fits, build_plan,
-                                    run_cudnn, run_ours},
-                                   plan.candidates);
+      plan.ours = choose_attention(
+          {str("attention fp8 Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " out=", out.stride(1),
+               " ours=", ours_fits ? flash_sm90_key_tile(true) : 0),
+           str("FP8 attention Lq=", Lq, " Lk=", len, " H=", H), ours_fits, build_plan, run_cudnn, run_ours},
+          plan.candidates);
     }
     if (!(plan.ours && ours_fits)) build_plan();  // ours chosen, but not for these operands
     if (plan.ours && ours_fits) {

@@ -399,7 +399,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       pack_p<T>(sc, a);
     }
   }
-  if constexpr (T::kSoftmaxOverPV) {  // close the last tile but one, as the loop's top does
+  if constexpr (T::kSoftmaxOverPV) {  // as the loop's top: P_{tiles-2}·V done, P_{tiles-1} packed, O rescaled
     wgmma_wait<0>();
     reg_fence(o);
     if (tiles >= 2) release(vEmpty, (tiles - 2) % VS);

@@ -6,6 +6,8 @@
 //   (176 keys in bf16, 192 in FP8) through a ring of shared-memory stages; two computing
 //   warpgroups, 64 queries each, form S = Q·Kᵀ (wgmma, both operands in shared memory), the
 //   softmax in registers, and O += P·V (wgmma, P from registers); fp32 scores, sums and accumulators.
+//   The two warpgroups take turns on the tensor cores, each issuing S_j and P_{j-1}·V together;
+//   in FP8 a warpgroup's softmax also overlaps its own P·V.
 // bf16 reads V as stored ([L, H, D] rows: wgmma takes a 16-bit operand summed over keys
 // "MN-major"); FP8 reads Vᵀ ([H, D, keys]: wgmma takes 8-bit operands K-major only), which a pass
 // writes from the [L, H, D] rows (~0.3% of the attention's time by its bytes).
@@ -14,7 +16,7 @@
 // accumulators leave them in registers, are the operand layout wgmma reads (no shuffles); P in
 // E4M3 at exp2(s·log2e − max + 8) (at most 256), the sum in fp32. Output bf16 either way.
 // The host functions run on the backend's stream; the callers (attention.cpp, attention_fp8.cpp)
-// choose this kernel or cuDNN's by timing both on a shape's first call.
+// choose this kernel or cuDNN's by timing both on a shape's first call (attention_choice.h).
 #pragma once
 
 #include <cstdint>
