@@ -106,8 +106,9 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vec
     if (!plan.tuned) {
       plan.tuned = true;
       plan.ours = choose_attention(
-          {str("attention bf16 Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " strides=", key[4], ",", key[5], ",",
-               key[6], " ours=", ours_fits ? flash_sm90_key_tile(false) : 0),
+          {wan::cuda::tuning_cache(),
+           str("attention bf16 Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " strides=", key[4], ",", key[5], ",", key[6],
+               " ours=", ours_fits ? flash_sm90_key_tile(false) : 0),
            str("attention Lq=", Lq, " Lk=", len, " H=", H), ours_fits,
            [&] { plan.candidates = make_candidates(key); },
            [&](const Candidate& c) { run(c, qp, kp, vp, op, float(scale), workspace); }, run_ours},

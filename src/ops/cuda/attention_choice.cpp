@@ -6,16 +6,14 @@
 #include <optional>
 #include <utility>
 
-#include "backend/cuda/cuda_context.h"
 #include "core/log.h"
-#include "core/tuning_cache.h"
 #include "ops/cuda/flash_attention_sm90.h"
 
 namespace wan::ops::cuda {
 
 bool choose_attention(const AttentionChoiceInputs& in, std::vector<Candidate>& candidates) {
   const auto start = std::chrono::steady_clock::now();
-  TuningCache* cache = wan::cuda::tuning_cache();
+  TuningCache* cache = in.cache;
   const std::optional<std::string> stored = cache ? cache->lookup(in.problem) : std::nullopt;
   const bool stored_ours = stored && *stored == "ours" && in.ours_fits;
   bool ours = stored_ours;

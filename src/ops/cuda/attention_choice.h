@@ -10,11 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "core/tuning_cache.h"
 #include "ops/cuda/cudnn_graph.h"
 
 namespace wan::ops::cuda {
 
 struct AttentionChoiceInputs {
+  TuningCache* cache = nullptr;  // wan::cuda::tuning_cache(); none: always timed, nothing stored
   std::string problem;  // the tuning cache's key: the op, shape, strides and our kernel's tile (0: ours cannot run)
   std::string what;     // for the log: e.g. "FP8 attention Lq=.. Lk=.. H=.."
   bool ours_fits = false;

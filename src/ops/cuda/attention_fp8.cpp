@@ -284,7 +284,8 @@ void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std:
     if (!plan.tuned) {
       plan.tuned = true;
       plan.ours = choose_attention(
-          {str("attention fp8 Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " out=", out.stride(1),
+          {wan::cuda::tuning_cache(),
+           str("attention fp8 Lq=", Lq, " Lk=", len, " H=", H, " D=", D, " out=", out.stride(1),
                " ours=", ours_fits ? flash_sm90_key_tile(true) : 0),
            str("FP8 attention Lq=", Lq, " Lk=", len, " H=", H), ours_fits, build_plan, run_cudnn, run_ours},
           plan.candidates);
