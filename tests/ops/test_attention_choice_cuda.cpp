@@ -38,38 +38,39 @@ AttentionChoiceInputs inputs(TuningCache* cache, bool ours_fits, int plans, std:
           [&calls] { ++calls.ours_runs; }};
 }
 
-TEST(AttentionChoice, StoredOursBuildsAndTimesNothing) {
+// A tuning cache in a fresh folder, the plans the choice leaves and what it called.
+class AttentionChoice : public ::testing::Test {
+ protected:
+  // The choice for kProblem with the cache as it stands.
+  bool choose(bool ours_fits, int plans) {
+    return choose_attention(inputs(&cache, ours_fits, plans, candidates, calls), candidates);
+  }
   test::TempDir dir;
-  TuningCache cache(dir.file("cache.tsv"), "card");
-  cache.store(kProblem, "ours");
+  TuningCache cache{dir.file("cache.tsv"), "card"};
   std::vector<Candidate> candidates;
   Calls calls;
-  EXPECT_TRUE(choose_attention(inputs(&cache, true, 3, candidates, calls), candidates));
+};
+
+TEST_F(AttentionChoice, StoredOursBuildsAndTimesNothing) {
+  cache.store(kProblem, "ours");
+  EXPECT_TRUE(choose(true, 3));
   EXPECT_EQ(calls.built, 0);
   EXPECT_TRUE(candidates.empty());
   EXPECT_EQ(calls.cudnn_runs + calls.ours_runs, 0);
 }
 
-TEST(AttentionChoice, StoredOursWhereOursCannotRunPlansCudnn) {
-  test::TempDir dir;
-  TuningCache cache(dir.file("cache.tsv"), "card");
+TEST_F(AttentionChoice, StoredOursWhereOursCannotRunPlansCudnn) {
   cache.store(kProblem, "ours");
-  std::vector<Candidate> candidates;
-  Calls calls;
   // cuDNN has no engine either: not ours, and nothing new stored.
-  EXPECT_FALSE(choose_attention(inputs(&cache, false, 0, candidates, calls), candidates));
+  EXPECT_FALSE(choose(false, 0));
   EXPECT_EQ(calls.built, 1);
   EXPECT_EQ(calls.cudnn_runs + calls.ours_runs, 0);
   EXPECT_EQ(cache.lookup(kProblem).value_or(""), "ours");
 }
 
-TEST(AttentionChoice, StoredCudnnIndexPutsThatPlanFirstWithoutTiming) {
-  test::TempDir dir;
-  TuningCache cache(dir.file("cache.tsv"), "card");
+TEST_F(AttentionChoice, StoredCudnnIndexPutsThatPlanFirstWithoutTiming) {
   cache.store(kProblem, "cudnn 2");
-  std::vector<Candidate> candidates;
-  Calls calls;
-  EXPECT_FALSE(choose_attention(inputs(&cache, true, 3, candidates, calls), candidates));
+  EXPECT_FALSE(choose(true, 3));
   EXPECT_EQ(calls.built, 1);
   ASSERT_EQ(candidates.size(), 3u);
   EXPECT_EQ(candidates[0].workspace, 2);
@@ -77,23 +78,17 @@ TEST(AttentionChoice, StoredCudnnIndexPutsThatPlanFirstWithoutTiming) {
   EXPECT_EQ(calls.cudnn_runs + calls.ours_runs, 0);
 }
 
-TEST(AttentionChoice, AStoredIndexPastThePlansIsChosenAgainAndStored) {
-  test::TempDir dir;
-  TuningCache cache(dir.file("cache.tsv"), "card");
+TEST_F(AttentionChoice, AStoredIndexPastThePlansIsChosenAgainAndStored) {
   cache.store(kProblem, "cudnn 7");
-  std::vector<Candidate> candidates;
-  Calls calls;
   // No cuDNN engine now: our kernel, without a race to run, and that is what the file keeps.
-  EXPECT_TRUE(choose_attention(inputs(&cache, true, 0, candidates, calls), candidates));
+  EXPECT_TRUE(choose(true, 0));
   EXPECT_EQ(calls.built, 1);
   EXPECT_EQ(calls.cudnn_runs + calls.ours_runs, 0);
   EXPECT_EQ(cache.lookup(kProblem).value_or(""), "ours");
   EXPECT_EQ(TuningCache(dir.file("cache.tsv"), "card").lookup(kProblem).value_or(""), "ours");
 }
 
-TEST(AttentionChoice, WithoutACacheTheChoiceIsMadeEachTime) {
-  std::vector<Candidate> candidates;
-  Calls calls;
+TEST_F(AttentionChoice, WithoutACacheTheChoiceIsMadeEachTime) {
   EXPECT_TRUE(choose_attention(inputs(nullptr, true, 0, candidates, calls), candidates));
   EXPECT_FALSE(choose_attention(inputs(nullptr, false, 0, candidates, calls), candidates));
   EXPECT_EQ(calls.built, 2);
