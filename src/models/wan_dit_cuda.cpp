@@ -186,6 +186,15 @@ bool cuda_graphs_by_default() {
   return on;
 }
 
+// predict_guided shares the first block's self-attention unless WAN_GUIDED_SHARING=0.
+bool guided_sharing_by_default() {
+  static const bool on = [] {
+    const char* env = std::getenv("WAN_GUIDED_SHARING");
+    return !(env && std::string(env) == "0");
+  }();
+  return on;
+}
+
 struct WanDiTCuda::Impl {
   WanDiTConfig config;
   Precision precision = Precision::BF16;
@@ -240,6 +249,8 @@ struct WanDiTCuda::Impl {
   mutable std::weak_ptr<cuda::GraphMemory> graph_memory;
   mutable int64_t graph_replays = 0;
   bool graphs_on = cuda_graphs_by_default();  // set_cuda_graphs
+  bool guided_sharing = guided_sharing_by_default();  // set_guided_sharing
+  mutable int64_t shared_first_attentions = 0;
   TextEntry& text_entry(const std::vector<Tensor>& context, const std::function<void(const char*)>& region) const;
 
   // Every weight tensor on the GPU (undefined ones, e.g. self-attention's kv, skipped by callers).
@@ -499,9 +510,37 @@ WanDiTCuda::Impl::TextEntry& WanDiTCuda::Impl::text_entry(const std::vector<Tens
   return text_cache.back();
 }
 
-std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const Tensor& t_in,
+// predict_guided's hand-over: the first forward stores the first block's self-attention output
+// (after its output product, before the gated residual), the second uses it.
+struct WanDiTCuda::FirstAttention {
+  bool reuse = false;
+  Tensor y;  // [B, S, D] bf16
+};
+
+std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x, const Tensor& t,
                                         const std::vector<Tensor>& context, int64_t seq_len,
                                         StreamProfiler* profiler, const WanBlockObserver& observer) const {
+  return run_forward(x, t, context, seq_len, profiler, observer, nullptr);
+}
+
+std::pair<Tensor, Tensor> WanDiTCuda::predict_guided(const Tensor& x, const Tensor& t, const Tensor& context,
+                                                     const Tensor& context_null, int64_t seq_len) const {
+  if (!impl_->guided_sharing || impl_->graphs_on) return DiTModel::predict_guided(x, t, context, context_null, seq_len);
+  FirstAttention shared;
+  Tensor cond = run_forward({x}, t, {context}, seq_len, nullptr, {}, &shared)[0];
+  shared.reuse = true;
+  Tensor uncond = run_forward({x}, t, {context_null}, seq_len, nullptr, {}, &shared)[0];
+  ++impl_->shared_first_attentions;
+  return {std::move(cond), std::move(uncond)};
+}
+
+void WanDiTCuda::set_guided_sharing(bool on) { impl_->guided_sharing = on; }
+int64_t WanDiTCuda::shared_first_attentions() const { return impl_->shared_first_attentions; }
+
+std::vector<Tensor> WanDiTCuda::run_forward(const std::vector<Tensor>& x_in, const Tensor& t_in,
+                                            const std::vector<Tensor>& context, int64_t seq_len,
+                                            StreamProfiler* profiler, const WanBlockObserver& observer,
+                                            FirstAttention* shared) const {
   auto region = [&](const char* category) {
     if (profiler) profiler->region(category);
   };
@@ -593,26 +632,33 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
       for (int64_t k = 0; k < 6; ++k) m[k] = mods.select(0, int64_t(i)).select(0, k);  // [B, D] f32 views
 
       // Self-attention: one QKV product (after the previous block's FFN residual), q/k normalised
-      // and rotated in place, attention reading the three column blocks as strided views.
-      Tensor qkv = g.self_attn.in.normed(x, eps, {}, {}, m[0], m[1], ops::Activation::None, region,
-                                         std::move(pending.y), pending.gate);  // [B, S, 3D]
-      pending = {};
-      region("other");
-      Tensor q = columns(qkv, 0, D), k = columns(qkv, 1, D);
-      ops::rms_norm_rope_(q, g.self_attn.norm_q, eps, H, grids, &d.rope, first);
-      ops::rms_norm_rope_(k, g.self_attn.norm_k, eps, H, grids, &d.rope, first);
-      q = k = Tensor();
-      Tensor o;
-      if (sp) {
-        o = ulysses_attention(*sp, qkv, lens, scale, H, Dh, fp8, region);
+      // and rotated in place, attention reading the three column blocks as strided views. The
+      // first block's, the same for both texts of a guided pair, may come from the pair's first
+      // forward (predict_guided).
+      Tensor y, o;
+      if (i == 0 && shared && shared->reuse) {
+        y = shared->y;
       } else {
-        region("attention");
-        o = self_attention(heads(qkv, 0, H, Dh), heads(qkv, 1, H, Dh), heads(qkv, 2, H, Dh), lens, scale, fp8);
-        qkv = Tensor();
+        Tensor qkv = g.self_attn.in.normed(x, eps, {}, {}, m[0], m[1], ops::Activation::None, region,
+                                           std::move(pending.y), pending.gate);  // [B, S, 3D]
+        pending = {};
+        region("other");
+        Tensor q = columns(qkv, 0, D), k = columns(qkv, 1, D);
+        ops::rms_norm_rope_(q, g.self_attn.norm_q, eps, H, grids, &d.rope, first);
+        ops::rms_norm_rope_(k, g.self_attn.norm_k, eps, H, grids, &d.rope, first);
+        q = k = Tensor();
+        if (sp) {
+          o = ulysses_attention(*sp, qkv, lens, scale, H, Dh, fp8, region);
+        } else {
+          region("attention");
+          o = self_attention(heads(qkv, 0, H, Dh), heads(qkv, 1, H, Dh), heads(qkv, 2, H, Dh), lens, scale, fp8);
+          qkv = Tensor();
+        }
+        region("matmul");
+        y = g.self_attn.o(o.view({B, Sl, D}));
+        o = Tensor();
+        if (i == 0 && shared) shared->y = y;
       }
-      region("matmul");
-      Tensor y = g.self_attn.o(o.view({B, Sl, D}));
-      o = Tensor();
 
       // Cross-attention on norm3(x + y · gate): all text_len keys, no RoPE, no gate.
       Tensor cq =
@@ -694,7 +740,7 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x_in, const T
     else sin_emb = up;
   };
   std::vector<Tensor> videos;
-  const bool graphs = d.graphs_on && !profiler && !observer && !sp;
+  const bool graphs = d.graphs_on && !profiler && !observer && !sp && !shared;
   Impl::CapturedForward* captured = nullptr;
   if (graphs) {
     std::vector<int64_t> key{seq_len};

@@ -69,8 +69,7 @@ Tensor denoise(const DenoiseInputs& in, const StepCallback& on_step) {
       const Tensor mine = model.predict({x}, timestep, {in.cfg_branch == 0 ? in.context : in.context_null}, seq_len)[0];
       std::tie(cond, uncond) = exchange_predictions(*in.cfg_group, mine);
     } else {
-      cond = model.predict({x}, timestep, {in.context}, seq_len)[0];
-      uncond = model.predict({x}, timestep, {in.context_null}, seq_len)[0];
+      std::tie(cond, uncond) = model.predict_guided(x, timestep, in.context, in.context_null, seq_len);
     }
     x = solver->step(classifier_free_guidance(cond, uncond, guide), x);
     if (on_step && !on_step(i, in.steps, t, high)) throw Cancelled();

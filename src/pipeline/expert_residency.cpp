@@ -15,6 +15,11 @@ class ResidentView : public DiTModel {
     owner_->make_resident(index_);
     return model_->predict(x, t, context, seq_len);
   }
+  std::pair<Tensor, Tensor> predict_guided(const Tensor& x, const Tensor& t, const Tensor& context,
+                                           const Tensor& context_null, int64_t seq_len) const override {
+    owner_->make_resident(index_);
+    return model_->predict_guided(x, t, context, context_null, seq_len);
+  }
   // The owner decides residency; the view's own calls would undo it.
   void offload() override {}
   void reload() override {}

@@ -25,12 +25,12 @@ std::string gib(int64_t bytes) { return str(double(int64_t(double(bytes) / kGiB 
 }  // namespace
 
 int64_t MemoryPlan::peak() const {
-  return std::max(dit_weights + dit_activations, dit_weights + vae_decode) + vae_weights + margin;
+  return std::max(dit_weights + dit_activations + guided_first, dit_weights + vae_decode) + vae_weights + margin;
 }
 
 std::string MemoryPlan::describe() const {
   return str(gib(peak()), ": ", experts, experts == 1 ? " DiT expert " : " DiT experts ", gib(dit_weights),
-             " + the larger of a forward's activations ", gib(dit_activations), " and the VAE decode ",
+             " + the larger of a forward's activations ", gib(dit_activations + guided_first), " and the VAE decode ",
              gib(vae_decode), ", + VAE weights ", gib(vae_weights), " + ", gib(margin), " for workspaces");
 }
 
@@ -58,6 +58,7 @@ MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int6
   const int64_t chunk = wan_dit_ffn_chunk_rows(rank_tokens, dit.ffn_dim);
   const int64_t ffn_stage = 8 * td + chunk * (2 * dit.dim + (placement.fp8 ? 3 : 2) * dit.ffn_dim);
   p.dit_activations = std::max(attention_stage, ffn_stage) + p.text_kv;
+  p.guided_first = 2 * td;
   const bool v22 = task.z_dim == 48;
   const WanVAEConfig vae = v22 ? WanVAEConfig::wan22() : WanVAEConfig::wan21();
   p.vae_weights = WanVAE::parameter_count(vae) * (vae_f32 ? 4 : 2);  // bf16: the convolutions' weights, nearly all

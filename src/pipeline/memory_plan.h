@@ -30,6 +30,8 @@
 // prompt and its negative prompt; models/wan_dit_cuda.h), layers x text_len x 2 x dim bf16 values
 // each: 0.39 GiB per text for A14B, 0.18 for TI2V-5B. The denoising loop frees an expert's when its
 // steps are over, so one expert's are live at a time, and none during the VAE decode.
+// The CUDA DiT's guided pairs (models/wan_dit_cuda.h predict_guided) keep the first block's
+// self-attention output, 2 bytes per token and dim, through both forwards of a step.
 // The caching allocator reserves more than the live peak (docs/performance.md); `margin` covers
 // the cuBLASLt/cuDNN workspaces and fragmentation.
 #pragma once
@@ -48,6 +50,8 @@ struct MemoryPlan {
   int64_t dit_activations = 0;     // bytes, one forward's peak above its weights, Vᵀ included:
   int64_t attention_vt = 0;        // bytes, our Hopper attention's transposed V (during self-attention)
   int64_t text_kv = 0;             // bytes, cross-attention's keys and values of two texts, kept between steps
+  int64_t guided_first = 0;        // bytes, the first block's self-attention output a guided pair's
+                                   // forwards share (DiTModel::predict_guided), live through both
   int64_t vae_weights = 0;         // bytes
   int64_t vae_decode = 0;          // bytes, the decoder's live tensors
   int64_t margin = 0;              // bytes: workspaces, fragmentation

@@ -3,10 +3,13 @@
 // them gives, a text that differs in one value must not be served another's, a third text
 // replaces the least recently used, and release_text_cache() gives the memory back. And it
 // replays the forward of a shape and text seen before from a CUDA graph: each replay must give
-// exactly what an uncaptured forward of its own inputs gives.
+// exactly what an uncaptured forward of its own inputs gives. And a guided pair (predict_guided)
+// whose second forward takes the first block's self-attention from the first must give exactly
+// the two forwards' outputs.
 #include <gtest/gtest.h>
 
 #include "backend/backend.h"
+#include "core/precision.h"
 #include "core/stats.h"
 #include "models/wan_dit_cuda.h"
 #include "test_util.h"
@@ -128,6 +131,48 @@ TEST(WanDiTCudaGraph, ReplaysTakeEachForwardsInputs) {
   graphs.release_text_cache();
   plain.release_text_cache();
   EXPECT_EQ(device_memory_stats().in_use, before);
+}
+
+// predict_guided against two forwards of the same weights, bf16 and FP8 (Hopper and later), over
+// steps with new latents and timesteps: with padding tokens (seq_len past the grid), without, and
+// a latent of one frame.
+TEST(WanDiTCudaGuided, SharedFirstAttentionGivesBothForwardsOutputs) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();
+  std::vector<Precision> precisions{Precision::BF16};
+  if (cuda_compute_capability() >= 89) precisions.push_back(Precision::FP8);
+  const WanDiTConfig config = small_config();
+  const Tensor a = test::random_tensor({17, 64}, 2), b = test::random_tensor({40, 64}, 3);
+  for (const Precision precision : precisions) {
+    SCOPED_TRACE(precision == Precision::FP8 ? "fp8" : "bf16");
+    WanDiTCuda shared = WanDiTCuda::random(config, 11, precision);
+    shared.set_cuda_graphs(false);
+    shared.set_guided_sharing(true);
+    WanDiTCuda plain = WanDiTCuda::random(config, 11, precision);
+    plain.set_cuda_graphs(false);
+    struct Case {
+      Shape latent;
+      int64_t seq_len;
+    };
+    int step = 0;
+    for (const Case& c : {Case{{16, 3, 8, 10}, 64}, Case{{16, 3, 8, 10}, 60}, Case{{16, 1, 6, 14}, 21}}) {
+      for (int k = 0; k < 2; ++k, ++step) {
+        const Tensor x = test::random_tensor(c.latent, 30 + step);
+        const Tensor t = Tensor::from_vector<float>({float(990 - 90 * step)}, {1});
+        const auto [cond, uncond] = shared.predict_guided(x, t, a, b, c.seq_len);
+        EXPECT_EQ(shared.shared_first_attentions(), step + 1);
+        EXPECT_EQ(max_abs_diff(cond, plain.forward({x}, t, {a}, c.seq_len)[0]), 0.0) << "step " << step;
+        EXPECT_EQ(max_abs_diff(uncond, plain.forward({x}, t, {b}, c.seq_len)[0]), 0.0) << "step " << step;
+        EXPECT_GT(max_abs_diff(cond, uncond), 1e-3) << "two texts should give two predictions";
+      }
+    }
+    // Sharing off: two plain forwards, the same outputs, nothing shared.
+    shared.set_guided_sharing(false);
+    const Tensor x = test::random_tensor({16, 3, 8, 10}, 77);
+    const Tensor t = Tensor::from_vector<float>({321.0f}, {1});
+    const auto [cond, uncond] = shared.predict_guided(x, t, a, b, 64);
+    EXPECT_EQ(shared.shared_first_attentions(), step);
+    EXPECT_EQ(max_abs_diff(uncond, plain.forward({x}, t, {b}, 64)[0]), 0.0);
+  }
 }
 
 }  // namespace

@@ -59,13 +59,15 @@ double median_ms(F&& fn, int warmup = 5, int reps = 20) {
 }  // namespace
 
 // Sections to run: the arguments ("linear", "attention", "conv", "fp8", "flash"), all when none;
-// "only=TEXT" keeps the cases whose name holds TEXT (e.g. only=480p), in every section.
+// "only=TEXT" keeps the cases whose name holds TEXT (e.g. only=480p), in every section;
+// "tiles=LIST" keeps those of our attention kernel's versions in "flash" (e.g. tiles=fp8:192,bf16:176).
 int main(int argc, char** argv) {
   std::vector<std::string> sections;
-  std::string only;
+  std::string only, tiles;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg.rfind("only=", 0) == 0) only = arg.substr(5);
+    else if (arg.rfind("tiles=", 0) == 0) tiles = arg.substr(6);
     else sections.push_back(arg);
   }
   auto wanted = [&](const char* section) {
@@ -221,8 +223,12 @@ int main(int argc, char** argv) {
       bool fp8;
       int keys;
     };
-    const Variant variants[] = {{false, 128}, {false, 176}, {true, 128}, {true, 192}};
-    constexpr int kVariants = 4;
+    std::vector<Variant> variants;
+    for (const Variant m : {Variant{false, 128}, Variant{false, 176}, Variant{true, 128}, Variant{true, 192}})
+      if (tiles.empty() || ("," + tiles + ",").find(std::string(",") + (m.fp8 ? "fp8:" : "bf16:") +
+                                                     std::to_string(m.keys) + ",") != std::string::npos)
+        variants.push_back(m);
+    const int n_variants = int(variants.size());
     std::printf("\n%-16s %9s %7s %9s %7s", "flash vs cuDNN", "cudnn ms", "TFLOP/s", "fp8cudnn", "TFLOP/s");
     for (const Variant& m : variants) std::printf(" %5s %3d %7s", m.fp8 ? "fp8" : "bf16", m.keys, "TFLOP/s");
     std::printf("   (relative L2 to cuDNN's bf16 output)\n");
@@ -251,8 +257,8 @@ int main(int argc, char** argv) {
         theirs8 = ops::attention_fp8(q, k, v, {}, scale);
         ops::cuda::flash_sm90_enable(true);
       };
-      Tensor outs[kVariants];
-      double ms[kVariants];
+      std::vector<Tensor> outs(variants.size());
+      std::vector<double> ms(variants.size());
       const auto run = [&](int i) {
         const Variant& m = variants[i];
         const int before = ops::cuda::flash_sm90_key_tile(m.fp8);
@@ -274,7 +280,7 @@ int main(int argc, char** argv) {
       // Every runner twice, in opposite orders (the card's clock drifts with its power draw); the
       // faster median of each.
       std::vector<std::function<void()>> runners = {run_cudnn, run_cudnn8};
-      for (int i = 0; i < kVariants; ++i) runners.push_back([&run, i] { run(i); });
+      for (int i = 0; i < n_variants; ++i) runners.push_back([&run, i] { run(i); });
       std::vector<double> best(runners.size(), 1e30);
       for (int round = 0; round < 2; ++round)
         for (size_t n = 0; n < runners.size(); ++n) {
@@ -282,7 +288,7 @@ int main(int argc, char** argv) {
           best[i] = std::min(best[i], median_ms(runners[i], 2, 7));
         }
       const double cudnn = best[0], cudnn8 = best[1];
-      for (int i = 0; i < kVariants; ++i) ms[i] = best[2 + i];
+      for (int i = 0; i < n_variants; ++i) ms[i] = best[2 + i];
       const Tensor ref = to_device(theirs, Device::CPU).to(DType::F32);
       std::printf("%-16s %9.3f %7.1f %9.3f %7.1f", a.name, cudnn, tf(cudnn), cudnn8, tf(cudnn8));
       char head[160];
@@ -290,7 +296,7 @@ int main(int argc, char** argv) {
                     a.name, cudnn, cudnn8);
       std::string json = head;
       std::string errors;
-      for (int i = 0; i < kVariants; ++i) {
+      for (int i = 0; i < n_variants; ++i) {
         const double rel = rel_l2(to_device(outs[i], Device::CPU).to(DType::F32), ref);
         std::printf(" %9.3f %7.1f", ms[i], tf(ms[i]));
         char buf[96];
