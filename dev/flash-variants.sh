@@ -5,8 +5,9 @@
 # src/ops/cuda/flash_attention_sm90.cu; it is compiled with the tree's flags into a copy of
 # libwan_engine.a, bench_ops (and wan, for VARIANT_DIT) linked against that copy, and the versions'
 # `bench_ops $VARIANT_ARGS` (default "flash only=720p") run in turn, ROUNDS times (default 2).
-# Each version's SASS order of products, waits and exponentials is printed first (as
-# dev/profile-flash.sh does), with ptxas's C75xx performance remarks.
+# The versions are built in parallel; each one's SASS order of products, waits and exponentials is
+# printed first (as dev/profile-flash.sh does), with ptxas's C75xx performance remarks, and its whole
+# SASS kept as $OUT/sass-NAME.txt.
 # Results: $OUT/variants.txt.
 #   FLASH_VARIANTS=.deps/variants VARIANT_ARGS="flash only=720p" ROUNDS=2 dev/flash-variants.sh
 set -uo pipefail
@@ -31,24 +32,39 @@ for c in json.load(open('$build/compile_commands.json')):
 member=$(basename "$source_file").o
 cuobjdump=$(command -v cuobjdump || echo /usr/local/cuda/bin/cuobjdump)
 : >"$OUT/variants.txt"
-for v in "${variants[@]}"; do
+# Each version built in the background (they share nothing but the read-only build tree), then
+# their reports in order.
+build_variant() {
+  local v=$1 name
   name=$(basename "$v" .cu)
   mkdir -p "$work/$name"
   # Same flags, this source, the object named as the archive's member it replaces.
-  cmd=${compile//$PWD\/$source_file/$PWD/$v}
+  local cmd=${compile//$PWD\/$source_file/$PWD/$v}
   cmd="${cmd% -o *} -o $work/$name/$member"
-  (cd $build && eval "$cmd") >"$work/$name/compile.log" 2>&1 || { echo "== $name: compile failed"; tail -20 "$work/$name/compile.log"; continue; }
+  (cd $build && eval "$cmd") >"$work/$name/compile.log" 2>&1 || { echo "compile failed" >"$work/$name/failed"; return; }
   cp $build/src/libwan_engine.a "$work/$name/libwan_engine.a"
   ar r "$work/$name/libwan_engine.a" "$work/$name/$member" 2>/dev/null
   for target in bench_ops ${VARIANT_DIT:+wan}; do
     link=$(cd $build && ninja -t commands $target | tail -1)
     (cd $build && eval "$(echo "$link" | sed "s|src/libwan_engine.a|$work/$name/libwan_engine.a|g; s| -o $target | -o $work/$name/$target |")") \
-      >"$work/$name/link.log" 2>&1 || { echo "== $name: link of $target failed"; tail -20 "$work/$name/link.log"; }
+      >>"$work/$name/link.log" 2>&1 || echo "link of $target failed" >>"$work/$name/failed"
   done
+  # The whole SASS, for reading the order of instructions afterwards.
+  "$cuobjdump" -sass "$work/$name/$member" >"$OUT/sass-$name.txt" 2>&1
+}
+for v in "${variants[@]}"; do build_variant "$v" & done
+wait
+for v in "${variants[@]}"; do
+  name=$(basename "$v" .cu)
+  if [[ -f $work/$name/failed ]]; then
+    echo "== $name: $(cat "$work/$name/failed")"
+    tail -20 "$work/$name/compile.log" "$work/$name/link.log" 2>/dev/null
+    continue
+  fi
   {
     echo "== $name: SASS order"
     grep -h "C75" "$work/$name/compile.log" | cut -c1-160
-    "$cuobjdump" -sass "$work/$name/$member" | awk '
+    awk '
       function flush_ex2() { if (ex2) { order = order " EX2x" ex2; ex2 = 0; last = "M" } }
       function flush() { flush_ex2(); if (name ~ /flash_fwd/) print name ":" order }
       /Function :/ { if (name) flush(); name = $3; ex2 = 0; order = ""; last = ""; next }
@@ -56,7 +72,7 @@ for v in "${variants[@]}"; do
       /WARPGROUP.ARRIVE/ { flush_ex2(); order = order " ARRIVE"; last = "A"; next }
       /GMMA\./ { flush_ex2(); if (last != "G") order = order " GMMA"; last = "G"; next }
       /MUFU.EX2/ { ex2++; next }
-      END { flush() }' | sed 's/^.*flash_fwd_kernel/flash_fwd_kernel/'
+      END { flush() }' "$OUT/sass-$name.txt" | sed 's/^.*flash_fwd_kernel/flash_fwd_kernel/'
   } | tee -a "$OUT/variants.txt"
 done
 args=${VARIANT_ARGS:-flash only=720p}

@@ -152,10 +152,11 @@ int main(int argc, char** argv) {
            "vae_f32: %.2f GiB (%s)", m.peak_gib, wan_last_error());
     official.vae_f32 = 0;
     official.offload = WAN_OFFLOAD_AUTO;
-    /* FP8: the blocks' weights at 1 byte (13.54 GiB an expert, measured), both experts resident. */
+    /* FP8: the blocks' weights at 1 byte (13.54 GiB an expert, measured), both experts resident;
+     * the peak counts the first block's self-attention output a guided step keeps (0.72 GiB). */
     official.precision = WAN_PRECISION_FP8;
     EXPECT(wan_predict_memory(&official, &req, &m) == WAN_OK && m.experts == 2 && m.dit_weights_gib > 26.9 &&
-               m.dit_weights_gib < 27.3 && m.peak_gib > 34.9 && m.peak_gib < 35.9,
+               m.dit_weights_gib < 27.3 && m.peak_gib > 35.6 && m.peak_gib < 36.6,
            "fp8: weights %.2f, peak %.2f GiB (%s)", m.dit_weights_gib, m.peak_gib, wan_last_error());
     official.precision = (wan_precision)7;
     EXPECT(wan_predict_memory(&official, &req, &m) == WAN_ERROR_INVALID_ARGUMENT && strstr(wan_last_error(), "precision"),
