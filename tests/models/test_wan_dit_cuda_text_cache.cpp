@@ -139,7 +139,7 @@ TEST(WanDiTCudaGraph, ReplaysTakeEachForwardsInputs) {
 TEST(WanDiTCudaGuided, SharedFirstAttentionGivesBothForwardsOutputs) {
   if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();
   std::vector<Precision> precisions{Precision::BF16};
-  if (cuda_compute_capability() >= 89) precisions.push_back(Precision::FP8);
+  if (cuda_compute_capability() >= 90) precisions.push_back(Precision::FP8);
   const WanDiTConfig config = small_config();
   const Tensor a = test::random_tensor({17, 64}, 2), b = test::random_tensor({40, 64}, 3);
   for (const Precision precision : precisions) {

@@ -229,6 +229,10 @@ int main(int argc, char** argv) {
                                                      std::to_string(m.keys) + ",") != std::string::npos)
         variants.push_back(m);
     const int n_variants = int(variants.size());
+    if (n_variants == 0) {
+      std::fprintf(stderr, "bench_ops: tiles=%s names none of fp8:128, fp8:192, bf16:128, bf16:176\n", tiles.c_str());
+      return 2;
+    }
     std::printf("\n%-16s %9s %7s %9s %7s", "flash vs cuDNN", "cudnn ms", "TFLOP/s", "fp8cudnn", "TFLOP/s");
     for (const Variant& m : variants) std::printf(" %5s %3d %7s", m.fp8 ? "fp8" : "bf16", m.keys, "TFLOP/s");
     std::printf("   (relative L2 to cuDNN's bf16 output)\n");
