@@ -1,9 +1,11 @@
 // The denoising loop frees what each model keeps per text (DiTModel::release_text_cache: the CUDA
 // DiT's cross-attention keys and values) as soon as it is done with the model: the high-noise
-// expert's at the boundary step, both at the end, and both when the run is cancelled.
+// expert's at the boundary step, both at the end, and both when the run is cancelled. And it asks
+// for each step's two predictions in one DiTModel::predict_guided call, (cond, uncond) in that order.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 
 #include "pipeline/denoise.h"
 
@@ -67,6 +69,56 @@ TEST(Denoise, OneModelTasksReleaseTheirModelAtTheEnd) {
   in.steps = 2;
   denoise(in);
   EXPECT_EQ(log, "LLLLl");
+}
+
+// Predicts the text's first value everywhere: 1 with the prompt below, 0 with the negative
+// prompt; with `guided`, both through its own predict_guided, which logs "G".
+class TextModel : public DiTModel {
+ public:
+  TextModel(bool guided, std::string* log) : guided_(guided), log_(log) {}
+  const WanDiTConfig& config() const override { return config_; }
+  std::vector<Tensor> predict(const std::vector<Tensor>& x, const Tensor&, const std::vector<Tensor>& context,
+                              int64_t) const override {
+    *log_ += 'P';
+    return {constant(x[0], context[0].data<float>()[0])};
+  }
+  std::pair<Tensor, Tensor> predict_guided(const Tensor& x, const Tensor& t, const Tensor& context,
+                                           const Tensor& context_null, int64_t seq_len) const override {
+    if (!guided_) return DiTModel::predict_guided(x, t, context, context_null, seq_len);
+    *log_ += 'G';
+    return {constant(x, context.data<float>()[0]), constant(x, context_null.data<float>()[0])};
+  }
+
+ private:
+  static Tensor constant(const Tensor& like, float c) {
+    Tensor y = Tensor::zeros(like.shape(), DType::F32);
+    for (int64_t i = 0; i < y.numel(); ++i) y.data<float>()[i] = c;
+    return y;
+  }
+  bool guided_;
+  std::string* log_;
+  WanDiTConfig config_;
+};
+
+TEST(Denoise, AsksForBothPredictionsOfAStepInOneGuidedCall) {
+  std::string plain_log, guided_log;
+  const TextModel plain(false, &plain_log), guided(true, &guided_log);
+  DenoiseInputs in = inputs(plain, plain);
+  in.high_noise = nullptr;
+  in.steps = 3;
+  in.guide_low = 4.0;  // the guidance moves the result: cond and uncond swapped would show
+  in.context = Tensor::from_vector<float>({1.0f, 0.0f}, {1, 2});
+  in.context_null = Tensor::from_vector<float>({0.0f, 0.0f}, {1, 2});
+  const Tensor a = denoise(in);
+  in.low_noise = &guided;
+  const Tensor b = denoise(in);
+  EXPECT_EQ(plain_log, "PPPPPP");   // the default: two predict() calls a step
+  EXPECT_EQ(guided_log, "GGG");     // one guided call a step, no other forward
+  ASSERT_EQ(a.shape(), b.shape());
+  for (int64_t i = 0; i < a.numel(); ++i) ASSERT_EQ(a.data<float>()[i], b.data<float>()[i]) << i;
+  // The guided velocity is uncond + 4·(cond − uncond) = 4 (with the two swapped: −3): the flow's
+  // steps x += (σ_next − σ)·v from zeros, σ falling, leave every value negative.
+  for (int64_t i = 0; i < a.numel(); ++i) ASSERT_LT(a.data<float>()[i], -1.0f) << i;
 }
 
 }  // namespace
