@@ -6,8 +6,8 @@
 # libwan_engine.a, bench_ops (and wan, for VARIANT_DIT) linked against that copy, and the versions'
 # `bench_ops $VARIANT_ARGS` (default "flash only=720p") run in turn, ROUNDS times (default 2).
 # The versions are built in parallel; each one's SASS order of products, waits and exponentials is
-# printed first (as dev/profile-flash.sh does), with ptxas's C75xx performance remarks, and its whole
-# SASS kept as $OUT/sass-NAME.txt.
+# printed first (as dev/profile-flash.sh does), with ptxas's C75xx performance remarks; the whole SASS
+# of every version goes to $OUT/variants-sass.txt (one file: the device call returns few files).
 # Results: $OUT/variants.txt.
 #   FLASH_VARIANTS=.deps/variants VARIANT_ARGS="flash only=720p" ROUNDS=2 dev/flash-variants.sh
 set -uo pipefail
@@ -32,6 +32,7 @@ for c in json.load(open('$build/compile_commands.json')):
 member=$(basename "$source_file").o
 cuobjdump=$(command -v cuobjdump || echo /usr/local/cuda/bin/cuobjdump)
 : >"$OUT/variants.txt"
+: >"$OUT/variants-sass.txt"
 # Each version built in the background (they share nothing but the read-only build tree), then
 # their reports in order.
 build_variant() {
@@ -50,7 +51,7 @@ build_variant() {
       >>"$work/$name/link.log" 2>&1 || echo "link of $target failed" >>"$work/$name/failed"
   done
   # The whole SASS, for reading the order of instructions afterwards.
-  "$cuobjdump" -sass "$work/$name/$member" >"$OUT/sass-$name.txt" 2>&1
+  "$cuobjdump" -sass "$work/$name/$member" >"$work/$name/sass.txt" 2>&1
 }
 for v in "${variants[@]}"; do build_variant "$v" & done
 wait
@@ -72,8 +73,10 @@ for v in "${variants[@]}"; do
       /WARPGROUP.ARRIVE/ { flush_ex2(); order = order " ARRIVE"; last = "A"; next }
       /GMMA\./ { flush_ex2(); if (last != "G") order = order " GMMA"; last = "G"; next }
       /MUFU.EX2/ { ex2++; next }
-      END { flush() }' "$OUT/sass-$name.txt" | sed 's/^.*flash_fwd_kernel/flash_fwd_kernel/'
+      END { flush() }' "$work/$name/sass.txt" | sed 's/^.*flash_fwd_kernel/flash_fwd_kernel/'
   } | tee -a "$OUT/variants.txt"
+  # (without the lines that hold only control codes: half the size)
+  { echo "==== $name"; grep -vE '^\s*/\* 0x[0-9a-f]+ \*/\s*$' "$work/$name/sass.txt"; } >>"$OUT/variants-sass.txt"
 done
 args=${VARIANT_ARGS:-flash only=720p}
 for round in $(seq "${ROUNDS:-2}"); do
