@@ -65,15 +65,7 @@ for v in "${variants[@]}"; do
   {
     echo "== $name: SASS order"
     grep -h "C75" "$work/$name/compile.log" | cut -c1-160
-    awk '
-      function flush_ex2() { if (ex2) { order = order " EX2x" ex2; ex2 = 0; last = "M" } }
-      function flush() { flush_ex2(); if (name ~ /flash_fwd/) print name ":" order }
-      /Function :/ { if (name) flush(); name = $3; ex2 = 0; order = ""; last = ""; next }
-      /WARPGROUP.DEPBAR/ { flush_ex2(); order = order ($0 ~ /0x1/ ? " WAIT1" : " WAIT0"); last = "D"; next }
-      /WARPGROUP.ARRIVE/ { flush_ex2(); order = order " ARRIVE"; last = "A"; next }
-      /GMMA\./ { flush_ex2(); if (last != "G") order = order " GMMA"; last = "G"; next }
-      /MUFU.EX2/ { ex2++; next }
-      END { flush() }' "$work/$name/sass.txt" | sed 's/^.*flash_fwd_kernel/flash_fwd_kernel/'
+    awk -f dev/sass_order.awk "$work/$name/sass.txt"
   } | tee -a "$OUT/variants.txt"
   # (without the lines that hold only control codes: half the size)
   { echo "==== $name"; grep -vE '^\s*/\* 0x[0-9a-f]+ \*/\s*$' "$work/$name/sass.txt"; } >>"$OUT/variants-sass.txt"

@@ -5,10 +5,10 @@
 #   $OUT/flash_profile.txt: Nsight Compute on one launch of each (after the warm-ups; clocks left as
 #     they are, --clock-control none): the pipes' use, the stall reasons, the instructions with the
 #     most stall samples (dev/ncu_stalls.py);
-#   $OUT/flash_sass_order.txt: each kernel's products (GMMA), waits for them (WAIT1: S, WAIT0: all)
-#     and exponentials (EX2xN) in SASS order. In the main loop the wait for P·V (WAIT0) belongs after
-#     the softmax's exponentials; twelfth session: ptxas had lifted it above them
-#     (docs/performance.md).
+#   $OUT/flash_sass_order.txt: each kernel's products (GMMA), their fences (ARRIVE), waits for them
+#     (WAIT1: S, WAIT0: all) and exponentials (EX2xN) in SASS order (dev/sass_order.awk). In the
+#     main loop the wait for P·V (WAIT0) belongs after the softmax's exponentials; twelfth session:
+#     ptxas had lifted it above them (docs/performance.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-/tmp/wan-device-out}"
@@ -41,14 +41,7 @@ else
   done
 fi
 if command -v cuobjdump >/dev/null || [[ -x /usr/local/cuda/bin/cuobjdump ]]; then
-  "$(command -v cuobjdump || echo /usr/local/cuda/bin/cuobjdump)" -sass "$object" | awk '
-    function flush_ex2() { if (ex2) { order = order " EX2x" ex2; ex2 = 0; last = "M" } }
-    function flush() { flush_ex2(); if (name ~ /flash_fwd/) print name ":" order }
-    /Function :/ { if (name) flush(); name = $3; ex2 = 0; order = ""; last = ""; next }
-    /WARPGROUP.DEPBAR/ { flush_ex2(); order = order ($0 ~ /0x1/ ? " WAIT1" : " WAIT0"); last = "D"; next }
-    /GMMA\./ { flush_ex2(); if (last != "G") order = order " GMMA"; last = "G"; next }
-    /MUFU.EX2/ { ex2++; next }
-    END { flush() }' | sed 's/^.*flash_fwd_kernel/flash_fwd_kernel/' >"$OUT/flash_sass_order.txt"
+  "$(command -v cuobjdump || echo /usr/local/cuda/bin/cuobjdump)" -sass "$object" | awk -f dev/sass_order.awk >"$OUT/flash_sass_order.txt"
 else
   echo "no cuobjdump on this machine" >"$OUT/flash_sass_order.txt"
 fi
