@@ -223,14 +223,16 @@ int main(int argc, char** argv) {
       bool fp8;
       int keys;
     };
+    const auto tile_name = [](const Variant& m) { return (m.fp8 ? "fp8:" : "bf16:") + std::to_string(m.keys); };
     std::vector<Variant> variants;
-    for (const Variant m : {Variant{false, 128}, Variant{false, 176}, Variant{true, 128}, Variant{true, 192}})
-      if (tiles.empty() || ("," + tiles + ",").find(std::string(",") + (m.fp8 ? "fp8:" : "bf16:") +
-                                                     std::to_string(m.keys) + ",") != std::string::npos)
-        variants.push_back(m);
+    std::string all_names;
+    for (const Variant m : {Variant{false, 128}, Variant{false, 176}, Variant{true, 128}, Variant{true, 192}}) {
+      all_names += (all_names.empty() ? "" : ", ") + tile_name(m);
+      if (tiles.empty() || ("," + tiles + ",").find("," + tile_name(m) + ",") != std::string::npos) variants.push_back(m);
+    }
     const int n_variants = int(variants.size());
     if (n_variants == 0) {
-      std::fprintf(stderr, "bench_ops: tiles=%s names none of fp8:128, fp8:192, bf16:128, bf16:176\n", tiles.c_str());
+      std::fprintf(stderr, "bench_ops: tiles=%s names none of %s\n", tiles.c_str(), all_names.c_str());
       return 2;
     }
     std::printf("\n%-16s %9s %7s %9s %7s", "flash vs cuDNN", "cudnn ms", "TFLOP/s", "fp8cudnn", "TFLOP/s");
