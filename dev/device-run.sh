@@ -75,7 +75,7 @@ fi
 # The DiT forward at real sizes beside the PyTorch stand-in of the official DiT (BENCH_DIT=1):
 # DIT_SPECS (comma-separated "task size frames"), DIT_PRECISIONS (default bf16; "bf16 fp8" for
 # both), DIT_FLASH ("0 1": each forward once with cuDNN's attention only, WAN_FLASH_SM90=0, and once
-# with our Hopper kernel where it wins; default 1), DIT_KEYS ("128/128 176/192": our kernel's key
+# with our Hopper kernel where it wins; default 1), DIT_KEYS ("80/96 176/192": our kernel's key
 # tiles in bf16/FP8, WAN_FLASH_BF16_KEYS / WAN_FLASH_FP8_KEYS; default: the built-in choice), DIT_TORCH=0 skips the stand-in.
 if [[ "${BENCH_DIT:-0}" == 1 ]]; then
   IFS=, read -ra dit_specs <<<"${DIT_SPECS:-t2v-A14B 832*480 81,t2v-A14B 1280*720 81,ti2v-5B 1280*704 121}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On the GPU machine, after dev/device-run.sh has built build/device (PROFILE_FLASH=1 there runs
-# this): where our attention kernel's time goes, for its default tiles (bf16 176 keys, FP8 192) on
+# this): where our attention kernel's time goes, for its default tiles (bf16 80 keys, FP8 96) on
 # the 480p self-attention of `bench_ops flash only=480p`.
 #   $OUT/flash_profile.txt: Nsight Compute on one launch of each (after the warm-ups; clocks left as
 #     they are, --clock-control none): the pipes' use, the stall reasons, the instructions with the
@@ -22,7 +22,7 @@ trap 'rm -rf "$work"' EXIT
 if [[ -z "$ncu" ]]; then
   echo "no ncu (Nsight Compute) on this machine" | tee "$OUT/flash_profile.txt"
 else
-  for kernel in "bf16 0, 176" "fp8 1, 192"; do
+  for kernel in "bf16 0, 80" "fp8 1, 96"; do
     name=${kernel%% *} template=${kernel#* }
     # The third launch of that instantiation: bench_ops runs each variant twice before timing it.
     "$ncu" --clock-control none --kernel-name-base demangled -k "regex:flash_fwd_kernel<$template>" \

@@ -37,9 +37,10 @@ class FlashAttentionSm90 : public ::testing::Test {
 struct Case {
   int64_t Lq, Lk, H;
 };
-// (352 and 384 keys: whole 176- and 192-key tiles.)
-const Case kCases[] = {{77, 77, 2},     {128, 128, 1}, {301, 515, 3}, {1, 1, 1},     {129, 129, 4},
-                       {1000, 1000, 2}, {2000, 333, 1}, {352, 352, 1}, {384, 384, 2}};
+// Whole last tiles: 352 keys (176-key tiles), 384 (96, 128, 192), 400 (80); the others end in a
+// partial one. Query counts below, between and above the CTAs' 128 and 192 rows.
+const Case kCases[] = {{77, 77, 2},     {128, 128, 1},  {301, 515, 3}, {1, 1, 1},     {129, 129, 4},
+                       {1000, 1000, 2}, {2000, 333, 1}, {352, 352, 1}, {384, 384, 2}, {400, 400, 1}};
 
 const double kScale = 1.0 / std::sqrt(128.0);
 
@@ -75,10 +76,9 @@ class KeyTile {
   int before_;
 };
 
-// Both key tiles of each precision (bf16 128 and 176, FP8 128 and 192): most cases end in a
-// partial tile.
+// Every key tile of each precision (bf16 80, 128 and 176; FP8 96, 128 and 192).
 TEST_F(FlashAttentionSm90, Bf16MatchesTheCpuReference) {
-  for (const int tile : {128, 176}) {
+  for (const int tile : {80, 128, 176}) {
     const KeyTile scope(false, tile);
     uint64_t seed = 900;
     for (const Case& c : kCases) {
@@ -104,13 +104,14 @@ TEST_F(FlashAttentionSm90, Bf16MatchesTheCpuReference) {
 
 TEST(FlashAttentionSm90Settings, RejectsAnUnsupportedKeyTile) {
   EXPECT_THROW(cuda::flash_sm90_set_key_tile(false, 96), Error);
+  EXPECT_THROW(cuda::flash_sm90_set_key_tile(true, 80), Error);
   EXPECT_THROW(cuda::flash_sm90_set_key_tile(false, 192), Error);
   EXPECT_THROW(cuda::flash_sm90_set_key_tile(true, 176), Error);
   EXPECT_THROW(cuda::flash_sm90_set_key_tile(true, 256), Error);
 }
 
 TEST_F(FlashAttentionSm90, Fp8StaysWithinTheEmulatedFp8Error) {
-  for (const int tile : {128, 192}) {
+  for (const int tile : {96, 128, 192}) {
     const KeyTile scope(true, tile);
     uint64_t seed = 950;
     Tensor workspace;

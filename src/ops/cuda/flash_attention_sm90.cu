@@ -28,25 +28,32 @@ namespace {
 using namespace sm90;
 
 constexpr int kD = 128;         // head dim
-constexpr int kBM = 128;        // queries per CTA (64 per computing warpgroup)
-constexpr int kThreads = 384;   // one loading and two computing warpgroups
 constexpr int kKeyGroup = 32;   // FP8 Vᵀ rows are padded to a multiple of this and reordered within it
 constexpr float kLog2e = 1.4426950408889634f;
 
-// BN: keys per tile. bf16: 128 or 176 (FlashAttention-3's choice at head dim 128: fewer per-tile
-// overheads; S is then 64 x 176 per warpgroup and P·V sums over 11 k-steps of 16); FP8: 128 or 192
-// (a multiple of its 32-key k-steps). 192 bf16 and 224 FP8 keys (shared memory then full) measured
-// no faster than 176 and 192 and were dropped (docs/performance.md, eleventh session).
-constexpr bool supported_tile(bool fp8, int keys) { return keys == 128 || keys == (fp8 ? 192 : 176); }
+// BN: keys per tile. The small tiles, 80 keys (bf16) and 96 (FP8), run three computing warpgroups
+// (192 queries a CTA): each thread then holds fewer scores and the 160 registers a thread of three
+// warpgroups may have suffice (128-key tiles spill there), and three warps per scheduler hide the
+// exponentials' latency where two did not; FP8 4-5% faster, bf16 1-6% (docs/performance.md,
+// fifteenth session), the defaults. The large ones run two: bf16 128 or 176 (FlashAttention-3's
+// choice at head dim 128: S is then 64 x 176 per warpgroup and P·V sums over 11 k-steps of 16);
+// FP8 128 or 192 (a multiple of its 32-key k-steps). 192 bf16 and 224 FP8 keys (shared memory then
+// full) measured no faster than 176 and 192 and were dropped (eleventh session); bf16 96 keys with
+// three warpgroups spills.
+constexpr bool supported_tile(bool fp8, int keys) { return keys == 128 || keys == (fp8 ? 192 : 176) || keys == (fp8 ? 96 : 80); }
 
 template <bool FP8, int BN>
 struct Traits {
-  static_assert(supported_tile(FP8, BN), "key tiles of 128 or 176 (bf16), 128 or 192 (FP8)");
+  static_assert(supported_tile(FP8, BN), "key tiles");
   static constexpr int kBN = BN;
+  // Computing warpgroups (64 queries each): three for the small tiles, two for the others.
+  static constexpr int kWGs = BN < 128 ? 3 : 2;
+  static constexpr int kBM = 64 * kWGs;                   // queries per CTA
+  static constexpr int kThreads = 128 * (kWGs + 1);       // and one loading warpgroup
   static constexpr int kElem = FP8 ? 1 : 2;               // bytes per value
   static constexpr int kRowValues = 128 / kElem;          // values in one 128-byte swizzled row
   static constexpr int kBoxes = kD * kElem / 128;         // 128-byte boxes across the head dim
-  static constexpr int kQBoxBytes = kBM * 128;            // a Q box: 128 rows of 128 bytes
+  static constexpr int kQBoxBytes = kBM * 128;            // a Q box: kBM rows of 128 bytes
   static constexpr int kKBoxBytes = BN * 128;             // a K box: BN rows (keys)
   // V: bf16 reads V as stored, boxes like K's ([BN keys][64 head-dim values], the operand MN-major);
   // FP8 reads Vᵀ (wgmma takes 8-bit operands K-major only): boxes of 128 rows (head dim) by 128
@@ -63,12 +70,15 @@ struct Traits {
   static constexpr int kGroups = BN / 8;                  // 8-column groups of S; a thread holds 4 scores of each
   static constexpr int kScores = 4 * kGroups;             // S accumulators per thread
   // Ring stages: K is released as soon as S = Q·Kᵀ is done, V only after the next tile's P·V.
-  // FP8 (half-size values) takes 4 + 3; bf16 keeps 2 + 2 (a third K stage, with the skipped
-  // rescale below, measured slower: docs/performance.md, ninth session).
-  static constexpr int kKStages = FP8 ? 4 : 2, kVStages = FP8 ? 3 : 2;
+  // Two warpgroups: FP8 (half-size values) takes 4 + 3; bf16 keeps 2 + 2 (a third K stage, with the
+  // skipped rescale below, measured slower: docs/performance.md, ninth session). Three (small
+  // tiles): as many as shared memory holds beside the 192-query Q tile, FP8 6 + 5, bf16 4 + 3.
+  static constexpr int kKStages = kWGs == 3 ? (FP8 ? 6 : 4) : FP8 ? 4 : 2,
+                       kVStages = kWGs == 3 ? (FP8 ? 5 : 3) : FP8 ? 3 : 2;
   // Registers per thread: the loading warpgroup keeps kLoadRegs, the computing ones claim
-  // kComputeRegs (128·load + 256·compute <= 64K; larger tiles hold 24 or 32 more S accumulators).
-  static constexpr int kLoadRegs = BN == 128 ? 40 : 24, kComputeRegs = BN == 128 ? 232 : 240;
+  // kComputeRegs (128·load + 128·kWGs·compute <= 64K; larger tiles hold 24 or 32 more S accumulators).
+  static constexpr int kLoadRegs = kWGs == 3 ? 24 : BN == 128 ? 40 : 24,
+                       kComputeRegs = kWGs == 3 ? 160 : BN == 128 ? 232 : 240;
   // FP8 spends its time in the softmax (the products take half as long): it skips O's rescale
   // when a whole warp's factors are 1; bf16 rescales always (the configuration measured in the DiT).
   static constexpr bool kSkipUnitRescale = FP8;
@@ -127,10 +137,14 @@ __device__ inline void issue_qk(float (&sc)[T::kScores], uint32_t q_rows, uint32
   for (int ks = 0; ks < T::kQKSteps; ++ks) {
     const uint64_t da = desc_k_major_sw128(q_rows + step_offset(ks, T::kQBoxBytes));
     const uint64_t db = desc_k_major_sw128(k_tile + step_offset(ks, T::kKBoxBytes));
-    if constexpr (T::kElem == 1 && T::kBN == 192)
+    if constexpr (T::kElem == 1 && T::kBN == 96)
+      wgmma_ss_e4m3_n96(sc, da, db, ks > 0);
+    else if constexpr (T::kElem == 1 && T::kBN == 192)
       wgmma_ss_e4m3_n192(sc, da, db, ks > 0);
     else if constexpr (T::kElem == 1)
       wgmma_ss_e4m3(sc, da, db, ks > 0);
+    else if constexpr (T::kBN == 80)
+      wgmma_ss_bf16_n80(sc, da, db, ks > 0);
     else if constexpr (T::kBN == 176)
       wgmma_ss_bf16_n176(sc, da, db, ks > 0);
     else
@@ -242,13 +256,16 @@ __device__ inline void pack_p(const float (&sc)[T::kScores], uint32_t (&a)[T::kP
   }
 }
 
-// The two computing warpgroups take turns to issue their products (named barriers 1 and 2), so
-// that one's softmax runs while the other's products occupy the tensor cores.
+// The computing warpgroups take turns to issue their products, round a ring (warpgroup c waits on
+// named barrier 1 + c and passes to the next one's), so that their softmaxes run while another's
+// products occupy the tensor cores.
+template <int kWGs>
 __device__ inline void turn_wait(int cw) { asm volatile("bar.sync %0, 256;" ::"r"(1 + cw) : "memory"); }
-__device__ inline void turn_pass(int cw) { asm volatile("bar.arrive %0, 256;" ::"r"(2 - cw) : "memory"); }
+template <int kWGs>
+__device__ inline void turn_pass(int cw) { asm volatile("bar.arrive %0, 256;" ::"r"(1 + (cw + 1) % kWGs) : "memory"); }
 
 template <bool FP8, int BN>
-__global__ void __launch_bounds__(kThreads, 1)
+__global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
     flash_fwd_kernel(const __grid_constant__ CUtensorMap tq, const __grid_constant__ CUtensorMap tk,
                      const __grid_constant__ CUtensorMap tv, const Params p) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)  // sm_90a only; other targets get an empty kernel, never launched
@@ -269,17 +286,18 @@ __global__ void __launch_bounds__(kThreads, 1)
   const auto v_tile = [&](int s) { return sV + uint32_t(s * T::kVTileBytes); };
 
   const int tid = threadIdx.x, wg = tid / 128;
+  constexpr int kBM = T::kBM, W = T::kWGs;
   const int m0 = blockIdx.x * kBM, h = blockIdx.y;
   const int tiles = (p.Lk + kBN - 1) / kBN;
   if (tid == 0) {
     mbar_init(q_full, 1);
     for (int s = 0; s < KS; ++s) {
       mbar_init(bar(kFull, s), 1);
-      mbar_init(bar(kEmpty, s), 8);  // one arrival per computing warp
+      mbar_init(bar(kEmpty, s), 4 * W);  // one arrival per computing warp
     }
     for (int s = 0; s < VS; ++s) {
       mbar_init(bar(vFull, s), 1);
-      mbar_init(bar(vEmpty, s), 8);
+      mbar_init(bar(vEmpty, s), 4 * W);
     }
     mbar_fence_init();
   }
@@ -343,14 +361,14 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
   };
 
-  // Tile 0: S_0 and its softmax (bf16: and P_0). Warpgroup 1 lets warpgroup 0 go first.
-  if (cw == 1) turn_pass(cw);
+  // Tile 0: S_0 and its softmax (bf16: and P_0). The last warpgroup lets warpgroup 0 go first.
+  if (cw == W - 1) turn_pass<W>(cw);
   mbar_wait(q_full, 0);
   mbar_wait(bar(kFull, 0), 0);
-  turn_wait(cw);
+  turn_wait<W>(cw);
   wgmma_fence();
   issue_qk<T>(sc, q_rows, k_tile(0));
-  turn_pass(cw);
+  turn_pass<W>(cw);
   wgmma_wait<0>();
   reg_fence(sc);
   release(kEmpty, 0);
@@ -376,7 +394,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int s = j % KS, prev = (j - 1) % VS;
     mbar_wait(bar(kFull, s), (j / KS) & 1);
     mbar_wait(bar(vFull, prev), ((j - 1) / VS) & 1);
-    turn_wait(cw);
+    turn_wait<W>(cw);
     wgmma_fence();
     issue_qk<T>(sc, q_rows, k_tile(s));
     if constexpr (T::kSoftmaxOverPV) {
@@ -385,7 +403,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       wgmma_fence();
     }
     issue_pv<T>(o, a, v_tile(prev));
-    turn_pass(cw);
+    turn_pass<W>(cw);
     wgmma_wait<1>();
     reg_fence(sc);
     release(kEmpty, s);
@@ -407,14 +425,15 @@ __global__ void __launch_bounds__(kThreads, 1)
     rescale_o();
   }
 
-  // The last product; warpgroup 1's turn passes nowhere (warpgroup 0 waits for no further turn).
+  // The last product; the last warpgroup's turn passes nowhere (its first pass, before tile 0,
+  // stood in for it: warpgroup 0 waits for no further turn).
   const int last = (tiles - 1) % VS;
   mbar_wait(bar(vFull, last), ((tiles - 1) / VS) & 1);
-  turn_wait(cw);
+  turn_wait<W>(cw);
   reg_fence(o);
   wgmma_fence();
   issue_pv<T>(o, a, v_tile(last));
-  if (cw == 0) turn_pass(cw);
+  if (cw != W - 1) turn_pass<W>(cw);
   wgmma_wait<0>();
   reg_fence(o);
   release(vEmpty, last);
@@ -518,12 +537,12 @@ void launch(const void* q, int64_t q_row_bytes, const void* k, int64_t k_row_byt
   const uint64_t vt_dims[3] = {uint64_t(Lpad), uint64_t(kD), uint64_t(H)};
   const uint64_t vt_strides[2] = {uint64_t(Lpad) * e, uint64_t(Lpad) * kD * e};
   const uint64_t v_strides[2] = {kD * e, uint64_t(v_row_bytes)};
-  const CUtensorMap tq = tensor_map(q, FP8, q_dims, q_strides, 1, kBM);
+  const CUtensorMap tq = tensor_map(q, FP8, q_dims, q_strides, 1, T::kBM);
   const CUtensorMap tk = tensor_map(k, FP8, k_dims, k_strides, 1, BN);
   const CUtensorMap tv = T::kVTransposed ? tensor_map(v, FP8, vt_dims, vt_strides, kD, 1)
                                          : tensor_map(v, FP8, k_dims, v_strides, 1, BN);
-  const dim3 grid(unsigned((Lq + kBM - 1) / kBM), unsigned(H));
-  flash_fwd_kernel<FP8, BN><<<grid, kThreads, T::kSmem, wan::cuda::context().stream>>>(tq, tk, tv, p);
+  const dim3 grid(unsigned((Lq + T::kBM - 1) / T::kBM), unsigned(H));
+  flash_fwd_kernel<FP8, BN><<<grid, T::kThreads, T::kSmem, wan::cuda::context().stream>>>(tq, tk, tv, p);
   WAN_CUDA_CHECK_LAUNCH();
 }
 
@@ -547,8 +566,8 @@ std::atomic<int>& key_tile(bool fp8) {
     const int keys = env ? std::atoi(env) : 0;
     return supported_tile(fp8, keys) ? keys : fallback;
   };
-  static std::atomic<int> bf16{from_env("WAN_FLASH_BF16_KEYS", false, 176)};
-  static std::atomic<int> f8{from_env("WAN_FLASH_FP8_KEYS", true, 192)};
+  static std::atomic<int> bf16{from_env("WAN_FLASH_BF16_KEYS", false, 80)};
+  static std::atomic<int> f8{from_env("WAN_FLASH_FP8_KEYS", true, 96)};
   return fp8 ? f8 : bf16;
 }
 
@@ -566,7 +585,7 @@ void flash_sm90_enable(bool on) { enabled() = on; }
 
 void flash_sm90_set_key_tile(bool fp8, int keys) {
   WAN_CHECK(supported_tile(fp8, keys), "flash attention: a ", fp8 ? "FP8" : "bf16", " key tile of ",
-            fp8 ? "128 or 192" : "128 or 176", " keys, not ", keys);
+            fp8 ? "96, 128 or 192" : "80, 128 or 176", " keys, not ", keys);
   key_tile(fp8) = keys;
 }
 int flash_sm90_key_tile(bool fp8) { return key_tile(fp8); }
@@ -614,6 +633,7 @@ void flash_attention_sm90_bf16(const void* q, int64_t sq, const void* k, const v
   Params p{int(Lq), int(Lk), scale * kLog2e, nullptr, nullptr, nullptr, static_cast<__nv_bfloat16*>(out), so};
   switch (key_tile(false)) {
     case 176: launch<false, 176>(q, sq * 2, k, skv * 2, v, skv * 2, 0, Lq, Lk, H, p); break;
+    case 80: launch<false, 80>(q, sq * 2, k, skv * 2, v, skv * 2, 0, Lq, Lk, H, p); break;
     default: launch<false, 128>(q, sq * 2, k, skv * 2, v, skv * 2, 0, Lq, Lk, H, p);
   }
 }
@@ -627,6 +647,7 @@ void flash_attention_sm90_fp8(const void* q8, const void* k8, const float* q_sca
   Params p{int(Lq), int(Lk), scale * kLog2e, q_scale, k_scale, v_scale, static_cast<__nv_bfloat16*>(out), so};
   switch (key_tile(true)) {
     case 192: launch<true, 192>(q8, H * kD, k8, H * kD, vt, 0, padded_keys(Lk), Lq, Lk, H, p); break;
+    case 96: launch<true, 96>(q8, H * kD, k8, H * kD, vt, 0, padded_keys(Lk), Lq, Lk, H, p); break;
     default: launch<true, 128>(q8, H * kD, k8, H * kD, vt, 0, padded_keys(Lk), Lq, Lk, H, p);
   }
 }

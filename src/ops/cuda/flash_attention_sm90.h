@@ -2,12 +2,13 @@
 // DiT's self-attention. softmax(q·kᵀ·scale)·v per head, as ops/attention.h, in the FlashAttention
 // manner (a running row max and sum, never the [Lq, Lk] scores in memory), built on TMA loads and
 // warpgroup matrix products (ops/cuda/sm90_device.h):
-//   one block of 128 queries of one head per CTA; a loading warpgroup streams tiles of K and V
-//   (176 keys in bf16, 192 in FP8) through a ring of shared-memory stages; two computing
+//   one block of 192 queries of one head per CTA; a loading warpgroup streams tiles of K and V
+//   (80 keys in bf16, 96 in FP8) through a ring of shared-memory stages; three computing
 //   warpgroups, 64 queries each, form S = Q·Kᵀ (wgmma, both operands in shared memory), the
 //   softmax in registers, and O += P·V (wgmma, P from registers); fp32 scores, sums and accumulators.
-//   The two warpgroups take turns on the tensor cores, each issuing S_j and P_{j-1}·V together;
-//   in FP8 a warpgroup's softmax also overlaps its own P·V.
+//   The warpgroups take turns on the tensor cores, each issuing S_j and P_{j-1}·V together;
+//   in FP8 a warpgroup's softmax also overlaps its own P·V. (The larger tiles, for comparison:
+//   128 queries a CTA, two computing warpgroups.)
 // bf16 reads V as stored ([L, H, D] rows: wgmma takes a 16-bit operand summed over keys
 // "MN-major"); FP8 reads Vᵀ ([H, D, keys]: wgmma takes 8-bit operands K-major only), which a pass
 // writes from the [L, H, D] rows (~0.3% of the attention's time by its bytes).
@@ -31,8 +32,9 @@ namespace wan::ops::cuda {
 // switched off (WAN_FLASH_SM90=0 in the environment, or flash_sm90_enable(false): cuDNN only).
 bool flash_sm90_available(int64_t head_dim);
 void flash_sm90_enable(bool on);
-// Keys per tile: bf16 128 or 176 (default; FlashAttention-3's tile at head dim 128), FP8 128 or
-// 192 (default): the larger tiles measured 2-5% faster (docs/performance.md, eleventh session).
+// Keys per tile: bf16 80 (default), 128 or 176; FP8 96 (default), 128 or 192. 80 and 96 run three
+// computing warpgroups, the others two; the defaults measured 1-6% (bf16) and 4-5% (FP8) faster than
+// 176 and 192 (docs/performance.md, fifteenth session), which were 2-5% faster than 128 (eleventh).
 // WAN_FLASH_BF16_KEYS / WAN_FLASH_FP8_KEYS in the environment set the starting choice. For
 // benchmarks and tests.
 void flash_sm90_set_key_tile(bool fp8, int keys);
