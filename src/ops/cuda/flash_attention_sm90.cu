@@ -40,7 +40,9 @@ constexpr float kLog2e = 1.4426950408889634f;
 // FP8 128 or 192 (a multiple of its 32-key k-steps). 192 bf16 and 224 FP8 keys (shared memory then
 // full) measured no faster than 176 and 192 and were dropped (eleventh session); bf16 96 keys with
 // three warpgroups spills.
-constexpr bool supported_tile(bool fp8, int keys) { return keys == 128 || keys == (fp8 ? 192 : 176) || keys == (fp8 ? 96 : 80); }
+constexpr bool supported_tile(bool fp8, int keys) {
+  return keys == (fp8 ? 96 : 80) || keys == 128 || keys == (fp8 ? 192 : 176);
+}
 
 template <bool FP8, int BN>
 struct Traits {
@@ -259,7 +261,6 @@ __device__ inline void pack_p(const float (&sc)[T::kScores], uint32_t (&a)[T::kP
 // The computing warpgroups take turns to issue their products, round a ring (warpgroup c waits on
 // named barrier 1 + c and passes to the next one's), so that their softmaxes run while another's
 // products occupy the tensor cores.
-template <int kWGs>
 __device__ inline void turn_wait(int cw) { asm volatile("bar.sync %0, 256;" ::"r"(1 + cw) : "memory"); }
 template <int kWGs>
 __device__ inline void turn_pass(int cw) { asm volatile("bar.arrive %0, 256;" ::"r"(1 + (cw + 1) % kWGs) : "memory"); }
@@ -365,7 +366,7 @@ __global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
   if (cw == W - 1) turn_pass<W>(cw);
   mbar_wait(q_full, 0);
   mbar_wait(bar(kFull, 0), 0);
-  turn_wait<W>(cw);
+  turn_wait(cw);
   wgmma_fence();
   issue_qk<T>(sc, q_rows, k_tile(0));
   turn_pass<W>(cw);
@@ -394,7 +395,7 @@ __global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
     const int s = j % KS, prev = (j - 1) % VS;
     mbar_wait(bar(kFull, s), (j / KS) & 1);
     mbar_wait(bar(vFull, prev), ((j - 1) / VS) & 1);
-    turn_wait<W>(cw);
+    turn_wait(cw);
     wgmma_fence();
     issue_qk<T>(sc, q_rows, k_tile(s));
     if constexpr (T::kSoftmaxOverPV) {
@@ -429,7 +430,7 @@ __global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
   // stood in for it: warpgroup 0 waits for no further turn).
   const int last = (tiles - 1) % VS;
   mbar_wait(bar(vFull, last), ((tiles - 1) / VS) & 1);
-  turn_wait<W>(cw);
+  turn_wait(cw);
   reg_fence(o);
   wgmma_fence();
   issue_pv<T>(o, a, v_tile(last));
