@@ -22,18 +22,19 @@ trap 'rm -rf "$work"' EXIT
 if [[ -z "$ncu" ]]; then
   echo "no ncu (Nsight Compute) on this machine" | tee "$OUT/flash_profile.txt"
 else
-  # The bool template argument as ncu may demangle it: 0/1 or false/true.
+  # The bool template argument as ncu may demangle it: 0/1 or false/true; the pattern spans the
+  # whole demangled name (namespaces before, parameters after) in case ncu matches it whole.
   for kernel in "bf16 (0|false), 80" "fp8 (1|true), 96"; do
     name=${kernel%% *} template=${kernel#* }
     # The third launch of that instantiation: bench_ops runs each variant twice before timing it.
-    "$ncu" --clock-control none --kernel-name-base demangled -k "regex:flash_fwd_kernel<$template>" \
+    "$ncu" --clock-control none --kernel-name-base demangled -k "regex:.*flash_fwd_kernel<$template>.*" \
       --launch-skip 2 --launch-count 1 --section SpeedOfLight --section ComputeWorkloadAnalysis \
       --section WarpStateStats --section SourceCounters \
       --metrics sm__inst_executed_pipe_xu.avg.pct_of_peak_sustained_active,sm__pipe_alu_cycles_active.avg.pct_of_peak_sustained_active,sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_active \
       -o "$work/$name" build/device/bench_ops flash only=480p >"$work/$name.log" 2>&1 ||
       { echo "ncu failed for $name: $(tail -5 "$work/$name.log")" | tee -a "$OUT/flash_profile.txt"; continue; }
     [[ -f "$work/$name.ncu-rep" ]] ||
-      { echo "ncu profiled no kernel for $name: $(grep -E "WARNING|ERROR" "$work/$name.log" | head -3)" | tee -a "$OUT/flash_profile.txt"; continue; }
+      { echo "ncu profiled no kernel for $name; the end of its log: $(tail -8 "$work/$name.log")" | tee -a "$OUT/flash_profile.txt"; continue; }
     {
       echo "== flash_fwd_kernel<$template> ($name), 480p self-attention"
       "$ncu" -i "$work/$name.ncu-rep" --page details | grep -E "SM Frequency|Duration|Compute \(SM\) Throughput|Issue Slots Busy|pct_of_peak|highest-utilized|Stall [A-Z]" | grep -v " 0$"
