@@ -228,7 +228,8 @@ int main(int argc, char** argv) {
     const auto tile_name = [](const Variant& m) { return (m.fp8 ? "fp8:" : "bf16:") + std::to_string(m.keys); };
     std::vector<Variant> variants;
     std::string all_names;
-    for (const Variant m : {Variant{false, 80}, Variant{false, 128}, Variant{false, 176}, Variant{true, 96}, Variant{true, 128}, Variant{true, 192}}) {
+    const Variant all[] = {{false, 80}, {false, 128}, {false, 176}, {true, 96}, {true, 128}, {true, 192}};
+    for (const Variant m : all) {
       all_names += (all_names.empty() ? "" : ", ") + tile_name(m);
       if (tiles.empty() || ("," + tiles + ",").find("," + tile_name(m) + ",") != std::string::npos) variants.push_back(m);
     }
