@@ -177,21 +177,21 @@ Tensor heads(const Tensor& fused, int64_t part, int64_t H, int64_t Dh) {
 
 }  // namespace
 
+// Whether the environment sets `name` to `value`.
+bool env_is(const char* name, const char* value) {
+  const char* env = std::getenv(name);
+  return env && std::string(env) == value;
+}
+
 // CUDA-graph capture of the forward (Impl::CapturedForward) by default: WAN_CUDA_GRAPHS=1.
 bool cuda_graphs_by_default() {
-  static const bool on = [] {
-    const char* env = std::getenv("WAN_CUDA_GRAPHS");
-    return env && std::string(env) == "1";
-  }();
+  static const bool on = env_is("WAN_CUDA_GRAPHS", "1");
   return on;
 }
 
 // predict_guided shares the first block's self-attention unless WAN_GUIDED_SHARING=0.
 bool guided_sharing_by_default() {
-  static const bool on = [] {
-    const char* env = std::getenv("WAN_GUIDED_SHARING");
-    return !(env && std::string(env) == "0");
-  }();
+  static const bool on = !env_is("WAN_GUIDED_SHARING", "0");
   return on;
 }
 
@@ -510,13 +510,6 @@ WanDiTCuda::Impl::TextEntry& WanDiTCuda::Impl::text_entry(const std::vector<Tens
   return text_cache.back();
 }
 
-// predict_guided's hand-over: the first forward stores the first block's self-attention output
-// (after its output product, before the gated residual), the second uses it.
-struct WanDiTCuda::FirstAttention {
-  bool reuse = false;
-  Tensor y;  // [B, S, D] bf16
-};
-
 std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x, const Tensor& t,
                                         const std::vector<Tensor>& context, int64_t seq_len,
                                         StreamProfiler* profiler, const WanBlockObserver& observer) const {
@@ -526,10 +519,10 @@ std::vector<Tensor> WanDiTCuda::forward(const std::vector<Tensor>& x, const Tens
 std::pair<Tensor, Tensor> WanDiTCuda::predict_guided(const Tensor& x, const Tensor& t, const Tensor& context,
                                                      const Tensor& context_null, int64_t seq_len) const {
   if (!impl_->guided_sharing || impl_->graphs_on) return DiTModel::predict_guided(x, t, context, context_null, seq_len);
-  FirstAttention shared;
-  Tensor cond = run_forward({x}, t, {context}, seq_len, nullptr, {}, &shared)[0];
-  shared.reuse = true;
-  Tensor uncond = run_forward({x}, t, {context_null}, seq_len, nullptr, {}, &shared)[0];
+  // The first block's self-attention output: stored by the first forward, taken by the second.
+  Tensor first_attention;
+  Tensor cond = run_forward({x}, t, {context}, seq_len, nullptr, {}, &first_attention)[0];
+  Tensor uncond = run_forward({x}, t, {context_null}, seq_len, nullptr, {}, &first_attention)[0];
   ++impl_->shared_first_attentions;
   return {std::move(cond), std::move(uncond)};
 }
@@ -540,7 +533,7 @@ int64_t WanDiTCuda::shared_first_attentions() const { return impl_->shared_first
 std::vector<Tensor> WanDiTCuda::run_forward(const std::vector<Tensor>& x_in, const Tensor& t_in,
                                             const std::vector<Tensor>& context, int64_t seq_len,
                                             StreamProfiler* profiler, const WanBlockObserver& observer,
-                                            FirstAttention* shared) const {
+                                            Tensor* shared) const {
   auto region = [&](const char* category) {
     if (profiler) profiler->region(category);
   };
@@ -636,8 +629,8 @@ std::vector<Tensor> WanDiTCuda::run_forward(const std::vector<Tensor>& x_in, con
       // first block's, the same for both texts of a guided pair, may come from the pair's first
       // forward (predict_guided).
       Tensor y, o;
-      if (i == 0 && shared && shared->reuse) {
-        y = shared->y;
+      if (i == 0 && shared && shared->defined()) {
+        y = *shared;
       } else {
         Tensor qkv = g.self_attn.in.normed(x, eps, {}, {}, m[0], m[1], ops::Activation::None, region,
                                            std::move(pending.y), pending.gate);  // [B, S, 3D]
@@ -657,7 +650,7 @@ std::vector<Tensor> WanDiTCuda::run_forward(const std::vector<Tensor>& x_in, con
         region("matmul");
         y = g.self_attn.o(o.view({B, Sl, D}));
         o = Tensor();
-        if (i == 0 && shared) shared->y = y;
+        if (i == 0 && shared) *shared = y;
       }
 
       // Cross-attention on norm3(x + y · gate): all text_len keys, no RoPE, no gate.

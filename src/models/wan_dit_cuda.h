@@ -99,10 +99,12 @@ class WanDiTCuda : public DiTModel {
 
  private:
   struct Impl;
-  struct FirstAttention;  // the first block's self-attention output, handed from one forward to the next
+  // forward(), with predict_guided's hand-over when `shared` is given: the first block's
+  // self-attention output ([B, S, D] bf16, after its output product) is stored there where it is
+  // undefined, and taken from there instead of computed where it is defined.
   std::vector<Tensor> run_forward(const std::vector<Tensor>& x, const Tensor& t, const std::vector<Tensor>& context,
                                   int64_t seq_len, StreamProfiler* profiler, const WanBlockObserver& observer,
-                                  FirstAttention* shared) const;
+                                  Tensor* shared) const;
   explicit WanDiTCuda(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
