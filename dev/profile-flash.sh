@@ -22,13 +22,14 @@ trap 'rm -rf "$work"' EXIT
 if [[ -z "$ncu" ]]; then
   echo "no ncu (Nsight Compute) on this machine" | tee "$OUT/flash_profile.txt"
 else
-  # The bool template argument as ncu may demangle it: 0/1 or false/true; the pattern spans the
-  # whole demangled name (namespaces before, parameters after) in case ncu matches it whole.
-  for kernel in "bf16 (0|false), 80" "fp8 (1|true), 96"; do
+  # ncu (2025) demangles the template arguments with their types, "flash_fwd_kernel<(bool)0,
+  # (int)80>" (the names ncu listed in the sixteenth session's log); a pattern without the casts
+  # matched nothing in the fifteenth session's three calls.
+  for kernel in "bf16 \\(bool\\)0, \\(int\\)80" "fp8 \\(bool\\)1, \\(int\\)96"; do
     name=${kernel%% *} template=${kernel#* }
     # The third launch of that instantiation: bench_ops runs each variant twice before timing it.
     "$ncu" --clock-control none --kernel-name-base demangled -k "regex:.*flash_fwd_kernel<$template>.*" \
-      --launch-skip 2 --launch-count 1 --section SpeedOfLight --section ComputeWorkloadAnalysis \
+      --launch-skip 2 --launch-count 1 --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
       --section WarpStateStats --section SourceCounters \
       --metrics sm__inst_executed_pipe_xu.avg.pct_of_peak_sustained_active,sm__pipe_alu_cycles_active.avg.pct_of_peak_sustained_active,sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_active \
       -o "$work/$name" build/device/bench_ops flash only=480p >"$work/$name.log" 2>&1 ||
@@ -37,7 +38,7 @@ else
       { echo "ncu profiled no kernel for $name; the end of its log: $(tail -8 "$work/$name.log")" | tee -a "$OUT/flash_profile.txt"; continue; }
     {
       echo "== flash_fwd_kernel<$template> ($name), 480p self-attention"
-      "$ncu" -i "$work/$name.ncu-rep" --page details | grep -E "SM Frequency|Duration|Compute \(SM\) Throughput|Issue Slots Busy|pct_of_peak|highest-utilized|Stall [A-Z]" | grep -v " 0$"
+      "$ncu" -i "$work/$name.ncu-rep" --page details | grep -E "SM Frequency|Duration|Throughput|Issue Slots Busy|pct_of_peak|highest-utilized|Shared|Bank|Stall [A-Z]" | grep -v " 0$"
       "$ncu" -i "$work/$name.ncu-rep" --page source --csv --print-source sass >"$work/$name.csv" 2>&1
       python3 dev/ncu_stalls.py "$work/$name.csv" 30
       echo

@@ -81,14 +81,6 @@ struct Traits {
   // kComputeRegs (128·load + 128·kWGs·compute <= 64K; larger tiles hold 24 or 32 more S accumulators).
   static constexpr int kLoadRegs = kWGs == 3 ? 24 : BN == 128 ? 40 : 24,
                        kComputeRegs = kWGs == 3 ? 160 : BN == 128 ? 232 : 240;
-  // FP8 spends its time in the softmax (the products take half as long): it skips O's rescale
-  // when a whole warp's factors are 1; bf16 rescales always (the configuration measured in the DiT).
-  static constexpr bool kSkipUnitRescale = FP8;
-  // FP8: the softmax of S_j runs while P_{j-1}·V does (it waits for S alone). bf16 waits for both
-  // products before its softmax: the other warpgroup's products already cover its softmax, and
-  // every overlapped form measured 1-6% slower there; it is 3-4% faster in FP8 (docs/performance.md,
-  // thirteenth session).
-  static constexpr bool kSoftmaxOverPV = FP8;
   static constexpr int kSmem = kQTileBytes + kKStages * kKTileBytes + kVStages * kVTileBytes +
                                8 * (1 + 2 * (kKStages + kVStages)) + 1024;  // + alignment
   static_assert(kSmem <= 227 * 1024, "shared memory per block");
@@ -132,13 +124,23 @@ __device__ inline uint32_t pack_e4m3(float x0, float x1, float x2, float x3) {
   return uint32_t(lo) | (uint32_t(hi) << 16);
 }
 
-// S [64 x BN] = Q · Kᵀ for this warpgroup's 64 queries (issued, not waited for).
+// A descriptor moved on by `bytes`: its start-address field (bits 0-13, the address / 16) never
+// carries (shared memory ends below 256 KB), so one add to the low word replaces building the
+// descriptor again for every k-step (the uniform-register arithmetic that did so sat between the
+// products; sixteenth session: with the two changes below, bf16 720p 184.5 -> 173 ms).
+__device__ inline uint64_t desc_plus(uint64_t d, uint32_t bytes) {
+  return (d & 0xFFFFFFFF00000000ull) | uint64_t(uint32_t(d) + (bytes >> 4));
+}
+
+// S [64 x BN] = Q · Kᵀ for this warpgroup's 64 queries (issued, not waited for); q_desc describes
+// the warpgroup's Q rows.
 template <class T>
-__device__ inline void issue_qk(float (&sc)[T::kScores], uint32_t q_rows, uint32_t k_tile) {
+__device__ inline void issue_qk(float (&sc)[T::kScores], uint64_t q_desc, uint32_t k_tile) {
+  const uint64_t k_desc = desc_k_major_sw128(k_tile);
 #pragma unroll
   for (int ks = 0; ks < T::kQKSteps; ++ks) {
-    const uint64_t da = desc_k_major_sw128(q_rows + step_offset(ks, T::kQBoxBytes));
-    const uint64_t db = desc_k_major_sw128(k_tile + step_offset(ks, T::kKBoxBytes));
+    const uint64_t da = desc_plus(q_desc, step_offset(ks, T::kQBoxBytes));
+    const uint64_t db = desc_plus(k_desc, step_offset(ks, T::kKBoxBytes));
     if constexpr (T::kElem == 1 && T::kBN == 96)
       wgmma_ss_e4m3_n96(sc, da, db, ks > 0);
     else if constexpr (T::kElem == 1 && T::kBN == 192)
@@ -159,13 +161,14 @@ __device__ inline void issue_qk(float (&sc)[T::kScores], uint32_t q_rows, uint32
 // (K-major), bf16 the V tile as stored (MN-major: a k-step of 16 keys is 16 rows of 128 bytes on).
 template <class T>
 __device__ inline void issue_pv(float (&o)[64], const uint32_t (&a)[T::kPVSteps][4], uint32_t v_tile) {
+  const uint64_t v_desc =
+      T::kVTransposed ? desc_k_major_sw128(v_tile) : desc_mn_major_sw128(v_tile, T::kVBoxBytes);
 #pragma unroll
   for (int ks = 0; ks < T::kPVSteps; ++ks) {
-    if constexpr (T::kVTransposed) {
-      wgmma_rs_e4m3(o, a[ks], desc_k_major_sw128(v_tile + step_offset(ks, T::kVBoxBytes)));
-    } else {
-      wgmma_rs_bf16_mn(o, a[ks], desc_mn_major_sw128(v_tile + uint32_t(ks * 16 * 128), T::kVBoxBytes));
-    }
+    if constexpr (T::kVTransposed)
+      wgmma_rs_e4m3(o, a[ks], desc_plus(v_desc, step_offset(ks, T::kVBoxBytes)));
+    else
+      wgmma_rs_bf16_mn(o, a[ks], desc_plus(v_desc, uint32_t(ks * 16 * 128)));
   }
   wgmma_commit();
 }
@@ -334,7 +337,7 @@ __global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
     scale_log2 *= *p.q_scale * *p.k_scale;
     out_scale = *p.v_scale;
   }
-  const uint32_t q_rows = sQ + uint32_t(cw) * 64u * 128u;  // this warpgroup's 64 query rows
+  const uint64_t q_desc = desc_k_major_sw128(sQ + uint32_t(cw) * 64u * 128u);  // this warpgroup's 64 query rows
   const int last_valid = p.Lk - (tiles - 1) * kBN;          // keys in the last tile
   const auto release = [&](int set, int s) {
     __syncwarp();
@@ -349,9 +352,10 @@ __global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
   uint32_t a[T::kPVSteps][4];
 
   // O = O·corr: the step that closes a tile's softmax, once O's previous product is done. Once the
-  // row maxima settle (most tiles) every factor is exactly 1 and FP8 skips the multiply.
+  // row maxima settle (most tiles) every factor is exactly 1 and the multiply is skipped (a warp
+  // votes; bf16 measured 5% faster with the skip in the sixteenth session, FP8 had it before).
   const auto rescale_o = [&]() {
-    if (!T::kSkipUnitRescale || __any_sync(0xffffffffu, corr[0] != 1.0f || corr[1] != 1.0f)) {
+    if (__any_sync(0xffffffffu, corr[0] != 1.0f || corr[1] != 1.0f)) {
 #pragma unroll
       for (int i = 0; i < 16; ++i) {
         o[4 * i] *= corr[0];
@@ -362,47 +366,43 @@ __global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
     }
   };
 
-  // Tile 0: S_0 and its softmax (bf16: and P_0). The last warpgroup lets warpgroup 0 go first.
+  // Tile 0: S_0 and its softmax. The last warpgroup lets warpgroup 0 go first.
   if (cw == W - 1) turn_pass<W>(cw);
   mbar_wait(q_full, 0);
   mbar_wait(bar(kFull, 0), 0);
   turn_wait(cw);
   wgmma_fence();
-  issue_qk<T>(sc, q_rows, k_tile(0));
+  issue_qk<T>(sc, q_desc, k_tile(0));
   turn_pass<W>(cw);
   wgmma_wait<0>();
   reg_fence(sc);
   release(kEmpty, 0);
   if (tiles == 1 && last_valid < kBN) mask_keys(sc, last_valid, quad);
   softmax_step<T>(sc, row_max, row_sum, corr, scale_log2);
-  if constexpr (!T::kSoftmaxOverPV) pack_p<T>(sc, a);
 
-  // Tile j: S_j = Q·K_jᵀ and O += P_{j-1}·V_{j-1} issued together, then the softmax of S_j.
-  // FP8 (kSoftmaxOverPV): the softmax runs while P_{j-1}·V does, and the wait for that product
-  // opens the next iteration rather than closing this one: written after the softmax in one
-  // stretch of code, ptxas had moved it above the softmax (twelfth session: the SASS), so that the
-  // softmax waited for the product it was meant to overlap; O's rescale by the previous softmax's
-  // factors runs while S_j's product does (FlashAttention-3's place for it). bf16 closes each tile
-  // in the same iteration: the wait for P·V (which ptxas places before the softmax), V's release,
-  // O's rescale and P_j's packing after the softmax.
+  // Tile j: S_j = Q·K_jᵀ and O += P_{j-1}·V_{j-1} issued together, then the softmax of S_j while
+  // P_{j-1}·V runs. The wait for that product opens the next iteration rather than closing this
+  // one: written after the softmax in one stretch of code, ptxas had moved it above the softmax
+  // (twelfth session: the SASS), so that the softmax waited for the product it was meant to
+  // overlap. O's rescale by the previous softmax's factors runs while S_j's product does
+  // (FlashAttention-3's place for it). FP8 has taken this form since the thirteenth session (3-4%);
+  // bf16, which waited for both products before its softmax, since the sixteenth (~1% once the
+  // descriptors and the skipped rescale above had shortened its loop; slower before).
   for (int j = 1; j < tiles; ++j) {
-    if constexpr (T::kSoftmaxOverPV) {  // close tile j-1: P_{j-2}·V done, its V stage free, P_{j-1} packed
-      wgmma_wait<0>();
-      reg_fence(o);
-      if (j >= 2) release(vEmpty, (j - 2) % VS);
-      pack_p<T>(sc, a);
-    }
+    // Close tile j-1: P_{j-2}·V done, its V stage free, P_{j-1} packed.
+    wgmma_wait<0>();
+    reg_fence(o);
+    if (j >= 2) release(vEmpty, (j - 2) % VS);
+    pack_p<T>(sc, a);
     const int s = j % KS, prev = (j - 1) % VS;
     mbar_wait(bar(kFull, s), (j / KS) & 1);
     mbar_wait(bar(vFull, prev), ((j - 1) / VS) & 1);
     turn_wait(cw);
     wgmma_fence();
-    issue_qk<T>(sc, q_rows, k_tile(s));
-    if constexpr (T::kSoftmaxOverPV) {
-      rescale_o();  // by 0 for j = 1 (the first tile's factors): O is still 0
-      reg_fence(o);
-      wgmma_fence();
-    }
+    issue_qk<T>(sc, q_desc, k_tile(s));
+    rescale_o();  // by 0 for j = 1 (the first tile's factors): O is still 0
+    reg_fence(o);
+    wgmma_fence();
     issue_pv<T>(o, a, v_tile(prev));
     turn_pass<W>(cw);
     wgmma_wait<1>();
@@ -410,21 +410,13 @@ __global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
     release(kEmpty, s);
     if (j == tiles - 1 && last_valid < kBN) mask_keys(sc, last_valid, quad);
     softmax_step<T>(sc, row_max, row_sum, corr, scale_log2);
-    if constexpr (!T::kSoftmaxOverPV) {
-      wgmma_wait<0>();
-      reg_fence(o);
-      release(vEmpty, prev);
-      rescale_o();
-      pack_p<T>(sc, a);
-    }
   }
-  if constexpr (T::kSoftmaxOverPV) {  // as the loop's top: P_{tiles-2}·V done, P_{tiles-1} packed, O rescaled
-    wgmma_wait<0>();
-    reg_fence(o);
-    if (tiles >= 2) release(vEmpty, (tiles - 2) % VS);
-    pack_p<T>(sc, a);
-    rescale_o();
-  }
+  // As the loop's top: P_{tiles-2}·V done, P_{tiles-1} packed, O rescaled.
+  wgmma_wait<0>();
+  reg_fence(o);
+  if (tiles >= 2) release(vEmpty, (tiles - 2) % VS);
+  pack_p<T>(sc, a);
+  rescale_o();
 
   // The last product; the last warpgroup's turn passes nowhere (its first pass, before tile 0,
   // stood in for it: warpgroup 0 waits for no further turn).
