@@ -73,7 +73,7 @@ struct Traits {
   static constexpr int kScores = 4 * kGroups;             // S accumulators per thread
   // Ring stages: K is released as soon as S = Q·Kᵀ is done, V only after the next tile's P·V.
   // Two warpgroups: FP8 (half-size values) takes 4 + 3; bf16 keeps 2 + 2 (a third K stage, with the
-  // skipped rescale below, measured slower: docs/performance.md, ninth session). Three (small
+  // skipped rescale, measured slower: docs/performance.md, ninth session). Three (small
   // tiles): as many as shared memory holds beside the 192-query Q tile, FP8 6 + 5, bf16 4 + 3.
   static constexpr int kKStages = kWGs == 3 ? (FP8 ? 6 : 4) : FP8 ? 4 : 2,
                        kVStages = kWGs == 3 ? (FP8 ? 5 : 3) : FP8 ? 3 : 2;

@@ -7,7 +7,7 @@
 //   warpgroups, 64 queries each, form S = Q·Kᵀ (wgmma, both operands in shared memory), the
 //   softmax in registers, and O += P·V (wgmma, P from registers); fp32 scores, sums and accumulators.
 //   The warpgroups take turns on the tensor cores, each issuing S_j and P_{j-1}·V together;
-//   in FP8 a warpgroup's softmax also overlaps its own P·V. (The larger tiles, for comparison:
+//   a warpgroup's softmax of S_j also overlaps its own P_{j-1}·V. (The larger tiles, for comparison:
 //   128 queries a CTA, two computing warpgroups.)
 // bf16 reads V as stored ([L, H, D] rows: wgmma takes a 16-bit operand summed over keys
 // "MN-major"); FP8 reads Vᵀ ([H, D, keys]: wgmma takes 8-bit operands K-major only), which a pass
