@@ -73,10 +73,12 @@ struct Traits {
   static constexpr int kScores = 4 * kGroups;             // S accumulators per thread
   // Ring stages: K is released as soon as S = Q·Kᵀ is done, V only after the next tile's P·V.
   // Two warpgroups: FP8 (half-size values) takes 4 + 3; bf16 keeps 2 + 2 (a third K stage, with the
-  // skipped rescale, measured slower: docs/performance.md, ninth session). Three (small
-  // tiles): as many as shared memory holds beside the 192-query Q tile, FP8 6 + 5, bf16 4 + 3.
+  // skipped rescale, measured slower: docs/performance.md, ninth session). Three (small tiles):
+  // FP8 6 + 5; bf16 4 + 4, which fills shared memory beside the 48 KB Q tile (a V stage is held
+  // longer than a K stage, until the next tile's P·V is done: the fourth measured 3% faster than a
+  // fifth K stage or 4 + 3 in the sixteenth session; FP8 gained nothing from 8 + 5 or 6 + 7).
   static constexpr int kKStages = kWGs == 3 ? (FP8 ? 6 : 4) : FP8 ? 4 : 2,
-                       kVStages = kWGs == 3 ? (FP8 ? 5 : 3) : FP8 ? 3 : 2;
+                       kVStages = kWGs == 3 ? (FP8 ? 5 : 4) : FP8 ? 3 : 2;
   // Registers per thread: the loading warpgroup keeps kLoadRegs, the computing ones claim
   // kComputeRegs (128·load + 128·kWGs·compute <= 64K; larger tiles hold 24 or 32 more S accumulators).
   static constexpr int kLoadRegs = kWGs == 3 ? 24 : BN == 128 ? 40 : 24,
