@@ -175,8 +175,6 @@ Tensor heads(const Tensor& fused, int64_t part, int64_t H, int64_t Dh) {
   return fused.view({B, L, parts, H, Dh}).select(2, part);
 }
 
-}  // namespace
-
 // Whether the environment sets `name` to `value`.
 bool env_is(const char* name, const char* value) {
   const char* env = std::getenv(name);
@@ -194,6 +192,8 @@ bool guided_sharing_by_default() {
   static const bool on = !env_is("WAN_GUIDED_SHARING", "0");
   return on;
 }
+
+}  // namespace
 
 struct WanDiTCuda::Impl {
   WanDiTConfig config;
