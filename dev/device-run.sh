@@ -8,7 +8,9 @@
 # PROFILE_FLASH=1 our attention kernel under Nsight Compute and its SASS order (dev/profile-flash.sh),
 # BENCH_MULTI=1 several GPUs (Ulysses DiT forwards beside one
 # GPU's, and whole TI2V-5B runs of a random checkpoint on one GPU, CFG-parallel and Ulysses), all
-# in the same call. Results go under $OUT.
+# in the same call. SMI_LOG=1 samples the SM clock, power, temperature and throttle reasons every
+# 500 ms while the tests and benchmarks run ($OUT/smi.csv; the log's times are the stamps' clock).
+# Results go under $OUT.
 # The machine has no nlohmann-json, GoogleTest or FFmpeg development files: dev/fetch-device-deps.sh
 # puts the first two under .deps/ (carried with the call); FFmpeg is optional for this build.
 #   run with: carry [".deps"], command "dev/device-run.sh"
@@ -41,6 +43,14 @@ for task in "t2v-A14B 1280*720 81" "ti2v-5B 1280*704 121"; do
   build/device/wan info --system --task "$1" --size "$2" --frames "$3" >>"$OUT/info_system.txt" 2>&1
 done
 grep -E "^GPU|predicted|fits" "$OUT/info_system.txt" | head -6
+
+if [[ "${SMI_LOG:-0}" == 1 ]]; then
+  nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,power.limit,temperature.gpu,clocks_throttle_reasons.active \
+    --format=csv -lms 500 >"$OUT/smi.csv" 2>&1 &
+  smi_pid=$!
+  trap 'kill $smi_pid 2>/dev/null' EXIT
+  stamp "nvidia-smi sampling into smi.csv (started $(date -u +%H:%M:%S))"
+fi
 
 stamp "tests"
 if [[ "${TEST_LABELS:-}" != none ]]; then
@@ -86,8 +96,8 @@ if [[ "${BENCH_DIT:-0}" == 1 ]]; then
         for keys in ${DIT_KEYS:-default}; do
           bk=${keys%/*} fk=${keys#*/}
           [[ $keys == default ]] && bk="" fk=""
-          echo "== wan bench dit $1 $2 $3 --precision $prec (WAN_FLASH_SM90=$flash, key tiles bf16/fp8: $keys)"
-          WAN_FLASH_SM90=$flash WAN_FLASH_BF16_KEYS=$bk WAN_FLASH_FP8_KEYS=$fk WAN_LOG_LEVEL=debug build/device/wan bench dit --task "$1" --size "$2" --frames "$3" --reps 2 --precision "$prec" 2>&1 | tee -a "$OUT/bench_dit.txt" | grep -E "forward|random|split|error|libraries|peak|engines|FP8|chose|tuning cache"
+          stamp "== wan bench dit $1 $2 $3 --precision $prec (WAN_FLASH_SM90=$flash, key tiles bf16/fp8: $keys)"
+          WAN_FLASH_SM90=$flash WAN_FLASH_BF16_KEYS=$bk WAN_FLASH_FP8_KEYS=$fk WAN_LOG_LEVEL=debug build/device/wan bench dit --task "$1" --size "$2" --frames "$3" --reps "${DIT_REPS:-2}" --precision "$prec" 2>&1 | tee -a "$OUT/bench_dit.txt" | grep -E "forward|random|split|error|libraries|peak|engines|FP8|chose|tuning cache"
         done
       done
     done

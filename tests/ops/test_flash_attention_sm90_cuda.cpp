@@ -102,6 +102,50 @@ TEST_F(FlashAttentionSm90, Bf16MatchesTheCpuReference) {
   }
 }
 
+// bf16 keeps each CTA's first key tile's row maxima for the later tiles and redoes, exactly, the
+// CTAs where that failed (flash_attention_sm90.cu, softmax_frozen). Every query gets a common
+// component u (all ones) and two keys past the first tiles are a·u: their scores exceed the first
+// tile's maxima by ~a·128·scale·log2(e) binary orders: ~49 for a = 3 (the frozen probabilities
+// reach ~2^15, kept), ~196 for a = 12 (they would overflow to inf: only the exact redo gives a
+// finite output); and a = 3 with those keys' values at 2^120 (p·v overflows in the frozen O, not
+// in the exact one). The output is then mostly those keys' values.
+TEST_F(FlashAttentionSm90, Bf16LaterScoresFarAboveTheFirstTile) {
+  struct Far {
+    float a, value;  // value: the far keys' values (0: as drawn)
+  };
+  for (const int tile : {80, 128, 176}) {
+    const KeyTile scope(false, tile);
+    for (const Far far : {Far{3.0f, 0.0f}, Far{12.0f, 0.0f}, Far{3.0f, std::ldexp(1.0f, 120)}}) {
+      const Case c{500, 1000, 2};
+      Tensor qkv = bf16_round(test::random_tensor({c.Lk, 3, c.H, 128}, 990 + uint64_t(far.a)));
+      float* x = qkv.data<float>();
+      const int64_t row = 3 * c.H * 128, width = c.H * 128;
+      for (int64_t l = 0; l < c.Lk; ++l)
+        for (int64_t i = 0; i < width; ++i) {
+          x[l * row + i] += 1.0f;  // q
+          if (l == 613 || l == 877) {
+            x[l * row + width + i] = far.a;  // k
+            if (far.value != 0.0f) x[l * row + 2 * width + i] = far.value;  // v
+          }
+        }
+      const auto part = [&](int64_t i, int64_t len) {
+        return qkv.narrow(0, 0, len).select(1, i).contiguous().unsqueeze(0);
+      };
+      const Inputs f{to_device(qkv.to(DType::BF16), Device::CUDA), part(0, c.Lq), part(1, c.Lk), part(2, c.Lk), c.H};
+      const Tensor ref = attention(f.q, f.k, f.v, {}, kScale);
+      Tensor out = wan::cuda::empty({c.Lq, c.H, 128}, DType::BF16);
+      cuda::flash_attention_sm90_bf16(f.ptr(0), f.stride(), f.ptr(1), f.ptr(2), f.stride(), out.data_ptr(), width,
+                                      c.Lq, c.Lk, c.H, float(kScale));
+      const Tensor got = to_device(out, Device::CPU).to(DType::F32).unsqueeze(0);
+      EXPECT_EQ(tensor_stats(got).non_finite, 0) << tile << "-key tiles, a = " << far.a << ", values " << far.value;
+      const double err = rel_l2(got, ref);
+      std::printf("flash bf16 (%d-key tiles), keys %g·u past the first tiles, values %g: relative L2 %.3e\n", tile,
+                  far.a, far.value, err);
+      EXPECT_LE(err, 1e-2) << tile << "-key tiles, a = " << far.a << ", values " << far.value;
+    }
+  }
+}
+
 TEST(FlashAttentionSm90Settings, RejectsAnUnsupportedKeyTile) {
   EXPECT_THROW(cuda::flash_sm90_set_key_tile(false, 96), Error);
   EXPECT_THROW(cuda::flash_sm90_set_key_tile(true, 80), Error);

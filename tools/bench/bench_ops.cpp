@@ -316,6 +316,28 @@ int main(int argc, char** argv) {
         json += buf;
       }
       std::printf("  %s\n%s}\n", errors.c_str(), json.c_str());
+      // Each output against an fp32 reference (cuBLASLt f32 products, an f32 softmax) on 16 query
+      // rows spread over the sequence, all heads: the error itself, not the distance to cuDNN.
+      const int64_t n_rows = 16;
+      Tensor q_rows = cuda::empty({1, n_rows, H, a.D}, DType::F32);
+      for (int64_t i = 0; i < n_rows; ++i) {
+        Tensor dst = q_rows.narrow(1, i, 1);
+        copy_into(dst, convert_on_device(q.narrow(1, i * (L / n_rows) + 5, 1), DType::F32));
+      }
+      const Tensor exact = to_device(
+          ops::attention(q_rows, convert_on_device(k, DType::F32), convert_on_device(v, DType::F32), {}, scale),
+          Device::CPU);
+      const auto rows_of = [&](const Tensor& out) {
+        const Tensor host = to_device(out, Device::CPU).to(DType::F32);
+        Tensor picked = Tensor::empty({1, n_rows, H, a.D}, DType::F32);
+        for (int64_t i = 0; i < n_rows; ++i) picked.narrow(1, i, 1).copy_from(host.narrow(1, i * (L / n_rows) + 5, 1));
+        return picked;
+      };
+      std::printf("%-16s fp32 reference, %lld query rows: cuDNN bf16 %.2e, cuDNN FP8 %.2e", a.name,
+                  (long long)n_rows, rel_l2(rows_of(theirs), exact), rel_l2(rows_of(theirs8), exact));
+      for (int i = 0; i < n_variants; ++i)
+        std::printf(", %s %d %.2e", variants[i].fp8 ? "fp8" : "bf16", variants[i].keys, rel_l2(rows_of(outs[i]), exact));
+      std::printf("\n");
     } catch (const Error& e) {
       std::printf("%-16s failed: %s\n", a.name, e.what());
     }

@@ -138,6 +138,9 @@ int cmd_bench_e2e(const std::vector<std::string>& argv) {
     std::vector<double> rest(step_times.begin() + 1, step_times.end());
     std::sort(rest.begin(), rest.end());
     std::printf("  first step %.3f s, then median %.3f s/step\n", step_times.front(), rest[rest.size() / 2]);
+    std::printf("  each step (s):");  // in order: a drift shows whether the card slows as it warms
+    for (const double s : step_times) std::printf(" %.3f", s);
+    std::printf("\n");
   }
   std::printf("VAE decode           %9.3f s (%d frames)\n", g.decode_seconds, g.frames);
   if (r.output_path) std::printf("writing the mp4      %9.3f s\n", g.write_seconds);

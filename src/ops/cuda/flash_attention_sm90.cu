@@ -44,9 +44,12 @@ constexpr bool supported_tile(bool fp8, int keys) {
   return keys == (fp8 ? 96 : 80) || keys == 128 || keys == (fp8 ? 192 : 176);
 }
 
-template <bool FP8, int BN>
+// Frozen: the row maxima of a CTA's first key tile serve every later tile (bf16 only; see
+// softmax_frozen): the exact kernel (Frozen false) redoes the CTAs where that failed.
+template <bool FP8, int BN, bool Frozen = false>
 struct Traits {
   static_assert(supported_tile(FP8, BN), "key tiles");
+  static_assert(!(FP8 && Frozen), "FP8 needs each tile's exact maxima: its P must stay within E4M3's range");
   static constexpr int kBN = BN;
   // Computing warpgroups (64 queries each): three for the small tiles, two for the others.
   static constexpr int kWGs = BN < 128 ? 3 : 2;
@@ -87,12 +90,20 @@ struct Traits {
                                8 * (1 + 2 * (kKStages + kVStages)) + 1024;  // + alignment
   static_assert(kSmem <= 227 * 1024, "shared memory per block");
   // Exponent offset of the probabilities: in FP8 they are P·256, in [0, 256] (E4M3 reaches 448),
-  // so those down to 2^-14 stay normal E4M3 numbers.
-  static constexpr float kPOffset = FP8 ? 8.0f : 0.0f;
+  // so those down to 2^-14 stay normal E4M3 numbers. Frozen bf16: 2^-32 at the first tile's maxima,
+  // so that later keys may exceed those by up to 2^96 (softmax_frozen).
+  static constexpr float kPOffset = FP8 ? 8.0f : Frozen ? -32.0f : 0.0f;
 };
+
+// Frozen maxima: a tile's probabilities (and so a thread's partial row sum) must stay below this.
+constexpr float kFrozenLimit = 18446744073709551616.0f;  // 2^64
 
 struct Params {
   int Lq, Lk;
+  // bf16: one flag per CTA (blockIdx.y · gridDim.x + blockIdx.x), zeroed before the frozen kernel,
+  // which sets those of the CTAs whose maxima moved too far; the exact kernel then runs only those.
+  // nullptr: the exact kernel runs every CTA.
+  int* redo;
   float scale_log2;         // softmax scale · log2(e)
   const float* q_scale;     // FP8: device [1] each (nullptr for bf16)
   const float* k_scale;
@@ -242,6 +253,34 @@ __device__ inline void softmax_step(float (&sc)[T::kScores], float (&row_max)[2]
   row_sum[1] = row_sum[1] * corr[1] + sum[1];
 }
 
+// The softmax of a tile after the first with the first tile's row maxima kept ("frozen"): shift
+// is max_0 + 32, so p = exp2(s·scale_log2 − shift) is 2^-32 at the first tile's maximum. Softmax
+// does not depend on the offset, so any offset serves while no p overflows and the largest do not
+// vanish: here every p below 2^64 (a later score up to 96 binary orders, 66 natural, above the
+// first tile's maximum; O then stays below 2^81·max|v|), and scores more than ~94 orders below
+// the maximum flush to 0 (a weight below 2^-94 beside it). This drops the row maxima (a max per
+// score and their shuffles), their correction factors and O's rescale from every later tile:
+// bf16's loop is bound by the card's power, not by one pipe. Returns false where a partial row
+// sum reached 2^64 (or is not finite): the caller marks the CTA for the exact kernel.
+template <class T>
+__device__ inline bool softmax_frozen(float (&sc)[T::kScores], const float (&shift)[2], float (&row_sum)[2],
+                                      float scale_log2) {
+  constexpr int G = T::kGroups;
+  float sum[2] = {0.0f, 0.0f};
+#pragma unroll
+  for (int i = 0; i < G; ++i)
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      sc[4 * i + e] = ex2(fmaf(sc[4 * i + e], scale_log2, -shift[0]));
+      sc[4 * i + 2 + e] = ex2(fmaf(sc[4 * i + 2 + e], scale_log2, -shift[1]));
+      sum[0] += sc[4 * i + e];
+      sum[1] += sc[4 * i + 2 + e];
+    }
+  row_sum[0] += sum[0];
+  row_sum[1] += sum[1];
+  return sum[0] < kFrozenLimit && sum[1] < kFrozenLimit;
+}
+
 // The probabilities as wgmma's A operand, straight from the score registers (see the header).
 template <class T>
 __device__ inline void pack_p(const float (&sc)[T::kScores], uint32_t (&a)[T::kPVSteps][4]) {
@@ -270,12 +309,14 @@ __device__ inline void turn_wait(int cw) { asm volatile("bar.sync %0, 256;" ::"r
 template <int kWGs>
 __device__ inline void turn_pass(int cw) { asm volatile("bar.arrive %0, 256;" ::"r"(1 + (cw + 1) % kWGs) : "memory"); }
 
-template <bool FP8, int BN>
+template <bool FP8, int BN, bool Frozen>
 __global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
     flash_fwd_kernel(const __grid_constant__ CUtensorMap tq, const __grid_constant__ CUtensorMap tk,
                      const __grid_constant__ CUtensorMap tv, const Params p) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)  // sm_90a only; other targets get an empty kernel, never launched
-  using T = Traits<FP8, BN>;
+  using T = Traits<FP8, BN, Frozen>;
+  int* const redo_flag = p.redo ? p.redo + blockIdx.y * gridDim.x + blockIdx.x : nullptr;
+  if (!Frozen && redo_flag && *redo_flag == 0) return;  // the frozen kernel's result stands
   constexpr int kBN = T::kBN;
   constexpr int KS = T::kKStages, VS = T::kVStages;
   extern __shared__ uint8_t smem_raw[];
@@ -350,6 +391,8 @@ __global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
 #pragma unroll
   for (int i = 0; i < 64; ++i) o[i] = 0.0f;
   float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.0f, 0.0f}, corr[2] = {1.0f, 1.0f};
+  float frozen_shift[2];  // Frozen: the first tile's row maxima + 32
+  bool frozen_failed = false;
   float sc[T::kScores];
   uint32_t a[T::kPVSteps][4];
 
@@ -357,6 +400,7 @@ __global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
   // row maxima settle (most tiles) every factor is exactly 1 and the multiply is skipped (a warp
   // votes; bf16 measured 3-4% faster with the skip in the sixteenth session, FP8 had it before).
   const auto rescale_o = [&]() {
+    if (Frozen) return;  // factors all 1 after the first tile (and O still 0 at the first)
     if (__any_sync(0xffffffffu, corr[0] != 1.0f || corr[1] != 1.0f)) {
 #pragma unroll
       for (int i = 0; i < 16; ++i) {
@@ -381,6 +425,8 @@ __global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
   release(kEmpty, 0);
   if (tiles == 1 && last_valid < kBN) mask_keys(sc, last_valid, quad);
   softmax_step<T>(sc, row_max, row_sum, corr, scale_log2);
+  frozen_shift[0] = row_max[0] - T::kPOffset;
+  frozen_shift[1] = row_max[1] - T::kPOffset;
 
   // Tile j: S_j = Q·K_jᵀ and O += P_{j-1}·V_{j-1} issued together, then the softmax of S_j while
   // P_{j-1}·V runs. The wait for that product opens the next iteration rather than closing this
@@ -411,7 +457,10 @@ __global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
     reg_fence(sc);
     release(kEmpty, s);
     if (j == tiles - 1 && last_valid < kBN) mask_keys(sc, last_valid, quad);
-    softmax_step<T>(sc, row_max, row_sum, corr, scale_log2);
+    if constexpr (Frozen)
+      frozen_failed |= !softmax_frozen<T>(sc, frozen_shift, row_sum, scale_log2);
+    else
+      softmax_step<T>(sc, row_max, row_sum, corr, scale_log2);
   }
   // As the loop's top: P_{tiles-2}·V done, P_{tiles-1} packed, O rescaled.
   wgmma_wait<0>();
@@ -432,6 +481,14 @@ __global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
   wgmma_wait<0>();
   reg_fence(o);
   release(vEmpty, last);
+
+  if constexpr (Frozen) {
+    // And where O itself overflowed (a p near 2^64 times a value beyond 2^47): the exact kernel's
+    // O stays below 2^17·max|v|.
+#pragma unroll
+    for (int i = 0; i < 64; ++i) frozen_failed |= !isfinite(o[i]);
+    if (frozen_failed) *redo_flag = 1;  // this CTA's rows go to the exact kernel
+  }
 
   // O / rowsum (· V's scale), bf16 rows of 128 values.
 #pragma unroll
@@ -515,14 +572,14 @@ CUtensorMap tensor_map(const void* base, bool fp8, const uint64_t dims[3], const
 int64_t padded_keys(int64_t Lk) { return (Lk + kKeyGroup - 1) / kKeyGroup * kKeyGroup; }
 
 // v: FP8 the Vᵀ workspace [H, 128, Lpad]; bf16 V as stored, [Lk, H, 128] rows of v_row_bytes.
-template <bool FP8, int BN>
+template <bool FP8, int BN, bool Frozen = false>
 void launch(const void* q, int64_t q_row_bytes, const void* k, int64_t k_row_bytes, const void* v, int64_t v_row_bytes,
             int64_t Lpad, int64_t Lq, int64_t Lk, int64_t H, const Params& p) {
-  using T = Traits<FP8, BN>;
+  using T = Traits<FP8, BN, Frozen>;
   static std::once_flag once;
   std::call_once(once, [] {
-    WAN_CUDA_CHECK(
-        cudaFuncSetAttribute(flash_fwd_kernel<FP8, BN>, cudaFuncAttributeMaxDynamicSharedMemorySize, T::kSmem));
+    WAN_CUDA_CHECK(cudaFuncSetAttribute(flash_fwd_kernel<FP8, BN, Frozen>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        T::kSmem));
   });
   const uint64_t e = T::kElem;
   const uint64_t q_dims[3] = {uint64_t(kD), uint64_t(H), uint64_t(Lq)};
@@ -537,8 +594,21 @@ void launch(const void* q, int64_t q_row_bytes, const void* k, int64_t k_row_byt
   const CUtensorMap tv = T::kVTransposed ? tensor_map(v, FP8, vt_dims, vt_strides, kD, 1)
                                          : tensor_map(v, FP8, k_dims, v_strides, 1, BN);
   const dim3 grid(unsigned((Lq + T::kBM - 1) / T::kBM), unsigned(H));
-  flash_fwd_kernel<FP8, BN><<<grid, T::kThreads, T::kSmem, wan::cuda::context().stream>>>(tq, tk, tv, p);
+  flash_fwd_kernel<FP8, BN, Frozen><<<grid, T::kThreads, T::kSmem, wan::cuda::context().stream>>>(tq, tk, tv, p);
   WAN_CUDA_CHECK_LAUNCH();
+}
+
+// bf16: the frozen-maxima kernel, then the exact one for the CTAs it marked (their blocks start
+// and return at once elsewhere: ~0.1 ms at 720p against ~170 ms).
+template <int BN>
+void launch_bf16(const void* q, int64_t sq, const void* k, const void* v, int64_t skv, int64_t Lq, int64_t Lk,
+                 int64_t H, Params p) {
+  const int64_t ctas = (Lq + Traits<false, BN>::kBM - 1) / Traits<false, BN>::kBM * H;
+  Tensor flags = wan::cuda::empty({ctas}, DType::I32);  // back to the pool after the launches: stream-ordered
+  p.redo = static_cast<int*>(flags.data_ptr());
+  WAN_CUDA_CHECK(cudaMemsetAsync(p.redo, 0, size_t(ctas) * sizeof(int), wan::cuda::context().stream));
+  launch<false, BN, true>(q, sq * 2, k, skv * 2, v, skv * 2, 0, Lq, Lk, H, p);
+  launch<false, BN, false>(q, sq * 2, k, skv * 2, v, skv * 2, 0, Lq, Lk, H, p);
 }
 
 void* transpose_v_fp8(const void* v, int64_t skv, int64_t Lk, int64_t H, const float* v_scale, Tensor& workspace) {
@@ -625,11 +695,11 @@ void flash_attention_sm90_bf16(const void* q, int64_t sq, const void* k, const v
                                int64_t so, int64_t Lq, int64_t Lk, int64_t H, float scale) {
   WAN_CHECK(Lq > 0 && Lk > 0 && Lq < (int64_t(1) << 31) && Lk < (int64_t(1) << 31), "flash attention: Lq ", Lq,
             " Lk ", Lk);
-  Params p{int(Lq), int(Lk), scale * kLog2e, nullptr, nullptr, nullptr, static_cast<__nv_bfloat16*>(out), so};
+  Params p{int(Lq), int(Lk), nullptr, scale * kLog2e, nullptr, nullptr, nullptr, static_cast<__nv_bfloat16*>(out), so};
   switch (key_tile(false)) {
-    case 176: launch<false, 176>(q, sq * 2, k, skv * 2, v, skv * 2, 0, Lq, Lk, H, p); break;
-    case 80: launch<false, 80>(q, sq * 2, k, skv * 2, v, skv * 2, 0, Lq, Lk, H, p); break;
-    default: launch<false, 128>(q, sq * 2, k, skv * 2, v, skv * 2, 0, Lq, Lk, H, p);
+    case 176: launch_bf16<176>(q, sq, k, v, skv, Lq, Lk, H, p); break;
+    case 80: launch_bf16<80>(q, sq, k, v, skv, Lq, Lk, H, p); break;
+    default: launch_bf16<128>(q, sq, k, v, skv, Lq, Lk, H, p);
   }
 }
 
@@ -639,7 +709,7 @@ void flash_attention_sm90_fp8(const void* q8, const void* k8, const float* q_sca
   WAN_CHECK(Lq > 0 && Lk > 0 && Lq < (int64_t(1) << 31) && Lk < (int64_t(1) << 31), "flash attention: Lq ", Lq,
             " Lk ", Lk);
   const void* vt = transpose_v_fp8(v, skv, Lk, H, v_scale, workspace);
-  Params p{int(Lq), int(Lk), scale * kLog2e, q_scale, k_scale, v_scale, static_cast<__nv_bfloat16*>(out), so};
+  Params p{int(Lq), int(Lk), nullptr, scale * kLog2e, q_scale, k_scale, v_scale, static_cast<__nv_bfloat16*>(out), so};
   switch (key_tile(true)) {
     case 192: launch<true, 192>(q8, H * kD, k8, H * kD, vt, 0, padded_keys(Lk), Lq, Lk, H, p); break;
     case 96: launch<true, 96>(q8, H * kD, k8, H * kD, vt, 0, padded_keys(Lk), Lq, Lk, H, p); break;

@@ -9,6 +9,11 @@
 //   The warpgroups take turns on the tensor cores, each issuing S_j and P_{j-1}·V together;
 //   a warpgroup's softmax of S_j also overlaps its own P_{j-1}·V. (The larger tiles, for comparison:
 //   128 queries a CTA, two computing warpgroups.)
+// bf16 keeps the row maxima of a CTA's first key tile for all later tiles (softmax does not depend
+// on the offset while nothing overflows): no maxima, correction factors or rescale of O after the
+// first tile. Where a later score rises more than 96 binary orders above those maxima, or O
+// overflows, the CTA marks itself and a second launch of the exact kernel (the running maximum)
+// redoes those CTAs only; the others' blocks return at once.
 // bf16 reads V as stored ([L, H, D] rows: wgmma takes a 16-bit operand summed over keys
 // "MN-major"); FP8 reads Vᵀ ([H, D, keys]: wgmma takes 8-bit operands K-major only), which a pass
 // writes from the [L, H, D] rows (~0.3% of the attention's time by its bytes).
