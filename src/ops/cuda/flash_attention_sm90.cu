@@ -598,8 +598,8 @@ void launch(const void* q, int64_t q_row_bytes, const void* k, int64_t k_row_byt
   WAN_CUDA_CHECK_LAUNCH();
 }
 
-// bf16: the frozen-maxima kernel, then the exact one for the CTAs it marked (their blocks start
-// and return at once elsewhere: ~0.1 ms at 720p against ~170 ms).
+// bf16: the frozen-maxima kernel, then the exact one for the CTAs it marked (elsewhere its blocks
+// read their flag and return; the timings of docs/performance.md include that launch).
 template <int BN>
 void launch_bf16(const void* q, int64_t sq, const void* k, const void* v, int64_t skv, int64_t Lq, int64_t Lk,
                  int64_t H, Params p) {
