@@ -210,6 +210,23 @@ __device__ inline void fold_max(float* m0, float* m1) {
   }
 }
 
+// The scores of this thread's two rows become exp2(s·scale_log2 − shift[row]); sum[row] their
+// (partial) row sums.
+template <class T>
+__device__ inline void exponentiate(float (&sc)[T::kScores], const float (&shift)[2], float scale_log2,
+                                    float (&sum)[2]) {
+  sum[0] = sum[1] = 0.0f;
+#pragma unroll
+  for (int i = 0; i < T::kGroups; ++i)
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      sc[4 * i + e] = ex2(fmaf(sc[4 * i + e], scale_log2, -shift[0]));
+      sc[4 * i + 2 + e] = ex2(fmaf(sc[4 * i + 2 + e], scale_log2, -shift[1]));
+      sum[0] += sc[4 * i + e];
+      sum[1] += sc[4 * i + 2 + e];
+    }
+}
+
 // Online softmax of the two rows this thread holds (a quad of threads shares each row): the
 // scores become exp2(s·scale_log2 − max + offset), the running max and sum move on, and corr[r]
 // is what O's earlier sums must be multiplied by. The row maxima are reduced as a tree (the
@@ -230,7 +247,7 @@ __device__ inline void softmax_step(float (&sc)[T::kScores], float (&row_max)[2]
   }
   fold_max<G>(m0, m1);
   float mx[2] = {m0[0], m1[0]};
-  float shift[2], sum[2] = {0.0f, 0.0f};
+  float shift[2], sum[2];
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
@@ -240,15 +257,7 @@ __device__ inline void softmax_step(float (&sc)[T::kScores], float (&row_max)[2]
     row_max[r] = m_new;
     shift[r] = m_new - T::kPOffset;
   }
-#pragma unroll
-  for (int i = 0; i < G; ++i)
-#pragma unroll
-    for (int e = 0; e < 2; ++e) {
-      sc[4 * i + e] = ex2(fmaf(sc[4 * i + e], scale_log2, -shift[0]));
-      sc[4 * i + 2 + e] = ex2(fmaf(sc[4 * i + 2 + e], scale_log2, -shift[1]));
-      sum[0] += sc[4 * i + e];
-      sum[1] += sc[4 * i + 2 + e];
-    }
+  exponentiate<T>(sc, shift, scale_log2, sum);
   row_sum[0] = row_sum[0] * corr[0] + sum[0];
   row_sum[1] = row_sum[1] * corr[1] + sum[1];
 }
@@ -265,17 +274,8 @@ __device__ inline void softmax_step(float (&sc)[T::kScores], float (&row_max)[2]
 template <class T>
 __device__ inline bool softmax_frozen(float (&sc)[T::kScores], const float (&shift)[2], float (&row_sum)[2],
                                       float scale_log2) {
-  constexpr int G = T::kGroups;
-  float sum[2] = {0.0f, 0.0f};
-#pragma unroll
-  for (int i = 0; i < G; ++i)
-#pragma unroll
-    for (int e = 0; e < 2; ++e) {
-      sc[4 * i + e] = ex2(fmaf(sc[4 * i + e], scale_log2, -shift[0]));
-      sc[4 * i + 2 + e] = ex2(fmaf(sc[4 * i + 2 + e], scale_log2, -shift[1]));
-      sum[0] += sc[4 * i + e];
-      sum[1] += sc[4 * i + 2 + e];
-    }
+  float sum[2];
+  exponentiate<T>(sc, shift, scale_log2, sum);
   row_sum[0] += sum[0];
   row_sum[1] += sum[1];
   return sum[0] < kFrozenLimit && sum[1] < kFrozenLimit;
