@@ -571,6 +571,12 @@ CUtensorMap tensor_map(const void* base, bool fp8, const uint64_t dims[3], const
 
 int64_t padded_keys(int64_t Lk) { return (Lk + kKeyGroup - 1) / kKeyGroup * kKeyGroup; }
 
+// The kernel's grid: one CTA per kBM queries of one head (blockIdx.x the query block, y the head).
+template <class T>
+dim3 grid_of(int64_t Lq, int64_t H) {
+  return dim3(unsigned((Lq + T::kBM - 1) / T::kBM), unsigned(H));
+}
+
 // v: FP8 the Vᵀ workspace [H, 128, Lpad]; bf16 V as stored, [Lk, H, 128] rows of v_row_bytes.
 template <bool FP8, int BN, bool Frozen = false>
 void launch(const void* q, int64_t q_row_bytes, const void* k, int64_t k_row_bytes, const void* v, int64_t v_row_bytes,
@@ -593,7 +599,7 @@ void launch(const void* q, int64_t q_row_bytes, const void* k, int64_t k_row_byt
   const CUtensorMap tk = tensor_map(k, FP8, k_dims, k_strides, 1, BN);
   const CUtensorMap tv = T::kVTransposed ? tensor_map(v, FP8, vt_dims, vt_strides, kD, 1)
                                          : tensor_map(v, FP8, k_dims, v_strides, 1, BN);
-  const dim3 grid(unsigned((Lq + T::kBM - 1) / T::kBM), unsigned(H));
+  const dim3 grid = grid_of<T>(Lq, H);
   flash_fwd_kernel<FP8, BN, Frozen><<<grid, T::kThreads, T::kSmem, wan::cuda::context().stream>>>(tq, tk, tv, p);
   WAN_CUDA_CHECK_LAUNCH();
 }
@@ -603,7 +609,8 @@ void launch(const void* q, int64_t q_row_bytes, const void* k, int64_t k_row_byt
 template <int BN>
 void launch_bf16(const void* q, int64_t sq, const void* k, const void* v, int64_t skv, int64_t Lq, int64_t Lk,
                  int64_t H, Params p) {
-  const int64_t ctas = (Lq + Traits<false, BN>::kBM - 1) / Traits<false, BN>::kBM * H;
+  const dim3 grid = grid_of<Traits<false, BN>>(Lq, H);
+  const int64_t ctas = int64_t(grid.x) * grid.y;
   Tensor flags = wan::cuda::empty({ctas}, DType::I32);  // back to the pool after the launches: stream-ordered
   p.redo = static_cast<int*>(flags.data_ptr());
   WAN_CUDA_CHECK(cudaMemsetAsync(p.redo, 0, size_t(ctas) * sizeof(int), wan::cuda::context().stream));
