@@ -146,6 +146,65 @@ TEST_F(FlashAttentionSm90, Bf16LaterScoresFarAboveTheFirstTile) {
   }
 }
 
+// FP8 keeps the offsets of earlier tiles too, but E4M3 leaves ~2^4.8 of headroom above them, so
+// a warp whose probabilities outgrow it moves its rows' offsets up (softmax_lazy_fp8), and a CTA
+// whose f32 probabilities overflowed is redone exactly. As the bf16 test, with the queries' common
+// component u: two far keys a·u past the first tiles (a = 0.6: ~5 binary orders above the first
+// tile's maxima, at the headroom's edge; a = 3: ~49, the offsets move; a = 12: ~196, only the
+// redo is finite), and a ramp: key l gets b·(l / Lk)·u, b = 1.5 (scores rise ~24 binary orders
+// steadily over the keys, the offsets move in many tiles). Bound: 1.15x the CPU emulation's error
+// + 2e-3, tighter than Fp8StaysWithinTheEmulatedFp8Error's: the far keys dominate their rows, and
+// where a moved offset left their probabilities anywhere but at an exactly representable maximum
+// (as the emulation's and the exact kernel's are), their E4M3 rounding (up to 6%) scaled the whole
+// output (a = 3 measured 3.86e-2 against the emulation's 2.86e-2 with moves by whole binary orders).
+TEST_F(FlashAttentionSm90, Fp8LaterScoresAboveTheFirstTile) {
+  struct Rise {
+    float far, ramp;
+  };
+  for (const int tile : {96, 128, 192}) {
+    const KeyTile scope(true, tile);
+    Tensor workspace;
+    for (const Rise rise : {Rise{0.6f, 0.0f}, Rise{3.0f, 0.0f}, Rise{12.0f, 0.0f}, Rise{0.0f, 1.5f}}) {
+      const Case c{500, 1000, 2};
+      Tensor qkv = bf16_round(test::random_tensor({c.Lk, 3, c.H, 128}, 970 + uint64_t(10 * rise.far)));
+      float* x = qkv.data<float>();
+      const int64_t row = 3 * c.H * 128, width = c.H * 128;
+      for (int64_t l = 0; l < c.Lk; ++l)
+        for (int64_t i = 0; i < width; ++i) {
+          x[l * row + i] += 1.0f;  // q
+          if (rise.far != 0.0f && (l == 613 || l == 877)) x[l * row + width + i] = rise.far;  // k
+          x[l * row + width + i] += rise.ramp * float(l) / float(c.Lk);
+        }
+      qkv = bf16_round(qkv);
+      const auto part = [&](int64_t i, int64_t len) {
+        return qkv.narrow(0, 0, len).select(1, i).contiguous().unsqueeze(0);
+      };
+      const Inputs f{to_device(qkv.to(DType::BF16), Device::CUDA), part(0, c.Lq), part(1, c.Lk), part(2, c.Lk), c.H};
+      const Tensor exact = attention(f.q, f.k, f.v, {}, kScale);
+      const double emulated = rel_l2(attention_fp8(f.q, f.k, f.v, {}, kScale), exact);
+      const int64_t ld = c.H * 128;
+      Tensor q8 = wan::cuda::empty({c.Lq, ld}, DType::F8_E4M3), k8 = wan::cuda::empty({c.Lk, ld}, DType::F8_E4M3);
+      Tensor v8 = wan::cuda::empty({c.Lk, ld}, DType::F8_E4M3), amax = wan::cuda::empty({1}, DType::F32);
+      Tensor sq = wan::cuda::empty({1}, DType::F32), sk = wan::cuda::empty({1}, DType::F32);
+      Tensor sv = wan::cuda::empty({1}, DType::F32);
+      cuda::quantize_tensor_fp8(f.ptr(0), c.Lq, ld, f.stride(), q8, sq, amax);
+      cuda::quantize_tensor_fp8(f.ptr(1), c.Lk, ld, f.stride(), k8, sk, amax);
+      cuda::quantize_tensor_fp8(f.ptr(2), c.Lk, ld, f.stride(), v8, sv, amax);
+      Tensor out = wan::cuda::empty({c.Lq, c.H, 128}, DType::BF16);
+      cuda::flash_attention_sm90_fp8(q8.data_ptr(), k8.data_ptr(), sq.data<float>(), sk.data<float>(), f.ptr(2),
+                                     f.stride(), sv.data<float>(), out.data_ptr(), ld, c.Lq, c.Lk, c.H,
+                                     float(kScale), workspace);
+      const Tensor got = to_device(out, Device::CPU).to(DType::F32).unsqueeze(0);
+      EXPECT_EQ(tensor_stats(got).non_finite, 0) << tile << "-key tiles, far " << rise.far << ", ramp " << rise.ramp;
+      const double err = rel_l2(got, exact);
+      std::printf("flash fp8 (%d-key tiles), keys %g·u past the first tiles, ramp %g·u: relative L2 %.3e (CPU "
+                  "emulation %.3e)\n",
+                  tile, rise.far, rise.ramp, err, emulated);
+      EXPECT_LE(err, 1.15 * emulated + 2e-3) << tile << "-key tiles, far " << rise.far << ", ramp " << rise.ramp;
+    }
+  }
+}
+
 TEST(FlashAttentionSm90Settings, RejectsAnUnsupportedKeyTile) {
   EXPECT_THROW(cuda::flash_sm90_set_key_tile(false, 96), Error);
   EXPECT_THROW(cuda::flash_sm90_set_key_tile(true, 80), Error);

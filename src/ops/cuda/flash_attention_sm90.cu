@@ -44,12 +44,19 @@ constexpr bool supported_tile(bool fp8, int keys) {
   return keys == (fp8 ? 96 : 80) || keys == 128 || keys == (fp8 ? 192 : 176);
 }
 
-// Frozen: the row maxima of a CTA's first key tile serve every later tile (bf16 only; see
-// softmax_frozen): the exact kernel (Frozen false) redoes the CTAs where that failed.
+// FP8 with kept maxima: the largest probability of a row is 2^kFp8Lazy after the tile that moved
+// its offset last (see softmax_lazy_fp8).
+constexpr float kFp8Lazy = 4.0f;
+// E4M3's largest finite value: probabilities must stay below it (cvt.satfinite would clamp them).
+constexpr float kE4m3Max = 448.0f;
+
+// Frozen: the row maxima of a CTA's first key tile serve the later tiles instead of each tile's
+// own (bf16: every later tile, softmax_frozen; FP8: until a warp's probabilities outgrow E4M3's
+// range, when those rows' offsets move up, softmax_lazy_fp8): the exact kernel (Frozen false)
+// redoes the CTAs where that failed.
 template <bool FP8, int BN, bool Frozen = false>
 struct Traits {
   static_assert(supported_tile(FP8, BN), "key tiles");
-  static_assert(!(FP8 && Frozen), "FP8 needs each tile's exact maxima: its P must stay within E4M3's range");
   static constexpr int kBN = BN;
   // Computing warpgroups (64 queries each): three for the small tiles, two for the others.
   static constexpr int kWGs = BN < 128 ? 3 : 2;
@@ -91,8 +98,10 @@ struct Traits {
   static_assert(kSmem <= 227 * 1024, "shared memory per block");
   // Exponent offset of the probabilities: in FP8 they are P·256, in [0, 256] (E4M3 reaches 448),
   // so those down to 2^-14 stay normal E4M3 numbers. Frozen bf16: 2^-32 at the first tile's maxima,
-  // so that later keys may exceed those by up to 2^96 (softmax_frozen).
-  static constexpr float kPOffset = FP8 ? 8.0f : Frozen ? -32.0f : 0.0f;
+  // so that later keys may exceed those by up to 2^96 (softmax_frozen). Frozen FP8: 2^kFp8Lazy at
+  // the maxima so far, headroom for later keys up to ~2^(8.8 - kFp8Lazy) above them
+  // (softmax_lazy_fp8); those down to 2^-(6 + kFp8Lazy) stay normal.
+  static constexpr float kPOffset = FP8 ? (Frozen ? kFp8Lazy : 8.0f) : Frozen ? -32.0f : 0.0f;
 };
 
 // Frozen maxima: a tile's probabilities (and so a thread's partial row sum) must stay below this.
@@ -100,7 +109,7 @@ constexpr float kFrozenLimit = 18446744073709551616.0f;  // 2^64
 
 struct Params {
   int Lq, Lk;
-  // bf16: one flag per CTA (blockIdx.y · gridDim.x + blockIdx.x), zeroed before the frozen kernel,
+  // One flag per CTA (blockIdx.y · gridDim.x + blockIdx.x), zeroed before the frozen kernel,
   // which sets those of the CTAs whose maxima moved too far; the exact kernel then runs only those.
   // nullptr: the exact kernel runs every CTA.
   int* redo;
@@ -281,6 +290,56 @@ __device__ inline bool softmax_frozen(float (&sc)[T::kScores], const float (&shi
   return sum[0] < kFrozenLimit && sum[1] < kFrozenLimit;
 }
 
+// FP8's softmax of a tile after the first with the offsets kept from earlier tiles: E4M3 reaches
+// only 448, so the headroom above the first tile's maxima is ~2^4.8 (p = 2^kFp8Lazy there), too
+// little to keep them for every later tile as bf16 does. A thread's partial row sum below 448
+// proves each of its probabilities is (the sums are computed anyway: no per-score max, which is
+// what this saves); where a thread of the warp finds one that is not, the warp takes each of its
+// rows' largest p (in f32) and moves the offsets of rows above 2^kFp8Lazy up by d = log2(max p) -
+// kFp8Lazy, so p·2^-d (the row's largest exactly 2^kFp8Lazy again, as the exact kernel's largest
+// is exactly 256: a key that dominates its row is not rounded), their sum and (through corr,
+// rescale_o) O and the running sum are scaled alike. Rare after the first tiles: a row's offset
+// moves only when a score exceeds the maxima so far by more than the headroom. Returns false
+// where a row's f32 probabilities overflowed (a score ~124 binary orders above the offset): the
+// exact kernel redoes the CTA.
+template <class T>
+__device__ inline bool softmax_lazy_fp8(float (&sc)[T::kScores], float (&shift)[2], float (&row_sum)[2],
+                                        float (&corr)[2], float scale_log2) {
+  float sum[2];
+  exponentiate<T>(sc, shift, scale_log2, sum);
+  corr[0] = corr[1] = 1.0f;
+  if (__any_sync(0xffffffffu, !(sum[0] < kE4m3Max && sum[1] < kE4m3Max))) {
+    float mp[2] = {0.0f, 0.0f};
+#pragma unroll
+    for (int i = 0; i < T::kGroups; ++i) {
+      mp[0] = fmaxf(mp[0], fmaxf(sc[4 * i], sc[4 * i + 1]));
+      mp[1] = fmaxf(mp[1], fmaxf(sc[4 * i + 2], sc[4 * i + 3]));
+    }
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      mp[r] = fmaxf(mp[r], __shfl_xor_sync(0xffffffffu, mp[r], 1));
+      mp[r] = fmaxf(mp[r], __shfl_xor_sync(0xffffffffu, mp[r], 2));
+      if (mp[r] > float(1u << unsigned(T::kPOffset))) {
+        // mp = inf: d = inf, corr 0, sum NaN: the check below.
+        const float d = __log2f(mp[r]) - T::kPOffset;
+        corr[r] = ex2(-d);
+        shift[r] += d;
+        sum[r] *= corr[r];
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < T::kGroups; ++i) {
+      sc[4 * i] *= corr[0];
+      sc[4 * i + 1] *= corr[0];
+      sc[4 * i + 2] *= corr[1];
+      sc[4 * i + 3] *= corr[1];
+    }
+  }
+  row_sum[0] = row_sum[0] * corr[0] + sum[0];
+  row_sum[1] = row_sum[1] * corr[1] + sum[1];
+  return isfinite(sum[0]) && isfinite(sum[1]);
+}
+
 // The probabilities as wgmma's A operand, straight from the score registers (see the header).
 template <class T>
 __device__ inline void pack_p(const float (&sc)[T::kScores], uint32_t (&a)[T::kPVSteps][4]) {
@@ -391,7 +450,7 @@ __global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
 #pragma unroll
   for (int i = 0; i < 64; ++i) o[i] = 0.0f;
   float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.0f, 0.0f}, corr[2] = {1.0f, 1.0f};
-  float frozen_shift[2];  // Frozen: the first tile's row maxima + 32
+  float frozen_shift[2];  // Frozen: the first tile's row maxima − kPOffset (FP8: moved up where needed)
   bool frozen_failed = false;
   float sc[T::kScores];
   uint32_t a[T::kPVSteps][4];
@@ -400,7 +459,7 @@ __global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
   // row maxima settle (most tiles) every factor is exactly 1 and the multiply is skipped (a warp
   // votes; bf16 measured 3-4% faster with the skip in the sixteenth session, FP8 had it before).
   const auto rescale_o = [&]() {
-    if (Frozen) return;  // factors all 1 after the first tile (and O still 0 at the first)
+    if (Frozen && !FP8) return;  // bf16: factors all 1 after the first tile (and O still 0 at the first)
     if (__any_sync(0xffffffffu, corr[0] != 1.0f || corr[1] != 1.0f)) {
 #pragma unroll
       for (int i = 0; i < 16; ++i) {
@@ -457,7 +516,9 @@ __global__ void __launch_bounds__(Traits<FP8, BN>::kThreads, 1)
     reg_fence(sc);
     release(kEmpty, s);
     if (j == tiles - 1 && last_valid < kBN) mask_keys(sc, last_valid, quad);
-    if constexpr (Frozen)
+    if constexpr (Frozen && FP8)
+      frozen_failed |= !softmax_lazy_fp8<T>(sc, frozen_shift, row_sum, corr, scale_log2);
+    else if constexpr (Frozen)
       frozen_failed |= !softmax_frozen<T>(sc, frozen_shift, row_sum, scale_log2);
     else
       softmax_step<T>(sc, row_max, row_sum, corr, scale_log2);
@@ -604,18 +665,24 @@ void launch(const void* q, int64_t q_row_bytes, const void* k, int64_t k_row_byt
   WAN_CUDA_CHECK_LAUNCH();
 }
 
-// bf16: the frozen-maxima kernel, then the exact one for the CTAs it marked (elsewhere its blocks
-// read their flag and return; the timings of docs/performance.md include that launch).
-template <int BN>
-void launch_bf16(const void* q, int64_t sq, const void* k, const void* v, int64_t skv, int64_t Lq, int64_t Lk,
-                 int64_t H, Params p) {
-  const dim3 grid = grid_of<Traits<false, BN>>(Lq, H);
+// The kept-maxima kernel, then the exact one for the CTAs it marked (elsewhere its blocks read
+// their flag and return; the timings of docs/performance.md include that launch).
+template <bool FP8, int BN>
+void launch_kept_then_exact(const void* q, int64_t q_row_bytes, const void* k, int64_t k_row_bytes, const void* v,
+                            int64_t v_row_bytes, int64_t Lpad, int64_t Lq, int64_t Lk, int64_t H, Params p) {
+  const dim3 grid = grid_of<Traits<FP8, BN>>(Lq, H);
   const int64_t ctas = int64_t(grid.x) * grid.y;
   Tensor flags = wan::cuda::empty({ctas}, DType::I32);  // back to the pool after the launches: stream-ordered
   p.redo = static_cast<int*>(flags.data_ptr());
   WAN_CUDA_CHECK(cudaMemsetAsync(p.redo, 0, size_t(ctas) * sizeof(int), wan::cuda::context().stream));
-  launch<false, BN, true>(q, sq * 2, k, skv * 2, v, skv * 2, 0, Lq, Lk, H, p);
-  launch<false, BN, false>(q, sq * 2, k, skv * 2, v, skv * 2, 0, Lq, Lk, H, p);
+  launch<FP8, BN, true>(q, q_row_bytes, k, k_row_bytes, v, v_row_bytes, Lpad, Lq, Lk, H, p);
+  launch<FP8, BN, false>(q, q_row_bytes, k, k_row_bytes, v, v_row_bytes, Lpad, Lq, Lk, H, p);
+}
+
+template <int BN>
+void launch_bf16(const void* q, int64_t sq, const void* k, const void* v, int64_t skv, int64_t Lq, int64_t Lk,
+                 int64_t H, const Params& p) {
+  launch_kept_then_exact<false, BN>(q, sq * 2, k, skv * 2, v, skv * 2, 0, Lq, Lk, H, p);
 }
 
 void* transpose_v_fp8(const void* v, int64_t skv, int64_t Lk, int64_t H, const float* v_scale, Tensor& workspace) {
@@ -718,9 +785,9 @@ void flash_attention_sm90_fp8(const void* q8, const void* k8, const float* q_sca
   const void* vt = transpose_v_fp8(v, skv, Lk, H, v_scale, workspace);
   Params p{int(Lq), int(Lk), nullptr, scale * kLog2e, q_scale, k_scale, v_scale, static_cast<__nv_bfloat16*>(out), so};
   switch (key_tile(true)) {
-    case 192: launch<true, 192>(q8, H * kD, k8, H * kD, vt, 0, padded_keys(Lk), Lq, Lk, H, p); break;
-    case 96: launch<true, 96>(q8, H * kD, k8, H * kD, vt, 0, padded_keys(Lk), Lq, Lk, H, p); break;
-    default: launch<true, 128>(q8, H * kD, k8, H * kD, vt, 0, padded_keys(Lk), Lq, Lk, H, p);
+    case 192: launch_kept_then_exact<true, 192>(q8, H * kD, k8, H * kD, vt, 0, padded_keys(Lk), Lq, Lk, H, p); break;
+    case 96: launch_kept_then_exact<true, 96>(q8, H * kD, k8, H * kD, vt, 0, padded_keys(Lk), Lq, Lk, H, p); break;
+    default: launch_kept_then_exact<true, 128>(q8, H * kD, k8, H * kD, vt, 0, padded_keys(Lk), Lq, Lk, H, p);
   }
 }
 

@@ -13,14 +13,18 @@
 // on the offset while nothing overflows): no maxima, correction factors or rescale of O after the
 // first tile. Where a later score rises more than 96 binary orders above those maxima, or O
 // overflows, the CTA marks itself and a second launch of the exact kernel (the running maximum)
-// redoes those CTAs only; the others' blocks return at once.
+// redoes those CTAs only; the others' blocks return at once. FP8 keeps them too, with the largest
+// probability 16 where bf16's is 2^-32: E4M3 reaches only 448, so a warp whose probabilities
+// outgrow that (a thread's partial row sum reaches 448) moves its rows' offsets up to their new
+// maxima (exactly 16 again) and rescales that tile, O and the sums; rare after the first tiles.
 // bf16 reads V as stored ([L, H, D] rows: wgmma takes a 16-bit operand summed over keys
 // "MN-major"); FP8 reads Vᵀ ([H, D, keys]: wgmma takes 8-bit operands K-major only), which a pass
 // writes from the [L, H, D] rows (~0.3% of the attention's time by its bytes).
 // bf16: q, k, v bf16. FP8: q, k E4M3 [L, H, D] with one scale each, v E4M3 transposed and its keys
 // reordered within each group of 32 so that the probabilities' E4M3 bytes, as the score
 // accumulators leave them in registers, are the operand layout wgmma reads (no shuffles); P in
-// E4M3 at exp2(s·log2e − max + 8) (at most 256), the sum in fp32. Output bf16 either way.
+// E4M3 at exp2(s·log2e − max + 8) (at most 256; with the kept offsets + 4 where max is the
+// largest score so far or below it), the sum in fp32. Output bf16 either way.
 // The host functions run on the backend's stream; the callers (attention.cpp, attention_fp8.cpp)
 // choose this kernel or cuDNN's by timing both on a shape's first call (attention_choice.h).
 #pragma once
