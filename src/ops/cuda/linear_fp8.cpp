@@ -9,6 +9,8 @@
 // and one pass applies both scales, the bias and the activation. Which form a shape got is logged.
 // Plans are cached per shape and alignment; the fastest of the top heuristic candidates is timed
 // once on the first call's own operands, as for bf16 (ops/cuda/lt_matmul.h).
+#include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
@@ -21,6 +23,21 @@
 
 namespace wan::ops::cuda {
 namespace {
+
+// Hopper's FP8 products accumulate in the tensor cores with reduced precision; cuBLASLt by
+// default adds their partial sums into f32 every few k-steps ("promotion"). Fast accumulation
+// (CUBLASLT_MATMUL_DESC_FAST_ACCUM) skips that, as inference commonly does: on an H100 the 720p
+// A14B products 5% faster (1.53 -> 1.45 s a forward), the 4-block A14B-width FP8 forward's error
+// against f32 unchanged (5.74e-2 / 5.72e-2: E4M3's rounding of the inputs dominates; eighteenth
+// session, docs/performance.md). WAN_FP8_FAST_ACCUM=0 in the environment promotes as cuBLASLt's
+// default does.
+bool fast_accumulation() {
+  static const bool on = [] {
+    const char* env = std::getenv("WAN_FP8_FAST_ACCUM");
+    return !(env && std::string(env) == "0");
+  }();
+  return on;
+}
 
 // What the product does itself; the rest is a pass after it.
 enum class Form {
@@ -54,6 +71,8 @@ bool try_plan(LtPlan& p, const Key& key, cublasLtEpilogue_t epi, bool unit_scale
     WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode, sizeof mode));
   }
   WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+  const int8_t fast = fast_accumulation() ? 1 : 0;
+  WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast, sizeof fast));
   if (epi != CUBLASLT_EPILOGUE_DEFAULT && epi != CUBLASLT_EPILOGUE_GELU) {
     const cudaDataType_t bias_type = CUDA_R_16BF;
     WAN_CUBLAS_CHECK(
@@ -130,7 +149,7 @@ void linear_fp8(const Tensor& xq, const Tensor& x_scales, const Tensor& wq, cons
   lt_tune_once(plan.lt,
                str("linear fp8 M=", M, " N=", N, " K=", K, " act=", int(act), " bias=", has_bias, " vector=",
                    vector_scales, " form=", int(plan.form), " align=", std::get<6>(key), ",", std::get<7>(key), ",",
-                   std::get<8>(key), ",", std::get<9>(key)),
+                   std::get<8>(key), ",", std::get<9>(key), " fast_accum=", fast_accumulation()),
                wq.data_ptr(), xq.data_ptr(), y2d.data_ptr());
   lt_matmul(plan.lt, plan.lt.algo, wq.data_ptr(), xq.data_ptr(), y2d.data_ptr());
   if (plan.form == Form::Scaled) bias_act_bf16(y2d, bias, act == Activation::GeluTanh);
