@@ -53,12 +53,34 @@ struct Inputs {
   int64_t stride() const { return 3 * H * 128; }
 };
 
-Inputs inputs(const Case& c, uint64_t seed) {
-  const Tensor qkv = bf16_round(test::random_tensor({std::max(c.Lq, c.Lk), 3, c.H, 128}, seed));
+// qkv [L, 3, H, 128] (bf16 values in f32) on the GPU and in parts.
+Inputs inputs_of(const Tensor& qkv, const Case& c) {
   const auto part = [&](int64_t i, int64_t len) {
     return qkv.narrow(0, 0, len).select(1, i).contiguous().unsqueeze(0);
   };
   return {to_device(qkv.to(DType::BF16), Device::CUDA), part(0, c.Lq), part(1, c.Lk), part(2, c.Lk), c.H};
+}
+
+Inputs inputs(const Case& c, uint64_t seed) {
+  return inputs_of(bf16_round(test::random_tensor({std::max(c.Lq, c.Lk), 3, c.H, 128}, seed)), c);
+}
+
+// Our FP8 kernel on f's parts, each quantised to E4M3 with one scale as the DiT does: the output
+// [1, Lq, H, 128] in f32 on the host.
+Tensor flash_fp8(const Inputs& f, const Case& c, Tensor& workspace) {
+  const int64_t ld = c.H * 128;
+  Tensor q8 = wan::cuda::empty({c.Lq, ld}, DType::F8_E4M3), k8 = wan::cuda::empty({c.Lk, ld}, DType::F8_E4M3);
+  Tensor v8 = wan::cuda::empty({c.Lk, ld}, DType::F8_E4M3), amax = wan::cuda::empty({1}, DType::F32);
+  Tensor sq = wan::cuda::empty({1}, DType::F32), sk = wan::cuda::empty({1}, DType::F32);
+  Tensor sv = wan::cuda::empty({1}, DType::F32);
+  cuda::quantize_tensor_fp8(f.ptr(0), c.Lq, ld, f.stride(), q8, sq, amax);
+  cuda::quantize_tensor_fp8(f.ptr(1), c.Lk, ld, f.stride(), k8, sk, amax);
+  cuda::quantize_tensor_fp8(f.ptr(2), c.Lk, ld, f.stride(), v8, sv, amax);
+  Tensor out = wan::cuda::empty({c.Lq, c.H, 128}, DType::BF16);
+  cuda::flash_attention_sm90_fp8(q8.data_ptr(), k8.data_ptr(), sq.data<float>(), sk.data<float>(), f.ptr(2),
+                                 f.stride(), sv.data<float>(), out.data_ptr(), ld, c.Lq, c.Lk, c.H, float(kScale),
+                                 workspace);
+  return to_device(out, Device::CPU).to(DType::F32).unsqueeze(0);
 }
 
 // Sets the kernel's key tile for one precision and restores the previous one when it goes.
@@ -128,10 +150,7 @@ TEST_F(FlashAttentionSm90, Bf16LaterScoresFarAboveTheFirstTile) {
             if (far.value != 0.0f) x[l * row + 2 * width + i] = far.value;  // v
           }
         }
-      const auto part = [&](int64_t i, int64_t len) {
-        return qkv.narrow(0, 0, len).select(1, i).contiguous().unsqueeze(0);
-      };
-      const Inputs f{to_device(qkv.to(DType::BF16), Device::CUDA), part(0, c.Lq), part(1, c.Lk), part(2, c.Lk), c.H};
+      const Inputs f = inputs_of(qkv, c);
       const Tensor ref = attention(f.q, f.k, f.v, {}, kScale);
       Tensor out = wan::cuda::empty({c.Lq, c.H, 128}, DType::BF16);
       cuda::flash_attention_sm90_bf16(f.ptr(0), f.stride(), f.ptr(1), f.ptr(2), f.stride(), out.data_ptr(), width,
@@ -176,25 +195,10 @@ TEST_F(FlashAttentionSm90, Fp8LaterScoresAboveTheFirstTile) {
           x[l * row + width + i] += rise.ramp * float(l) / float(c.Lk);
         }
       qkv = bf16_round(qkv);
-      const auto part = [&](int64_t i, int64_t len) {
-        return qkv.narrow(0, 0, len).select(1, i).contiguous().unsqueeze(0);
-      };
-      const Inputs f{to_device(qkv.to(DType::BF16), Device::CUDA), part(0, c.Lq), part(1, c.Lk), part(2, c.Lk), c.H};
+      const Inputs f = inputs_of(qkv, c);
       const Tensor exact = attention(f.q, f.k, f.v, {}, kScale);
       const double emulated = rel_l2(attention_fp8(f.q, f.k, f.v, {}, kScale), exact);
-      const int64_t ld = c.H * 128;
-      Tensor q8 = wan::cuda::empty({c.Lq, ld}, DType::F8_E4M3), k8 = wan::cuda::empty({c.Lk, ld}, DType::F8_E4M3);
-      Tensor v8 = wan::cuda::empty({c.Lk, ld}, DType::F8_E4M3), amax = wan::cuda::empty({1}, DType::F32);
-      Tensor sq = wan::cuda::empty({1}, DType::F32), sk = wan::cuda::empty({1}, DType::F32);
-      Tensor sv = wan::cuda::empty({1}, DType::F32);
-      cuda::quantize_tensor_fp8(f.ptr(0), c.Lq, ld, f.stride(), q8, sq, amax);
-      cuda::quantize_tensor_fp8(f.ptr(1), c.Lk, ld, f.stride(), k8, sk, amax);
-      cuda::quantize_tensor_fp8(f.ptr(2), c.Lk, ld, f.stride(), v8, sv, amax);
-      Tensor out = wan::cuda::empty({c.Lq, c.H, 128}, DType::BF16);
-      cuda::flash_attention_sm90_fp8(q8.data_ptr(), k8.data_ptr(), sq.data<float>(), sk.data<float>(), f.ptr(2),
-                                     f.stride(), sv.data<float>(), out.data_ptr(), ld, c.Lq, c.Lk, c.H,
-                                     float(kScale), workspace);
-      const Tensor got = to_device(out, Device::CPU).to(DType::F32).unsqueeze(0);
+      const Tensor got = flash_fp8(f, c, workspace);
       EXPECT_EQ(tensor_stats(got).non_finite, 0) << tile << "-key tiles, far " << rise.far << ", ramp " << rise.ramp;
       const double err = rel_l2(got, exact);
       std::printf("flash fp8 (%d-key tiles), keys %g·u past the first tiles, ramp %g·u: relative L2 %.3e (CPU "
@@ -222,19 +226,7 @@ TEST_F(FlashAttentionSm90, Fp8StaysWithinTheEmulatedFp8Error) {
       const Inputs f = inputs(c, ++seed);
       const Tensor exact = attention(f.q, f.k, f.v, {}, kScale);
       const double emulated = rel_l2(attention_fp8(f.q, f.k, f.v, {}, kScale), exact);
-      const int64_t ld = c.H * 128;
-      Tensor q8 = wan::cuda::empty({c.Lq, ld}, DType::F8_E4M3), k8 = wan::cuda::empty({c.Lk, ld}, DType::F8_E4M3);
-      Tensor v8 = wan::cuda::empty({c.Lk, ld}, DType::F8_E4M3), amax = wan::cuda::empty({1}, DType::F32);
-      Tensor sq = wan::cuda::empty({1}, DType::F32), sk = wan::cuda::empty({1}, DType::F32);
-      Tensor sv = wan::cuda::empty({1}, DType::F32);
-      cuda::quantize_tensor_fp8(f.ptr(0), c.Lq, ld, f.stride(), q8, sq, amax);
-      cuda::quantize_tensor_fp8(f.ptr(1), c.Lk, ld, f.stride(), k8, sk, amax);
-      cuda::quantize_tensor_fp8(f.ptr(2), c.Lk, ld, f.stride(), v8, sv, amax);
-      Tensor out = wan::cuda::empty({c.Lq, c.H, 128}, DType::BF16);
-      cuda::flash_attention_sm90_fp8(q8.data_ptr(), k8.data_ptr(), sq.data<float>(), sk.data<float>(), f.ptr(2),
-                                     f.stride(), sv.data<float>(), out.data_ptr(), ld, c.Lq, c.Lk, c.H,
-                                     float(kScale), workspace);
-      const Tensor got = to_device(out, Device::CPU).to(DType::F32).unsqueeze(0);
+      const Tensor got = flash_fp8(f, c, workspace);
       EXPECT_EQ(tensor_stats(got).non_finite, 0);
       const double err = rel_l2(got, exact);
       std::printf("flash fp8 (%d-key tiles) Lq %lld Lk %lld H %lld: relative L2 %.3e (CPU emulation %.3e)\n", tile,
