@@ -53,7 +53,7 @@ struct Inputs {
   int64_t stride() const { return 3 * H * 128; }
 };
 
-// qkv [L, 3, H, 128] (bf16 values in f32) on the GPU and in parts.
+// qkv [L, 3, H, 128] in f32: on the GPU rounded to bf16, in parts for the references as given.
 Inputs inputs_of(const Tensor& qkv, const Case& c) {
   const auto part = [&](int64_t i, int64_t len) {
     return qkv.narrow(0, 0, len).select(1, i).contiguous().unsqueeze(0);
@@ -172,7 +172,7 @@ TEST_F(FlashAttentionSm90, Bf16LaterScoresFarAboveTheFirstTile) {
 // tile's maxima, at the headroom's edge; a = 3: ~49, the offsets move; a = 12: ~196, only the
 // redo is finite), and a ramp: key l gets b·(l / Lk)·u, b = 1.5 (scores rise ~24 binary orders
 // steadily over the keys, the offsets move in many tiles). Bound: 1.15x the CPU emulation's error
-// + 2e-3, tighter than Fp8StaysWithinTheEmulatedFp8Error's: the far keys dominate their rows, and
+// + 2e-3, tighter than Fp8StaysWithinTheEmulatedFp8Error's: where far keys dominate their rows and
 // where a moved offset left their probabilities anywhere but at an exactly representable maximum
 // (as the emulation's and the exact kernel's are), their E4M3 rounding (up to 6%) scaled the whole
 // output (a = 3 measured 3.86e-2 against the emulation's 2.86e-2 with moves by whole binary orders).
