@@ -10,6 +10,7 @@
 
 #include "backend/backend.h"
 #include "backend/cuda/cuda_context.h"
+#include "core/env.h"
 #include "core/log.h"
 #include "core/rng.h"
 #include "dist/communicator.h"
@@ -173,12 +174,6 @@ Tensor columns(const Tensor& fused, int64_t part, int64_t D) { return fused.narr
 Tensor heads(const Tensor& fused, int64_t part, int64_t H, int64_t Dh) {
   const int64_t B = fused.size(0), L = fused.size(1), parts = fused.size(2) / (H * Dh);
   return fused.view({B, L, parts, H, Dh}).select(2, part);
-}
-
-// Whether the environment sets `name` to `value`.
-bool env_is(const char* name, const char* value) {
-  const char* env = std::getenv(name);
-  return env && std::string(env) == value;
 }
 
 // CUDA-graph capture of the forward (Impl::CapturedForward) by default: WAN_CUDA_GRAPHS=1.

@@ -10,13 +10,13 @@
 // Plans are cached per shape and alignment; the fastest of the top heuristic candidates is timed
 // once on the first call's own operands, as for bf16 (ops/cuda/lt_matmul.h).
 #include <cstdint>
-#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
 #include <tuple>
 
 #include "backend/cuda/cuda_check.h"
+#include "core/env.h"
 #include "core/log.h"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/lt_matmul.h"
@@ -32,10 +32,7 @@ namespace {
 // session, docs/performance.md). WAN_FP8_FAST_ACCUM=0 in the environment promotes as cuBLASLt's
 // default does.
 bool fast_accumulation() {
-  static const bool on = [] {
-    const char* env = std::getenv("WAN_FP8_FAST_ACCUM");
-    return !(env && std::string(env) == "0");
-  }();
+  static const bool on = !env_is("WAN_FP8_FAST_ACCUM", "0");
   return on;
 }
 
