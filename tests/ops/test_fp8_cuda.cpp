@@ -94,6 +94,19 @@ TEST_F(Fp8Cuda, LinearMatchesTheCpuSpecification) {
 
 // linear_fp8_into a slice of rows of a larger buffer: bit for bit the new tensor linear_fp8
 // returns, the rows around it untouched; an output of the wrong size is refused.
+// On Hopper cuBLASLt applies the per-row scales, the bias and GELU inside the product: no pass over
+// the output after it (until the nineteenth session the algorithm query asked without the scale
+// pointers set, cuBLASLt 13.1 answered "unsupported", and every DiT product took that pass).
+TEST_F(Fp8Cuda, HopperAppliesScalesAndEpilogueInsideTheProduct) {
+  if (wan::cuda::context().props.major != 9) GTEST_SKIP() << "not a Hopper GPU: " << cuda_device_summary();
+  // The A14B 720p block's products (M tokens, N outputs, K inputs), and TI2V-5B's attention width.
+  EXPECT_STREQ(cuda::linear_fp8_form(75600, 15360, 5120, Activation::None, true, true), "fused");  // q, k, v
+  EXPECT_STREQ(cuda::linear_fp8_form(75600, 5120, 5120, Activation::None, true, true), "fused");   // o
+  EXPECT_STREQ(cuda::linear_fp8_form(75600, 13824, 5120, Activation::GeluTanh, true, true), "fused");
+  EXPECT_STREQ(cuda::linear_fp8_form(75600, 5120, 13824, Activation::None, true, true), "fused");
+  EXPECT_STREQ(cuda::linear_fp8_form(27280, 3072, 3072, Activation::None, true, true), "fused");
+}
+
 TEST_F(Fp8Cuda, LinearIntoASliceOfRowsEqualsTheNewTensor) {
   const int64_t M = 333, K = 208, N = 520, before = 16, after = 5;
   const Fp8Matrix xq = quantize_fp8(gpu(test::random_tensor({M, K}, 511)), Fp8Scaling::PerRow);

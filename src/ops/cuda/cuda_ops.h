@@ -50,6 +50,10 @@ void dequantize_fp8_bf16(const Tensor& values, const Tensor& scale, Tensor& out)
 // FP8 with a scale per row of x and of w (or one each: [1]), fp32 accumulation.
 void linear_fp8(const Tensor& xq, const Tensor& x_scales, const Tensor& wq, const Tensor& w_scales, const Tensor& bias,
                 Activation act, Tensor& y2d);
+// How linear_fp8 runs a product of this shape (operands 256-byte aligned) on this card, its plan
+// made if new: "fused" (scales, bias and activation in cuBLASLt's epilogue), "scaled" (the bias and
+// activation in a pass after it) or "unscaled" (scales too).
+const char* linear_fp8_form(int64_t M, int64_t N, int64_t K, Activation act, bool bias, bool vector_scales);
 // As attention(), with q, k and v quantised to E4M3 with a scale each and cuDNN's FP8 attention.
 void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens,
                    double scale, Tensor& out);

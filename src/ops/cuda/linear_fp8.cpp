@@ -3,8 +3,9 @@
 // the "TN" layout Hopper's FP8 kernels require), B = x (E4M3), D bf16. The scales are cuBLASLt's
 // outer-vector mode (cuBLAS >= 12.9 on Hopper): product (i, j) times A-scale[i] (W's output
 // channel) and B-scale[j] (x's token); or one scalar each. The bias and GELU-tanh ride in the
-// epilogue when cuBLASLt has an algorithm with it, else a separate pass applies them. Where this
-// cuBLASLt has no outer-vector algorithm, the product runs unscaled (E4M3 values times E4M3
+// epilogue when cuBLASLt has an algorithm with it, else a separate pass applies them (cuBLASLt 13.1
+// on an H100 has them all, found only with the scale pointers set for the query: see try_plan).
+// Where a cuBLASLt has no outer-vector algorithm, the product runs unscaled (E4M3 values times E4M3
 // values, at most 448² · K: far inside bf16's range; bf16's 2^-8 rounding is below E4M3's 2^-4)
 // and one pass applies both scales, the bias and the activation. Which form a shape got is logged.
 // Plans are cached per shape and alignment; the fastest of the top heuristic candidates is timed
@@ -16,6 +17,7 @@
 #include <tuple>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cuda_context.h"
 #include "core/env.h"
 #include "core/log.h"
 #include "ops/cuda/cuda_ops.h"
@@ -66,6 +68,14 @@ bool try_plan(LtPlan& p, const Key& key, cublasLtEpilogue_t epi, bool unit_scale
         vector_scales ? CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F : CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F;
     WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode, sizeof mode));
     WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode, sizeof mode));
+    // cuBLASLt 13.1's heuristics offer no algorithm for the outer-vector mode while the scale
+    // pointers are unset ("an unsupported value or parameter"); any device address serves for the
+    // query, each call sets the real ones (nineteenth session: dev/experiments/lt_scale_probe.cpp).
+    const void* placeholder = wan::cuda::context().lt_workspace;
+    WAN_CUBLAS_CHECK(
+        cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &placeholder, sizeof placeholder));
+    WAN_CUBLAS_CHECK(
+        cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &placeholder, sizeof placeholder));
   }
   WAN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
   const int8_t fast = fast_accumulation() ? 1 : 0;
@@ -114,7 +124,29 @@ Plan make_plan(const Key& key) {
   return p;
 }
 
+// The plan of a key, made on its first use.
+Plan& plan_of(const Key& key) {
+  static std::map<Key, Plan> plans;
+  auto it = plans.find(key);
+  if (it == plans.end()) it = plans.emplace(key, make_plan(key)).first;
+  return it->second;
+}
+
+std::mutex& plans_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
 }  // namespace
+
+const char* linear_fp8_form(int64_t M, int64_t N, int64_t K, Activation act, bool bias, bool vector_scales) {
+  std::lock_guard<std::mutex> lock(plans_mutex());
+  switch (plan_of(Key{M, N, K, int(act), bias, vector_scales, 256, 256, 256, 256}).form) {
+    case Form::Fused: return "fused";
+    case Form::Scaled: return "scaled";
+    default: return "unscaled";
+  }
+}
 
 void linear_fp8(const Tensor& xq, const Tensor& x_scales, const Tensor& wq, const Tensor& w_scales, const Tensor& bias,
                 Activation act, Tensor& y2d) {
@@ -125,12 +157,8 @@ void linear_fp8(const Tensor& xq, const Tensor& x_scales, const Tensor& wq, cons
   const bool vector_scales = x_scales.numel() != 1 || w_scales.numel() != 1;
   const Key key{M, N, K, int(act), has_bias, vector_scales, alignment_of(wq.data_ptr()), alignment_of(xq.data_ptr()),
                 alignment_of(y2d.data_ptr()), has_bias ? alignment_of(bias.data_ptr()) : 256};
-  static std::mutex mutex;
-  static std::map<Key, Plan> plans;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto it = plans.find(key);
-  if (it == plans.end()) it = plans.emplace(key, make_plan(key)).first;
-  Plan& plan = it->second;
+  std::lock_guard<std::mutex> lock(plans_mutex());
+  Plan& plan = plan_of(key);
   if (plan.form != Form::Unscaled) {
     const void* a_scale = w_scales.data_ptr();
     const void* b_scale = x_scales.data_ptr();
