@@ -92,8 +92,6 @@ TEST_F(Fp8Cuda, LinearMatchesTheCpuSpecification) {
   }
 }
 
-// linear_fp8_into a slice of rows of a larger buffer: bit for bit the new tensor linear_fp8
-// returns, the rows around it untouched; an output of the wrong size is refused.
 // On Hopper cuBLASLt applies the per-row scales, the bias and GELU inside the product: no pass over
 // the output after it (until the nineteenth session the algorithm query asked without the scale
 // pointers set, cuBLASLt 13.1 answered "unsupported", and every DiT product took that pass).
@@ -107,6 +105,8 @@ TEST_F(Fp8Cuda, HopperAppliesScalesAndEpilogueInsideTheProduct) {
   EXPECT_STREQ(cuda::linear_fp8_form(27280, 3072, 3072, Activation::None, true, true), "fused");
 }
 
+// linear_fp8_into a slice of rows of a larger buffer: bit for bit the new tensor linear_fp8
+// returns, the rows around it untouched; an output of the wrong size is refused.
 TEST_F(Fp8Cuda, LinearIntoASliceOfRowsEqualsTheNewTensor) {
   const int64_t M = 333, K = 208, N = 520, before = 16, after = 5;
   const Fp8Matrix xq = quantize_fp8(gpu(test::random_tensor({M, K}, 511)), Fp8Scaling::PerRow);
