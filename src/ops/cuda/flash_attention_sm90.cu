@@ -623,8 +623,8 @@ EncodeTiled encoder() {
 }
 
 // A 3-D map over `base` (dims innermost first, byte strides of dims 1 and 2) whose box is `inner`
-// bytes of dim 0 (default 128) by box1 by box2, 128-byte swizzled (rows of 128 bytes in shared
-// memory whatever `inner`); reads past the dims are zeros.
+// values of dim 0 (default: 128 bytes of them) by box1 by box2, 128-byte swizzled (rows of 128
+// bytes in shared memory whatever `inner`); reads past the dims are zeros.
 CUtensorMap tensor_map(const void* base, bool fp8, const uint64_t dims[3], const uint64_t byte_strides[2],
                        uint32_t box1, uint32_t box2, uint32_t inner = 0) {
   CUtensorMap map;

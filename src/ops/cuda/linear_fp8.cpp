@@ -124,7 +124,7 @@ Plan make_plan(const Key& key) {
   return p;
 }
 
-// The plan of a key, made on its first use.
+// The plan of a key, made on its first use; the caller holds plans_mutex() while it uses the plan.
 Plan& plan_of(const Key& key) {
   static std::map<Key, Plan> plans;
   auto it = plans.find(key);
