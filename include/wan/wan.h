@@ -46,11 +46,11 @@ typedef enum wan_offload { WAN_OFFLOAD_AUTO = 0, WAN_OFFLOAD_ON = 1, WAN_OFFLOAD
 
 /* The DiT's arithmetic on CUDA. BF16: bf16 weights, products and attention (the official
  * --convert_model_dtype). FP8: the blocks' Linear weights in E4M3 (a scale per output channel),
- * their inputs quantised per token, self-attention in E4M3 (cuDNN's or the engine's own Hopper
- * kernel, the faster); embeddings, modulation, norms, cross-attention and the head stay bf16. FP8 halves the DiT's weights and runs a T2V-A14B 720p
+ * their inputs quantised per token, self-attention in E4M3 on Hopper (cuDNN's or the engine's own
+ * kernel, the faster; bf16 on Ada); embeddings, modulation, norms, cross-attention and the head stay bf16. FP8 halves the DiT's weights and runs a T2V-A14B 720p
  * forward about 1.36x faster on an H100; its output is ~1.5e-2 (relative L2) from the official one
- * on the test models, where bf16 is ~3e-3 (docs/performance.md). It needs compute capability 9.0
- * (Hopper) or later: on an older GPU the context falls back to BF16 with a warning
+ * on the test models, where bf16 is ~3e-3 (docs/performance.md). It needs compute capability 8.9
+ * (Ada) or later: on an older GPU the context falls back to BF16 with a warning
  * (wan_context_precision says which runs). WAN_DEVICE_CPU with FP8 is an invalid argument. */
 typedef enum wan_precision { WAN_PRECISION_BF16 = 0, WAN_PRECISION_FP8 = 1 } wan_precision;
 
@@ -275,7 +275,8 @@ typedef struct wan_device_info {
   int32_t multiprocessors;
   int64_t total_memory;       /* bytes */
   int64_t free_memory;        /* bytes, now */
-  int32_t fp8;                /* 1 when WAN_PRECISION_FP8 runs on it (compute capability 9.0 or later) */
+  int32_t fp8;                /* 1 when WAN_PRECISION_FP8 runs on it (compute capability 8.9 or later;
+                                 its self-attention in FP8 from 9.0, bf16 on Ada) */
 } wan_device_info;
 
 /* Fills *out for CUDA device `index` (0 .. wan_cuda_device_count() - 1). WAN_ERROR_UNSUPPORTED

@@ -18,6 +18,7 @@
 #include "backend/backend.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/precision.h"
 #include "core/thread_pool.h"
 #include "dist/communicator.h"
 #include "dist/launcher.h"
@@ -123,7 +124,8 @@ void check_precision_on_device(const wan_context_params& cp) {
 
 // FP8 where asked and the GPU has it; BF16 otherwise (no GPU here: as asked, for predictions).
 bool runs_fp8(const wan_context_params& cp) {
-  return cp.precision == WAN_PRECISION_FP8 && (!wan::cuda_available() || wan::cuda_compute_capability() >= 90);
+  return cp.precision == WAN_PRECISION_FP8 &&
+         (!wan::cuda_available() || wan::fp8_products_supported(wan::cuda_compute_capability()));
 }
 
 // The placement a context's run gets on the GPU; WAN_OFFLOAD_AUTO decides from the free memory
@@ -341,7 +343,7 @@ wan_status wan_context_create(const wan_context_params* params, wan_context** ou
                          placement_of(*params, tc, dit_config_for(*params, tc), tc.frame_num).offload_experts;
     const bool fp8 = runs_fp8(*params);
     if (params->precision == WAN_PRECISION_FP8 && !fp8)
-      WAN_LOG_WARN("FP8 needs compute capability 9.0 (Hopper) or later; ", wan::cuda_device_summary(),
+      WAN_LOG_WARN("FP8 needs compute capability 8.9 (Ada) or later; ", wan::cuda_device_summary(),
                    " has not: running in bf16");
     const wan::Precision precision = fp8 ? wan::Precision::FP8 : wan::Precision::BF16;
     if (const wan_random_weights* r = params->random_weights)

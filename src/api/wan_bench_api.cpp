@@ -11,6 +11,7 @@
 
 #include "api/api_guard.h"
 #include "backend/backend.h"
+#include "core/precision.h"
 #include "core/rng.h"
 #include "core/stats.h"
 #include "dist/process_group.h"
@@ -113,8 +114,9 @@ wan_status wan_benchmark_dit(const wan_dit_benchmark_params* params, wan_dit_ben
   }
   return guarded(WAN_ERROR_INTERNAL, [&] {
     const wan::Precision precision = params->precision == WAN_PRECISION_FP8 ? wan::Precision::FP8 : wan::Precision::BF16;
-    WAN_CHECK(precision == wan::Precision::BF16 || wan::cuda_device_properties(0).compute_capability >= 90,
-              "FP8 needs compute capability 9.0 (Hopper) or later; ", wan::cuda_device_summary(), " has not");
+    WAN_CHECK(precision == wan::Precision::BF16 || wan::fp8_products_supported(wan::cuda_compute_capability()),
+              "FP8 needs compute capability 8.9 (Ada) or later; ", wan::cuda_device_summary(),
+              " has not: use --precision bf16");
     const int64_t T = (frames - 1) / 4 + 1, h = H / task->vae_stride[1], w = W / task->vae_stride[2];
     const int64_t L = T * (h / 2) * (w / 2);
     wan_dit_benchmark_result r{};

@@ -9,6 +9,7 @@
 #include "api/api_guard.h"
 #include "backend/backend.h"
 #include "core/image_metrics.h"
+#include "core/precision.h"
 #include "core/thread_pool.h"
 #include "dist/communicator.h"
 #include "io/video_reader.h"
@@ -31,7 +32,7 @@ wan_status wan_get_device_info(int32_t index, wan_device_info* out) {
     out->multiprocessors = p.multiprocessors;
     out->total_memory = p.total_memory;
     out->free_memory = p.free_memory;
-    out->fp8 = p.compute_capability >= 90 ? 1 : 0;
+    out->fp8 = wan::fp8_products_supported(p.compute_capability) ? 1 : 0;
     return WAN_OK;
   });
 }

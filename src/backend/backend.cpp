@@ -1,5 +1,7 @@
 #include "backend/backend.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 #include "core/error.h"
@@ -32,16 +34,38 @@ int cuda_device_count() {
 
 std::string cuda_device_summary() {
 #ifdef WAN_HAVE_CUDA
-  return cuda::device_summary();
+  std::string s = cuda::device_summary();
+  if (cuda::available()) {
+    const int real = cuda::context().props.major * 10 + cuda::context().props.minor, cc = cuda_compute_capability();
+    if (cc < real) s += str(" (treated as compute ", cc / 10, ".", cc % 10, ": WAN_CUDA_CAPABILITY_LIMIT)");
+  }
+  return s;
 #else
   return "this build has no CUDA backend";
 #endif
 }
 
+int cuda_capability_limit() {
+  const char* env = std::getenv("WAN_CUDA_CAPABILITY_LIMIT");
+  if (!env || !*env) return 0;
+  char* end = nullptr;
+  const long v = std::strtol(env, &end, 10);
+  WAN_CHECK(*end == '\0' && v >= 10 && v <= 999, "WAN_CUDA_CAPABILITY_LIMIT=", env,
+            ": expected a compute capability as 10·major + minor, e.g. 89 (Ada) or 80 (Ampere)");
+  return int(v);
+}
+
+namespace {
+int limited(int cc) {
+  const int limit = cuda_capability_limit();
+  return limit > 0 ? std::min(cc, limit) : cc;
+}
+}  // namespace
+
 int cuda_compute_capability() {
 #ifdef WAN_HAVE_CUDA
   if (!cuda::available()) return 0;
-  return cuda::context().props.major * 10 + cuda::context().props.minor;
+  return limited(cuda::context().props.major * 10 + cuda::context().props.minor);
 #else
   return 0;
 #endif
@@ -57,7 +81,7 @@ CudaDeviceProperties cuda_device_properties(int index) {
   WAN_CHECK(cudaGetDeviceProperties(&props, index) == cudaSuccess, "cannot read the properties of CUDA device ",
             index);
   p.name = props.name;
-  p.compute_capability = props.major * 10 + props.minor;
+  p.compute_capability = limited(props.major * 10 + props.minor);
   p.multiprocessors = props.multiProcessorCount;
   p.total_memory = int64_t(props.totalGlobalMem);
   if (index == cuda::context().device) p.free_memory = device_memory_info().free;

@@ -15,13 +15,19 @@ bool cuda_available();
 int cuda_device_count();  // 0 without the CUDA backend or a GPU
 // A one-line description of the GPU ("NVIDIA H100 80GB HBM3, 132 SMs, 79.1 GiB"), or why there is none.
 std::string cuda_device_summary();
-// The GPU's compute capability as 10·major + minor (90 for an H100), 0 without a GPU.
+// The GPU's compute capability as 10·major + minor (90 for an H100), 0 without a GPU: the one the
+// engine's choices follow (FP8, our Hopper attention kernel). WAN_CUDA_CAPABILITY_LIMIT=89 (or 80,
+// ...) in the environment lowers it, never raises it: a newer GPU then runs the paths of an older
+// one (Ada's FP8 products with bf16 attention; bf16 only before Ada), for tests and comparisons.
 int cuda_compute_capability();
+// The limit WAN_CUDA_CAPABILITY_LIMIT sets (a number like 89), or 0 when it is unset; throws on a
+// value that is not a capability.
+int cuda_capability_limit();
 // One CUDA device's properties (index < cuda_device_count()); free_memory only for the device this
 // process computes on (-1 for the others: asking would start a context on them).
 struct CudaDeviceProperties {
   std::string name;
-  int compute_capability = 0;  // 10·major + minor
+  int compute_capability = 0;  // 10·major + minor, lowered to WAN_CUDA_CAPABILITY_LIMIT when that is set
   int multiprocessors = 0;
   int64_t total_memory = 0, free_memory = -1;
 };

@@ -311,9 +311,9 @@ void check_supported(const WanDiTConfig& c, Precision p) {
             "the CUDA DiT implements the Wan 2.2 blocks (qk_norm and cross_attn_norm on); this config has them off: "
             "use --device cpu");
   if (p == Precision::FP8) {
-    WAN_CHECK(cuda_compute_capability() >= 90,
-              "--precision fp8 needs compute capability 9.0 (Hopper) or later (FP8 tensor cores and cuDNN's FP8 "
-              "attention); ", cuda_device_summary(), " has not: use --precision bf16");
+    WAN_CHECK(fp8_products_supported(cuda_compute_capability()),
+              "--precision fp8 needs compute capability 8.9 (Ada) or later (FP8 tensor cores); ", cuda_device_summary(),
+              " has not: use --precision bf16");
     WAN_CHECK(c.dim % 16 == 0 && c.ffn_dim % 16 == 0 && c.head_dim() % 16 == 0, "--precision fp8: the DiT's widths (dim ",
               c.dim, ", ffn_dim ", c.ffn_dim, ", head dim ", c.head_dim(), ") must be multiples of 16");
   }
@@ -606,7 +606,9 @@ std::vector<Tensor> WanDiTCuda::run_forward(const std::vector<Tensor>& x_in, con
     }
 
     const double eps = c.eps, scale = 1.0 / std::sqrt(double(Dh));
-    const bool fp8 = d.precision == Precision::FP8;
+    // FP8's self-attention needs Hopper (core/precision.h); on Ada only the products run in FP8.
+    const bool fp8_attention =
+        d.precision == Precision::FP8 && fp8_attention_supported(cuda_compute_capability());
     const int64_t chunk = wan_dit_ffn_chunk_rows(Sl, c.ffn_dim);
     // Each residual update x += y · gate waits for the norm that follows it and runs in that
     // norm's pass (ops::residual_layer_norm_modulate_): x is read and written once per update
@@ -636,10 +638,11 @@ std::vector<Tensor> WanDiTCuda::run_forward(const std::vector<Tensor>& x_in, con
         ops::rms_norm_rope_(k, g.self_attn.norm_k, eps, H, grids, &d.rope, first);
         q = k = Tensor();
         if (sp) {
-          o = ulysses_attention(*sp, qkv, lens, scale, H, Dh, fp8, region);
+          o = ulysses_attention(*sp, qkv, lens, scale, H, Dh, fp8_attention, region);
         } else {
           region("attention");
-          o = self_attention(heads(qkv, 0, H, Dh), heads(qkv, 1, H, Dh), heads(qkv, 2, H, Dh), lens, scale, fp8);
+          o = self_attention(heads(qkv, 0, H, Dh), heads(qkv, 1, H, Dh), heads(qkv, 2, H, Dh), lens, scale,
+                             fp8_attention);
           qkv = Tensor();
         }
         region("matmul");

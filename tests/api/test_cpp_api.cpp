@@ -232,7 +232,7 @@ TEST(CppApiTools, DescribesTheMachine) {
   EXPECT_GT(std::string(d.name).size(), 0u);
   EXPECT_GT(d.total_memory, 0);
   EXPECT_GE(d.free_memory, 0);
-  EXPECT_EQ(d.fp8, d.compute_capability >= 90 ? 1 : 0);
+  EXPECT_EQ(d.fp8, d.compute_capability >= 89 ? 1 : 0);
   wan_device_info none;
   EXPECT_NE(wan_get_device_info(wan_cuda_device_count(), &none), WAN_OK);
 }

@@ -6,7 +6,10 @@
 # reads nor writes. Exit 77 (skipped) without a Hopper GPU.
 # Usage: tuning_cache_test.sh WAN_BINARY
 source "$(dirname "$0")/harness.sh"
-if ! "$WAN" info --system 2>&1 | grep -q "compute 9.0"; then echo "skipped: needs a Hopper GPU (compute 9.0)"; exit 77; fi
+# (What the engine treats the GPU as: WAN_CUDA_CAPABILITY_LIMIT=89 makes an H100 an Ada here.)
+if ! "$WAN" info --system 2>&1 | grep -q "FP8 (--precision fp8): yes (compute 9.0"; then
+  echo "skipped: needs a Hopper GPU (compute 9.0)"; exit 77
+fi
 cache="$work/tuning.tsv"
 bench() {  # PRECISION LOG: two blocks of the 5B config at a small size, debug log kept
   WAN_LOG_LEVEL=debug "$WAN" bench dit --task ti2v-5B --size 256*256 --frames 5 --layers 2 --reps 1 \

@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "backend/backend.h"
+#include "core/precision.h"
 #include "core/stats.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
@@ -32,7 +33,8 @@ class WanDiTCudaFp8File : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();
-    if (cuda_compute_capability() < 90) GTEST_SKIP() << "FP8 needs compute capability 9.0: " << cuda_device_summary();
+    if (!fp8_products_supported(cuda_compute_capability()))
+      GTEST_SKIP() << "FP8 needs compute capability 8.9: " << cuda_device_summary();
   }
 };
 

@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "backend/backend.h"
+#include "core/precision.h"
 #include "core/stats.h"
 #include "models/wan_dit_case.h"
 #include "models/wan_dit_cuda.h"
@@ -46,7 +47,8 @@ TEST_P(WanDiTCudaGolden, MatchesOfficialOutput) {
 }
 
 TEST_P(WanDiTCudaGolden, Fp8StaysWithinOneFp8OpsRounding) {
-  if (cuda_compute_capability() < 90) GTEST_SKIP() << "FP8 needs compute capability 9.0: " << cuda_device_summary();
+  if (!fp8_products_supported(cuda_compute_capability()))
+    GTEST_SKIP() << "FP8 needs compute capability 8.9: " << cuda_device_summary();
   const WanDiTCase c = read_wan_dit_case(GetParam());
   const std::string ckpt = wan_dit_case_checkpoint(GetParam());
   const WanDiTCuda fp8 = WanDiTCuda::load(ckpt, Precision::FP8);
@@ -67,7 +69,7 @@ TEST_P(WanDiTCudaGolden, Fp8StaysWithinOneFp8OpsRounding) {
 TEST_P(WanDiTCudaGolden, OffloadAndReloadKeepTheOutput) {
   const WanDiTCase c = read_wan_dit_case(GetParam());
   for (Precision p : {Precision::BF16, Precision::FP8}) {
-    if (p == Precision::FP8 && cuda_compute_capability() < 90) continue;
+    if (p == Precision::FP8 && !fp8_products_supported(cuda_compute_capability())) continue;
     WanDiTCuda model = WanDiTCuda::load(wan_dit_case_checkpoint(GetParam()), p);
     const std::vector<Tensor> before = model.forward(c.x, c.t, c.context, c.seq_len);
     device_synchronize();

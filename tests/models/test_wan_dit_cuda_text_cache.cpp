@@ -133,13 +133,13 @@ TEST(WanDiTCudaGraph, ReplaysTakeEachForwardsInputs) {
   EXPECT_EQ(device_memory_stats().in_use, before);
 }
 
-// predict_guided against two forwards of the same weights, bf16 and FP8 (Hopper and later), over
+// predict_guided against two forwards of the same weights, bf16 and FP8 (Ada and later), over
 // steps with new latents and timesteps: with padding tokens (seq_len past the grid), without, and
 // a latent of one frame.
 TEST(WanDiTCudaGuided, SharedFirstAttentionGivesBothForwardsOutputs) {
   if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();
   std::vector<Precision> precisions{Precision::BF16};
-  if (cuda_compute_capability() >= 90) precisions.push_back(Precision::FP8);
+  if (fp8_products_supported(cuda_compute_capability())) precisions.push_back(Precision::FP8);
   const WanDiTConfig config = small_config();
   const Tensor a = test::random_tensor({17, 64}, 2), b = test::random_tensor({40, 64}, 3);
   for (const Precision precision : precisions) {

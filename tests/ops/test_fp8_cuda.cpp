@@ -11,6 +11,7 @@
 
 #include "backend/backend.h"
 #include "backend/cuda/cuda_context.h"
+#include "core/precision.h"
 #include "core/stats.h"
 #include "ops/attention.h"
 #include "ops/attention_fp8.h"
@@ -31,6 +32,11 @@ class Fp8Cuda : public ::testing::Test {
     if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();
   }
 };
+
+// FP8 products need compute capability 8.9, FP8 attention 9.0 (core/precision.h); the
+// quantisation runs anywhere.
+#define SKIP_WITHOUT_FP8(supported) \
+  if (!supported(cuda_compute_capability())) GTEST_SKIP() << #supported << ": no, on " << cuda_device_summary()
 
 TEST_F(Fp8Cuda, QuantisationEqualsTheCpusBitForBit) {
   // Odd widths (scalar kernels), widths of 4 (vector kernels), strided rows of a fused buffer.
@@ -67,6 +73,7 @@ TEST_F(Fp8Cuda, QuantisationEqualsTheCpusBitForBit) {
 }
 
 TEST_F(Fp8Cuda, LinearMatchesTheCpuSpecification) {
+  SKIP_WITHOUT_FP8(fp8_products_supported);
   int seed = 100;
   for (auto [M, K, N] : {std::tuple{1, 64, 8}, {7, 80, 24}, {333, 208, 520}, {1000, 512, 1536}, {75, 5120, 128}}) {
     for (bool with_bias : {false, true}) {
@@ -108,6 +115,7 @@ TEST_F(Fp8Cuda, HopperAppliesScalesAndEpilogueInsideTheProduct) {
 // linear_fp8_into a slice of rows of a larger buffer: bit for bit the new tensor linear_fp8
 // returns, the rows around it untouched; an output of the wrong size is refused.
 TEST_F(Fp8Cuda, LinearIntoASliceOfRowsEqualsTheNewTensor) {
+  SKIP_WITHOUT_FP8(fp8_products_supported);
   const int64_t M = 333, K = 208, N = 520, before = 16, after = 5;
   const Fp8Matrix xq = quantize_fp8(gpu(test::random_tensor({M, K}, 511)), Fp8Scaling::PerRow);
   const Fp8Matrix wq = on_gpu(quantize_fp8(bf16_round(test::random_tensor({N, K}, 512, 0.05)), Fp8Scaling::PerRow));
@@ -126,6 +134,7 @@ TEST_F(Fp8Cuda, LinearIntoASliceOfRowsEqualsTheNewTensor) {
 // A bias that is not 16-byte aligned (a view one element in) takes the scalar epilogue pass
 // where the product's own epilogue is not used; the result is the same.
 TEST_F(Fp8Cuda, LinearWithAnUnalignedBias) {
+  SKIP_WITHOUT_FP8(fp8_products_supported);
   const int64_t M = 37, K = 64, N = 40;
   const Tensor x = bf16_round(test::random_tensor({M, K}, 501));
   const Tensor w = bf16_round(test::random_tensor({N, K}, 502, 0.05));
@@ -138,6 +147,7 @@ TEST_F(Fp8Cuda, LinearWithAnUnalignedBias) {
 }
 
 TEST_F(Fp8Cuda, AttentionStaysWithinTheEmulatedFp8Error) {
+  SKIP_WITHOUT_FP8(fp8_attention_supported);
   struct Case {
     int64_t B, Lq, Lk, H, D;
     std::vector<int64_t> lens;
@@ -163,6 +173,7 @@ TEST_F(Fp8Cuda, AttentionStaysWithinTheEmulatedFp8Error) {
 }
 
 TEST_F(Fp8Cuda, AttentionReadsQkvFromOneFusedBuffer) {
+  SKIP_WITHOUT_FP8(fp8_attention_supported);
   const int64_t B = 1, L = 203, H = 2, D = 128;
   const Tensor qkv = bf16_round(test::random_tensor({B, L, 3, H, D}, 77));
   const Tensor q = qkv.select(2, 0).contiguous(), k = qkv.select(2, 1).contiguous(), v = qkv.select(2, 2).contiguous();

@@ -97,7 +97,8 @@ int system_info(const Args& args) {
     d = api::device_info(0);
     std::printf("GPU memory: %.1f GiB free of %.1f GiB\n", double(d.free_memory) / kGiB,
                 double(d.total_memory) / kGiB);
-    std::printf("FP8 (--precision fp8): %s (compute %d.%d; the FP8 DiT needs 9.0 or later)\n", d.fp8 ? "yes" : "no",
+    std::printf("FP8 (--precision fp8): %s (compute %d.%d; FP8 products need 8.9 or later, FP8 attention 9.0)\n",
+                d.fp8 ? (d.compute_capability >= 90 ? "yes" : "yes, products only (attention in bf16)") : "no",
                 d.compute_capability / 10, d.compute_capability % 10);
     std::printf("libraries: %s\n", wan_cuda_library_versions());
   }

@@ -13,6 +13,7 @@
 #include <string>
 #include <type_traits>
 
+#include "backend/backend.h"
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_context.h"
 #include "backend/cuda/stream_timer.h"
@@ -22,6 +23,13 @@
 #include "ops/cuda/flash_attention_sm90.h"
 #include "ops/cuda/fp8_device.h"
 #include "ops/cuda/sm90_device.h"
+
+// A multi-architecture build (WAN_CUDA_GENCODE) compiles this file for every target; all but
+// sm_90a get empty kernels (never launched: flash_sm90_available), which leave the constants below
+// unreferenced there.
+#if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#pragma nv_diag_suppress 177
+#endif
 
 namespace wan::ops::cuda {
 namespace {
@@ -737,15 +745,8 @@ int flash_sm90_key_tile(bool fp8) { return key_tile(fp8); }
 
 bool flash_sm90_available(int64_t head_dim) {
 #if defined(WAN_HAVE_SM90A)
-  if (head_dim != kD || !enabled()) return false;
-  static const bool hopper = [] {
-    int dev = 0, major = 0, minor = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess) return false;
-    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
-    cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev);
-    return major == 9 && minor == 0;
-  }();
-  return hopper;
+  // Compute capability 9.0 as the engine treats the GPU (WAN_CUDA_CAPABILITY_LIMIT may lower it).
+  return head_dim == kD && enabled() && wan::cuda_compute_capability() == 90;
 #else
   (void)head_dim;
   return false;  // built without sm_90a code (WAN_CUDA_GENCODE)
