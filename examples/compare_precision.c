@@ -2,7 +2,7 @@
  * has, each compared frame by frame with the first, the CPU's f32 reference:
  *   CPU f32 again   the reference repeated: identical (the engine is deterministic)
  *   GPU bf16        the official --convert_model_dtype arithmetic and a bf16 VAE decoder
- *   GPU fp8         E4M3 weights, activations and self-attention (Hopper or later)
+ *   GPU fp8         E4M3 weights and activations (Ada or later) and self-attention (Hopper)
  * For each: PSNR over all frames, the largest difference of a pixel channel (0-255) and the frame
  * where the two differ most. (`wan compare A.mp4 B.mp4` does the same for two files.) The demo
  * checkpoint's tiny random weights make noise videos; on a real checkpoint the numbers say what a

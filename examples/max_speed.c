@@ -1,7 +1,7 @@
 /* The fastest way this machine can make a video (C API):
  *   device     WAN_DEVICE_CUDA when there is a GPU (else the CPU with every core)
- *   precision  WAN_PRECISION_FP8: E4M3 weights, activations and self-attention (Hopper or later;
- *              the context falls back to bf16 on an older GPU and says so)
+ *   precision  WAN_PRECISION_FP8: E4M3 weights and activations (Ada or later) and self-attention
+ *              (Hopper); the context falls back to bf16 on an older GPU and says so
  *   offload    WAN_OFFLOAD_OFF: both T2V-A14B experts stay on the GPU (no swap at the boundary)
  *              when the memory prediction says they fit; otherwise AUTO lets the library decide
  *   t5_cpu     0: the text encoder on the GPU too

@@ -430,7 +430,7 @@ typedef struct wan_dit_benchmark_params {
   int32_t frames;          /* 4n+1; 0: the task's default (81, 121) */
   int32_t layers;          /* run only this many blocks; 0: all */
   int32_t reps;            /* timed forwards after one warm-up, the median reported; 0: 3 */
-  wan_precision precision; /* BF16 (default) or FP8 (compute capability 9.0 or later) */
+  wan_precision precision; /* BF16 (default) or FP8 (compute capability 8.9 or later) */
   int32_t ulysses;         /* > 1: this process is one of `ulysses` ranks splitting the tokens (started by
                               wan_launch_ranks); also checks the output against one GPU's */
 } wan_dit_benchmark_params;

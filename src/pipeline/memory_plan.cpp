@@ -90,7 +90,7 @@ void check_fits(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, 
     hints += str(" With the inactive expert offloaded to host memory (--offload true) it fits: ", gib(offloaded_peak),
                  ".");
   if (fp8_helps)
-    hints += str(" In FP8 (--precision fp8, compute capability 9.0 or later) it fits: ", gib(fp8_peak), ".");
+    hints += str(" In FP8 (--precision fp8, compute capability 8.9 or later) it fits: ", gib(fp8_peak), ".");
   fail(task.name, " at ", width, "x", height, ", ", frames, " frames needs about ", plan.describe(), "; the GPU has ",
        gib(free_bytes), " free.", hints, " ",
        fits.empty() ? std::string("No official size of this task fits as placed; use --device cpu (slow), or a GPU "

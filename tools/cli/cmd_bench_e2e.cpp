@@ -33,7 +33,7 @@ const std::vector<OptionSpec> kOptions = {
     {"ulysses", true, "split the tokens over N GPUs (default 1)", {"ulysses_size"}},
     {"offload", true, "true/false: T2V-A14B's inactive expert in host memory, one expert on the GPU (default: as wan "
                       "generate chooses for this GPU)", {"offload_model"}},
-    {"precision", true, "bf16 (default) or fp8: the DiT's arithmetic (fp8: Hopper or later)", {}},
+    {"precision", true, "bf16 (default) or fp8: the DiT's arithmetic (fp8: Ada or later, its attention in FP8 on Hopper)", {}},
     {"help", false, "show this help", {"h"}},
 };
 

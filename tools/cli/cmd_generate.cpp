@@ -44,7 +44,8 @@ const std::vector<OptionSpec> kOptions = {
                       "memory, one expert on the GPU (default: only when both do not fit the GPU)", {"offload_model"}},
     {"t5-cpu", false, "run the text encoder on the CPU (official --t5_cpu; default: on --device)", {"t5_cpu"}},
     {"precision", true, "bf16 or fp8: the DiT's arithmetic on CUDA (default bf16; fp8: E4M3 weights, activations and "
-                        "self-attention, Hopper or later, a 720p forward about 1.36x faster, half the weights' memory)",
+                        "self-attention; Ada or later, the attention in FP8 on Hopper; an H100's 720p forward about 1.4x faster, "
+                        "half the weights' memory)",
      {}},
     {"vae-f32", false, "the GPU VAE decoder in f32 (TF32 convolutions, as the official f32 VAE; default bf16: about 3x "
                        "faster, half the memory)", {}},
