@@ -287,6 +287,11 @@ wan_status wan_get_device_info(int32_t index, wan_device_info* out);
  * run time, or why there are none. Valid until the next call on this thread. */
 const char* wan_cuda_library_versions(void);
 
+/* The GPU code this build carries ("sm_80 sm_89 sm_90a compute_90": CMake's WAN_CUDA_GENCODE; a
+ * GPU runs an sm_XY code of its own major version and minor XY or below, or compiles compute_XY
+ * PTX of XY or below), or "" without the CUDA backend. Static storage. */
+const char* wan_cuda_build_targets(void);
+
 /* Where the choices a GPU's first forward makes by timing (matrix-product algorithms, attention
  * engines) are kept for later runs: "/home/me/.cache/wan/tuning-cache.tsv (214 choices for this GPU
  * and its libraries)", "off (WAN_TUNING_CACHE=off)", or the file and "(used with a GPU)" without

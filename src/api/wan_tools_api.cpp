@@ -44,6 +44,11 @@ const char* wan_cuda_library_versions(void) {
   });
 }
 
+const char* wan_cuda_build_targets(void) {
+  static const std::string targets = wan::cuda_build_targets();
+  return targets.c_str();
+}
+
 const char* wan_tuning_cache_description(void) {
   static thread_local std::string text;
   return wan::api::described(text, [] { return wan::tuning_cache_description(); });

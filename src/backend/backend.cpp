@@ -45,6 +45,14 @@ std::string cuda_device_summary() {
 #endif
 }
 
+std::string cuda_build_targets() {
+#ifdef WAN_HAVE_CUDA
+  return cuda::build_targets();
+#else
+  return "";
+#endif
+}
+
 int cuda_capability_limit() {
   const char* env = std::getenv("WAN_CUDA_CAPABILITY_LIMIT");
   if (!env || !*env) return 0;

@@ -32,6 +32,8 @@ struct CudaDeviceProperties {
   int64_t total_memory = 0, free_memory = -1;
 };
 CudaDeviceProperties cuda_device_properties(int index);
+// The GPU code this build carries ("sm_80 sm_89 sm_90a compute_90"), "" without the CUDA backend.
+std::string cuda_build_targets();
 // "CUDA runtime 13.0, driver API 13.0, cuBLASLt 13.1.0, cuDNN 9.14.0": the libraries loaded at run time.
 std::string cuda_library_versions();
 // Where the GPU's tuning choices are kept (core/tuning_cache.h): "<file> (N choices for this GPU

@@ -219,6 +219,13 @@ TEST(CppApiTools, DescribesTheTuningCache) {
 TEST(CppApiTools, DescribesTheMachine) {
   EXPECT_GE(wan_cpu_thread_count(), 1);
   EXPECT_GT(std::string(wan_cuda_library_versions()).size(), 0u);
+  // The GPU code this build carries: none without the CUDA backend, else CMake's targets by name.
+  const std::string targets = wan_cuda_build_targets();
+#ifdef WAN_HAVE_CUDA
+  EXPECT_TRUE(targets.find("sm_") != std::string::npos || targets.find("compute_") != std::string::npos) << targets;
+#else
+  EXPECT_EQ(targets, "");
+#endif
   EXPECT_GT(std::string(wan_nccl_description()).size(), 0u);
   EXPECT_NE(std::string(wan_video_library_versions()).find(wan_video_output_available() ? "libavcodec " : "none"),
             std::string::npos) << wan_video_library_versions();

@@ -101,6 +101,7 @@ int system_info(const Args& args) {
                 d.fp8 ? (d.compute_capability >= 90 ? "yes" : "yes, products only (attention in bf16)") : "no",
                 d.compute_capability / 10, d.compute_capability % 10);
     std::printf("libraries: %s\n", wan_cuda_library_versions());
+    std::printf("GPU code in this build: %s\n", wan_cuda_build_targets());
   }
   std::printf("tuning cache: %s\n", wan_tuning_cache_description());
   std::printf("video output: %s\n",

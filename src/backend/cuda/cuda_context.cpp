@@ -33,6 +33,8 @@ std::string device_summary() {
              double(c.props.totalGlobalMem) / double(1ull << 30), " GiB, compute ", c.props.major, ".", c.props.minor);
 }
 
+std::string build_targets() { return WAN_CUDA_TARGETS; }
+
 std::string library_versions() {
   int runtime = 0, driver = 0;
   cudaRuntimeGetVersion(&runtime);
@@ -70,6 +72,12 @@ Context& context() {
     WAN_CHECK(available(), "no usable CUDA device (use --device cpu)");
     WAN_CUDA_CHECK(cudaGetDevice(&ctx.device));
     WAN_CUDA_CHECK(cudaGetDeviceProperties(&ctx.props, ctx.device));
+    // A build for other GPUs fails here with what to do, not at its first kernel.
+    const std::string no_code = ops::cuda::device_code_error();
+    WAN_CHECK(no_code.empty(), "this build has no GPU code that runs on ", ctx.props.name, " (compute ", ctx.props.major,
+              ".", ctx.props.minor, "): it carries ", build_targets(), " (", no_code,
+              "). Rebuild with CMake's default WAN_CUDA_GENCODE, or add -gencode=arch=compute_", ctx.props.major,
+              ctx.props.minor, ",code=sm_", ctx.props.major, ctx.props.minor, " to it; or use --device cpu");
     WAN_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx.stream, cudaStreamNonBlocking));
     WAN_CUBLAS_CHECK(cublasLtCreate(&ctx.lt));
     ctx.lt_workspace_bytes = 32ull << 20;

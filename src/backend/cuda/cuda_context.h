@@ -26,6 +26,8 @@ struct Context {
 
 bool available();            // a device is present and the runtime initialises
 std::string device_summary();
+// The GPU code this build carries, from WAN_CUDA_GENCODE: "sm_80 sm_89 sm_90a compute_90".
+std::string build_targets();
 std::string library_versions();  // CUDA runtime/driver, cuBLASLt and cuDNN as loaded at run time
 Context& context();          // created on first use; throws when no GPU is usable
 // The tuning choices of this card, its libraries and this build (core/tuning_cache.h), or null

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -24,6 +25,10 @@ void block_modulation(const Tensor& e, const Tensor& table, Tensor& out);
 // with a contiguous head dim and per-token strides as given, out contiguous; cuDNN fused SDPA.
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens, double scale,
                Tensor& out);
+
+// Whether this build's device code runs on the current GPU: "" when it does, else the runtime's
+// error for a kernel of it ("no kernel image is available ..." where no target of WAN_CUDA_GENCODE fits).
+std::string device_code_error();
 
 // FP8 E4M3 (fp8_kernels.cu, linear_fp8.cpp, attention_fp8.cpp; contracts in ops/quantize.h,
 // ops/linear_fp8.h, ops/attention_fp8.h).

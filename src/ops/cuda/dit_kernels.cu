@@ -31,6 +31,9 @@ __device__ float block_sum(float v) {
   return total;
 }
 
+// Does nothing: device_code_error asks the runtime for its attributes.
+__global__ void probe_kernel() {}
+
 __global__ void layer_norm_modulate_kernel(const float* __restrict__ x, int64_t D, int64_t L, float eps,
                                            const float* __restrict__ w, const float* __restrict__ b,
                                            const float* __restrict__ shift, const float* __restrict__ scale,
@@ -575,6 +578,14 @@ void residual_add(Tensor& x, const Tensor& y, const Tensor& gate) {
       x.data<float>(), static_cast<const __nv_bfloat16*>(y.data_ptr()), D, L,
       gate.defined() ? gate.data<float>() : nullptr);
   WAN_CUDA_CHECK_LAUNCH();
+}
+
+std::string device_code_error() {
+  cudaFuncAttributes attributes{};
+  const cudaError_t e = cudaFuncGetAttributes(&attributes, probe_kernel);
+  if (e == cudaSuccess) return "";
+  cudaGetLastError();  // not sticky, but leave nothing behind
+  return std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
 }
 
 }  // namespace wan::ops::cuda
