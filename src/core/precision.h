@@ -2,7 +2,7 @@
 //   BF16: bf16 weights, matrix products and attention, f32 residual stream (the official
 //         --convert_model_dtype arithmetic).
 //   FP8:  the blocks' Linear weights in E4M3 with a scale per output channel, their inputs
-//         quantised per token, self-attention in E4M3 (cuDNN); embeddings, modulation, norms,
+//         quantised per token, self-attention in E4M3 (cuDNN's or ours); embeddings, modulation, norms,
 //         cross-attention and the head stay bf16 (docs/performance.md has the measured error).
 //         Needs FP8 tensor cores: compute capability 8.9 (Ada) or later. The attention needs 9.0
 //         (cuDNN's FP8 attention and ours are Hopper's): on Ada it stays bf16.
