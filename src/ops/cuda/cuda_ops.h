@@ -57,7 +57,8 @@ void linear_fp8(const Tensor& xq, const Tensor& x_scales, const Tensor& wq, cons
                 Activation act, Tensor& y2d);
 // How linear_fp8 runs a product of this shape (operands 256-byte aligned) on this card, its plan
 // made if new: "fused" (scales, bias and activation in cuBLASLt's epilogue), "scaled" (the bias and
-// activation in a pass after it) or "unscaled" (scales too).
+// activation in a pass after it) or "unscaled" (scales too): the form cuBLASLt offers, until the
+// shape's first call has timed it against the unscaled product and its pass and kept the faster.
 const char* linear_fp8_form(int64_t M, int64_t N, int64_t K, Activation act, bool bias, bool vector_scales);
 // As attention(), with q, k and v quantised to E4M3 with a scale each and cuDNN's FP8 attention.
 void attention_fp8(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<int64_t>& k_lens,
