@@ -137,6 +137,8 @@ wan::GpuPlacement placement_of(const wan_context_params& cp, const wan::TaskConf
   placement.ulysses = parallel_of(cp).ulysses;
   placement.vae_f32 = cp.vae_f32 != 0;
   placement.fp8 = runs_fp8(cp);
+  // Without a GPU here the plan is Hopper's (predictions for the official setup).
+  placement.fp8_attention = !wan::cuda_available() || wan::fp8_attention_supported(wan::cuda_compute_capability());
   placement.offload_experts =
       task.two_experts && (cp.offload == WAN_OFFLOAD_ON ||
                            (cp.offload == WAN_OFFLOAD_AUTO && wan::cuda_available() &&

@@ -47,14 +47,15 @@ MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int6
   const int64_t tokens = ((frames - 1) / task.vae_stride[0] + 1) * (height / task.vae_stride[1] / task.patch[1]) *
                          (width / task.vae_stride[2] / task.patch[2]);
   const int64_t rank_tokens = (tokens + ulysses - 1) / ulysses;
-  p.attention_vt = placement.fp8 ? rank_tokens * dit.dim : 0;  // FP8 only: bf16 reads V as stored
+  const bool fp8_attention = placement.fp8 && placement.fp8_attention;
+  p.attention_vt = fp8_attention ? rank_tokens * dit.dim : 0;  // FP8 only: bf16 reads V as stored
   p.text_kv = 2 * dit.num_layers * dit.text_len * 2 * dit.dim * 2;
   // The larger of two moments of a block: self-attention (the f32 residual, the QKV product, the
-  // attention output; FP8 its E4M3 copies and Vᵀ; Ulysses the all-to-all's buffers) and the FFN
+  // attention output; FP8 attention its E4M3 copies and Vᵀ; Ulysses the all-to-all's buffers) and the FFN
   // (the residual, the cross-attention's output and the FFN's output for every token, and one
   // chunk's norm output and hidden activation; FP8 that activation's E4M3 copy as well).
   const int64_t td = rank_tokens * dit.dim;
-  const int64_t attention_stage = ((ulysses > 1 ? 16 : 12) + (placement.fp8 ? 4 : 0)) * td + p.attention_vt;
+  const int64_t attention_stage = ((ulysses > 1 ? 16 : 12) + (fp8_attention ? 4 : 0)) * td + p.attention_vt;
   const int64_t chunk = wan_dit_ffn_chunk_rows(rank_tokens, dit.ffn_dim);
   const int64_t ffn_stage = 8 * td + chunk * (2 * dit.dim + (placement.fp8 ? 3 : 2) * dit.ffn_dim);
   p.dit_activations = std::max(attention_stage, ffn_stage) + p.text_kv;

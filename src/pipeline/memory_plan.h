@@ -66,6 +66,7 @@ struct GpuPlacement {
   bool vae_f32 = false;          // the VAE decoder with f32 activations (WanVAE::to) instead of bf16
   bool offload_experts = false;  // T2V-A14B: one expert on the GPU at a time (pipeline/expert_residency.h)
   bool fp8 = false;              // the DiT in FP8 (Precision::FP8)
+  bool fp8_attention = true;     // with fp8: its self-attention in FP8 too (compute 9.0; Ada runs it in bf16)
 };
 
 MemoryPlan plan_gpu_memory(const TaskConfig& task, const WanDiTConfig& dit, int64_t width, int64_t height,
