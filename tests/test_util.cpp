@@ -59,6 +59,17 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ec);
 }
 
+WanDiTConfig small_a14b_dit_config(int64_t layers) {
+  WanDiTConfig config = WanDiTConfig::t2v_a14b();
+  config.dim = 256;
+  config.num_heads = 2;
+  config.ffn_dim = 512;
+  config.num_layers = layers;
+  config.text_dim = 64;
+  config.text_len = 40;
+  return config;
+}
+
 Tensor random_tensor(const Shape& shape, uint64_t seed, double stddev) {
   Tensor t = Tensor::empty(shape, DType::F32);
   Rng rng(seed);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "models/wan_dit_config.h"
 
 namespace wan::test {
 
@@ -31,6 +32,9 @@ class TempDir {
 };
 
 Tensor random_tensor(const Shape& shape, uint64_t seed, double stddev = 1.0);
+// A small T2V-A14B-shaped DiT for GPU tests: width 256 in two heads of 128 (the real models' head
+// dim, which our Hopper attention kernel needs), FFN 512, text width 64 and length 40.
+WanDiTConfig small_a14b_dit_config(int64_t layers);
 // Whether `buffer` (any device) holds `expected` (host) bit for bit in rows [first, first + rows
 // of expected) of dim 0 and zeros elsewhere: an op that wrote into a slice of a zeroed buffer
 // wrote its rows and nothing else. `why` says what differs when not.

@@ -50,16 +50,7 @@ int real_capability() {
   return cuda_compute_capability();
 }
 
-WanDiTConfig small_config() {
-  WanDiTConfig config = WanDiTConfig::t2v_a14b();
-  config.dim = 256;
-  config.num_heads = 2;  // head dim 128, as the real models (our Hopper attention kernel's)
-  config.ffn_dim = 512;
-  config.num_layers = 2;
-  config.text_dim = 64;
-  config.text_len = 40;
-  return config;
-}
+WanDiTConfig small_config() { return test::small_a14b_dit_config(2); }
 
 TEST(CapabilityLimit, LowersWhatTheEngineSeesAndNeverRaisesIt) {
   if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();

@@ -25,16 +25,7 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
   return m;
 }
 
-WanDiTConfig small_config() {
-  WanDiTConfig config = WanDiTConfig::t2v_a14b();
-  config.dim = 256;
-  config.num_heads = 2;  // head dim 128, as the real models
-  config.ffn_dim = 512;
-  config.num_layers = 3;
-  config.text_dim = 64;
-  config.text_len = 40;
-  return config;
-}
+WanDiTConfig small_config() { return test::small_a14b_dit_config(3); }
 
 TEST(WanDiTCudaTextCache, ReusedKeysAndValuesGiveTheSameOutputs) {
   if (!cuda_available()) GTEST_SKIP() << "no GPU: " << cuda_device_summary();
