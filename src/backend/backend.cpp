@@ -32,11 +32,32 @@ int cuda_device_count() {
 #endif
 }
 
+int cuda_capability_limit() {
+  const char* env = std::getenv("WAN_CUDA_CAPABILITY_LIMIT");
+  if (!env || !*env) return 0;
+  char* end = nullptr;
+  const long v = std::strtol(env, &end, 10);
+  WAN_CHECK(*end == '\0' && v >= 10 && v <= 999, "WAN_CUDA_CAPABILITY_LIMIT=", env,
+            ": expected a compute capability as 10·major + minor, e.g. 89 (Ada) or 80 (Ampere)");
+  return int(v);
+}
+
+#ifdef WAN_HAVE_CUDA
+namespace {
+// The capability the engine follows: the GPU's, lowered to WAN_CUDA_CAPABILITY_LIMIT when set.
+int limited(int cc) {
+  const int limit = cuda_capability_limit();
+  return limit > 0 ? std::min(cc, limit) : cc;
+}
+int capability_of(const cudaDeviceProp& props) { return props.major * 10 + props.minor; }
+}  // namespace
+#endif
+
 std::string cuda_device_summary() {
 #ifdef WAN_HAVE_CUDA
   std::string s = cuda::device_summary();
   if (cuda::available()) {
-    const int real = cuda::context().props.major * 10 + cuda::context().props.minor, cc = cuda_compute_capability();
+    const int real = capability_of(cuda::context().props), cc = limited(real);
     if (cc < real) s += str(" (treated as compute ", cc / 10, ".", cc % 10, ": WAN_CUDA_CAPABILITY_LIMIT)");
   }
   return s;
@@ -53,27 +74,10 @@ std::string cuda_build_targets() {
 #endif
 }
 
-int cuda_capability_limit() {
-  const char* env = std::getenv("WAN_CUDA_CAPABILITY_LIMIT");
-  if (!env || !*env) return 0;
-  char* end = nullptr;
-  const long v = std::strtol(env, &end, 10);
-  WAN_CHECK(*end == '\0' && v >= 10 && v <= 999, "WAN_CUDA_CAPABILITY_LIMIT=", env,
-            ": expected a compute capability as 10·major + minor, e.g. 89 (Ada) or 80 (Ampere)");
-  return int(v);
-}
-
-namespace {
-int limited(int cc) {
-  const int limit = cuda_capability_limit();
-  return limit > 0 ? std::min(cc, limit) : cc;
-}
-}  // namespace
-
 int cuda_compute_capability() {
 #ifdef WAN_HAVE_CUDA
   if (!cuda::available()) return 0;
-  return limited(cuda::context().props.major * 10 + cuda::context().props.minor);
+  return limited(capability_of(cuda::context().props));
 #else
   return 0;
 #endif
@@ -89,7 +93,7 @@ CudaDeviceProperties cuda_device_properties(int index) {
   WAN_CHECK(cudaGetDeviceProperties(&props, index) == cudaSuccess, "cannot read the properties of CUDA device ",
             index);
   p.name = props.name;
-  p.compute_capability = limited(props.major * 10 + props.minor);
+  p.compute_capability = limited(capability_of(props));
   p.multiprocessors = props.multiProcessorCount;
   p.total_memory = int64_t(props.totalGlobalMem);
   if (index == cuda::context().device) p.free_memory = device_memory_info().free;
