@@ -75,7 +75,7 @@ for round in $(seq "${ROUNDS:-2}"); do
   for v in "${variants[@]}"; do
     name=$(basename "$v" .cu)
     [[ -x $work/$name/bench_ops ]] || continue
-    echo "== $name (round $round): bench_ops $args"
+    echo "== $name (round $round, $(date -u +%H:%M:%S)): bench_ops $args"
     "$work/$name/bench_ops" $args 2>&1 | grep -vE "^JSON|^device|^libraries|^$"
   done
 done | tee -a "$OUT/variants.txt"
@@ -88,7 +88,7 @@ if [[ -n ${VARIANT_DIT:-} ]]; then
     for v in "${variants[@]}"; do
       name=$(basename "$v" .cu)
       [[ -x $work/$name/wan ]] || continue
-      echo "== $name (round $round): wan bench dit $VARIANT_DIT"
+      echo "== $name (round $round, $(date -u +%H:%M:%S)): wan bench dit $VARIANT_DIT"
       "$work/$name/wan" bench dit --task "$task" --size "$size" --frames "$frames" --precision "$precision" --reps 2 2>&1 | grep -E "forward|split|error"
     done
   done | tee -a "$OUT/variants.txt"
