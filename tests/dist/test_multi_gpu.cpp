@@ -1,6 +1,7 @@
-// Several GPUs (CTest label gpu): each test, on a machine with >= 2 GPUs and NCCL, starts this
-// binary again as 2 ranks (dist::launch_ranks) with --gtest_filter naming itself; the ranks do the
-// work, and the test passes when every rank does. Skipped with a message elsewhere.
+// Several GPUs (CTest label gpu): each test, on a machine with enough GPUs (2, or 4 for the last
+// two) and NCCL, starts this binary again as that many ranks (dist::launch_ranks) with
+// --gtest_filter naming itself; the ranks do the work, and the test passes when every rank does.
+// Skipped with a message elsewhere.
 //
 // Bounds: CFG-parallel runs the same batch-1 forwards as one GPU, only on two cards; but each
 // process times and picks its own cuDNN/cuBLASLt candidates, so the two runs differ by bf16
@@ -152,6 +153,77 @@ TEST(MultiGpu, CfgParallelVideoMatchesOneGpu) {
     std::printf("CFG-parallel video chunk %zu vs one GPU: %.3e\n", i, err);
     EXPECT_LE(err, 1e-3) << i;
   }
+}
+
+// Four GPUs. The goldens' and the demo's DiTs have one or two heads, too few to split four ways, so
+// these use a small random DiT of four heads of 128 (the head size of the real models and of our
+// Hopper attention kernel) over 105 tokens, which four does not divide (each rank's slice padded).
+WanDiTConfig four_head_config(int64_t layers) {
+  WanDiTConfig config = test::small_a14b_dit_config(layers);
+  config.dim = 512;
+  config.num_heads = 4;
+  config.ffn_dim = 1024;
+  return config;
+}
+
+const Shape kFourHeadLatent{16, 3, 10, 14};  // [C, F, H, W]: 3·5·7 = 105 tokens
+constexpr int64_t kFourHeadTokens = 105;
+
+// Ulysses over four GPUs (one head each), bf16 and FP8, within the two-GPU test's bounds.
+TEST(MultiGpu, UlyssesOverFourGpusMatchesOneGpu) {
+  WAN_RUN_AS_RANKS(4);
+  const auto group = join(1, 4);
+  const WanDiTConfig config = four_head_config(2);
+  const Tensor x = test::random_tensor(kFourHeadLatent, 31);
+  const Tensor ctx = test::random_tensor({24, config.text_dim}, 32);
+  const Tensor t = Tensor::from_vector<float>({777.0f}, {1});
+  std::vector<Precision> precisions{Precision::BF16};
+  if (fp8_products_supported(cuda_compute_capability())) precisions.push_back(Precision::FP8);
+  for (const Precision precision : precisions) {
+    WanDiTCuda model = WanDiTCuda::random(config, 33, precision);
+    const Tensor alone = model.forward({x}, t, {ctx}, kFourHeadTokens)[0];
+    model.set_sequence_parallel(group->ulysses);
+    const Tensor split = model.forward({x}, t, {ctx}, kFourHeadTokens)[0];
+    ASSERT_EQ(split.shape(), alone.shape());
+    const double vs_one = rel_l2(split, alone), vs_input = rel_l2(alone, x);
+    std::printf("rank %d %s: Ulysses over 4 GPUs vs one GPU %.3e (one GPU's output vs its input %.3e)\n",
+                group->info.rank, precision_name(precision), vs_one, vs_input);
+    EXPECT_LE(vs_one, precision == Precision::FP8 ? 2.5e-2 : 5e-3) << precision_name(precision);
+    EXPECT_GT(vs_input, 1e-1) << "the forward returned its input";
+  }
+}
+
+// `--cfg-parallel --ulysses 2`: two ranks per guidance branch, each pair splitting its branch's
+// tokens, over a whole denoising loop with both experts (A14B's boundary, shift and guide scales).
+// Bound as the two-GPU CFG-parallel test's: each process tunes its own kernels, and the loop carries
+// their bf16 roundings from step to step.
+TEST(MultiGpu, CfgParallelWithUlyssesDenoisingMatchesOneGpu) {
+  WAN_RUN_AS_RANKS(4);
+  const auto group = join(2, 2);
+  const WanDiTConfig config = four_head_config(2);
+  WanDiTCuda high = WanDiTCuda::random(config, 41), low = WanDiTCuda::random(config, 42);
+  DenoiseInputs in;
+  in.noise = test::random_tensor(kFourHeadLatent, 43);
+  in.context = test::random_tensor({24, config.text_dim}, 44);
+  in.context_null = test::random_tensor({20, config.text_dim}, 45);
+  in.high_noise = &high;
+  in.low_noise = &low;
+  in.boundary = 0.875;
+  in.guide_low = 3.0;
+  in.guide_high = 4.0;
+  in.steps = 6;
+  in.shift = 12.0;
+  const Tensor alone = denoise(in);
+  high.set_sequence_parallel(group->ulysses);
+  low.set_sequence_parallel(group->ulysses);
+  in.cfg_group = group->cfg.get();
+  in.cfg_branch = group->cfg_branch();
+  const Tensor split = denoise(in);
+  const double err = rel_l2(split, alone);
+  std::printf("rank %d (branch %d): CFG-parallel with Ulysses 2 latent vs one GPU %.3e\n", group->info.rank,
+              group->cfg_branch(), err);
+  EXPECT_LE(err, 3e-2);
+  EXPECT_GT(rel_l2(alone, in.noise), 1e-1);  // the loop did move the latent
 }
 
 }  // namespace
