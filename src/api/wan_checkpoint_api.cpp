@@ -9,6 +9,7 @@
 #include "api/api_guard.h"
 #include "io/checkpoint.h"
 #include "models/wan_dit_weights.h"
+#include "pipeline/checkpoint_files.h"
 #include "pipeline/random_checkpoint.h"
 #include "pipeline/task_config.h"
 #include "pipeline/text_to_video.h"
@@ -84,7 +85,7 @@ std::string whole_checkpoint_task(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return "";
   if (fs::exists(dir / "high_noise_model", ec) || fs::exists(dir / "low_noise_model", ec)) return "t2v-A14B";
-  const bool other_parts = fs::exists(dir / wan::kT5Checkpoint, ec) || fs::exists(dir / wan::kT5Tokenizer, ec);
+  const bool other_parts = wan::has_text_encoder_file(dir) || fs::exists(dir / wan::kT5Tokenizer, ec);
   if (!other_parts || !(fs::exists(dir / "config.json", ec) || has_safetensors(dir))) return "";
   try {
     return wan::detect_task(dir.string());
@@ -119,9 +120,18 @@ wan_status wan_inspect_checkpoint(const char* path, wan_checkpoint_info* out) {
       } else {
         add("dit", p, true);
       }
-      add("text_encoder", p / wan::kT5Checkpoint, false);
+      // The official text encoder and VAE, or ComfyUI's in their place (pipeline/checkpoint_files.h).
+      std::string ambiguous;
+      fs::path text_encoder = p / wan::kT5Checkpoint;
+      try {
+        text_encoder = wan::find_text_encoder(p).value_or(text_encoder);
+      } catch (const wan::Error& e) {
+        ambiguous = e.what();
+      }
+      add("text_encoder", text_encoder, false);
+      if (!ambiguous.empty()) copy_text(info.parts[info.part_count - 1].problem, ambiguous);
       add("tokenizer", p / wan::kT5Tokenizer / "spiece.model", false);
-      add("vae", p / t.vae_file, false);
+      add("vae", wan::find_vae(p, t).value_or(p / t.vae_file), false);
     } else if (fs::is_directory(p, ec)) {
       WAN_CHECK(fs::exists(p / "config.json", ec) || has_safetensors(p), path,
                 ": neither a checkpoint folder (high_noise_model/ and low_noise_model/, or config.json with the text "

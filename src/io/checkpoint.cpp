@@ -1,5 +1,7 @@
 #include "io/checkpoint.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -52,6 +54,14 @@ void TensorStore::add_safetensors(const std::string& file, const std::vector<std
   }
 }
 
+bool is_umt5_file_name(const std::string& filename) { return filename.rfind("umt5", 0) == 0; }
+
+bool is_text_encoder_or_vae_file_name(const std::string& filename) {
+  std::string lower = filename;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return is_umt5_file_name(lower) || lower.find("vae") != std::string::npos;
+}
+
 std::string folder_weights_file(const std::string& folder, const std::string& base, int* safetensors_files) {
   std::error_code ec;
   const fs::path index = fs::path(folder) / (base + ".safetensors.index.json");
@@ -60,7 +70,8 @@ std::string folder_weights_file(const std::string& folder, const std::string& ba
   // repackaged ones are named) is that file.
   std::vector<fs::path> found;
   for (const auto& e : fs::directory_iterator(folder, ec))
-    if (e.path().extension() == ".safetensors") found.push_back(e.path());
+    if (e.path().extension() == ".safetensors" && !is_text_encoder_or_vae_file_name(e.path().filename().string()))
+      found.push_back(e.path());
   if (safetensors_files) *safetensors_files = int(found.size());
   if (fs::exists(index, ec)) return index.string();
   if (fs::exists(single, ec)) return single.string();

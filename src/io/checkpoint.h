@@ -18,10 +18,17 @@
 
 namespace wan {
 
+// Whether a .safetensors file's name says it is a UMT5 text encoder (`umt5*`: ComfyUI's
+// umt5_xxl_*.safetensors), or either that or a VAE (`*vae*`, any case): such files may stand
+// beside a single-file DiT in a checkpoint folder (pipeline/checkpoint_files.h) and are not it.
+bool is_umt5_file_name(const std::string& filename);
+bool is_text_encoder_or_vae_file_name(const std::string& filename);
+
 // The file TensorStore::open reads for a folder of weights: `<base>.safetensors.index.json`, else
-// `<base>.safetensors`, else the folder's one .safetensors file of any name (a single-file DiT).
-// Empty when there is none of those; `safetensors_files` (optional) gets the number of .safetensors
-// files in the folder (several without an index: which one is meant is unknown).
+// `<base>.safetensors`, else the folder's one .safetensors file of any name (a single-file DiT;
+// files named as a text encoder or VAE do not count). Empty when there is none of those;
+// `safetensors_files` (optional) gets the number of candidate .safetensors files in the folder
+// (several without an index: which one is meant is unknown).
 std::string folder_weights_file(const std::string& folder, const std::string& base = "diffusion_pytorch_model",
                                 int* safetensors_files = nullptr);
 

@@ -36,6 +36,37 @@ std::vector<WeightSlot> t5_weight_slots(T5Weights& w, const T5Config& c) {
   return s;
 }
 
+std::string t5_hugging_face_name(const std::string& official) {
+  if (official == "token_embedding.weight") return "shared.weight";
+  if (official == "norm.weight") return "encoder.final_layer_norm.weight";
+  // A shared position bias (T5's, not UMT5's) is block 0's in Hugging Face's naming.
+  if (official == "pos_embedding.embedding.weight") return "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight";
+  static const std::pair<const char*, const char*> kBlockParts[] = {
+      {"norm1.weight", "layer.0.layer_norm.weight"},
+      {"attn.q.weight", "layer.0.SelfAttention.q.weight"},
+      {"attn.k.weight", "layer.0.SelfAttention.k.weight"},
+      {"attn.v.weight", "layer.0.SelfAttention.v.weight"},
+      {"attn.o.weight", "layer.0.SelfAttention.o.weight"},
+      {"pos_embedding.embedding.weight", "layer.0.SelfAttention.relative_attention_bias.weight"},
+      {"norm2.weight", "layer.1.layer_norm.weight"},
+      {"ffn.gate.0.weight", "layer.1.DenseReluDense.wi_0.weight"},
+      {"ffn.fc1.weight", "layer.1.DenseReluDense.wi_1.weight"},
+      {"ffn.fc2.weight", "layer.1.DenseReluDense.wo.weight"},
+  };
+  const std::string prefix = "blocks.";
+  WAN_CHECK(official.rfind(prefix, 0) == 0, "t5_hugging_face_name: '", official, "' is not a T5 encoder tensor");
+  const size_t dot = official.find('.', prefix.size());
+  WAN_CHECK(dot != std::string::npos, "t5_hugging_face_name: '", official, "' is not a T5 encoder tensor");
+  const std::string index = official.substr(prefix.size(), dot - prefix.size()), part = official.substr(dot + 1);
+  for (const auto& [ours, theirs] : kBlockParts)
+    if (part == ours) return "encoder.block." + index + "." + theirs;
+  fail("t5_hugging_face_name: '", official, "' is not a T5 encoder tensor");
+}
+
+bool t5_store_uses_hugging_face_names(const TensorStore& store) {
+  return store.contains("encoder.final_layer_norm.weight");
+}
+
 // t5.py T5RelativeEmbedding._relative_position_bucket, bidirectional: half the buckets for keys
 // after the query; distances below a quarter of the buckets are exact, larger ones logarithmic up
 // to max_dist. The logarithm is evaluated in float32, as torch does on the float tensor.
@@ -76,10 +107,17 @@ T5Encoder T5Encoder::load(const std::string& path, const T5Config& config, DType
   config.validate(path);
   const TensorStore store = TensorStore::open(path);
   T5Weights weights;
-  const std::vector<WeightSlot> slots = t5_weight_slots(weights, config);
+  std::vector<WeightSlot> slots = t5_weight_slots(weights, config);
+  Tensor tied_copy;  // Hugging Face's encoder.embed_tokens: the token embedding again (tied), not read
+  if (t5_store_uses_hugging_face_names(store)) {
+    for (WeightSlot& slot : slots) slot.name = t5_hugging_face_name(slot.name);
+    if (store.contains("encoder.embed_tokens.weight"))
+      slots.push_back({"encoder.embed_tokens.weight", &tied_copy, {config.vocab, config.dim}});
+  }
   check_weights(store, slots, config.summary());
   const std::vector<Tensor*> matrices = t5_block_matrices(weights);
   for (const WeightSlot& slot : slots) {
+    if (slot.tensor == &tied_copy) continue;
     const bool matrix = std::find(matrices.begin(), matrices.end(), slot.tensor) != matrices.end();
     *slot.tensor = read_weight(store, slot.name, matrix ? block_matrices_dtype : DType::F32);
   }

@@ -38,6 +38,16 @@ struct T5Weights {
 };
 
 std::vector<WeightSlot> t5_weight_slots(T5Weights& weights, const T5Config& config);
+
+// An official tensor name (t5_weight_slots) in Hugging Face's naming of the UMT5 encoder
+// (transformers' UMT5EncoderModel, which ComfyUI's repackaged umt5_xxl_*.safetensors files keep):
+// the same tensors and layouts under other names — a block is layer.0 (layer_norm, SelfAttention
+// q/k/v/o and its relative_attention_bias [num_buckets, num_heads]) and layer.1 (layer_norm,
+// DenseReluDense: wi_0 the GELU-gated half, the official gate; wi_1 the official fc1; wo fc2);
+// the token embedding is `shared`, the last norm `encoder.final_layer_norm`.
+std::string t5_hugging_face_name(const std::string& official_name);
+// Whether a store names the encoder's tensors as Hugging Face does (its final norm's name).
+bool t5_store_uses_hugging_face_names(const TensorStore& store);
 // Every block's q, k, v, o, gate, fc1 and fc2: what T5Encoder::hold_block_matrices_in changes.
 std::vector<Tensor*> t5_block_matrices(T5Weights& weights);
 
@@ -47,7 +57,9 @@ int64_t t5_relative_bucket(int64_t rel, int64_t num_buckets, int64_t max_dist);
 class T5Encoder {
  public:
   T5Encoder(T5Config config, T5Weights weights);
-  // Loads a .pth (or safetensors) state dict; the config comes from config_for(path) unless given.
+  // Loads a .pth (or safetensors) state dict in the official names or Hugging Face's
+  // (t5_hugging_face_name; bf16, fp16, or fp8 with ComfyUI's scales, weight_binding.h); the config
+  // comes from config_for(path) unless given.
   // `block_matrices`: the dtype the blocks' matrices are held in (hold_block_matrices_in); BF16
   // from a bf16 file (the official one) reads them as views of the file, with no conversion.
   static T5Encoder load(const std::string& path, DType block_matrices = DType::F32);

@@ -19,6 +19,7 @@
 #include "models/wan_dit_weights.h"
 #include "models/weight_binding.h"
 #include "ops/quantize.h"
+#include "pipeline/checkpoint_files.h"
 #include "pipeline/text_to_video.h"
 
 namespace fs = std::filesystem;
@@ -28,12 +29,12 @@ namespace {
 
 constexpr const char* kBase = "diffusion_pytorch_model";
 
-// The DiT's files in a TI2V-5B folder: its safetensors (official shards, or one file of any name:
-// the text encoder and the VAE are .pth files) and the shards' index.
+// The DiT's files in a TI2V-5B folder: its safetensors (official shards, or one file of any name
+// but a text encoder's or VAE's: ComfyUI's are safetensors too) and the shards' index.
 bool is_dit_file(const fs::path& p) {
   const std::string name = p.filename().string();
-  return p.extension() == ".safetensors" || (name.rfind(kBase, 0) == 0 && name.size() > 11 &&
-                                             name.substr(name.size() - 11) == ".index.json");
+  return (p.extension() == ".safetensors" && !is_text_encoder_or_vae_file_name(name)) ||
+         (name.rfind(kBase, 0) == 0 && name.size() > 11 && name.substr(name.size() - 11) == ".index.json");
 }
 
 // Hard link when possible (same file system), else copy.
@@ -182,7 +183,7 @@ ConvertReport convert_checkpoint(const std::string& src_in, const std::string& d
   WAN_CHECK(!fs::exists(dst, ec), dst_in, " already exists: convert writes a new folder; choose another name");
   ConvertReport r;
   build_folder_atomically(dst, [&](const fs::path& tmp) {
-    if (!fs::exists(src / kT5Checkpoint) && !fs::exists(src / "high_noise_model") &&
+    if (!has_text_encoder_file(src) && !fs::exists(src / "high_noise_model") &&
         !fs::exists(src / "low_noise_model")) {
       convert_dit(src, tmp, dtype, shard_bytes, r);  // a lone DiT folder
       return;

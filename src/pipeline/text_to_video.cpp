@@ -15,6 +15,7 @@
 #include "models/wan_dit_cuda.h"
 #endif
 #include "models/wan_vae.h"
+#include "pipeline/checkpoint_files.h"
 #include "pipeline/denoise.h"
 #include "pipeline/expert_residency.h"
 #include "pipeline/random_checkpoint.h"
@@ -88,9 +89,9 @@ void check_checkpoint_folder(const std::string& folder, const TaskConfig& task) 
   std::error_code ec;
   WAN_CHECK(fs::is_directory(dir, ec), folder, ": no such checkpoint folder");
   std::vector<std::string> missing;
-  if (!fs::exists(dir / kT5Checkpoint, ec)) missing.push_back(kT5Checkpoint);
+  if (!find_text_encoder(dir)) missing.push_back(text_encoder_expectation());
   if (!fs::exists(dir / kT5Tokenizer / "spiece.model", ec)) missing.push_back(std::string(kT5Tokenizer) + "/spiece.model");
-  if (!fs::exists(dir / task.vae_file, ec)) missing.push_back(task.vae_file);
+  if (!find_vae(dir, task)) missing.push_back(vae_expectation(task));
   if (task.two_experts) {
     for (const char* sub : {"high_noise_model", "low_noise_model"})
       if (!has_dit(dir / sub))
@@ -185,7 +186,7 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
     impl->tokenizer = std::make_unique<T5Tokenizer>(T5Tokenizer::load((dir / kT5Tokenizer).string()));
     // On the GPU the encode reads the blocks' matrices in bf16: from the official bf16 file, views of it.
     impl->t5 = std::make_unique<T5Encoder>(
-        T5Encoder::load((dir / kT5Checkpoint).string(), device == Device::CUDA ? DType::BF16 : DType::F32));
+        T5Encoder::load(find_text_encoder(dir)->string(), device == Device::CUDA ? DType::BF16 : DType::F32));
   }
   auto load_dit = [&](const std::string& path) -> std::unique_ptr<DiTModel> {
     if (device == Device::CPU) return std::make_unique<WanDiT>(WanDiT::load(path));
@@ -207,7 +208,7 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
   WAN_CHECK(dit.in_dim == impl->task->z_dim, folder, ": the DiT takes ", dit.in_dim, " latent channels; ",
             impl->task->name, " needs ", impl->task->z_dim);
   if (impl->output_rank()) {
-    impl->vae = std::make_unique<WanVAE>(WanVAE::load((dir / impl->task->vae_file).string()));
+    impl->vae = std::make_unique<WanVAE>(WanVAE::load(find_vae(dir, *impl->task)->string()));
     impl->vae->to(device, device == Device::CUDA ? vae_activations : DType::F32);  // GPU: channels-last
     WAN_CHECK(impl->vae->config().z_dim == impl->task->z_dim, folder, ": the VAE has ", impl->vae->config().z_dim,
               " latent channels; ", impl->task->name, " needs ", impl->task->z_dim);

@@ -4,8 +4,9 @@
 //
 // Folder layout (wan22-reference.md §1.4): models_t5_umt5-xxl-enc-bf16.pth, google/umt5-xxl/,
 // Wan2.1_VAE.pth (A14B) or Wan2.2_VAE.pth (5B), and high_noise_model/ + low_noise_model/ (A14B)
-// or the DiT's config.json + safetensors in the folder itself (5B). Small test models keep their
-// configs in `<stem>.json` beside the .pth files.
+// or the DiT's config.json + safetensors in the folder itself (5B); ComfyUI's text encoder and VAE
+// files may stand in for the official ones (pipeline/checkpoint_files.h). Small test models keep
+// their configs in `<stem>.json` beside the weight files.
 #pragma once
 
 #include <functional>

@@ -82,6 +82,30 @@ TEST_F(CheckpointApi, ReportsWhatIsWrongInThePartAndStillDescribesTheRest) {
   EXPECT_STREQ(part(info, "high_noise_model")->problem, "");
 }
 
+// ComfyUI's text encoder and VAE files in place of the official ones (by their names; the contents
+// here are the demo's own files, which the store reads by content): described as those parts. Two
+// candidate text encoders and no official one: the part says so, naming both.
+TEST_F(CheckpointApi, DescribesComfyUiTextEncoderAndVaeFiles) {
+  const fs::path d(demo);
+  fs::rename(d / "models_t5_umt5-xxl-enc-bf16.pth", d / "umt5_xxl_fp16.safetensors");
+  fs::rename(d / "Wan2.1_VAE.pth", d / "wan_2.1_vae.safetensors");
+  wan_checkpoint_info info = wan::api::inspect_checkpoint(demo);
+  EXPECT_STREQ(info.task, "t2v-A14B");
+  EXPECT_EQ(info.complete, 1);
+  EXPECT_EQ(fs::path(part(info, "text_encoder")->path).filename(), "umt5_xxl_fp16.safetensors");
+  EXPECT_EQ(fs::path(part(info, "vae")->path).filename(), "wan_2.1_vae.safetensors");
+  EXPECT_GT(part(info, "text_encoder")->tensors, 0);
+  EXPECT_GT(part(info, "vae")->tensors, 0);
+
+  fs::copy_file(d / "umt5_xxl_fp16.safetensors", d / "umt5_xxl_fp8_e4m3fn_scaled.safetensors");
+  info = wan::api::inspect_checkpoint(demo);
+  EXPECT_STREQ(info.task, "t2v-A14B");
+  EXPECT_EQ(info.complete, 0);
+  const std::string problem = part(info, "text_encoder")->problem;
+  EXPECT_NE(problem.find("umt5_xxl_fp16.safetensors"), std::string::npos) << problem;
+  EXPECT_NE(problem.find("umt5_xxl_fp8_e4m3fn_scaled.safetensors"), std::string::npos) << problem;
+}
+
 TEST_F(CheckpointApi, DescribesOneDiTFolderAndOneFile) {
   const std::string dit = demo + "/high_noise_model";
   const wan_checkpoint_info folder = wan::api::inspect_checkpoint(dit);

@@ -8,6 +8,9 @@
 #include "core/log.h"
 #include "core/stats.h"
 #include "io/safetensors.h"
+#include "io/checkpoint.h"
+#include "models/t5_encoder.h"
+#include "pipeline/checkpoint_files.h"
 #include "pipeline/denoise.h"
 #include "pipeline/convert_checkpoint.h"
 #include "pipeline/text_to_video.h"
@@ -150,6 +153,71 @@ TEST(TextToVideo, ConvertedTi2vFolderMakesTheSameVideo) {
   const auto a = test::generate_frames(src, p), b = test::generate_frames(dst, p);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(rel_l2(b[i], a[i]), 0.0) << i;
+}
+
+// ComfyUI's text encoder and VAE files in place of the official ones (pipeline/checkpoint_files.h):
+// the UMT5 encoder in Hugging Face's names as umt5_xxl_fp16.safetensors, the VAE as
+// wan2.2_vae.safetensors, and the DiT as one file of another name beside them, as ComfyUI users
+// would copy them in. Same weights, so the same video bit for bit; `wan info` names those files.
+TEST(TextToVideo, ComfyUiTextEncoderAndVaeFilesMakeTheSameVideo) {
+  test::TempDir dir;
+  const std::string official = make_ti2v_folder(dir);
+  const fs::path comfy = dir.file("ti2v_comfy"), g = test::golden_dir();
+  fs::create_directories(comfy / kT5Tokenizer);
+  fs::copy_file(fs::path(official) / kT5Tokenizer / "spiece.model", comfy / kT5Tokenizer / "spiece.model");
+  fs::copy_file(g / "dit_tiny_ti2v" / "diffusion_pytorch_model.safetensors", comfy / "wan2.2_ti2v_5B_fp16.safetensors");
+  fs::copy_file(g / "dit_tiny_ti2v" / "config.json", comfy / "config.json");
+  {
+    const std::string t5_case = (g / "t5_tiny.io.safetensors").string();
+    const T5Config t5 = T5Config::from_json(SafetensorsFile::open(t5_case)->metadata().at("config"), t5_case);
+    const TensorStore store = TensorStore::open((g / "t5_tiny.pth").string());
+    T5Weights names;
+    std::vector<std::pair<std::string, Tensor>> hf;
+    for (const WeightSlot& s : t5_weight_slots(names, t5)) hf.emplace_back(t5_hugging_face_name(s.name), store.get(s.name));
+    save_safetensors((comfy / "umt5_xxl_fp16.safetensors").string(), hf);
+    write_config((g / "t5_tiny.io.safetensors").string(), comfy / "umt5_xxl_fp16.json");
+    const TensorStore vae = TensorStore::open((g / "vae22_tiny.pth").string());
+    std::vector<std::pair<std::string, Tensor>> vae_tensors;
+    for (const std::string& name : vae.names()) vae_tensors.emplace_back(name, vae.get(name));
+    save_safetensors((comfy / "wan2.2_vae.safetensors").string(), vae_tensors);
+    write_config((g / "vae22_tiny.io.safetensors").string(), comfy / "wan2.2_vae.json");
+  }
+  EXPECT_EQ(find_text_encoder(comfy), comfy / "umt5_xxl_fp16.safetensors");
+  EXPECT_EQ(find_vae(comfy, task_config("ti2v-5B")), comfy / "wan2.2_vae.safetensors");
+  EXPECT_EQ(fs::path(folder_weights_file(comfy.string())).filename(), "wan2.2_ti2v_5B_fp16.safetensors");
+  EXPECT_EQ(detect_task(comfy.string()), "ti2v-5B");
+  const GenerateParams p = test::tiny_request(4, "A cat walks on the grass.");
+  const auto a = test::generate_frames(official, p), b = test::generate_frames(comfy.string(), p);
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_FALSE(a.empty());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(rel_l2(b[i], a[i]), 0.0) << i;
+
+  // The official file wins where both are there; two ComfyUI encoders and no official one: which
+  // is meant is not guessed.
+  fs::copy_file(fs::path(official) / kT5Checkpoint, comfy / kT5Checkpoint);
+  EXPECT_EQ(find_text_encoder(comfy), comfy / kT5Checkpoint);
+  fs::remove(comfy / kT5Checkpoint);
+  fs::copy_file(comfy / "umt5_xxl_fp16.safetensors", comfy / "umt5_xxl_fp8_e4m3fn_scaled.safetensors");
+  try {
+    TextToVideo::load(comfy.string());
+    FAIL() << "two text encoder files were accepted";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("umt5_xxl_fp16.safetensors"), std::string::npos) << what;
+    EXPECT_NE(what.find("umt5_xxl_fp8_e4m3fn_scaled.safetensors"), std::string::npos) << what;
+  }
+  // Neither: the message names both forms.
+  fs::remove(comfy / "umt5_xxl_fp16.safetensors");
+  fs::remove(comfy / "umt5_xxl_fp8_e4m3fn_scaled.safetensors");
+  fs::remove(comfy / "wan2.2_vae.safetensors");
+  try {
+    TextToVideo::load(comfy.string());
+    FAIL() << "a folder without text encoder and VAE loaded";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(text_encoder_expectation()), std::string::npos) << what;
+    EXPECT_NE(what.find("Wan2.2_VAE.pth (or ComfyUI's wan2.2_vae.safetensors)"), std::string::npos) << what;
+  }
 }
 
 }  // namespace

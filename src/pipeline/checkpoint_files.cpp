@@ -1,0 +1,66 @@
+#include "pipeline/checkpoint_files.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "core/error.h"
+#include "io/checkpoint.h"
+
+namespace fs = std::filesystem;
+
+namespace wan {
+
+namespace {
+
+bool is_file(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec);  // follows links: a linked-in file counts
+}
+
+}  // namespace
+
+std::optional<fs::path> find_text_encoder(const fs::path& dir) {
+  if (is_file(dir / kT5Checkpoint)) return dir / kT5Checkpoint;
+  std::vector<fs::path> comfy;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (is_umt5_file_name(name) && entry.path().extension() == ".safetensors" && is_file(entry.path()))
+      comfy.push_back(entry.path());
+  }
+  if (comfy.empty()) return std::nullopt;
+  std::sort(comfy.begin(), comfy.end());
+  if (comfy.size() > 1) {
+    std::string list;
+    for (const fs::path& p : comfy) list += "\n  " + p.filename().string();
+    fail(dir.string(), ": several text encoder files and no ", kT5Checkpoint, ":", list,
+         "\nkeep one of them in the folder (or add the official file, which is then used)");
+  }
+  return comfy.front();
+}
+
+bool has_text_encoder_file(const fs::path& dir) {
+  try {
+    return find_text_encoder(dir).has_value();
+  } catch (const Error&) {
+    return true;  // several: there are text encoder files, only not one to choose
+  }
+}
+
+const char* comfy_vae_file(const TaskConfig& task) {
+  return task.z_dim == 48 ? "wan2.2_vae.safetensors" : "wan_2.1_vae.safetensors";
+}
+
+std::optional<fs::path> find_vae(const fs::path& dir, const TaskConfig& task) {
+  for (const char* name : {task.vae_file, comfy_vae_file(task)})
+    if (is_file(dir / name)) return dir / name;
+  return std::nullopt;
+}
+
+std::string text_encoder_expectation() {
+  return str(kT5Checkpoint, " (or ComfyUI's umt5_xxl_*.safetensors)");
+}
+
+std::string vae_expectation(const TaskConfig& task) { return str(task.vae_file, " (or ComfyUI's ", comfy_vae_file(task), ")"); }
+
+}  // namespace wan

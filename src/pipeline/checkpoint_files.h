@@ -1,0 +1,38 @@
+// Where a checkpoint folder keeps its text encoder and VAE (wan22-reference.md §1.4 names the
+// official files). In place of the official ones the folder may hold ComfyUI's repackaged files,
+// copied or linked in from its text_encoders/ and vae/ folders:
+//   - the UMT5-XXL encoder as one `umt5*.safetensors` file (umt5_xxl_fp16.safetensors,
+//     umt5_xxl_fp8_e4m3fn_scaled.safetensors, ...) in Hugging Face's tensor names, which
+//     T5Encoder::load reads as well as the official ones;
+//   - the VAE as safetensors with the official tensor names: wan_2.1_vae.safetensors (T2V-A14B's
+//     Wan2.1 VAE) or wan2.2_vae.safetensors (TI2V-5B's).
+// The official file wins where both are present. The tokenizer (google/umt5-xxl/) has no ComfyUI
+// counterpart: it stays required.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "pipeline/task_config.h"
+
+namespace wan {
+
+// The text encoder's file in `dir`, or nullopt when there is none. Throws, naming them, when no
+// official file is there and several umt5*.safetensors are: which one is meant is the user's call.
+std::optional<std::filesystem::path> find_text_encoder(const std::filesystem::path& dir);
+
+// Whether `dir` holds a text encoder file, one or several (a whole checkpoint folder, not a DiT's).
+bool has_text_encoder_file(const std::filesystem::path& dir);
+
+// The task's VAE file in `dir`, or nullopt.
+std::optional<std::filesystem::path> find_vae(const std::filesystem::path& dir, const TaskConfig& task);
+
+// ComfyUI's name for the task's VAE file.
+const char* comfy_vae_file(const TaskConfig& task);
+
+// What a missing-file message asks for: the official name, "or" ComfyUI's.
+std::string text_encoder_expectation();
+std::string vae_expectation(const TaskConfig& task);
+
+}  // namespace wan
