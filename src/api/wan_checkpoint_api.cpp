@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "api/api_guard.h"
@@ -122,15 +123,23 @@ wan_status wan_inspect_checkpoint(const char* path, wan_checkpoint_info* out) {
       }
       // The official text encoder and VAE, or ComfyUI's in their place (pipeline/checkpoint_files.h).
       std::string ambiguous;
-      fs::path text_encoder = p / wan::kT5Checkpoint;
+      std::optional<fs::path> text_encoder;
       try {
-        text_encoder = wan::find_text_encoder(p).value_or(text_encoder);
+        text_encoder = wan::find_text_encoder(p);
       } catch (const wan::Error& e) {
         ambiguous = e.what();
       }
-      add("text_encoder", text_encoder, false);
+      add("text_encoder", text_encoder.value_or(p / wan::kT5Checkpoint), false);
       if (!ambiguous.empty()) copy_text(info.parts[info.part_count - 1].problem, ambiguous);
-      add("tokenizer", p / wan::kT5Tokenizer / "spiece.model", false);
+      std::optional<fs::path> tokenizer;
+      try {
+        tokenizer = wan::find_tokenizer(p, text_encoder);
+      } catch (const wan::Error&) {  // an unreadable text encoder file: its own part says why
+      }
+      add("tokenizer", tokenizer && tokenizer != text_encoder ? *tokenizer / "spiece.model"
+                       : tokenizer                            ? *tokenizer
+                                                              : p / wan::kT5Tokenizer / "spiece.model",
+          false);
       add("vae", wan::find_vae(p, t).value_or(p / t.vae_file), false);
     } else if (fs::is_directory(p, ec)) {
       WAN_CHECK(fs::exists(p / "config.json", ec) || has_safetensors(p), path,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "ops/activation.h"
 #include "ops/attention.h"
@@ -67,6 +68,17 @@ bool t5_store_uses_hugging_face_names(const TensorStore& store) {
   return store.contains("encoder.final_layer_norm.weight");
 }
 
+const char* const kT5EmbeddedTokenizer = "spiece_model";
+
+std::optional<std::string> t5_embedded_tokenizer(const std::string& path) {
+  const TensorStore store = TensorStore::open(path);
+  if (!store.contains(kT5EmbeddedTokenizer)) return std::nullopt;
+  const Tensor t = store.get(kT5EmbeddedTokenizer).contiguous();
+  WAN_CHECK(t.dtype() == DType::U8 && t.dim() == 1, store.file_of(kT5EmbeddedTokenizer), ": '", kT5EmbeddedTokenizer,
+            "' is ", t.describe(), ", not the bytes of a SentencePiece model (u8, one dimension)");
+  return std::string(static_cast<const char*>(t.data_ptr()), size_t(t.numel()));
+}
+
 // t5.py T5RelativeEmbedding._relative_position_bucket, bidirectional: half the buckets for keys
 // after the query; distances below a quarter of the buckets are exact, larger ones logarithmic up
 // to max_dist. The logarithm is evaluated in float32, as torch does on the float tensor.
@@ -108,16 +120,15 @@ T5Encoder T5Encoder::load(const std::string& path, const T5Config& config, DType
   const TensorStore store = TensorStore::open(path);
   T5Weights weights;
   std::vector<WeightSlot> slots = t5_weight_slots(weights, config);
-  Tensor tied_copy;  // Hugging Face's encoder.embed_tokens: the token embedding again (tied), not read
+  std::set<std::string> ignored;
   if (t5_store_uses_hugging_face_names(store)) {
     for (WeightSlot& slot : slots) slot.name = t5_hugging_face_name(slot.name);
-    if (store.contains("encoder.embed_tokens.weight"))
-      slots.push_back({"encoder.embed_tokens.weight", &tied_copy, {config.vocab, config.dim}});
+    // transformers' tied copy of the token embedding, and the tokenizer ComfyUI's files may carry.
+    ignored = {"encoder.embed_tokens.weight", kT5EmbeddedTokenizer};
   }
-  check_weights(store, slots, config.summary());
+  check_weights(store, slots, config.summary(), ignored);
   const std::vector<Tensor*> matrices = t5_block_matrices(weights);
   for (const WeightSlot& slot : slots) {
-    if (slot.tensor == &tied_copy) continue;
     const bool matrix = std::find(matrices.begin(), matrices.end(), slot.tensor) != matrices.end();
     *slot.tensor = read_weight(store, slot.name, matrix ? block_matrices_dtype : DType::F32);
   }

@@ -9,6 +9,7 @@
 // Precision: the reference computes in f32 (double accumulation), as the golden data does.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,11 @@ std::vector<WeightSlot> t5_weight_slots(T5Weights& weights, const T5Config& conf
 std::string t5_hugging_face_name(const std::string& official_name);
 // Whether a store names the encoder's tensors as Hugging Face does (its final norm's name).
 bool t5_store_uses_hugging_face_names(const TensorStore& store);
+
+// ComfyUI's text encoder files may carry their tokenizer: the SentencePiece model's bytes as a u8
+// tensor named "spiece_model". Those bytes, or nullopt where the file at `path` has none.
+extern const char* const kT5EmbeddedTokenizer;
+std::optional<std::string> t5_embedded_tokenizer(const std::string& path);
 // Every block's q, k, v, o, gate, fc1 and fc2: what T5Encoder::hold_block_matrices_in changes.
 std::vector<Tensor*> t5_block_matrices(T5Weights& weights);
 

@@ -185,6 +185,18 @@ T5Tokenizer T5Tokenizer::load(const std::string& path) {
 #endif
 }
 
+T5Tokenizer T5Tokenizer::from_serialized_model(const std::string& bytes, const std::string& origin) {
+#ifdef WAN_HAVE_SENTENCEPIECE
+  auto impl = std::make_unique<Impl>();
+  const auto status = impl->sp.LoadFromSerializedProto(bytes);
+  WAN_CHECK(status.ok(), origin, ": not a SentencePiece model: ", status.ToString());
+  return T5Tokenizer(std::move(impl));
+#else
+  (void)bytes;
+  fail(origin, ": this build has no SentencePiece (install libsentencepiece-dev and rebuild)");
+#endif
+}
+
 std::vector<int64_t> T5Tokenizer::encode_text(const std::string& cleaned) const {
 #ifdef WAN_HAVE_SENTENCEPIECE
   std::vector<int> ids;

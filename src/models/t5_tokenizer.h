@@ -26,6 +26,9 @@ class T5Tokenizer {
  public:
   // `path` is the tokenizer folder (google/umt5-xxl), a spiece.model or a tokenizer.json.
   static T5Tokenizer load(const std::string& path);
+  // From a SentencePiece model's serialised bytes (a text encoder file's embedded tokenizer);
+  // `origin` names where they came from in errors.
+  static T5Tokenizer from_serialized_model(const std::string& bytes, const std::string& origin);
   ~T5Tokenizer();
   T5Tokenizer(T5Tokenizer&&) noexcept;
   T5Tokenizer& operator=(T5Tokenizer&&) noexcept;

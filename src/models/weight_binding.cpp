@@ -88,8 +88,10 @@ void check_quant_format(const TensorStore& store, const std::string& name) {
 
 }  // namespace
 
-void check_weights(const TensorStore& store, const std::vector<WeightSlot>& slots, const std::string& model) {
-  std::set<std::string> expected{kScaledFp8Marker};
+void check_weights(const TensorStore& store, const std::vector<WeightSlot>& slots, const std::string& model,
+                   const std::set<std::string>& ignored) {
+  std::set<std::string> expected = ignored;
+  expected.insert(kScaledFp8Marker);
   for (const WeightSlot& slot : slots) {
     WAN_CHECK(store.contains(slot.name), store.path(), ": missing tensor '", slot.name, "' (expected shape ",
               shape_str(slot.shape), " for ", model, "); is the checkpoint complete?");

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,8 +36,10 @@ struct WeightSlot {
 // or [rows, blocks, 1], the column count a multiple of blocks); the values are any floating
 // dtype, usually float8_e4m3fn or float8_e5m2. An activation scale beside it (`X.scale_input` /
 // `X.input_scale`: the file's own runtime's, unused here: this engine quantises activations
-// itself) is allowed. None of those are leftovers.
-void check_weights(const TensorStore& store, const std::vector<WeightSlot>& slots, const std::string& model);
+// itself) is allowed. None of those are leftovers, nor are the names in `ignored` (tensors a file
+// may carry that the model does not read, such as a tied copy of an embedding).
+void check_weights(const TensorStore& store, const std::vector<WeightSlot>& slots, const std::string& model,
+                   const std::set<std::string>& ignored = {});
 
 // check_weights, then binds every slot converted to `dtype` (views of the file when it already
 // matches; scaled weights dequantised with their scales first).

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "io/checkpoint.h"
+#include "models/t5_encoder.h"
 
 namespace fs = std::filesystem;
 
@@ -47,6 +48,14 @@ bool has_text_encoder_file(const fs::path& dir) {
   }
 }
 
+std::optional<fs::path> find_tokenizer(const fs::path& dir, const std::optional<fs::path>& text_encoder) {
+  if (is_file(dir / kT5Tokenizer / "spiece.model")) return dir / kT5Tokenizer;
+  if (text_encoder && text_encoder->extension() == ".safetensors" &&
+      TensorStore::open(text_encoder->string()).contains(kT5EmbeddedTokenizer))
+    return *text_encoder;
+  return std::nullopt;
+}
+
 const char* comfy_vae_file(const TaskConfig& task) {
   return task.z_dim == 48 ? "wan2.2_vae.safetensors" : "wan_2.1_vae.safetensors";
 }
@@ -59,6 +68,10 @@ std::optional<fs::path> find_vae(const fs::path& dir, const TaskConfig& task) {
 
 std::string text_encoder_expectation() {
   return str(kT5Checkpoint, " (or ComfyUI's umt5_xxl_*.safetensors)");
+}
+
+std::string tokenizer_expectation() {
+  return str(kT5Tokenizer, "/spiece.model (or a text encoder file that carries its tokenizer, as ComfyUI's may)");
 }
 
 std::string vae_expectation(const TaskConfig& task) { return str(task.vae_file, " (or ComfyUI's ", comfy_vae_file(task), ")"); }

@@ -6,8 +6,8 @@
 //     T5Encoder::load reads as well as the official ones;
 //   - the VAE as safetensors with the official tensor names: wan_2.1_vae.safetensors (T2V-A14B's
 //     Wan2.1 VAE) or wan2.2_vae.safetensors (TI2V-5B's).
-// The official file wins where both are present. The tokenizer (google/umt5-xxl/) has no ComfyUI
-// counterpart: it stays required.
+// The official file wins where both are present. The tokenizer is google/umt5-xxl/, or the one a
+// ComfyUI text encoder file may carry.
 #pragma once
 
 #include <filesystem>
@@ -25,6 +25,12 @@ std::optional<std::filesystem::path> find_text_encoder(const std::filesystem::pa
 // Whether `dir` holds a text encoder file, one or several (a whole checkpoint folder, not a DiT's).
 bool has_text_encoder_file(const std::filesystem::path& dir);
 
+// The tokenizer: `dir`/google/umt5-xxl/ where it has spiece.model, else the text encoder file
+// when that carries its own (ComfyUI's may: "spiece_model", models/t5_encoder.h); nullopt when
+// neither. `text_encoder` may be null (none found).
+std::optional<std::filesystem::path> find_tokenizer(const std::filesystem::path& dir,
+                                                    const std::optional<std::filesystem::path>& text_encoder);
+
 // The task's VAE file in `dir`, or nullopt.
 std::optional<std::filesystem::path> find_vae(const std::filesystem::path& dir, const TaskConfig& task);
 
@@ -33,6 +39,7 @@ const char* comfy_vae_file(const TaskConfig& task);
 
 // What a missing-file message asks for: the official name, "or" ComfyUI's.
 std::string text_encoder_expectation();
+std::string tokenizer_expectation();
 std::string vae_expectation(const TaskConfig& task);
 
 }  // namespace wan

@@ -89,8 +89,9 @@ void check_checkpoint_folder(const std::string& folder, const TaskConfig& task) 
   std::error_code ec;
   WAN_CHECK(fs::is_directory(dir, ec), folder, ": no such checkpoint folder");
   std::vector<std::string> missing;
-  if (!find_text_encoder(dir)) missing.push_back(text_encoder_expectation());
-  if (!fs::exists(dir / kT5Tokenizer / "spiece.model", ec)) missing.push_back(std::string(kT5Tokenizer) + "/spiece.model");
+  const std::optional<fs::path> text_encoder = find_text_encoder(dir);
+  if (!text_encoder) missing.push_back(text_encoder_expectation());
+  if (!find_tokenizer(dir, text_encoder)) missing.push_back(tokenizer_expectation());
   if (!find_vae(dir, task)) missing.push_back(vae_expectation(task));
   if (task.two_experts) {
     for (const char* sub : {"high_noise_model", "low_noise_model"})
@@ -183,10 +184,15 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
   check_checkpoint_folder(folder, *impl->task);
   const fs::path dir(folder);
   if (impl->output_rank()) {
-    impl->tokenizer = std::make_unique<T5Tokenizer>(T5Tokenizer::load((dir / kT5Tokenizer).string()));
+    const fs::path text_encoder = *find_text_encoder(dir), tokenizer = *find_tokenizer(dir, text_encoder);
+    impl->tokenizer = std::make_unique<T5Tokenizer>(
+        tokenizer == text_encoder
+            ? T5Tokenizer::from_serialized_model(*t5_embedded_tokenizer(text_encoder.string()),
+                                                 str(text_encoder.string(), ": ", kT5EmbeddedTokenizer))
+            : T5Tokenizer::load(tokenizer.string()));
     // On the GPU the encode reads the blocks' matrices in bf16: from the official bf16 file, views of it.
     impl->t5 = std::make_unique<T5Encoder>(
-        T5Encoder::load(find_text_encoder(dir)->string(), device == Device::CUDA ? DType::BF16 : DType::F32));
+        T5Encoder::load(text_encoder.string(), device == Device::CUDA ? DType::BF16 : DType::F32));
   }
   auto load_dit = [&](const std::string& path) -> std::unique_ptr<DiTModel> {
     if (device == Device::CPU) return std::make_unique<WanDiT>(WanDiT::load(path));

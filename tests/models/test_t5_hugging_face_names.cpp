@@ -1,8 +1,8 @@
 // The UMT5 encoder in Hugging Face's tensor names (as ComfyUI's repackaged umt5_xxl_*.safetensors
 // files keep them), from every t5_*.io.safetensors golden case's checkpoint rewritten that way:
-// it must load and encode bit for bit as the official file does, and in ComfyUI's fp8_scaled form
-// (E4M3 matrices with a scale per row and the marker) bit for bit as the same dequantised values
-// in the official names: the names and the scales change nothing else.
+// it must load and encode bit for bit as the official file does (a tokenizer carried in it aside),
+// and in ComfyUI's fp8_scaled form (E4M3 matrices with a scale per row and the marker) bit for bit
+// as the same dequantised values in the official names: the names and the scales change nothing else.
 #include <gtest/gtest.h>
 
 #include <utility>
@@ -46,14 +46,21 @@ TEST_P(T5HuggingFaceNames, EncodeAsTheOfficialNamesDo) {
   const Named official = official_tensors(pth, config, matrix);
   const test::TempDir dir;
 
-  // Hugging Face's names, with the tied copy of the token embedding transformers saves beside it.
+  // Hugging Face's names, with the tied copy of the token embedding transformers saves beside it
+  // and a tokenizer carried as ComfyUI's files may ("spiece_model": the model's bytes as u8).
   Named hf;
   for (const auto& [name, t] : official) hf.emplace_back(t5_hugging_face_name(name), t);
   hf.emplace_back("encoder.embed_tokens.weight", official.front().second);
   ASSERT_EQ(official.front().first, "token_embedding.weight");
+  const std::string spiece = test::read_bytes(std::string(WAN_SOURCE_DIR) + "/tests/data/tokenizer/spiece.model");
+  ASSERT_FALSE(spiece.empty());
+  hf.emplace_back(kT5EmbeddedTokenizer,
+                  Tensor::from_vector<uint8_t>(std::vector<uint8_t>(spiece.begin(), spiece.end()), {int64_t(spiece.size())}));
   save_safetensors(dir.file("umt5_hf.safetensors"), hf);
   EXPECT_TRUE(t5_store_uses_hugging_face_names(TensorStore::open(dir.file("umt5_hf.safetensors"))));
   EXPECT_FALSE(t5_store_uses_hugging_face_names(TensorStore::open(pth)));
+  EXPECT_EQ(t5_embedded_tokenizer(dir.file("umt5_hf.safetensors")), spiece);
+  EXPECT_EQ(t5_embedded_tokenizer(pth), std::nullopt);
 
   // ComfyUI's fp8_scaled form of it, and the values it stands for in the official names.
   Named scaled, dequantised;

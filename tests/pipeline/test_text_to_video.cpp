@@ -158,7 +158,8 @@ TEST(TextToVideo, ConvertedTi2vFolderMakesTheSameVideo) {
 // ComfyUI's text encoder and VAE files in place of the official ones (pipeline/checkpoint_files.h):
 // the UMT5 encoder in Hugging Face's names as umt5_xxl_fp16.safetensors, the VAE as
 // wan2.2_vae.safetensors, and the DiT as one file of another name beside them, as ComfyUI users
-// would copy them in. Same weights, so the same video bit for bit; `wan info` names those files.
+// would copy them in; the encoder's file carries its tokenizer, as ComfyUI's may. Same weights,
+// so the same video bit for bit, with the tokenizer folder and without it.
 TEST(TextToVideo, ComfyUiTextEncoderAndVaeFilesMakeTheSameVideo) {
   test::TempDir dir;
   const std::string official = make_ti2v_folder(dir);
@@ -174,6 +175,9 @@ TEST(TextToVideo, ComfyUiTextEncoderAndVaeFilesMakeTheSameVideo) {
     T5Weights names;
     std::vector<std::pair<std::string, Tensor>> hf;
     for (const WeightSlot& s : t5_weight_slots(names, t5)) hf.emplace_back(t5_hugging_face_name(s.name), store.get(s.name));
+    const std::string spiece = test::read_bytes((comfy / kT5Tokenizer / "spiece.model").string());
+    hf.emplace_back(kT5EmbeddedTokenizer, Tensor::from_vector<uint8_t>(std::vector<uint8_t>(spiece.begin(), spiece.end()),
+                                                                       {int64_t(spiece.size())}));
     save_safetensors((comfy / "umt5_xxl_fp16.safetensors").string(), hf);
     write_config((g / "t5_tiny.io.safetensors").string(), comfy / "umt5_xxl_fp16.json");
     const TensorStore vae = TensorStore::open((g / "vae22_tiny.pth").string());
@@ -192,6 +196,14 @@ TEST(TextToVideo, ComfyUiTextEncoderAndVaeFilesMakeTheSameVideo) {
   ASSERT_FALSE(a.empty());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(rel_l2(b[i], a[i]), 0.0) << i;
 
+  // Without google/umt5-xxl/ the text encoder file's own tokenizer serves (ComfyUI's "spiece_model").
+  EXPECT_EQ(find_tokenizer(comfy, find_text_encoder(comfy)), comfy / kT5Tokenizer);
+  fs::remove_all(comfy / "google");
+  EXPECT_EQ(find_tokenizer(comfy, find_text_encoder(comfy)), comfy / "umt5_xxl_fp16.safetensors");
+  const auto c = test::generate_frames(comfy.string(), p);
+  ASSERT_EQ(c.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(rel_l2(c[i], a[i]), 0.0) << i;
+
   // The official file wins where both are there; two ComfyUI encoders and no official one: which
   // is meant is not guessed.
   fs::copy_file(fs::path(official) / kT5Checkpoint, comfy / kT5Checkpoint);
@@ -206,7 +218,7 @@ TEST(TextToVideo, ComfyUiTextEncoderAndVaeFilesMakeTheSameVideo) {
     EXPECT_NE(what.find("umt5_xxl_fp16.safetensors"), std::string::npos) << what;
     EXPECT_NE(what.find("umt5_xxl_fp8_e4m3fn_scaled.safetensors"), std::string::npos) << what;
   }
-  // Neither: the message names both forms.
+  // Neither: the message names both forms (and, with no tokenizer left, what would serve).
   fs::remove(comfy / "umt5_xxl_fp16.safetensors");
   fs::remove(comfy / "umt5_xxl_fp8_e4m3fn_scaled.safetensors");
   fs::remove(comfy / "wan2.2_vae.safetensors");
@@ -217,6 +229,7 @@ TEST(TextToVideo, ComfyUiTextEncoderAndVaeFilesMakeTheSameVideo) {
     const std::string what = e.what();
     EXPECT_NE(what.find(text_encoder_expectation()), std::string::npos) << what;
     EXPECT_NE(what.find("Wan2.2_VAE.pth (or ComfyUI's wan2.2_vae.safetensors)"), std::string::npos) << what;
+    EXPECT_NE(what.find(tokenizer_expectation()), std::string::npos) << what;
   }
 }
 
