@@ -41,7 +41,8 @@ std::string t5_hugging_face_name(const std::string& official) {
   if (official == "token_embedding.weight") return "shared.weight";
   if (official == "norm.weight") return "encoder.final_layer_norm.weight";
   // A shared position bias (T5's, not UMT5's) is block 0's in Hugging Face's naming.
-  if (official == "pos_embedding.embedding.weight") return "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight";
+  if (official == "pos_embedding.embedding.weight")
+    return "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight";
   static const std::pair<const char*, const char*> kBlockParts[] = {
       {"norm1.weight", "layer.0.layer_norm.weight"},
       {"attn.q.weight", "layer.0.SelfAttention.q.weight"},

@@ -40,6 +40,9 @@ struct T5Weights {
 
 std::vector<WeightSlot> t5_weight_slots(T5Weights& weights, const T5Config& config);
 
+// Every block's q, k, v, o, gate, fc1 and fc2: what T5Encoder::hold_block_matrices_in changes.
+std::vector<Tensor*> t5_block_matrices(T5Weights& weights);
+
 // An official tensor name (t5_weight_slots) in Hugging Face's naming of the UMT5 encoder
 // (transformers' UMT5EncoderModel, which ComfyUI's repackaged umt5_xxl_*.safetensors files keep):
 // the same tensors and layouts under other names — a block is layer.0 (layer_norm, SelfAttention
@@ -54,8 +57,6 @@ bool t5_store_uses_hugging_face_names(const TensorStore& store);
 // tensor named "spiece_model". Those bytes, or nullopt where the file at `path` has none.
 extern const char* const kT5EmbeddedTokenizer;
 std::optional<std::string> t5_embedded_tokenizer(const std::string& path);
-// Every block's q, k, v, o, gate, fc1 and fc2: what T5Encoder::hold_block_matrices_in changes.
-std::vector<Tensor*> t5_block_matrices(T5Weights& weights);
 
 // The bidirectional relative-position bucket of rel = key − query (T5RelativeEmbedding._relative_position_bucket).
 int64_t t5_relative_bucket(int64_t rel, int64_t num_buckets, int64_t max_dist);

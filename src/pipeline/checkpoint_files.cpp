@@ -74,6 +74,8 @@ std::string tokenizer_expectation() {
   return str(kT5Tokenizer, "/spiece.model (or a text encoder file that carries its tokenizer, as ComfyUI's may)");
 }
 
-std::string vae_expectation(const TaskConfig& task) { return str(task.vae_file, " (or ComfyUI's ", comfy_vae_file(task), ")"); }
+std::string vae_expectation(const TaskConfig& task) {
+  return str(task.vae_file, " (or ComfyUI's ", comfy_vae_file(task), ")");
+}
 
 }  // namespace wan
