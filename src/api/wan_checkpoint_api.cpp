@@ -85,7 +85,7 @@ void inspect_part(wan_checkpoint_part& part, const std::string& role, const fs::
 std::string whole_checkpoint_task(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return "";
-  if (fs::exists(dir / "high_noise_model", ec) || fs::exists(dir / "low_noise_model", ec)) return "t2v-A14B";
+  if (wan::has_expert(dir)) return "t2v-A14B";
   const bool other_parts = wan::has_text_encoder_file(dir) || fs::exists(dir / wan::kT5Tokenizer, ec);
   if (!other_parts || !(fs::exists(dir / "config.json", ec) || has_safetensors(dir))) return "";
   try {
@@ -115,22 +115,28 @@ wan_status wan_inspect_checkpoint(const char* path, wan_checkpoint_info* out) {
     };
     if (!task.empty()) {
       const wan::TaskConfig& t = wan::task_config(task);
+      // A part in its official place or in ComfyUI's (pipeline/checkpoint_files.h); where several
+      // candidates stand and none is official, the part says so, naming them.
+      const auto add_found = [&](const std::string& role, const auto& find, const fs::path& official, bool dit) {
+        std::string several;
+        std::optional<fs::path> found;
+        try {
+          found = find();
+        } catch (const wan::Error& e) {
+          several = e.what();
+        }
+        add(role, found.value_or(official), dit);
+        if (!several.empty()) copy_text(info.parts[info.part_count - 1].problem, several);
+        return found;
+      };
       if (t.two_experts) {
-        add("high_noise_model", p / "high_noise_model", true);
-        add("low_noise_model", p / "low_noise_model", true);
+        for (const char* expert : {"high_noise_model", "low_noise_model"})
+          add_found(expert, [&] { return wan::find_expert(p, expert); }, p / expert, true);
       } else {
         add("dit", p, true);
       }
-      // The official text encoder and VAE, or ComfyUI's in their place (pipeline/checkpoint_files.h).
-      std::string ambiguous;
-      std::optional<fs::path> text_encoder;
-      try {
-        text_encoder = wan::find_text_encoder(p);
-      } catch (const wan::Error& e) {
-        ambiguous = e.what();
-      }
-      add("text_encoder", text_encoder.value_or(p / wan::kT5Checkpoint), false);
-      if (!ambiguous.empty()) copy_text(info.parts[info.part_count - 1].problem, ambiguous);
+      const std::optional<fs::path> text_encoder =
+          add_found("text_encoder", [&] { return wan::find_text_encoder(p); }, p / wan::kT5Checkpoint, false);
       std::optional<fs::path> tokenizer;
       try {
         tokenizer = wan::find_tokenizer(p, text_encoder);
@@ -140,7 +146,7 @@ wan_status wan_inspect_checkpoint(const char* path, wan_checkpoint_info* out) {
                        : tokenizer                            ? *tokenizer
                                                               : p / wan::kT5Tokenizer / "spiece.model",
           false);
-      add("vae", wan::find_vae(p, t).value_or(p / t.vae_file), false);
+      add_found("vae", [&] { return wan::find_vae(p, t); }, p / t.vae_file, false);
     } else if (fs::is_directory(p, ec)) {
       WAN_CHECK(fs::exists(p / "config.json", ec) || has_safetensors(p), path,
                 ": neither a checkpoint folder (high_noise_model/ and low_noise_model/, or config.json with the text "

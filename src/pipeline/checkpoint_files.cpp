@@ -1,6 +1,7 @@
 #include "pipeline/checkpoint_files.h"
 
 #include <algorithm>
+#include <cctype>
 #include <vector>
 
 #include "core/error.h"
@@ -18,7 +19,55 @@ bool is_file(const fs::path& p) {
   return fs::is_regular_file(p, ec);  // follows links: a linked-in file counts
 }
 
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return s;
+}
+
+// The .safetensors files in `dir` whose lower-case names contain `part` (and are not a text
+// encoder's or VAE's), sorted.
+std::vector<fs::path> files_named_with(const fs::path& dir, const std::string& part) {
+  std::vector<fs::path> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() == ".safetensors" && lower(name).find(part) != std::string::npos &&
+        !is_text_encoder_or_vae_file_name(name) && is_file(entry.path()))
+      found.push_back(entry.path());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+std::string listed(const std::vector<fs::path>& files) {
+  std::string list;
+  for (const fs::path& p : files) list += "\n  " + p.filename().string();
+  return list;
+}
+
+// "high_noise_model" -> "high_noise".
+std::string expert_key(const std::string& name) {
+  WAN_CHECK(name == "high_noise_model" || name == "low_noise_model", "find_expert: no expert '", name, "'");
+  return name.substr(0, name.size() - 6);
+}
+
 }  // namespace
+
+std::optional<fs::path> find_expert(const fs::path& dir, const std::string& name) {
+  const std::string key = expert_key(name);
+  if (!folder_weights_file((dir / name).string()).empty()) return dir / name;
+  const std::vector<fs::path> files = files_named_with(dir, key);
+  if (files.empty()) return std::nullopt;
+  WAN_CHECK(files.size() == 1, dir.string(), ": no ", name, "/ and several ", key, " files:", listed(files),
+            "\nkeep one of them in the folder (or put the expert in ", name, "/)");
+  return files.front();
+}
+
+bool has_expert(const fs::path& dir) {
+  std::error_code ec;
+  return fs::exists(dir / "high_noise_model", ec) || fs::exists(dir / "low_noise_model", ec) ||
+         !files_named_with(dir, "high_noise").empty() || !files_named_with(dir, "low_noise").empty();
+}
 
 std::optional<fs::path> find_text_encoder(const fs::path& dir) {
   if (is_file(dir / kT5Checkpoint)) return dir / kT5Checkpoint;
@@ -31,12 +80,8 @@ std::optional<fs::path> find_text_encoder(const fs::path& dir) {
   }
   if (comfy.empty()) return std::nullopt;
   std::sort(comfy.begin(), comfy.end());
-  if (comfy.size() > 1) {
-    std::string list;
-    for (const fs::path& p : comfy) list += "\n  " + p.filename().string();
-    fail(dir.string(), ": several text encoder files and no ", kT5Checkpoint, ":", list,
-         "\nkeep one of them in the folder (or add the official file, which is then used)");
-  }
+  WAN_CHECK(comfy.size() == 1, dir.string(), ": several text encoder files and no ", kT5Checkpoint, ":", listed(comfy),
+            "\nkeep one of them in the folder (or add the official file, which is then used)");
   return comfy.front();
 }
 

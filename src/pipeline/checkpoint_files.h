@@ -6,6 +6,10 @@
 //     T5Encoder::load reads as well as the official ones;
 //   - the VAE as safetensors with the official tensor names: wan_2.1_vae.safetensors (T2V-A14B's
 //     Wan2.1 VAE) or wan2.2_vae.safetensors (TI2V-5B's).
+//   - T2V-A14B's two experts as single files in the folder itself, their names saying which:
+//     `*high_noise*.safetensors` and `*low_noise*.safetensors` (ComfyUI's
+//     wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors, ...), in place of high_noise_model/ and
+//     low_noise_model/.
 // The official file wins where both are present. The tokenizer is google/umt5-xxl/, or the one a
 // ComfyUI text encoder file may carry.
 #pragma once
@@ -21,6 +25,13 @@ namespace wan {
 // The text encoder's file in `dir`, or nullopt when there is none. Throws, naming them, when no
 // official file is there and several umt5*.safetensors are: which one is meant is the user's call.
 std::optional<std::filesystem::path> find_text_encoder(const std::filesystem::path& dir);
+
+// T2V-A14B's expert `name` ("high_noise_model" or "low_noise_model"): that folder where it holds a
+// DiT, else the one single file in `dir` whose name has "high_noise" / "low_noise" in it; nullopt
+// when neither. Throws, naming them, when several such files stand in for a missing folder.
+std::optional<std::filesystem::path> find_expert(const std::filesystem::path& dir, const std::string& name);
+// Whether `dir` holds anything of T2V-A14B's experts: either folder, or a file named as one.
+bool has_expert(const std::filesystem::path& dir);
 
 // Whether `dir` holds a text encoder file, one or several (a whole checkpoint folder, not a DiT's).
 bool has_text_encoder_file(const std::filesystem::path& dir);

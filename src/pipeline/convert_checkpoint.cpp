@@ -7,7 +7,6 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <mutex>
-#include <set>
 #include <vector>
 
 #include "core/error.h"
@@ -183,19 +182,21 @@ ConvertReport convert_checkpoint(const std::string& src_in, const std::string& d
   WAN_CHECK(!fs::exists(dst, ec), dst_in, " already exists: convert writes a new folder; choose another name");
   ConvertReport r;
   build_folder_atomically(dst, [&](const fs::path& tmp) {
-    if (!has_text_encoder_file(src) && !fs::exists(src / "high_noise_model") &&
-        !fs::exists(src / "low_noise_model")) {
+    if (!has_text_encoder_file(src) && !has_expert(src)) {
       convert_dit(src, tmp, dtype, shard_bytes, r);  // a lone DiT folder
       return;
     }
     const TaskConfig& task = task_config(detect_task(src_in));
     check_checkpoint_folder(src_in, task);
-    std::set<std::string> dit_dirs;
-    if (task.two_experts) dit_dirs = {"high_noise_model", "low_noise_model"};
+    // T2V-A14B's experts, folders or single files in the folder itself (pipeline/checkpoint_files.h),
+    // each written as the official folder.
+    std::map<fs::path, std::string> expert_of;
+    if (task.two_experts)
+      for (const char* expert : {"high_noise_model", "low_noise_model"}) expert_of[*find_expert(src, expert)] = expert;
     for (const auto& e : fs::directory_iterator(src)) {
       const std::string name = e.path().filename().string();
-      if (dit_dirs.count(name)) {
-        convert_dit(e.path(), tmp / name, dtype, shard_bytes, r);
+      if (expert_of.count(e.path())) {
+        convert_dit(e.path(), tmp / expert_of.at(e.path()), dtype, shard_bytes, r);
       } else if (!task.two_experts && (is_dit_file(e.path()) || name == "config.json")) {
         continue;  // the 5B DiT lives in the folder itself: converted below
       } else {

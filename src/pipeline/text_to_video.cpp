@@ -66,7 +66,7 @@ std::string detect_task(const std::string& folder) {
   std::error_code ec;
   WAN_CHECK(fs::is_directory(folder, ec), folder, ": no such checkpoint folder");
   const fs::path dir(folder);
-  if (fs::exists(dir / "high_noise_model", ec) || fs::exists(dir / "low_noise_model", ec)) return "t2v-A14B";
+  if (has_expert(dir)) return "t2v-A14B";
   if (fs::exists(dir / "config.json", ec)) {
     std::ifstream in(dir / "config.json");
     const auto j = nlohmann::json::parse(in, nullptr, false);
@@ -95,8 +95,9 @@ void check_checkpoint_folder(const std::string& folder, const TaskConfig& task) 
   if (!find_vae(dir, task)) missing.push_back(vae_expectation(task));
   if (task.two_experts) {
     for (const char* sub : {"high_noise_model", "low_noise_model"})
-      if (!has_dit(dir / sub))
-        missing.push_back(std::string(sub) + "/ (diffusion_pytorch_model*.safetensors with config.json, or one .safetensors DiT file)");
+      if (!find_expert(dir, sub))
+        missing.push_back(str(sub, "/ (diffusion_pytorch_model*.safetensors with config.json, or one .safetensors DiT file; ",
+                              "or that file in the folder itself, \"", std::string(sub).substr(0, 9), "\" in its name)"));
   } else if (!has_dit(dir)) {
     missing.push_back("diffusion_pytorch_model*.safetensors with config.json (or one .safetensors DiT file)");
   }
@@ -142,8 +143,9 @@ Tensor seeded_noise(const Shape& shape, uint64_t seed) {
 }
 
 WanDiTConfig dit_config_of(const std::string& folder, const TaskConfig& task) {
-  const fs::path dir = task.two_experts ? fs::path(folder) / "low_noise_model" : fs::path(folder);
-  return wan_dit_config_of_folder(dir.string());
+  if (!task.two_experts) return wan_dit_config_of_folder(folder);
+  const fs::path dir(folder);
+  return wan_dit_config_of_folder(find_expert(dir, "low_noise_model").value_or(dir / "low_noise_model").string());
 }
 
 struct TextToVideo::Impl {
@@ -203,9 +205,9 @@ TextToVideo TextToVideo::load(const std::string& folder, const std::string& task
 #endif
   };
   if (impl->task->two_experts) {
-    impl->high = load_dit((dir / "high_noise_model").string());
+    impl->high = load_dit(find_expert(dir, "high_noise_model")->string());
     if (offload_experts && device == Device::CUDA) impl->high->offload();  // before the other one arrives
-    impl->low = load_dit((dir / "low_noise_model").string());
+    impl->low = load_dit(find_expert(dir, "low_noise_model")->string());
     if (offload_experts && device == Device::CUDA) impl->offload_one_expert();
   } else {
     impl->low = load_dit(folder);

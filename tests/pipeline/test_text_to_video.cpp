@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "core/log.h"
 #include "core/stats.h"
@@ -11,11 +12,13 @@
 #include "io/checkpoint.h"
 #include "models/t5_encoder.h"
 #include "pipeline/checkpoint_files.h"
+#include "pipeline/demo_checkpoint.h"
 #include "pipeline/denoise.h"
 #include "pipeline/convert_checkpoint.h"
 #include "pipeline/text_to_video.h"
 #include "pipeline/generate_frames.h"
 #include "test_util.h"
+#include "wan/wan.h"
 
 namespace fs = std::filesystem;
 
@@ -230,6 +233,94 @@ TEST(TextToVideo, ComfyUiTextEncoderAndVaeFilesMakeTheSameVideo) {
     EXPECT_NE(what.find(text_encoder_expectation()), std::string::npos) << what;
     EXPECT_NE(what.find("Wan2.2_VAE.pth (or ComfyUI's wan2.2_vae.safetensors)"), std::string::npos) << what;
     EXPECT_NE(what.find(tokenizer_expectation()), std::string::npos) << what;
+  }
+}
+
+// The UMT5 encoder's tensors of `t5_pth` in Hugging Face's names with its tokenizer carried as
+// ComfyUI's files may carry it (the bytes of `spiece_model_file` as "spiece_model").
+std::vector<std::pair<std::string, Tensor>> comfy_text_encoder(const fs::path& t5_pth, const T5Config& config,
+                                                                const fs::path& spiece_model_file) {
+  const TensorStore store = TensorStore::open(t5_pth.string());
+  T5Weights names;
+  std::vector<std::pair<std::string, Tensor>> hf;
+  for (const WeightSlot& s : t5_weight_slots(names, config)) hf.emplace_back(t5_hugging_face_name(s.name), store.get(s.name));
+  const std::string spiece = test::read_bytes(spiece_model_file.string());
+  hf.emplace_back(kT5EmbeddedTokenizer,
+                  Tensor::from_vector<uint8_t>(std::vector<uint8_t>(spiece.begin(), spiece.end()), {int64_t(spiece.size())}));
+  return hf;
+}
+
+// Every tensor of a file or DiT folder, for writing it again as one file.
+std::vector<std::pair<std::string, Tensor>> all_tensors(const fs::path& path) {
+  const TensorStore store = TensorStore::open(path.string());
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const std::string& name : store.names()) out.emplace_back(name, store.get(name));
+  return out;
+}
+
+// A T2V-A14B folder of ComfyUI's files only, as its users have them side by side: both experts as
+// single files named for their noise level (no config.json: inferred), the UMT5 encoder in Hugging
+// Face's names carrying its tokenizer, the VAE as wan_2.1_vae.safetensors; no official file at all.
+// The demo checkpoint's weights, so the same video bit for bit; `wan convert` gives the official
+// layout back, the same video again.
+TEST(TextToVideo, ComfyUiOnlyA14BFolderMakesTheSameVideo) {
+  test::TempDir dir;
+  const fs::path demo = ensure_demo_checkpoint(dir.file("demo"), std::string(WAN_SOURCE_DIR) + "/tests/data");
+  const fs::path comfy = dir.file("a14b_comfy");
+  fs::create_directories(comfy);
+  save_safetensors((comfy / "wan2.2_t2v_high_noise_14B_fp16.safetensors").string(), all_tensors(demo / "high_noise_model"));
+  save_safetensors((comfy / "wan2.2_t2v_low_noise_14B_fp16.safetensors").string(), all_tensors(demo / "low_noise_model"));
+  const T5Config t5 = T5Config::for_checkpoint((demo / kT5Checkpoint).string());
+  save_safetensors((comfy / "umt5_xxl_fp8_e4m3fn_scaled.safetensors").string(),
+                   comfy_text_encoder(demo / kT5Checkpoint, t5, demo / kT5Tokenizer / "spiece.model"));
+  fs::copy_file(demo / "models_t5_umt5-xxl-enc-bf16.json", comfy / "umt5_xxl_fp8_e4m3fn_scaled.json");  // tiny model's config
+  save_safetensors((comfy / "wan_2.1_vae.safetensors").string(), all_tensors(demo / "Wan2.1_VAE.pth"));
+  fs::copy_file(demo / "Wan2.1_VAE.json", comfy / "wan_2.1_vae.json");
+
+  EXPECT_EQ(detect_task(comfy.string()), "t2v-A14B");
+  EXPECT_EQ(find_expert(comfy, "high_noise_model"), comfy / "wan2.2_t2v_high_noise_14B_fp16.safetensors");
+  EXPECT_EQ(find_expert(comfy, "low_noise_model"), comfy / "wan2.2_t2v_low_noise_14B_fp16.safetensors");
+  EXPECT_EQ(find_expert(demo, "low_noise_model"), demo / "low_noise_model");
+  // `wan info` (the C API's description) names each part's file; all are there.
+  wan_checkpoint_info info{};
+  ASSERT_EQ(wan_inspect_checkpoint(comfy.string().c_str(), &info), WAN_OK);
+  EXPECT_STREQ(info.task, "t2v-A14B");
+  EXPECT_EQ(info.complete, 1);
+  std::map<std::string, std::string> file_of;
+  for (int32_t i = 0; i < info.part_count; ++i) {
+    file_of[info.parts[i].role] = fs::path(info.parts[i].path).filename().string();
+    EXPECT_STREQ(info.parts[i].problem, "") << info.parts[i].role;
+  }
+  EXPECT_EQ(file_of["high_noise_model"], "wan2.2_t2v_high_noise_14B_fp16.safetensors");
+  EXPECT_EQ(file_of["low_noise_model"], "wan2.2_t2v_low_noise_14B_fp16.safetensors");
+  EXPECT_EQ(file_of["text_encoder"], "umt5_xxl_fp8_e4m3fn_scaled.safetensors");
+  EXPECT_EQ(file_of["tokenizer"], "umt5_xxl_fp8_e4m3fn_scaled.safetensors");
+  EXPECT_EQ(file_of["vae"], "wan_2.1_vae.safetensors");
+
+  const GenerateParams p = test::tiny_request(9, "a lighthouse at dusk");
+  const auto a = test::generate_frames(demo.string(), p), b = test::generate_frames(comfy.string(), p);
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_FALSE(a.empty());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(rel_l2(b[i], a[i]), 0.0) << i;
+
+  const std::string converted = dir.file("a14b_official");
+  const ConvertReport r = convert_checkpoint(comfy.string(), converted, DType::BF16, 1 << 30);
+  EXPECT_EQ(r.dit_folders, 2);
+  EXPECT_TRUE(fs::exists(fs::path(converted) / "high_noise_model" / "config.json"));
+  EXPECT_FALSE(fs::exists(fs::path(converted) / "wan2.2_t2v_high_noise_14B_fp16.safetensors"));
+  const auto c = test::generate_frames(converted, p);
+  ASSERT_EQ(c.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(rel_l2(c[i], a[i]), 0.0) << i;
+
+  // Two files named as one expert, and no folder: which is meant is not guessed.
+  fs::copy_file(comfy / "wan2.2_t2v_high_noise_14B_fp16.safetensors", comfy / "wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors");
+  try {
+    TextToVideo::load(comfy.string());
+    FAIL() << "two high-noise files were accepted";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("wan2.2_t2v_high_noise_14B_fp16.safetensors"), std::string::npos) << what;
+    EXPECT_NE(what.find("wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors"), std::string::npos) << what;
   }
 }
 
