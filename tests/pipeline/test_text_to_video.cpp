@@ -158,6 +158,39 @@ TEST(TextToVideo, ConvertedTi2vFolderMakesTheSameVideo) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(rel_l2(b[i], a[i]), 0.0) << i;
 }
 
+// The UMT5 encoder's tensors of `t5_pth` in Hugging Face's names with its tokenizer carried as
+// ComfyUI's files may carry it (the bytes of `spiece_model_file` as "spiece_model").
+std::vector<std::pair<std::string, Tensor>> comfy_text_encoder(const fs::path& t5_pth, const T5Config& config,
+                                                                const fs::path& spiece_model_file) {
+  const TensorStore store = TensorStore::open(t5_pth.string());
+  T5Weights names;
+  std::vector<std::pair<std::string, Tensor>> hf;
+  for (const WeightSlot& s : t5_weight_slots(names, config)) hf.emplace_back(t5_hugging_face_name(s.name), store.get(s.name));
+  const std::string spiece = test::read_bytes(spiece_model_file.string());
+  hf.emplace_back(kT5EmbeddedTokenizer,
+                  Tensor::from_vector<uint8_t>(std::vector<uint8_t>(spiece.begin(), spiece.end()), {int64_t(spiece.size())}));
+  return hf;
+}
+
+// Every tensor of a file or DiT folder, for writing it again as one file.
+std::vector<std::pair<std::string, Tensor>> all_tensors(const fs::path& path) {
+  const TensorStore store = TensorStore::open(path.string());
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const std::string& name : store.names()) out.emplace_back(name, store.get(name));
+  return out;
+}
+
+// Loading `folder` must fail with a message naming every one of `names` (the candidates of a part
+// none of which is the official one).
+void expect_load_refused_naming(const fs::path& folder, const std::vector<std::string>& names) {
+  try {
+    TextToVideo::load(folder.string());
+    ADD_FAILURE() << folder << " loaded";
+  } catch (const Error& e) {
+    for (const std::string& name : names) EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+  }
+}
+
 // ComfyUI's text encoder and VAE files in place of the official ones (pipeline/checkpoint_files.h):
 // the UMT5 encoder in Hugging Face's names as umt5_xxl_fp16.safetensors, the VAE as
 // wan2.2_vae.safetensors, and the DiT as one file of another name beside them, as ComfyUI users
@@ -171,24 +204,12 @@ TEST(TextToVideo, ComfyUiTextEncoderAndVaeFilesMakeTheSameVideo) {
   fs::copy_file(fs::path(official) / kT5Tokenizer / "spiece.model", comfy / kT5Tokenizer / "spiece.model");
   fs::copy_file(g / "dit_tiny_ti2v" / "diffusion_pytorch_model.safetensors", comfy / "wan2.2_ti2v_5B_fp16.safetensors");
   fs::copy_file(g / "dit_tiny_ti2v" / "config.json", comfy / "config.json");
-  {
-    const std::string t5_case = (g / "t5_tiny.io.safetensors").string();
-    const T5Config t5 = T5Config::from_json(SafetensorsFile::open(t5_case)->metadata().at("config"), t5_case);
-    const TensorStore store = TensorStore::open((g / "t5_tiny.pth").string());
-    T5Weights names;
-    std::vector<std::pair<std::string, Tensor>> hf;
-    for (const WeightSlot& s : t5_weight_slots(names, t5)) hf.emplace_back(t5_hugging_face_name(s.name), store.get(s.name));
-    const std::string spiece = test::read_bytes((comfy / kT5Tokenizer / "spiece.model").string());
-    hf.emplace_back(kT5EmbeddedTokenizer, Tensor::from_vector<uint8_t>(std::vector<uint8_t>(spiece.begin(), spiece.end()),
-                                                                       {int64_t(spiece.size())}));
-    save_safetensors((comfy / "umt5_xxl_fp16.safetensors").string(), hf);
-    write_config((g / "t5_tiny.io.safetensors").string(), comfy / "umt5_xxl_fp16.json");
-    const TensorStore vae = TensorStore::open((g / "vae22_tiny.pth").string());
-    std::vector<std::pair<std::string, Tensor>> vae_tensors;
-    for (const std::string& name : vae.names()) vae_tensors.emplace_back(name, vae.get(name));
-    save_safetensors((comfy / "wan2.2_vae.safetensors").string(), vae_tensors);
-    write_config((g / "vae22_tiny.io.safetensors").string(), comfy / "wan2.2_vae.json");
-  }
+  write_config((g / "t5_tiny.io.safetensors").string(), comfy / "umt5_xxl_fp16.json");
+  save_safetensors((comfy / "umt5_xxl_fp16.safetensors").string(),
+                   comfy_text_encoder(g / "t5_tiny.pth", T5Config::for_checkpoint((comfy / "umt5_xxl_fp16.safetensors").string()),
+                                      comfy / kT5Tokenizer / "spiece.model"));
+  save_safetensors((comfy / "wan2.2_vae.safetensors").string(), all_tensors(g / "vae22_tiny.pth"));
+  write_config((g / "vae22_tiny.io.safetensors").string(), comfy / "wan2.2_vae.json");
   EXPECT_EQ(find_text_encoder(comfy), comfy / "umt5_xxl_fp16.safetensors");
   EXPECT_EQ(find_vae(comfy, task_config("ti2v-5B")), comfy / "wan2.2_vae.safetensors");
   EXPECT_EQ(fs::path(folder_weights_file(comfy.string())).filename(), "wan2.2_ti2v_5B_fp16.safetensors");
@@ -213,49 +234,13 @@ TEST(TextToVideo, ComfyUiTextEncoderAndVaeFilesMakeTheSameVideo) {
   EXPECT_EQ(find_text_encoder(comfy), comfy / kT5Checkpoint);
   fs::remove(comfy / kT5Checkpoint);
   fs::copy_file(comfy / "umt5_xxl_fp16.safetensors", comfy / "umt5_xxl_fp8_e4m3fn_scaled.safetensors");
-  try {
-    TextToVideo::load(comfy.string());
-    FAIL() << "two text encoder files were accepted";
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("umt5_xxl_fp16.safetensors"), std::string::npos) << what;
-    EXPECT_NE(what.find("umt5_xxl_fp8_e4m3fn_scaled.safetensors"), std::string::npos) << what;
-  }
+  expect_load_refused_naming(comfy, {"umt5_xxl_fp16.safetensors", "umt5_xxl_fp8_e4m3fn_scaled.safetensors"});
   // Neither: the message names both forms (and, with no tokenizer left, what would serve).
   fs::remove(comfy / "umt5_xxl_fp16.safetensors");
   fs::remove(comfy / "umt5_xxl_fp8_e4m3fn_scaled.safetensors");
   fs::remove(comfy / "wan2.2_vae.safetensors");
-  try {
-    TextToVideo::load(comfy.string());
-    FAIL() << "a folder without text encoder and VAE loaded";
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find(text_encoder_expectation()), std::string::npos) << what;
-    EXPECT_NE(what.find("Wan2.2_VAE.pth (or ComfyUI's wan2.2_vae.safetensors)"), std::string::npos) << what;
-    EXPECT_NE(what.find(tokenizer_expectation()), std::string::npos) << what;
-  }
-}
-
-// The UMT5 encoder's tensors of `t5_pth` in Hugging Face's names with its tokenizer carried as
-// ComfyUI's files may carry it (the bytes of `spiece_model_file` as "spiece_model").
-std::vector<std::pair<std::string, Tensor>> comfy_text_encoder(const fs::path& t5_pth, const T5Config& config,
-                                                                const fs::path& spiece_model_file) {
-  const TensorStore store = TensorStore::open(t5_pth.string());
-  T5Weights names;
-  std::vector<std::pair<std::string, Tensor>> hf;
-  for (const WeightSlot& s : t5_weight_slots(names, config)) hf.emplace_back(t5_hugging_face_name(s.name), store.get(s.name));
-  const std::string spiece = test::read_bytes(spiece_model_file.string());
-  hf.emplace_back(kT5EmbeddedTokenizer,
-                  Tensor::from_vector<uint8_t>(std::vector<uint8_t>(spiece.begin(), spiece.end()), {int64_t(spiece.size())}));
-  return hf;
-}
-
-// Every tensor of a file or DiT folder, for writing it again as one file.
-std::vector<std::pair<std::string, Tensor>> all_tensors(const fs::path& path) {
-  const TensorStore store = TensorStore::open(path.string());
-  std::vector<std::pair<std::string, Tensor>> out;
-  for (const std::string& name : store.names()) out.emplace_back(name, store.get(name));
-  return out;
+  expect_load_refused_naming(comfy, {text_encoder_expectation(), tokenizer_expectation(),
+                                     "Wan2.2_VAE.pth (or ComfyUI's wan2.2_vae.safetensors)"});
 }
 
 // A T2V-A14B folder of ComfyUI's files only, as its users have them side by side: both experts as
@@ -313,15 +298,10 @@ TEST(TextToVideo, ComfyUiOnlyA14BFolderMakesTheSameVideo) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(rel_l2(c[i], a[i]), 0.0) << i;
 
   // Two files named as one expert, and no folder: which is meant is not guessed.
-  fs::copy_file(comfy / "wan2.2_t2v_high_noise_14B_fp16.safetensors", comfy / "wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors");
-  try {
-    TextToVideo::load(comfy.string());
-    FAIL() << "two high-noise files were accepted";
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("wan2.2_t2v_high_noise_14B_fp16.safetensors"), std::string::npos) << what;
-    EXPECT_NE(what.find("wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors"), std::string::npos) << what;
-  }
+  fs::copy_file(comfy / "wan2.2_t2v_high_noise_14B_fp16.safetensors",
+                comfy / "wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors");
+  expect_load_refused_naming(comfy, {"wan2.2_t2v_high_noise_14B_fp16.safetensors",
+                                     "wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors"});
 }
 
 }  // namespace
