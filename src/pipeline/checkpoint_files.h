@@ -1,11 +1,11 @@
-// Where a checkpoint folder keeps its text encoder and VAE (wan22-reference.md §1.4 names the
-// official files). In place of the official ones the folder may hold ComfyUI's repackaged files,
-// copied or linked in from its text_encoders/ and vae/ folders:
+// Where a checkpoint folder keeps its parts (wan22-reference.md §1.4 names the official files and
+// folders). In place of the official ones the folder may hold ComfyUI's repackaged files, copied or
+// linked in from its diffusion_models/, text_encoders/ and vae/ folders:
 //   - the UMT5-XXL encoder as one `umt5*.safetensors` file (umt5_xxl_fp16.safetensors,
 //     umt5_xxl_fp8_e4m3fn_scaled.safetensors, ...) in Hugging Face's tensor names, which
 //     T5Encoder::load reads as well as the official ones;
 //   - the VAE as safetensors with the official tensor names: wan_2.1_vae.safetensors (T2V-A14B's
-//     Wan2.1 VAE) or wan2.2_vae.safetensors (TI2V-5B's).
+//     Wan2.1 VAE) or wan2.2_vae.safetensors (TI2V-5B's);
 //   - T2V-A14B's two experts as single files in the folder itself, their names saying which:
 //     `*high_noise*.safetensors` and `*low_noise*.safetensors` (ComfyUI's
 //     wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors, ...), in place of high_noise_model/ and
