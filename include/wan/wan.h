@@ -379,7 +379,9 @@ typedef struct wan_checkpoint_info {
 
 /* Describes `path` without loading any weights (the files are mapped, only their headers read): a
  * whole checkpoint folder in the official layout (its task and each part: the DiT folder or the
- * two experts', the text encoder, the tokenizer, the VAE), one DiT folder (config.json +
+ * two experts', the text encoder, the tokenizer, the VAE; ComfyUI's files may stand in for the
+ * official ones, and each part's `path` names the file taken: the user guide says which), one DiT
+ * folder (config.json +
  * diffusion_pytorch_model*.safetensors, or a single .safetensors file of any name, whose config is
  * then inferred from its shapes), or one tensor file (.safetensors, .index.json, .pth).
  * What is wrong with a part (missing, unreadable, a tensor missing or of the wrong shape) is in
