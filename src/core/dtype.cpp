@@ -1,8 +1,8 @@
 #include "core/dtype.h"
 
-#include <algorithm>
-#include <cctype>
 #include <string>
+
+#include "core/text.h"
 
 namespace wan {
 namespace {
@@ -43,8 +43,7 @@ std::optional<DType> dtype_from_safetensors(std::string_view name) {
 }
 
 std::optional<DType> dtype_from_name(std::string_view name) {
-  std::string s(name);
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string s = ascii_lower(std::string(name));
   if (s == "float32" || s == "fp32") return DType::F32;
   if (s == "float64" || s == "fp64") return DType::F64;
   if (s == "bfloat16") return DType::BF16;

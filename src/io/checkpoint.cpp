@@ -1,13 +1,12 @@
 #include "io/checkpoint.h"
 
-#include <algorithm>
-#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "io/safetensors.h"
 #include "io/torch_checkpoint.h"
 
@@ -57,8 +56,7 @@ void TensorStore::add_safetensors(const std::string& file, const std::vector<std
 bool is_umt5_file_name(const std::string& filename) { return filename.rfind("umt5", 0) == 0; }
 
 bool is_text_encoder_or_vae_file_name(const std::string& filename) {
-  std::string lower = filename;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  const std::string lower = ascii_lower(filename);
   return is_umt5_file_name(lower) || lower.find("vae") != std::string::npos;
 }
 

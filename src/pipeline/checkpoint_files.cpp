@@ -1,10 +1,10 @@
 #include "pipeline/checkpoint_files.h"
 
 #include <algorithm>
-#include <cctype>
 #include <vector>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "io/checkpoint.h"
 #include "models/t5_encoder.h"
 
@@ -19,11 +19,6 @@ bool is_file(const fs::path& p) {
   return fs::is_regular_file(p, ec);  // follows links: a linked-in file counts
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return s;
-}
-
 // The .safetensors files in `dir` whose lower-case names contain `part` (and are not a text
 // encoder's or VAE's), sorted.
 std::vector<fs::path> files_named_with(const fs::path& dir, const std::string& part) {
@@ -31,7 +26,7 @@ std::vector<fs::path> files_named_with(const fs::path& dir, const std::string& p
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (entry.path().extension() == ".safetensors" && lower(name).find(part) != std::string::npos &&
+    if (entry.path().extension() == ".safetensors" && ascii_lower(name).find(part) != std::string::npos &&
         !is_text_encoder_or_vae_file_name(name) && is_file(entry.path()))
       found.push_back(entry.path());
   }

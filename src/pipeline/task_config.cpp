@@ -1,9 +1,7 @@
 #include "pipeline/task_config.h"
 
-#include <algorithm>
-#include <cctype>
-
 #include "core/error.h"
+#include "core/text.h"
 
 namespace wan {
 
@@ -20,8 +18,7 @@ const TaskConfig& task_config(const std::string& name) {
                               3.0, 4.0, {1280, 720}, {{720, 1280}, {1280, 720}, {480, 832}, {832, 480}}};
   static const TaskConfig ti2v{"ti2v-5B", false, 0.0, 48, {4, 16, 16}, {1, 2, 2}, "Wan2.2_VAE.pth", 24, 121, 50, 5.0,
                                5.0, 5.0, {1280, 704}, {{704, 1280}, {1280, 704}}};
-  std::string n = name;
-  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string n = ascii_lower(name);
   if (n == "t2v-a14b") return t2v;
   if (n == "ti2v-5b") return ti2v;
   fail("unknown task '", name, "' (supported: t2v-A14B, ti2v-5B)");
