@@ -38,41 +38,40 @@ __global__ void ex2_f32(float* out, int iters, float seed) {
   out[blockIdx.x * blockDim.x + threadIdx.x] = s;
 }
 
-__global__ void ex2_f16x2(float* out, int iters, float seed) {
-  uint32_t y[kChains];
-  for (int c = 0; c < kChains; ++c) {
-    __half2 h = __floats2half2_rn(seed * float(threadIdx.x + c), seed * float(c + 1));
-    y[c] = *reinterpret_cast<uint32_t*>(&h);
+// The two packed forms: the pair type, how two floats become one, and the PTX instruction.
+struct F16x2 {
+  using Pair = __half2;
+  static __device__ Pair pack(float lo, float hi) { return __floats2half2_rn(lo, hi); }
+  static __device__ uint32_t ex2(uint32_t x) {
+    uint32_t y;
+    asm volatile("ex2.approx.f16x2 %0, %1;" : "=r"(y) : "r"(x));
+    return y;
   }
-  for (int i = 0; i < iters; ++i)
-#pragma unroll
-    for (int c = 0; c < kChains; ++c) {
-      uint32_t n = y[c] ^ 0x80008000u;  // -y, both halves
-      asm volatile("ex2.approx.f16x2 %0, %1;" : "=r"(y[c]) : "r"(n));
-    }
-  float s = 0;
-  for (int c = 0; c < kChains; ++c) {
-    __half2 h = *reinterpret_cast<__half2*>(&y[c]);
-    s += __low2float(h) + __high2float(h);
+};
+struct Bf16x2 {
+  using Pair = __nv_bfloat162;
+  static __device__ Pair pack(float lo, float hi) { return __floats2bfloat162_rn(lo, hi); }
+  static __device__ uint32_t ex2(uint32_t x) {
+    uint32_t y;
+    asm volatile("ex2.approx.ftz.bf16x2 %0, %1;" : "=r"(y) : "r"(x));
+    return y;
   }
-  out[blockIdx.x * blockDim.x + threadIdx.x] = s;
-}
+};
 
-__global__ void ex2_bf16x2(float* out, int iters, float seed) {
+template <class Form>
+__global__ void ex2_packed(float* out, int iters, float seed) {
+  using Pair = typename Form::Pair;
   uint32_t y[kChains];
   for (int c = 0; c < kChains; ++c) {
-    __nv_bfloat162 h = __floats2bfloat162_rn(seed * float(threadIdx.x + c), seed * float(c + 1));
+    Pair h = Form::pack(seed * float(threadIdx.x + c), seed * float(c + 1));
     y[c] = *reinterpret_cast<uint32_t*>(&h);
   }
   for (int i = 0; i < iters; ++i)
 #pragma unroll
-    for (int c = 0; c < kChains; ++c) {
-      uint32_t n = y[c] ^ 0x80008000u;
-      asm volatile("ex2.approx.ftz.bf16x2 %0, %1;" : "=r"(y[c]) : "r"(n));
-    }
+    for (int c = 0; c < kChains; ++c) y[c] = Form::ex2(y[c] ^ 0x80008000u);  // ex2(-y), both halves
   float s = 0;
   for (int c = 0; c < kChains; ++c) {
-    __nv_bfloat162 h = *reinterpret_cast<__nv_bfloat162*>(&y[c]);
+    Pair h = *reinterpret_cast<Pair*>(&y[c]);
     s += __low2float(h) + __high2float(h);
   }
   out[blockIdx.x * blockDim.x + threadIdx.x] = s;
@@ -108,9 +107,9 @@ int main() {
   const double threads_total = double(blocks) * threads;
   const double f32 = time_ms([&] { ex2_f32<<<blocks, threads>>>(out, iters, 1e-3f); });
   CHECK(cudaGetLastError());
-  const double f16 = time_ms([&] { ex2_f16x2<<<blocks, threads>>>(out, iters, 1e-3f); });
+  const double f16 = time_ms([&] { ex2_packed<F16x2><<<blocks, threads>>>(out, iters, 1e-3f); });
   CHECK(cudaGetLastError());
-  const double bf16 = time_ms([&] { ex2_bf16x2<<<blocks, threads>>>(out, iters, 1e-3f); });
+  const double bf16 = time_ms([&] { ex2_packed<Bf16x2><<<blocks, threads>>>(out, iters, 1e-3f); });
   CHECK(cudaGetLastError());
   const double n_f32 = threads_total * iters * kChains, n_packed = 2 * n_f32;
   std::printf("%s, %d SMs\n", p.name, p.multiProcessorCount);
